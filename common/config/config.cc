@@ -1,0 +1,123 @@
+#include "common/config/config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <sstream>
+
+namespace hookpipe {
+namespace {
+
+std::string env(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return (v != nullptr && *v != '\0') ? std::string(v) : fallback;
+}
+
+bool parseInt(const std::string& s, long long& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+// Reads an integer variable; a bad value is remembered and reported by validate().
+template <typename T>
+void envInt(const char* name, T& field, std::vector<std::string>& errors) {
+  const char* v = std::getenv(name);
+  if (v == nullptr || *v == '\0') return;
+  long long n = 0;
+  if (!parseInt(v, n)) {
+    errors.push_back(std::string(name) + " must be an integer, got '" + v + "'");
+    return;
+  }
+  field = static_cast<T>(n);
+}
+
+std::vector<std::string>& envErrors() {
+  static std::vector<std::string> errors;
+  return errors;
+}
+
+}  // namespace
+
+std::string Topics::retryTier(std::chrono::milliseconds delay) const {
+  return prefix + "retry." + formatDuration(delay);
+}
+
+bool parseDuration(const std::string& text, std::chrono::milliseconds& out) {
+  long long n = 0;
+  std::size_t i = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  if (i == 0 || !parseInt(text.substr(0, i), n)) return false;
+  const std::string unit = text.substr(i);
+  if (unit == "ms") out = std::chrono::milliseconds(n);
+  else if (unit == "s") out = std::chrono::seconds(n);
+  else if (unit == "m") out = std::chrono::minutes(n);
+  else if (unit == "h") out = std::chrono::hours(n);
+  else return false;
+  return true;
+}
+
+std::string formatDuration(std::chrono::milliseconds d) {
+  const long long ms = d.count();
+  if (ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms % 1'000 == 0) return std::to_string(ms / 1'000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+Config Config::fromEnv() {
+  Config c;
+  auto& errors = envErrors();
+  errors.clear();
+  c.brokers = env("HOOKPIPE_BROKERS", c.brokers);
+  c.topics.prefix = env("HOOKPIPE_TOPIC_PREFIX", c.topics.prefix);
+  c.group_prefix = env("HOOKPIPE_GROUP_PREFIX", c.group_prefix);
+  const std::string redis = env("HOOKPIPE_REDIS", c.redis_host + ":" + std::to_string(c.redis_port));
+  if (auto colon = redis.rfind(':'); colon != std::string::npos) {
+    c.redis_host = redis.substr(0, colon);
+    long long port = 0;
+    if (parseInt(redis.substr(colon + 1), port)) c.redis_port = static_cast<int>(port);
+    else errors.push_back("HOOKPIPE_REDIS must be host:port, got '" + redis + "'");
+  } else {
+    errors.push_back("HOOKPIPE_REDIS must be host:port, got '" + redis + "'");
+  }
+  envInt("HOOKPIPE_EVENTS_PARTITIONS", c.events_partitions, errors);
+  envInt("HOOKPIPE_DELIVERIES_PARTITIONS", c.deliveries_partitions, errors);
+  envInt("HOOKPIPE_RETRY_PARTITIONS", c.retry_partitions, errors);
+  envInt("HOOKPIPE_HTTP_PORT", c.http_port, errors);
+  envInt("HOOKPIPE_HTTP_THREADS", c.http_threads, errors);
+  envInt("HOOKPIPE_MAX_EVENT_BYTES", c.max_event_bytes, errors);
+  envInt("HOOKPIPE_MAX_IN_FLIGHT", c.max_in_flight, errors);
+  long long ms = 0;
+  if (const char* v = std::getenv("HOOKPIPE_CONNECT_TIMEOUT_MS"); v && parseInt(v, ms)) c.connect_timeout = std::chrono::milliseconds(ms);
+  if (const char* v = std::getenv("HOOKPIPE_REQUEST_TIMEOUT_MS"); v && parseInt(v, ms)) c.request_timeout = std::chrono::milliseconds(ms);
+  c.http_address = env("HOOKPIPE_HTTP_ADDRESS", c.http_address);
+  c.allow_private_targets = env("HOOKPIPE_ALLOW_PRIVATE_TARGETS", "false") == "true";
+  if (const char* tiers = std::getenv("HOOKPIPE_RETRY_TIERS"); tiers != nullptr && *tiers != '\0') {
+    c.retry_tiers.clear();
+    std::stringstream ss(tiers);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      std::chrono::milliseconds d{};
+      if (parseDuration(item, d)) c.retry_tiers.push_back(d);
+      else errors.push_back("HOOKPIPE_RETRY_TIERS: bad duration '" + item + "' (use 5s, 1m, 1h)");
+    }
+  }
+  return c;
+}
+
+std::vector<std::string> Config::validate() const {
+  std::vector<std::string> problems = envErrors();
+  if (brokers.empty()) problems.push_back("HOOKPIPE_BROKERS is empty");
+  if (topics.prefix.empty()) problems.push_back("HOOKPIPE_TOPIC_PREFIX is empty");
+  if (events_partitions < 1 || deliveries_partitions < 1 || retry_partitions < 1)
+    problems.push_back("partition counts must be at least 1");
+  if (http_port < 0 || http_port > 65535) problems.push_back("HOOKPIPE_HTTP_PORT out of range");
+  if (http_threads < 1) problems.push_back("HOOKPIPE_HTTP_THREADS must be at least 1");
+  if (max_in_flight < 1) problems.push_back("HOOKPIPE_MAX_IN_FLIGHT must be at least 1");
+  if (retry_tiers.empty()) problems.push_back("HOOKPIPE_RETRY_TIERS needs at least one tier");
+  for (std::size_t i = 1; i < retry_tiers.size(); ++i)
+    if (retry_tiers[i] <= retry_tiers[i - 1]) problems.push_back("HOOKPIPE_RETRY_TIERS must be ascending");
+  if (connect_timeout.count() <= 0 || request_timeout.count() <= 0) problems.push_back("timeouts must be positive");
+  return problems;
+}
+
+}  // namespace hookpipe

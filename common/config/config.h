@@ -1,0 +1,58 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hookpipe {
+
+// The names of every topic, derived from one prefix.
+struct Topics {
+  std::string prefix = "hookpipe.";
+  std::string events() const { return prefix + "events"; }
+  std::string invalid() const { return prefix + "events.invalid"; }
+  std::string subscriptions() const { return prefix + "subscriptions"; }
+  std::string deliveries() const { return prefix + "deliveries"; }
+  std::string dlq() const { return prefix + "dlq"; }
+  std::string retryTier(std::chrono::milliseconds delay) const;
+};
+
+// Process configuration, read from HOOKPIPE_* environment variables. A plain struct:
+// fromEnv() fills it, validate() lists every problem at once.
+struct Config {
+  std::string brokers = "127.0.0.1:9092";
+  Topics topics;
+  std::string redis_host = "127.0.0.1";
+  int redis_port = 6379;
+  int events_partitions = 6;
+  int deliveries_partitions = 6;
+  int retry_partitions = 3;
+  // Fixed delays of the retry tier topics, ascending.
+  std::vector<std::chrono::milliseconds> retry_tiers = {
+      std::chrono::seconds(5), std::chrono::minutes(1), std::chrono::minutes(10),
+      std::chrono::hours(1), std::chrono::hours(6)};
+  std::string http_address = "0.0.0.0";
+  int http_port = 8080;
+  int http_threads = 2;
+  std::size_t max_event_bytes = 256 * 1024;
+  std::size_t max_in_flight = 256;
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds request_timeout{30'000};
+  bool allow_private_targets = false;  // loopback/private receivers (tests, demos)
+  std::chrono::hours delivered_ttl{24 * 7};
+  std::string group_prefix;  // consumer group ids are <prefix><role>; defaults to topic prefix
+
+  static Config fromEnv();
+  // Every problem, one per entry; empty when the config is usable.
+  std::vector<std::string> validate() const;
+  std::string groupId(const std::string& role) const {
+    return (group_prefix.empty() ? topics.prefix : group_prefix) + role;
+  }
+};
+
+// Parses "5s", "1m", "10m", "1h", "250ms" into a duration; false on bad input.
+bool parseDuration(const std::string& text, std::chrono::milliseconds& out);
+std::string formatDuration(std::chrono::milliseconds d);
+
+}  // namespace hookpipe

@@ -1,0 +1,2 @@
+// Boost.JSON compiled into this library (header-only mode), once for the project.
+#include <boost/json/src.hpp>

@@ -1,0 +1,426 @@
+#include "common/kafka/kafka.h"
+
+#include <algorithm>
+#include <cstring>
+#include <thread>
+
+#include "common/log/log.h"
+
+namespace hookpipe::kafka {
+namespace {
+
+struct DeliveryContext {
+  Producer::Done done;
+};
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = logger("kafka");
+  return l;
+}
+
+bool setProp(rd_kafka_conf_t* conf, const std::string& key, const std::string& value,
+             std::string& error) {
+  char errstr[512];
+  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr, sizeof errstr) !=
+      RD_KAFKA_CONF_OK) {
+    error = key + ": " + errstr;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Error toError(rd_kafka_resp_err_t err, std::string_view context) {
+  std::string message(context);
+  if (!message.empty()) message += ": ";
+  message += rd_kafka_err2str(err);
+  // Size and format errors never succeed on retry; everything else (timeouts, broker
+  // down, queue full, leader changes) may.
+  const bool permanent = err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+                         err == RD_KAFKA_RESP_ERR__INVALID_ARG ||
+                         err == RD_KAFKA_RESP_ERR_INVALID_RECORD ||
+                         err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+  return Error{std::move(message), !permanent};
+}
+
+HeaderList readHeaders(const rd_kafka_message_t* msg) {
+  HeaderList out;
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+  const char* name = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+                     RD_KAFKA_RESP_ERR_NO_ERROR;
+       ++i) {
+    out.emplace_back(name, value != nullptr ? std::string(static_cast<const char*>(value), size)
+                                            : std::string());
+  }
+  return out;
+}
+
+std::optional<std::string> findHeader(const HeaderList& headers, std::string_view name) {
+  for (auto it = headers.rbegin(); it != headers.rend(); ++it)
+    if (it->first == name) return it->second;
+  return std::nullopt;
+}
+
+void setHeader(HeaderList& headers, std::string_view name, std::string value) {
+  for (auto& [k, v] : headers) {
+    if (k == name) {
+      v = std::move(value);
+      return;
+    }
+  }
+  headers.emplace_back(std::string(name), std::move(value));
+}
+
+std::string_view payloadOf(const rd_kafka_message_t* msg) {
+  return msg->payload != nullptr ? std::string_view(static_cast<const char*>(msg->payload), msg->len)
+                                 : std::string_view();
+}
+
+std::string_view keyOf(const rd_kafka_message_t* msg) {
+  return msg->key != nullptr ? std::string_view(static_cast<const char*>(msg->key), msg->key_len)
+                             : std::string_view();
+}
+
+OwnedMessage OwnedMessage::copyOf(const rd_kafka_message_t* msg) {
+  OwnedMessage m;
+  m.topic = rd_kafka_topic_name(msg->rkt);
+  m.partition = msg->partition;
+  m.offset = msg->offset;
+  m.timestamp_ms = rd_kafka_message_timestamp(msg, nullptr);
+  m.key = std::string(keyOf(msg));
+  m.value = std::string(payloadOf(msg));
+  m.headers = readHeaders(msg);
+  return m;
+}
+
+ConfPtr baseConf(const Config& config, const Properties& extra, std::string& error) {
+  ConfPtr conf(rd_kafka_conf_new());
+  Properties props = {
+      {"bootstrap.servers", config.brokers},
+      {"client.id", "hookpipe"},
+      {"socket.keepalive.enable", "true"},
+      {"reconnect.backoff.max.ms", "2000"},
+  };
+  for (const auto& [k, v] : extra) props[k] = v;
+  for (const auto& [k, v] : props)
+    if (!setProp(conf.get(), k, v, error)) return nullptr;
+  return conf;
+}
+
+// ---- Producer -------------------------------------------------------------
+
+Result<std::unique_ptr<Producer>> Producer::create(const Config& config, const Properties& extra) {
+  Properties props = {
+      {"enable.idempotence", "true"},
+      {"linger.ms", "5"},
+      {"compression.type", "lz4"},
+      {"message.timeout.ms", "30000"},
+  };
+  for (const auto& [k, v] : extra) props[k] = v;
+  std::string error;
+  ConfPtr conf = baseConf(config, props, error);
+  if (!conf) return fail("kafka producer config: " + error);
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), &Producer::onDelivery);
+  auto producer = std::unique_ptr<Producer>(new Producer(nullptr));
+  rd_kafka_conf_set_opaque(conf.get(), producer.get());
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr);
+  if (rk == nullptr) return fail(std::string("kafka producer: ") + errstr);
+  conf.release();  // owned by rk now
+  producer->rk_.reset(rk);
+  return producer;
+}
+
+Producer::~Producer() {
+  // Callbacks may point into objects already gone: the owner flushes before this
+  // if it needs them.
+  closing_ = true;
+  if (!flush(std::chrono::seconds(10)))
+    log()->warn("producer closing with undelivered messages count={}", outstanding());
+}
+
+void Producer::onDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) noexcept {
+  auto* ctx = static_cast<DeliveryContext*>(msg->_private);
+  if (ctx == nullptr) return;
+  std::unique_ptr<DeliveryContext> owned(ctx);
+  if (!owned->done || static_cast<Producer*>(opaque)->closing_) return;
+  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) owned->done(toError(msg->err, "produce"));
+  else owned->done(std::nullopt);
+}
+
+Result<void> Producer::produce(const std::string& topic, std::string_view key,
+                               std::string_view value, const HeaderList& headers, Done done,
+                               int32_t partition) {
+  rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
+  for (const auto& [k, v] : headers)
+    rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
+                        static_cast<ssize_t>(v.size()));
+  auto ctx = std::make_unique<DeliveryContext>(DeliveryContext{std::move(done)});
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+      RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_HEADERS(hdrs),
+      RD_KAFKA_V_OPAQUE(ctx.get()), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_headers_destroy(hdrs);  // not taken over on failure
+    Error e = toError(err, "produce to " + topic);
+    e.retryable = err == RD_KAFKA_RESP_ERR__QUEUE_FULL || e.retryable;
+    return std::unexpected(std::move(e));
+  }
+  ctx.release();  // freed in onDelivery
+  return {};
+}
+
+Result<void> Producer::produceBlocking(const std::string& topic, std::string_view key,
+                                       std::string_view value, const HeaderList& headers,
+                                       Done done) {
+  while (true) {
+    Done attempt = done;  // produce() consumes its callback only on success
+    auto r = produce(topic, key, value, headers, std::move(attempt));
+    if (r || !r.error().retryable) return r;
+    poll(50);
+  }
+}
+
+int Producer::poll(int timeout_ms) { return rd_kafka_poll(rk_.get(), timeout_ms); }
+
+bool Producer::flush(std::chrono::milliseconds timeout) {
+  return rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) ==
+         RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+// ---- Consumer -------------------------------------------------------------
+
+Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config,
+                                                   const std::string& group_id,
+                                                   RebalanceListener* listener,
+                                                   const Properties& extra) {
+  Properties props = {
+      {"group.id", group_id},
+      {"enable.auto.offset.store", "false"},
+      {"enable.auto.commit", "true"},
+      {"auto.commit.interval.ms", "1000"},
+      {"auto.offset.reset", "earliest"},
+      // Eager assignor: cooperative-sticky has lost-assignment bugs before 2.6.
+      {"partition.assignment.strategy", "range,roundrobin"},
+      {"session.timeout.ms", "10000"},
+      {"heartbeat.interval.ms", "1000"},
+      {"max.poll.interval.ms", "300000"},
+      {"enable.partition.eof", "false"},
+  };
+  if (const char* instance = std::getenv("HOOKPIPE_INSTANCE_ID"); instance && *instance)
+    props["group.instance.id"] = group_id + "-" + instance;
+  for (const auto& [k, v] : extra) props[k] = v;
+  std::string error;
+  ConfPtr conf = baseConf(config, props, error);
+  if (!conf) return fail("kafka consumer config: " + error);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &Consumer::onRebalance);
+  auto consumer = std::unique_ptr<Consumer>(new Consumer(nullptr, listener));
+  rd_kafka_conf_set_opaque(conf.get(), consumer.get());
+  char errstr[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr);
+  if (rk == nullptr) return fail(std::string("kafka consumer: ") + errstr);
+  conf.release();
+  consumer->rk_.reset(rk);
+  rd_kafka_poll_set_consumer(rk);
+  return consumer;
+}
+
+Consumer::~Consumer() { close(); }
+
+void Consumer::close() {
+  if (closed_ || !rk_) return;
+  closed_ = true;
+  rd_kafka_consumer_close(rk_.get());  // runs the revoke callback, commits stored offsets
+}
+
+void Consumer::onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                           rd_kafka_topic_partition_list_t* partitions, void* opaque) noexcept {
+  auto* self = static_cast<Consumer*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    rd_kafka_assign(rk, partitions);
+    if (self->listener_ != nullptr) self->listener_->onAssigned(*partitions);
+  } else {
+    if (self->listener_ != nullptr) self->listener_->onRevoked(*partitions);
+    // Commit what was stored before the partitions go to someone else.
+    rd_kafka_commit(rk, nullptr, 0);
+    rd_kafka_assign(rk, nullptr);
+  }
+}
+
+Result<void> Consumer::subscribe(const std::vector<std::string>& topics) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const auto& t : topics)
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  if (auto err = rd_kafka_subscribe(rk_.get(), list.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return std::unexpected(toError(err, "subscribe"));
+  return {};
+}
+
+MessagePtr Consumer::poll(int timeout_ms) {
+  return MessagePtr(rd_kafka_consumer_poll(rk_.get(), timeout_ms));
+}
+
+void Consumer::storeOffset(const std::string& topic, int32_t partition, int64_t next_offset) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = next_offset;
+  if (auto err = rd_kafka_offsets_store(rk_.get(), list.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    log()->warn("offset store failed topic={} partition={} error={}", topic, partition,
+                rd_kafka_err2str(err));
+}
+
+void Consumer::commitSync() {
+  auto err = rd_kafka_commit(rk_.get(), nullptr, 0);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    log()->warn("commit failed error={}", rd_kafka_err2str(err));
+}
+
+void Consumer::pause(const std::string& topic, int32_t partition) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  rd_kafka_pause_partitions(rk_.get(), list.get());
+}
+
+void Consumer::resumeAt(const std::string& topic, int32_t partition, int64_t offset) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;
+  rd_kafka_resume_partitions(rk_.get(), list.get());
+  if (rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), list.get(), 5000)) {
+    log()->warn("seek failed topic={} partition={} error={}", topic, partition,
+                rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+  }
+}
+
+// ---- OffsetTracker --------------------------------------------------------
+
+void OffsetTracker::begin(const std::string& topic, int32_t partition, int64_t offset) {
+  Part& p = parts_[{topic, partition}];
+  p.pending.insert(std::upper_bound(p.pending.begin(), p.pending.end(), offset), offset);
+  p.last_begun = std::max(p.last_begun, offset);
+}
+
+std::optional<int64_t> OffsetTracker::finish(const std::string& topic, int32_t partition,
+                                             int64_t offset) {
+  auto it = parts_.find({topic, partition});
+  if (it == parts_.end()) return std::nullopt;  // partition revoked meanwhile
+  Part& p = it->second;
+  auto pos = std::lower_bound(p.pending.begin(), p.pending.end(), offset);
+  if (pos == p.pending.end() || *pos != offset) return std::nullopt;
+  p.pending.erase(pos);
+  const int64_t next = p.pending.empty() ? p.last_begun + 1 : p.pending.front();
+  if (next <= p.stored) return std::nullopt;
+  p.stored = next;
+  return next;
+}
+
+std::size_t OffsetTracker::pending(const std::string& topic, int32_t partition) const {
+  auto it = parts_.find({topic, partition});
+  return it == parts_.end() ? 0 : it->second.pending.size();
+}
+
+std::size_t OffsetTracker::pendingTotal() const {
+  std::size_t n = 0;
+  for (const auto& [_, p] : parts_) n += p.pending.size();
+  return n;
+}
+
+void OffsetTracker::forget(const std::string& topic, int32_t partition) {
+  parts_.erase({topic, partition});
+}
+
+// ---- Admin ----------------------------------------------------------------
+
+Result<int> partitionCount(rd_kafka_t* rk, const std::string& topic,
+                           std::chrono::milliseconds timeout) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  auto err = rd_kafka_metadata(rk, 0, rkt, &md, static_cast<int>(timeout.count()));
+  rd_kafka_topic_destroy(rkt);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return std::unexpected(toError(err, "metadata " + topic));
+  int count = -1;
+  if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    count = md->topics[0].partition_cnt;
+  rd_kafka_metadata_destroy(md);
+  if (count <= 0) return fail("topic " + topic + " does not exist", true);
+  return count;
+}
+
+Result<void> ensureTopics(const Config& config) {
+  std::string error;
+  ConfPtr conf = baseConf(config, {}, error);
+  if (!conf) return fail(error);
+  char errstr[512];
+  HandlePtr rk(rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr));
+  if (!rk) return fail(std::string("kafka admin: ") + errstr);
+  conf.release();
+
+  struct Spec {
+    std::string name;
+    int partitions;
+    Properties configs;
+  };
+  const std::string week = std::to_string(7LL * 24 * 3600 * 1000);
+  std::vector<Spec> specs = {
+      {config.topics.events(), config.events_partitions, {}},
+      {config.topics.invalid(), 1, {}},
+      {config.topics.subscriptions(), 1, {{"cleanup.policy", "compact"}}},
+      {config.topics.deliveries(), config.deliveries_partitions, {}},
+      {config.topics.dlq(), config.retry_partitions, {{"retention.ms", std::to_string(30LL * 24 * 3600 * 1000)}}},
+  };
+  for (auto tier : config.retry_tiers) specs.push_back({config.topics.retryTier(tier), config.retry_partitions, {{"retention.ms", week}}});
+
+  std::vector<rd_kafka_NewTopic_t*> topics;
+  for (const auto& s : specs) {
+    rd_kafka_NewTopic_t* t = rd_kafka_NewTopic_new(s.name.c_str(), s.partitions, 1, errstr, sizeof errstr);
+    if (t == nullptr) {
+      for (auto* x : topics) rd_kafka_NewTopic_destroy(x);
+      return fail("topic " + s.name + ": " + errstr);
+    }
+    for (const auto& [k, v] : s.configs) rd_kafka_NewTopic_set_config(t, k.c_str(), v.c_str());
+    topics.push_back(t);
+  }
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk.get());
+  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(options, 30000, errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_request_timeout(options, 30000, errstr, sizeof errstr);
+  rd_kafka_CreateTopics(rk.get(), topics.data(), topics.size(), options, queue);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 60000);
+  Result<void> result;
+  if (ev == nullptr) {
+    result = fail("create topics: no answer from the brokers at " + config.brokers + " in 60 s", true);
+  } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    result = fail(std::string("create topics: ") + rd_kafka_event_error_string(ev), true);
+  } else {
+    const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
+    size_t n = 0;
+    const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(res, &n);
+    for (size_t i = 0; i < n; ++i) {
+      auto err = rd_kafka_topic_result_error(results[i]);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        result = fail(std::string("create topic ") + rd_kafka_topic_result_name(results[i]) + ": " +
+                      (rd_kafka_topic_result_error_string(results[i]) ?: rd_kafka_err2str(err)));
+        break;
+      }
+    }
+  }
+  if (ev != nullptr) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_queue_destroy(queue);
+  for (auto* t : topics) rd_kafka_NewTopic_destroy(t);
+  return result;
+}
+
+}  // namespace hookpipe::kafka

@@ -1,0 +1,175 @@
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/config/config.h"
+#include "common/error.h"
+
+// RAII wrappers around librdkafka 2.0.2, shaped by the traps listed in DESIGN.md:
+// consumers use rd_kafka_consumer_poll (never the batch API), store offsets themselves
+// (enable.auto.offset.store=false) and use the eager assignor; every producer is idempotent.
+namespace hookpipe::kafka {
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+  void operator()(rd_kafka_headers_t* h) const { rd_kafka_headers_destroy(h); }
+};
+using HandlePtr = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, KafkaDeleter>;
+using MessagePtr = std::unique_ptr<rd_kafka_message_t, KafkaDeleter>;
+using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, KafkaDeleter>;
+
+using Properties = std::map<std::string, std::string>;
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// The one place librdkafka error codes become our Error values.
+Error toError(rd_kafka_resp_err_t err, std::string_view context = {});
+
+HeaderList readHeaders(const rd_kafka_message_t* msg);
+std::optional<std::string> findHeader(const HeaderList& headers, std::string_view name);
+// Replaces the value of `name` (or appends it).
+void setHeader(HeaderList& headers, std::string_view name, std::string value);
+std::string_view payloadOf(const rd_kafka_message_t* msg);
+std::string_view keyOf(const rd_kafka_message_t* msg);
+
+// A message copied out of librdkafka, for work that outlives the rd_kafka_message_t.
+struct OwnedMessage {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp_ms = 0;
+  std::string key;
+  std::string value;
+  HeaderList headers;
+  static OwnedMessage copyOf(const rd_kafka_message_t* msg);
+};
+
+// Idempotent producer. Thread-safe; callbacks run on the thread that calls poll().
+class Producer {
+ public:
+  // Called once per message with nullopt on acknowledgement or the error that failed it.
+  using Done = std::function<void(std::optional<Error>)>;
+
+  static Result<std::unique_ptr<Producer>> create(const Config& config, const Properties& extra = {});
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Enqueues a message; `done` is called from poll(). A full local queue is a
+  // retryable error (call poll() and try again).
+  Result<void> produce(const std::string& topic, std::string_view key, std::string_view value,
+                       const HeaderList& headers, Done done,
+                       int32_t partition = RD_KAFKA_PARTITION_UA);
+  // Like produce(), but waits (serving callbacks) while the local queue is full.
+  Result<void> produceBlocking(const std::string& topic, std::string_view key,
+                               std::string_view value, const HeaderList& headers, Done done);
+  int poll(int timeout_ms);
+  // Waits until everything enqueued was acknowledged or failed; false on timeout.
+  bool flush(std::chrono::milliseconds timeout);
+  int outstanding() const { return rd_kafka_outq_len(rk_.get()); }
+  rd_kafka_t* handle() const { return rk_.get(); }
+
+ private:
+  explicit Producer(HandlePtr rk) : rk_(std::move(rk)) {}
+  static void onDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) noexcept;
+  HandlePtr rk_;
+  std::atomic<bool> closing_{false};
+};
+
+// Partition-level callbacks of a group consumer; both run inside Consumer::poll().
+class RebalanceListener {
+ public:
+  virtual ~RebalanceListener() = default;
+  virtual void onAssigned(const rd_kafka_topic_partition_list_t& partitions) = 0;
+  // Must finish or give up the work of these partitions and store their offsets.
+  virtual void onRevoked(const rd_kafka_topic_partition_list_t& partitions) = 0;
+};
+
+// Group consumer with manual offset storing and periodic auto-commit of stored offsets.
+// Owned and used by a single thread.
+class Consumer {
+ public:
+  static Result<std::unique_ptr<Consumer>> create(const Config& config, const std::string& group_id,
+                                                  RebalanceListener* listener,
+                                                  const Properties& extra = {});
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  Result<void> subscribe(const std::vector<std::string>& topics);
+  // Null on timeout. Error events (msg->err != 0) are returned to the caller as is.
+  MessagePtr poll(int timeout_ms);
+  // Stores `next_offset` (the offset of the next message to read) for commit.
+  void storeOffset(const std::string& topic, int32_t partition, int64_t next_offset);
+  void commitSync();
+  void pause(const std::string& topic, int32_t partition);
+  // Resumes and seeks to `offset`, so messages purged by the pause are fetched again.
+  void resumeAt(const std::string& topic, int32_t partition, int64_t offset);
+  void close();
+  rd_kafka_t* handle() const { return rk_.get(); }
+
+ private:
+  Consumer(HandlePtr rk, RebalanceListener* listener) : rk_(std::move(rk)), listener_(listener) {}
+  static void onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* partitions, void* opaque) noexcept;
+  HandlePtr rk_;
+  RebalanceListener* listener_;
+  bool closed_ = false;
+};
+
+// Tracks in-progress offsets per partition so that only the contiguous prefix of
+// finished work is committed.
+//
+// Example: offsets 10, 11, 12 begin; 12 and 10 finish. committable() is 11 (10 is
+// done, 11 is not); when 11 finishes it becomes 13. A partition with nothing pending
+// commits one past the last offset begun.
+class OffsetTracker {
+ public:
+  void begin(const std::string& topic, int32_t partition, int64_t offset);
+  // Returns the new next-offset to store if the finished prefix advanced.
+  std::optional<int64_t> finish(const std::string& topic, int32_t partition, int64_t offset);
+  std::size_t pending(const std::string& topic, int32_t partition) const;
+  std::size_t pendingTotal() const;
+  void forget(const std::string& topic, int32_t partition);
+  void clear() { parts_.clear(); }
+
+ private:
+  struct Part {
+    std::vector<int64_t> pending;  // sorted ascending; small (bounded in-flight)
+    int64_t last_begun = -1;
+    int64_t stored = -1;
+  };
+  std::map<std::pair<std::string, int32_t>, Part> parts_;
+};
+
+// Creates hookpipe's topics with the configured partition counts (subscriptions
+// compacted); existing topics are left as they are.
+Result<void> ensureTopics(const Config& config);
+
+// Number of partitions of a topic, from broker metadata.
+Result<int> partitionCount(rd_kafka_t* rk, const std::string& topic,
+                           std::chrono::milliseconds timeout);
+
+// Base client properties for every handle (brokers, client id, sane timeouts).
+ConfPtr baseConf(const Config& config, const Properties& extra, std::string& error);
+
+int64_t nowMs();
+
+}  // namespace hookpipe::kafka

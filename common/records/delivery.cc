@@ -1,0 +1,62 @@
+#include "common/records/delivery.h"
+
+#include <openssl/sha.h>
+
+#include <charconv>
+
+namespace hookpipe::records {
+namespace {
+
+int64_t toInt(const std::optional<std::string>& s, int64_t fallback) {
+  if (!s) return fallback;
+  int64_t v = fallback;
+  auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
+  return (ec == std::errc() && p == s->data() + s->size()) ? v : fallback;
+}
+
+}  // namespace
+
+DeliveryMeta DeliveryMeta::fromHeaders(const kafka::HeaderList& headers) {
+  DeliveryMeta m;
+  m.delivery_id = kafka::findHeader(headers, kDeliveryId).value_or("");
+  m.event_id = kafka::findHeader(headers, kEventId).value_or("");
+  m.event_type = kafka::findHeader(headers, kEventType).value_or("");
+  m.subscription_id = kafka::findHeader(headers, kSubscriptionId).value_or("");
+  m.attempt = static_cast<int>(toInt(kafka::findHeader(headers, kAttempt), 1));
+  m.first_attempt_ms = toInt(kafka::findHeader(headers, kFirstAttemptMs), 0);
+  m.due_ms = toInt(kafka::findHeader(headers, kDueMs), 0);
+  m.last_status = static_cast<int>(toInt(kafka::findHeader(headers, kLastStatus), 0));
+  m.error_class = kafka::findHeader(headers, kErrorClass).value_or("");
+  m.error_message = kafka::findHeader(headers, kErrorMessage).value_or("");
+  m.replay_id = kafka::findHeader(headers, kReplayId).value_or("");
+  return m;
+}
+
+void DeliveryMeta::writeTo(kafka::HeaderList& headers) const {
+  kafka::setHeader(headers, kDeliveryId, delivery_id);
+  kafka::setHeader(headers, kEventId, event_id);
+  kafka::setHeader(headers, kEventType, event_type);
+  kafka::setHeader(headers, kSubscriptionId, subscription_id);
+  kafka::setHeader(headers, kAttempt, std::to_string(attempt));
+  kafka::setHeader(headers, kFirstAttemptMs, std::to_string(first_attempt_ms));
+  kafka::setHeader(headers, kDueMs, std::to_string(due_ms));
+  if (last_status != 0) kafka::setHeader(headers, kLastStatus, std::to_string(last_status));
+  if (!error_class.empty()) kafka::setHeader(headers, kErrorClass, error_class);
+  if (!error_message.empty()) kafka::setHeader(headers, kErrorMessage, error_message);
+  if (!replay_id.empty()) kafka::setHeader(headers, kReplayId, replay_id);
+}
+
+std::string deliveryIdFor(const std::string& event_id, const std::string& subscription_id) {
+  const std::string input = event_id + "/" + subscription_id;
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "msg_";
+  for (int i = 0; i < 12; ++i) {
+    id += kHex[digest[i] >> 4];
+    id += kHex[digest[i] & 0xf];
+  }
+  return id;
+}
+
+}  // namespace hookpipe::records

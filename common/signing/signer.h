@@ -1,0 +1,45 @@
+#pragma once
+
+#include <openssl/evp.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+
+namespace hookpipe::signing {
+
+struct MacDeleter {
+  void operator()(EVP_MAC* m) const { EVP_MAC_free(m); }
+  void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
+};
+
+std::string base64Encode(std::string_view bytes);
+Result<std::string> base64Decode(std::string_view text);
+
+// A "whsec_<base64>" secret decoded to its key bytes (a secret without the prefix is
+// taken as base64 too, as the Standard Webhooks libraries do).
+Result<std::string> secretKey(std::string_view secret);
+// "whsec_" + base64 of `bytes` random bytes.
+std::string generateSecret(std::size_t bytes = 24);
+
+// HMAC-SHA256 signer with a reused OpenSSL MAC context. One per thread.
+class Signer {
+ public:
+  Signer();
+  // Standard Webhooks: "v1,<base64 HMAC(id.timestamp.body)>", one per key, space separated.
+  std::string standardWebhooks(const std::vector<std::string>& keys, std::string_view id,
+                               int64_t timestamp_s, std::string_view body);
+  // GitHub style: "sha256=<hex HMAC(body)>".
+  std::string githubStyle(const std::string& key, std::string_view body);
+
+ private:
+  void hmac(const std::string& key, std::initializer_list<std::string_view> parts,
+            unsigned char* out, size_t& out_len);
+  std::unique_ptr<EVP_MAC, MacDeleter> mac_;
+  std::unique_ptr<EVP_MAC_CTX, MacDeleter> ctx_;
+};
+
+}  // namespace hookpipe::signing

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+
+namespace hookpipe {
+
+struct RetryConfig {
+  enum class Strategy { kExponential, kLinear, kFixed, kNone };
+  Strategy strategy = Strategy::kExponential;
+  // Unset (-1) fields use the default schedule of DESIGN.md.
+  int max_retries = -1;
+  int64_t retry_delay_ms = -1;
+  double backoff_multiplier = 2.0;
+  int64_t max_delay_ms = 10LL * 3600 * 1000;
+  bool jitter = true;
+};
+
+// A subscription as stored on the compacted subscriptions topic (the record is the
+// JSON form below, secrets included; the topic is internal).
+struct Subscription {
+  std::string id;
+  std::string name;
+  std::string description;
+  std::string url;
+  std::vector<std::string> events;  // exact types, "prefix.*" or "*"
+  std::string secret;               // whsec_...
+  bool is_active = true;
+  std::string signature_style = "standard";  // or "github"
+  std::map<std::string, std::string> headers;
+  RetryConfig retry_config;
+  int64_t timeout_ms = 0;  // 0: the deliverer's default
+  std::string created_at;
+  std::string updated_at;
+
+  bool matchesType(std::string_view type) const;
+};
+
+// True when `type` matches `pattern`: exact, "*" (all) or "order.*" (prefix "order.").
+bool matchesEventType(std::string_view pattern, std::string_view type);
+
+// Parses and validates a subscription; on failure the message lists every problem.
+Result<Subscription> parseSubscription(std::string_view json);
+// The stored form; `with_secret` false for API listings.
+std::string toJson(const Subscription& s, bool with_secret = true);
+
+}  // namespace hookpipe

@@ -1,0 +1,55 @@
+#include "deliverer/outcome.h"
+
+#include <charconv>
+#include <ctime>
+
+namespace hookpipe::deliverer {
+
+Outcome classify(long http_status, CURLcode transport, bool refused) {
+  if (refused) return {Verdict::kDeadLetter, "refused_address"};
+  switch (transport) {
+    case CURLE_OK: break;
+    case CURLE_OPERATION_TIMEDOUT: return {Verdict::kRetry, "timeout"};
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY: return {Verdict::kRetry, "dns"};
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE: return {Verdict::kRetry, "tls"};
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT: return {Verdict::kDeadLetter, "bad_url"};
+    case CURLE_WRITE_ERROR:
+      // Our write callback stops reading past the cap: the status line already arrived.
+      if (http_status != 0) break;
+      return {Verdict::kRetry, "connection"};
+    default: return {Verdict::kRetry, "connection"};
+  }
+  if (http_status >= 200 && http_status < 300) return {Verdict::kDelivered, ""};
+  if (http_status == 408 || http_status == 425 || http_status == 429) return {Verdict::kRetry, "http_4xx_retryable"};
+  if (http_status >= 500 && http_status < 600) return {Verdict::kRetry, "http_5xx"};
+  if (http_status == 410) return {Verdict::kDeadLetter, "http_410_gone", true};
+  if (http_status >= 400 && http_status < 500) return {Verdict::kDeadLetter, "http_4xx"};
+  if (http_status >= 300 && http_status < 400) return {Verdict::kDeadLetter, "http_redirect"};
+  return {Verdict::kRetry, "http_unexpected"};
+}
+
+std::optional<std::chrono::milliseconds> parseRetryAfter(std::string_view value, int64_t now_s) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t' || value.back() == '\r' || value.back() == '\n'))
+    value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  int64_t seconds = 0;
+  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+  if (ec == std::errc() && p == value.data() + value.size())
+    return seconds < 0 ? std::nullopt : std::optional(std::chrono::milliseconds(seconds * 1000));
+  // IMF-fixdate, e.g. "Wed, 21 Oct 2015 07:28:00 GMT".
+  std::tm tm{};
+  const std::string text(value);
+  const char* end = strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  const int64_t at = timegm(&tm);
+  return std::chrono::milliseconds(std::max<int64_t>(0, at - now_s) * 1000);
+}
+
+}  // namespace hookpipe::deliverer

@@ -1,0 +1,6 @@
+#pragma once
+#include "common/config/config.h"
+namespace hookpipe::deliverer {
+// Delivers until SIGTERM/SIGINT; returns the process exit code.
+int run(const Config& config);
+}  // namespace hookpipe::deliverer

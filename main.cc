@@ -1,0 +1,58 @@
+// hookpipe: one binary, one subcommand per role. Configuration comes from HOOKPIPE_*
+// environment variables (see README.md).
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "common/config/config.h"
+#include "common/role/role.h"
+#include "deliverer/role.h"
+#include "producer/role.h"
+#include "retry/role.h"
+#include "router/role.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: hookpipe <command>\n"
+    "  producer   HTTP API: POST /v1/events, /v1/subscriptions\n"
+    "  router     events -> deliveries\n"
+    "  deliverer  deliveries -> HTTP POST, retries, dead letters\n"
+    "  retry      delayed retry tiers\n"
+    "  topics     create the topics and exit\n"
+    "  dlq replay [--subscription ID] [--dry-run]\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  hookpipe::Config config = hookpipe::Config::fromEnv();
+  if (auto problems = config.validate(); !problems.empty()) {
+    std::cerr << "hookpipe: bad configuration:\n";
+    for (const auto& p : problems) std::cerr << "  - " << p << "\n";
+    return 2;
+  }
+  hookpipe::installStopHandlers();
+  try {
+    if (command == "producer") return hookpipe::producer::run(config);
+    if (command == "router") return hookpipe::router::run(config);
+    if (command == "deliverer") return hookpipe::deliverer::run(config);
+    if (command == "retry") return hookpipe::retry::run(config);
+    if (command == "dlq") return hookpipe::retry::runDlqCommand(config, args);
+    if (command == "topics") {
+      hookpipe::ensureTopicsOrThrow(config);
+      std::cout << "topics ready with prefix " << config.topics.prefix << "\n";
+      return 0;
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "hookpipe " << command << ": " << e.what() << "\n";
+    return 1;
+  }
+  std::cerr << kUsage;
+  return 2;
+}

@@ -1,0 +1,28 @@
+#include "producer/role.h"
+
+#include "common/log/log.h"
+#include "common/role/role.h"
+#include "producer/api.h"
+#include "producer/server.h"
+
+namespace hookpipe::producer {
+
+int run(const Config& config) {
+  auto log = logger("producer");
+  ensureTopicsOrThrow(config);
+  SubscriptionTable table;
+  auto sync = loadSubscriptions(config, table);
+  // An event is answered 202 only once stored; a broker away for 10 s gets a 503.
+  auto producer = kafka::Producer::create(config, {{"message.timeout.ms", "10000"}});
+  if (!producer) throw std::runtime_error(producer.error().message);
+  Api api(config, **producer, table);
+  Server server(config, api);
+  if (auto r = server.start(); !r) throw std::runtime_error(r.error().message);
+  log->info("listening address={} port={}", config.http_address, server.port());
+  while (!stopRequested()) (*producer)->poll(100);  // this thread serves the acknowledgements
+  server.stop();
+  (*producer)->flush(std::chrono::seconds(10));
+  return 0;
+}
+
+}  // namespace hookpipe::producer

@@ -1,0 +1,123 @@
+#include "producer/server.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+
+#include "common/log/log.h"
+
+namespace hookpipe::producer {
+namespace {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Api& api, std::size_t body_limit)
+      : stream_(std::move(socket)), api_(api), body_limit_(body_limit) {}
+
+  void start() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this()));
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(body_limit_);
+    stream_.expires_after(std::chrono::seconds(60));
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::onRead, shared_from_this()));
+  }
+
+  void onRead(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) return close();
+    if (ec == http::error::body_limit) {
+      Request req;
+      req.version(11);
+      req.keep_alive(false);
+      return write(errorResponse(req, http::status::payload_too_large, "body over the limit"));
+    }
+    if (ec) return;
+    request_ = parser_->release();
+    auto self = shared_from_this();
+    api_.handle(request_, [self](Response res) {
+      // May run on another thread: hop back onto this session's strand.
+      net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
+    });
+  }
+
+  void write(Response res) {
+    response_ = std::move(res);
+    http::async_write(stream_, response_, beast::bind_front_handler(&Session::onWrite, shared_from_this()));
+  }
+
+  void onWrite(beast::error_code ec, std::size_t) {
+    if (ec) return;
+    if (!response_.keep_alive()) return close();
+    read();
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  Api& api_;
+  std::size_t body_limit_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Request request_;
+  Response response_;
+};
+
+}  // namespace
+
+struct Server::Listener : std::enable_shared_from_this<Server::Listener> {
+  Listener(net::io_context& io, Api& api, std::size_t body_limit)
+      : io(io), acceptor(net::make_strand(io)), api(api), body_limit(body_limit) {}
+  void accept() {
+    acceptor.async_accept(net::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted) return;
+      if (!ec) std::make_shared<Session>(std::move(socket), self->api, self->body_limit)->start();
+      self->accept();
+    });
+  }
+  net::io_context& io;
+  tcp::acceptor acceptor;
+  Api& api;
+  std::size_t body_limit;
+};
+
+Server::Server(const Config& config, Api& api) : config_(config), api_(api) {}
+
+Server::~Server() { stop(); }
+
+Result<void> Server::start() {
+  // Bodies up to the batch limit are read; per-event limits are the API's to enforce.
+  listener_ = std::make_shared<Listener>(io_, api_, config_.max_event_bytes * 4);
+  beast::error_code ec;
+  const tcp::endpoint endpoint(net::ip::make_address(config_.http_address, ec),
+                               static_cast<unsigned short>(config_.http_port));
+  if (ec) return fail("HOOKPIPE_HTTP_ADDRESS: " + ec.message());
+  auto& acc = listener_->acceptor;
+  acc.open(endpoint.protocol(), ec);
+  if (!ec) acc.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(endpoint, ec);
+  if (!ec) acc.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return fail("listen on " + config_.http_address + ":" + std::to_string(config_.http_port) + ": " + ec.message());
+  port_ = acc.local_endpoint().port();
+  listener_->accept();
+  for (int i = 0; i < config_.http_threads; ++i) threads_.emplace_back([this] { io_.run(); });
+  return {};
+}
+
+void Server::stop() {
+  io_.stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+}  // namespace hookpipe::producer

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "common/config/config.h"
+#include "producer/api.h"
+
+namespace hookpipe::producer {
+
+// Boost.Beast HTTP/1.1 server with keep-alive. `threads` threads run one io_context;
+// each connection is a session whose reads and writes run on its own strand, so an
+// answer produced later on the Kafka callback thread is posted back to that strand.
+class Server {
+ public:
+  Server(const Config& config, Api& api);
+  ~Server();
+  // Binds (port 0 picks a free port) and starts the threads.
+  Result<void> start();
+  unsigned short port() const { return port_; }
+  void stop();
+
+ private:
+  Config config_;
+  Api& api_;
+  boost::asio::io_context io_;
+  std::vector<std::thread> threads_;
+  unsigned short port_ = 0;
+  struct Listener;
+  std::shared_ptr<Listener> listener_;
+};
+
+}  // namespace hookpipe::producer

@@ -1,0 +1,133 @@
+#include "retry/retry_worker.h"
+
+#include <algorithm>
+
+#include "common/log/log.h"
+#include "common/records/delivery.h"
+#include "common/retry/policy.h"
+
+namespace hookpipe::retry {
+namespace {
+
+constexpr auto kDrainBudget = std::chrono::seconds(10);
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = logger("retry");
+  return l;
+}
+
+}  // namespace
+
+RetryWorker::RetryWorker(const Config& config) : config_(config) {
+  for (auto tier : config.retry_tiers) tier_of_topic_[config.topics.retryTier(tier)] = tier;
+}
+
+RetryWorker::~RetryWorker() {
+  if (producer_) producer_->flush(kDrainBudget);
+}
+
+Result<std::unique_ptr<RetryWorker>> RetryWorker::create(const Config& config) {
+  std::unique_ptr<RetryWorker> w(new RetryWorker(config));
+  auto producer = kafka::Producer::create(config, {{"message.timeout.ms", "0"}});
+  if (!producer) return std::unexpected(producer.error());
+  w->producer_ = std::move(*producer);
+  w->hand_off_ = std::make_unique<kafka::HandOff>(*w->producer_);
+  auto consumer = kafka::Consumer::create(config, config.groupId("retry"), w.get());
+  if (!consumer) return std::unexpected(consumer.error());
+  w->consumer_ = std::move(*consumer);
+  std::vector<std::string> topics;
+  for (const auto& [topic, _] : w->tier_of_topic_) topics.push_back(topic);
+  if (auto s = w->consumer_->subscribe(topics); !s) return std::unexpected(s.error());
+  return w;
+}
+
+int64_t RetryWorker::releaseAt(const kafka::OwnedMessage& msg) const {
+  const int64_t due = records::DeliveryMeta::fromHeaders(msg.headers).due_ms;
+  auto tier = tier_of_topic_.find(msg.topic);
+  const int64_t tier_end = msg.timestamp_ms + (tier == tier_of_topic_.end() ? 0 : tier->second.count());
+  return std::min(due, tier_end);
+}
+
+void RetryWorker::run(const std::atomic<bool>& stop) {
+  while (!stop) {
+    hand_off_->pump(0);
+    const int64_t now = kafka::nowMs();
+    int64_t next_release = now + 100;
+    for (auto it = held_.begin(); it != held_.end();) {
+      if (it->second.release_at_ms <= now) {
+        const int64_t resume_at = it->second.msg.offset + 1;
+        const auto [topic, partition] = it->first;
+        forward(std::move(it->second.msg));
+        consumer_->resumeAt(topic, partition, resume_at);
+        it = held_.erase(it);
+      } else {
+        next_release = std::min(next_release, it->second.release_at_ms);
+        ++it;
+      }
+    }
+    const int timeout = static_cast<int>(std::clamp<int64_t>(next_release - now, 0, 100));
+    kafka::MessagePtr msg = consumer_->poll(tracker_.pendingTotal() > 0 ? std::min(timeout, 5) : timeout);
+    if (!msg) continue;
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      log()->warn("consumer error={}", rd_kafka_message_errstr(msg.get()));
+      continue;
+    }
+    // A record of a held partition fetched before the pause took effect: it will be
+    // fetched again after the resume, so it is neither handled nor committed now.
+    if (held_.contains({rd_kafka_topic_name(msg->rkt), msg->partition})) continue;
+    take(kafka::OwnedMessage::copyOf(msg.get()));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kDrainBudget;
+  while (tracker_.pendingTotal() > 0 && std::chrono::steady_clock::now() < deadline) hand_off_->pump(10);
+  consumer_->close();
+}
+
+void RetryWorker::take(kafka::OwnedMessage msg) {
+  const int64_t release = releaseAt(msg);
+  if (release <= kafka::nowMs()) {
+    forward(std::move(msg));
+    return;
+  }
+  consumer_->pause(msg.topic, msg.partition);
+  auto key = std::make_pair(msg.topic, msg.partition);
+  held_.emplace(std::move(key), Held{std::move(msg), release});
+}
+
+void RetryWorker::forward(kafka::OwnedMessage msg) {
+  tracker_.begin(msg.topic, msg.partition, msg.offset);
+  const auto meta = records::DeliveryMeta::fromHeaders(msg.headers);
+  const int tier = chooseTier(config_.retry_tiers, std::chrono::milliseconds(meta.due_ms - kafka::nowMs()));
+  std::string destination;
+  if (tier < 0) {
+    destination = config_.topics.deliveries();
+    ++forwarded;
+  } else {
+    destination = config_.topics.retryTier(config_.retry_tiers[tier]);
+    ++hops;
+  }
+  auto origin = std::make_shared<std::tuple<std::string, int32_t, int64_t>>(msg.topic, msg.partition, msg.offset);
+  hand_off_->send(std::move(destination), std::move(msg.key), std::move(msg.value), std::move(msg.headers),
+                  [this, origin] {
+                    auto& [topic, partition, offset] = *origin;
+                    if (auto next = tracker_.finish(topic, partition, offset))
+                      consumer_->storeOffset(topic, partition, *next);
+                  });
+}
+
+void RetryWorker::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
+  const auto deadline = std::chrono::steady_clock::now() + kDrainBudget;
+  auto pending = [&] {
+    std::size_t n = 0;
+    for (int i = 0; i < partitions.cnt; ++i) n += tracker_.pending(partitions.elems[i].topic, partitions.elems[i].partition);
+    return n;
+  };
+  while (pending() > 0 && std::chrono::steady_clock::now() < deadline) hand_off_->pump(10);
+  for (int i = 0; i < partitions.cnt; ++i) {
+    // A held record was never begun: its offset stays uncommitted and the next owner
+    // reads it again.
+    held_.erase({partitions.elems[i].topic, partitions.elems[i].partition});
+    tracker_.forget(partitions.elems[i].topic, partitions.elems[i].partition);
+  }
+}
+
+}  // namespace hookpipe::retry

@@ -1,0 +1,10 @@
+#pragma once
+#include <string>
+#include <vector>
+#include "common/config/config.h"
+namespace hookpipe::retry {
+// Runs the retry tiers until SIGTERM/SIGINT; returns the process exit code.
+int run(const Config& config);
+// `hookpipe dlq replay [--subscription ID] [--dry-run]`.
+int runDlqCommand(const Config& config, const std::vector<std::string>& args);
+}  // namespace hookpipe::retry

@@ -1,0 +1,18 @@
+#include "router/role.h"
+
+#include "common/role/role.h"
+#include "router/router.h"
+
+namespace hookpipe::router {
+
+int run(const Config& config) {
+  ensureTopicsOrThrow(config);
+  SubscriptionTable table;
+  auto sync = loadSubscriptions(config, table);
+  auto router = Router::create(config, table);
+  if (!router) throw std::runtime_error(router.error().message);
+  (*router)->run(stopRequested());
+  return 0;
+}
+
+}  // namespace hookpipe::router

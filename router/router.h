@@ -1,0 +1,50 @@
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "common/config/config.h"
+#include "common/json/event.h"
+#include "common/kafka/hand_off.h"
+#include "common/kafka/kafka.h"
+#include "common/subscriptions/table.h"
+
+namespace hookpipe::router {
+
+struct Metrics {
+  std::atomic<uint64_t> events{0};
+  std::atomic<uint64_t> invalid{0};
+  std::atomic<uint64_t> deliveries{0};
+  std::atomic<uint64_t> unmatched{0};
+};
+
+// The router role: consumes `events`, produces one delivery per matching subscription
+// (or the event to `events.invalid` with a reason) and stores an event's offset only
+// once every record it produced was acknowledged. Single-threaded: run() owns the
+// consumer, the producer callbacks and the offset tracker.
+class Router final : public kafka::RebalanceListener {
+ public:
+  static Result<std::unique_ptr<Router>> create(const Config& config, SubscriptionTable& table);
+  ~Router() override;
+  void run(const std::atomic<bool>& stop);
+  const Metrics& metrics() const { return metrics_; }
+
+  void onAssigned(const rd_kafka_topic_partition_list_t&) override {}
+  void onRevoked(const rd_kafka_topic_partition_list_t& partitions) override;
+
+ private:
+  Router(const Config& config, SubscriptionTable& table);
+  void route(const rd_kafka_message_t* msg);
+  void finish(const std::string& topic, int32_t partition, int64_t offset);
+
+  Config config_;
+  SubscriptionTable& table_;
+  json::EventParser parser_;
+  std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<kafka::HandOff> hand_off_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+  kafka::OffsetTracker tracker_;
+  Metrics metrics_;
+};
+
+}  // namespace hookpipe::router
