@@ -1,6 +1,7 @@
 #include "deliverer/outcome.h"
 
 #include <charconv>
+#include <algorithm>
 #include <ctime>
 
 namespace hookpipe::deliverer {
@@ -31,6 +32,7 @@ Outcome classify(long http_status, CURLcode transport, bool refused) {
   if (http_status == 410) return {Verdict::kDeadLetter, "http_410_gone", true};
   if (http_status >= 400 && http_status < 500) return {Verdict::kDeadLetter, "http_4xx"};
   if (http_status >= 300 && http_status < 400) return {Verdict::kDeadLetter, "http_redirect"};
+  if (http_status >= 100 && http_status < 200) return {Verdict::kDeadLetter, "http_unexpected"};
   return {Verdict::kRetry, "http_unexpected"};
 }
 
@@ -41,8 +43,11 @@ std::optional<std::chrono::milliseconds> parseRetryAfter(std::string_view value,
   if (value.empty()) return std::nullopt;
   int64_t seconds = 0;
   auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-  if (ec == std::errc() && p == value.data() + value.size())
-    return seconds < 0 ? std::nullopt : std::optional(std::chrono::milliseconds(seconds * 1000));
+  if (ec == std::errc() && p == value.data() + value.size()) {
+    if (seconds < 0) return std::nullopt;
+    constexpr int64_t kYear = 365LL * 24 * 3600;  // no overflow; longer waits are capped anyway
+    return std::chrono::milliseconds(std::min(seconds, kYear) * 1000);
+  }
   // IMF-fixdate, e.g. "Wed, 21 Oct 2015 07:28:00 GMT".
   std::tm tm{};
   const std::string text(value);

@@ -33,9 +33,9 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
   std::map<int32_t, int64_t> end;  // partition -> high watermark when the replay started
   kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(*partitions));
   for (int32_t p = 0; p < *partitions; ++p) {
-    int64_t low = 0, high = 0;
-    if (auto err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &low, &high, 30000))
-      return std::unexpected(kafka::toError(err, "watermarks " + topic));
+    auto marks = kafka::watermarks(rk.get(), topic, p, std::chrono::seconds(30));
+    if (!marks) return std::unexpected(marks.error());
+    auto [low, high] = *marks;
     if (high > low) {
       end[p] = high;
       rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = low;

@@ -73,12 +73,8 @@ std::optional<std::string> findHeader(const HeaderList& headers, std::string_vie
 }
 
 void setHeader(HeaderList& headers, std::string_view name, std::string value) {
-  for (auto& [k, v] : headers) {
-    if (k == name) {
-      v = std::move(value);
-      return;
-    }
-  }
+  // Every earlier copy goes, so a publisher cannot smuggle in a second one.
+  std::erase_if(headers, [name](const auto& h) { return h.first == name; });
   headers.emplace_back(std::string(name), std::move(value));
 }
 
@@ -308,6 +304,8 @@ void Consumer::resumeAt(const std::string& topic, int32_t partition, int64_t off
 
 void OffsetTracker::begin(const std::string& topic, int32_t partition, int64_t offset) {
   Part& p = parts_[{topic, partition}];
+  // Until something is stored, the lowest offset begun is where we started: committed.
+  if (p.stored < 0 && (p.floor < 0 || offset < p.floor)) p.floor = offset;
   p.pending.insert(std::upper_bound(p.pending.begin(), p.pending.end(), offset), offset);
   p.last_begun = std::max(p.last_begun, offset);
 }
@@ -321,7 +319,7 @@ std::optional<int64_t> OffsetTracker::finish(const std::string& topic, int32_t p
   if (pos == p.pending.end() || *pos != offset) return std::nullopt;
   p.pending.erase(pos);
   const int64_t next = p.pending.empty() ? p.last_begun + 1 : p.pending.front();
-  if (next <= p.stored) return std::nullopt;
+  if (next <= std::max(p.stored, p.floor)) return std::nullopt;
   p.stored = next;
   return next;
 }
@@ -356,6 +354,18 @@ Result<int> partitionCount(rd_kafka_t* rk, const std::string& topic,
   rd_kafka_metadata_destroy(md);
   if (count <= 0) return fail("topic " + topic + " does not exist", true);
   return count;
+}
+
+Result<std::pair<int64_t, int64_t>> watermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                                               std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    int64_t low = 0, high = 0;
+    auto err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high, 5000);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return std::make_pair(low, high);
+    if (std::chrono::steady_clock::now() > deadline) return std::unexpected(toError(err, "watermarks " + topic));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // leader election after creation
+  }
 }
 
 Result<void> ensureTopics(const Config& config) {

@@ -155,6 +155,7 @@ class OffsetTracker {
     std::vector<int64_t> pending;  // sorted ascending; small (bounded in-flight)
     int64_t last_begun = -1;
     int64_t stored = -1;
+    int64_t floor = -1;
   };
   std::map<std::pair<std::string, int32_t>, Part> parts_;
 };
@@ -166,6 +167,11 @@ Result<void> ensureTopics(const Config& config);
 // Number of partitions of a topic, from broker metadata.
 Result<int> partitionCount(rd_kafka_t* rk, const std::string& topic,
                            std::chrono::milliseconds timeout);
+
+// Low and high watermark of a partition, retried while the partition has no leader yet
+// (right after the topic was created) until `timeout` has passed.
+Result<std::pair<int64_t, int64_t>> watermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                                               std::chrono::milliseconds timeout);
 
 // Base client properties for every handle (brokers, client id, sane timeouts).
 ConfPtr baseConf(const Config& config, const Properties& extra, std::string& error);

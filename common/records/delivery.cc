@@ -40,10 +40,10 @@ void DeliveryMeta::writeTo(kafka::HeaderList& headers) const {
   kafka::setHeader(headers, kAttempt, std::to_string(attempt));
   kafka::setHeader(headers, kFirstAttemptMs, std::to_string(first_attempt_ms));
   kafka::setHeader(headers, kDueMs, std::to_string(due_ms));
-  if (last_status != 0) kafka::setHeader(headers, kLastStatus, std::to_string(last_status));
-  if (!error_class.empty()) kafka::setHeader(headers, kErrorClass, error_class);
-  if (!error_message.empty()) kafka::setHeader(headers, kErrorMessage, error_message);
-  if (!replay_id.empty()) kafka::setHeader(headers, kReplayId, replay_id);
+  kafka::setHeader(headers, kLastStatus, std::to_string(last_status));
+  kafka::setHeader(headers, kErrorClass, error_class);
+  kafka::setHeader(headers, kErrorMessage, error_message);
+  kafka::setHeader(headers, kReplayId, replay_id);
 }
 
 std::string deliveryIdFor(const std::string& event_id, const std::string& subscription_id) {

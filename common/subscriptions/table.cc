@@ -67,9 +67,9 @@ Result<void> SubscriptionSync::start() {
   if (!partitions) return std::unexpected(partitions.error());
   kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(*partitions));
   for (int32_t p = 0; p < *partitions; ++p) {
-    int64_t low = 0, high = 0;
-    auto err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 30000);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return std::unexpected(kafka::toError(err, "watermarks " + topic));
+    auto marks = kafka::watermarks(rk, topic, p, std::chrono::seconds(30));
+    if (!marks) return std::unexpected(marks.error());
+    auto [low, high] = *marks;
     if (high > low) high_watermarks_[p] = high;
     rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
   }

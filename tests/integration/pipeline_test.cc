@@ -1,0 +1,224 @@
+// End-to-end behaviour of the walking skeleton on the real broker and Redis: every
+// role runs as its own `hookpipe` process, webhooks go to a real local receiver.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <set>
+
+#include "common/kafka/kafka.h"
+#include "common/records/delivery.h"
+#include "common/signing/signer.h"
+#include "support/harness.h"
+#include "support/receiver.h"
+
+namespace hookpipe::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct CreatedSubscription {
+  std::string id;
+  std::string secret;
+};
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pipeline_ = std::make_unique<Pipeline>(::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << pipeline_->logs();
+  }
+
+  void startApi() {
+    pipeline_->start("producer");
+    ASSERT_TRUE(eventually([&] { return httpRequest("GET", pipeline_->apiUrl("/healthz"), "").status == 200; }, 60s))
+        << pipeline_->logs();
+  }
+
+  CreatedSubscription subscribe(const std::string& json) {
+    auto res = httpRequest("POST", pipeline_->apiUrl("/v1/subscriptions"), json);
+    EXPECT_EQ(res.status, 201) << res.body;
+    return {jsonField(res.body, "id"), jsonField(res.body, "secret")};
+  }
+
+  std::string publish(const std::string& json) {
+    auto res = httpRequest("POST", pipeline_->apiUrl("/v1/events"), json);
+    EXPECT_EQ(res.status, 202) << res.body;
+    return jsonField(res.body, "id");
+  }
+
+  std::unique_ptr<Pipeline> pipeline_;
+};
+
+bool validSignature(const ReceivedRequest& r, const std::string& secret) {
+  auto key = signing::secretKey(secret);
+  if (!key) return false;
+  signing::Signer signer;
+  const std::string expected = signer.standardWebhooks(
+      {*key}, r.headers.at("webhook-id"), std::stoll(r.headers.at("webhook-timestamp")), r.body);
+  return r.headers.at("webhook-signature") == expected;
+}
+
+TEST_F(PipelineTest, EventToTwoSubscriptionsArrivesAtBothWithValidSignatures) {
+  Receiver receiver;
+  startApi();
+  auto a = subscribe(R"({"url":")" + receiver.url("/a") + R"(","events":["order.created"]})");
+  auto b = subscribe(R"({"url":")" + receiver.url("/b") + R"(","events":["order.*"]})");
+  subscribe(R"({"url":")" + receiver.url("/other") + R"(","events":["invoice.paid"]})");
+  pipeline_->start("router");
+  pipeline_->start("deliverer");
+
+  const std::string id = publish(R"({"type":"order.created","data":{"amount":42}})");
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return reqs.size() >= 2; }, 60s));
+  auto to_a = receiver.requestsTo("/a");
+  auto to_b = receiver.requestsTo("/b");
+  ASSERT_EQ(to_a.size(), 1u);
+  ASSERT_EQ(to_b.size(), 1u);
+  EXPECT_TRUE(validSignature(to_a[0], a.secret));
+  EXPECT_TRUE(validSignature(to_b[0], b.secret));
+  EXPECT_FALSE(validSignature(to_a[0], b.secret));
+  EXPECT_NE(to_a[0].headers.at("webhook-id"), to_b[0].headers.at("webhook-id"));
+  EXPECT_EQ(to_a[0].headers.at("content-type"), "application/json");
+  EXPECT_NE(to_a[0].body.find("\"id\":\"" + id + "\""), std::string::npos);
+  EXPECT_NE(to_a[0].body.find("\"amount\":42"), std::string::npos);
+  EXPECT_TRUE(receiver.requestsTo("/other").empty());
+}
+
+TEST_F(PipelineTest, FailingReceiverGetsConfiguredAttemptsThenDeadLetterAndReplayDelivers) {
+  std::atomic<bool> healthy{false};
+  Receiver receiver([&](const ReceivedRequest&) { return healthy ? 200 : 500; });
+  startApi();
+  auto sub = subscribe(R"({"url":")" + receiver.url("/hook") +
+                       R"(","events":["*"],"retry_config":{"strategy":"fixed","retry_delay":500,"max_retries":2,"jitter":false}})");
+  pipeline_->start("router");
+  pipeline_->start("deliverer");
+  pipeline_->start("retry");
+
+  const std::string event_id = publish(R"({"type":"user.signup","data":{}})");
+  ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return reqs.size() >= 3; }, 60s));
+  std::vector<kafka::OwnedMessage> dead;
+  ASSERT_TRUE(eventually([&] {
+    dead = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
+    return !dead.empty();
+  }, 30s));
+  ASSERT_EQ(dead.size(), 1u);
+  auto requests = receiver.requests();
+  ASSERT_EQ(requests.size(), 3u) << "1 attempt + max_retries 2";
+  for (const auto& r : requests) EXPECT_EQ(r.headers.at("webhook-id"), requests[0].headers.at("webhook-id"));
+
+  const auto& h = dead[0].headers;
+  auto meta = records::DeliveryMeta::fromHeaders(h);
+  EXPECT_EQ(meta.subscription_id, sub.id);
+  EXPECT_EQ(meta.event_id, event_id);
+  EXPECT_EQ(meta.event_type, "user.signup");
+  EXPECT_EQ(meta.attempt, 3);
+  EXPECT_EQ(meta.last_status, 500);
+  EXPECT_EQ(meta.error_class, "http_5xx");
+  EXPECT_GT(meta.first_attempt_ms, 0);
+  EXPECT_EQ(kafka::findHeader(h, records::kDeadLetterReason).value_or(""), "retries_exhausted");
+  EXPECT_EQ(kafka::findHeader(h, records::kOriginTopic).value_or(""), pipeline_->config().topics.events());
+  EXPECT_TRUE(kafka::findHeader(h, records::kDeadLetterAtMs).has_value());
+  EXPECT_EQ(dead[0].key, sub.id);
+
+  healthy = true;
+  auto [status, output] = pipeline_->runCommand({"dlq", "replay", "--subscription", sub.id});
+  ASSERT_EQ(status, 0) << output;
+  EXPECT_NE(output.find("replayed 1 of 1"), std::string::npos) << output;
+  ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return reqs.size() >= 4; }, 60s));
+  auto last = receiver.requests().back();
+  EXPECT_EQ(last.headers.at("webhook-id"), requests[0].headers.at("webhook-id"));
+  EXPECT_TRUE(validSignature(last, sub.secret));
+
+  // Replaying again sends nothing: the delivery id is remembered as delivered.
+  auto [status2, output2] = pipeline_->runCommand({"dlq", "replay"});
+  ASSERT_EQ(status2, 0) << output2;
+  const std::string marker = publish(R"({"type":"marker","data":{}})");
+  ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return reqs.size() >= 5; }, 60s));
+  auto all = receiver.requests();
+  EXPECT_NE(all.back().body.find(marker), std::string::npos) << "the replayed dead letter was sent twice";
+  EXPECT_EQ(all.size(), 5u);
+}
+
+TEST_F(PipelineTest, InvalidEventsGoToInvalidTopicAndLaterEventsStillFlow) {
+  Receiver receiver;
+  startApi();
+  subscribe(R"({"url":")" + receiver.url("/hook") + R"(","events":["*"]})");
+  pipeline_->start("router");
+  pipeline_->start("deliverer");
+
+  // Other Kafka clients write to the events topic directly, bad input included.
+  auto producer = kafka::Producer::create(pipeline_->config());
+  ASSERT_TRUE(producer.has_value());
+  const std::string topic = pipeline_->config().topics.events();
+  for (std::string bad : {"this is not json", R"({"data":{"no":"type"}})", R"([1,2,3])"})
+    ASSERT_TRUE((*producer)->produce(topic, "k", bad, {}, nullptr).has_value());
+  ASSERT_TRUE((*producer)->produce(topic, "k", R"({"type":"good.one"})", {}, nullptr).has_value());
+  ASSERT_TRUE((*producer)->flush(10s));
+
+  ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return !reqs.empty(); }, 60s));
+  EXPECT_NE(receiver.requests()[0].body.find("good.one"), std::string::npos);
+  // The router gave the id-less event an id.
+  EXPECT_NE(receiver.requests()[0].body.find("\"id\":\"evt_"), std::string::npos);
+
+  std::vector<kafka::OwnedMessage> invalid;
+  ASSERT_TRUE(eventually([&] {
+    invalid = readTopic(pipeline_->config(), pipeline_->config().topics.invalid());
+    return invalid.size() >= 3;
+  }, 30s));
+  ASSERT_EQ(invalid.size(), 3u);
+  std::set<std::string> reasons;
+  for (const auto& m : invalid) reasons.insert(kafka::findHeader(m.headers, records::kInvalidReason).value_or(""));
+  EXPECT_TRUE(reasons.contains("missing field: type"));
+  EXPECT_TRUE(reasons.contains("event must be a JSON object"));
+  EXPECT_EQ(invalid[0].value.empty(), false);
+
+  // The HTTP front door refuses the same input with a reason.
+  auto res = httpRequest("POST", pipeline_->apiUrl("/v1/events"), R"({"data":{}})");
+  EXPECT_EQ(res.status, 400);
+  EXPECT_NE(res.body.find("missing field: type"), std::string::npos);
+  EXPECT_EQ(httpRequest("POST", pipeline_->apiUrl("/v1/events"), "{}", "text/plain").status, 415);
+}
+
+TEST_F(PipelineTest, DelivererKilledMidBatchAndRestartedLosesNothing) {
+  // A receiver slow enough that the deliverer is killed with work in flight.
+  Receiver receiver([](const ReceivedRequest&) {
+    std::this_thread::sleep_for(5ms);
+    return 200;
+  });
+  startApi();
+  subscribe(R"({"url":")" + receiver.url("/hook") + R"(","events":["*"]})");
+  pipeline_->start("router");
+  auto* deliverer = &pipeline_->start("deliverer");
+
+  constexpr int kEvents = 400;
+  auto producer = kafka::Producer::create(pipeline_->config());
+  ASSERT_TRUE(producer.has_value());
+  std::set<std::string> sent;
+  for (int i = 0; i < kEvents; ++i) {
+    const std::string id = "evt_kill_" + std::to_string(i);
+    sent.insert(id);
+    ASSERT_TRUE((*producer)->produceBlocking(pipeline_->config().topics.events(), id,
+                                             R"({"id":")" + id + R"(","type":"load.test"})", {}, nullptr));
+  }
+  ASSERT_TRUE((*producer)->flush(10s));
+  ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return reqs.size() >= 50; }, 60s));
+  deliverer->kill(SIGKILL);
+  deliverer->wait(10s);
+  const std::size_t before_restart = receiver.requests().size();
+  EXPECT_LT(before_restart, static_cast<std::size_t>(kEvents)) << "killed too late to test anything";
+  pipeline_->stop(*deliverer);
+  pipeline_->start("deliverer");
+
+  auto received_ids = [&] {
+    std::set<std::string> ids;
+    for (const auto& r : receiver.requests()) ids.insert(jsonField(r.body, "id"));
+    return ids;
+  };
+  ASSERT_TRUE(eventually([&] { return receiver.requests().size() >= kEvents; }, 90s));
+  EXPECT_EQ(received_ids(), sent);
+}
+
+}  // namespace
+}  // namespace hookpipe::testing

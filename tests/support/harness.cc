@@ -1,0 +1,254 @@
+#include "support/harness.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <simdjson.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace hookpipe::testing {
+namespace {
+
+std::string envOr(const char* name, const char* fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+size_t appendBody(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+}  // namespace
+
+std::string testBrokers() { return envOr("HOOKPIPE_TEST_BROKERS", "127.0.0.1:19092"); }
+std::string testRedis() { return envOr("HOOKPIPE_TEST_REDIS", "127.0.0.1:6379"); }
+
+RoleProcess::RoleProcess(std::string role, std::map<std::string, std::string> env, std::string log_path,
+                         std::vector<std::string> args)
+    : log_path_(std::move(log_path)) {
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    if (!entry.starts_with("HOOKPIPE_")) env_strings.push_back(entry);
+  }
+  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_strings = {HOOKPIPE_BINARY, role};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  if (posix_spawn(&pid_, HOOKPIPE_BINARY, &actions, nullptr, argv.data(), envp.data()) != 0)
+    throw std::runtime_error("cannot start " HOOKPIPE_BINARY);
+  posix_spawn_file_actions_destroy(&actions);
+}
+
+RoleProcess::~RoleProcess() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGTERM);
+  if (wait(std::chrono::seconds(20)) == -1) {
+    ::kill(pid_, SIGKILL);
+    wait(std::chrono::seconds(5));
+  }
+}
+
+void RoleProcess::kill(int signal) {
+  if (pid_ > 0) ::kill(pid_, signal);
+}
+
+int RoleProcess::wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
+Pipeline::Pipeline(const std::string& test_name) : api_port_(freePort()) {
+  std::random_device rd;
+  const std::string suffix = std::to_string(rd() % 1000000);
+  config_.brokers = testBrokers();
+  config_.topics.prefix = "t" + suffix + "." + test_name + ".";
+  const std::string redis = testRedis();
+  config_.redis_host = redis.substr(0, redis.rfind(':'));
+  config_.redis_port = std::stoi(redis.substr(redis.rfind(':') + 1));
+  config_.events_partitions = 2;
+  config_.deliveries_partitions = 2;
+  config_.retry_partitions = 1;
+  config_.retry_tiers = {std::chrono::seconds(1), std::chrono::seconds(5)};
+  dir_ = envOr("HOOKPIPE_TEST_LOGS", "/tmp") + std::string("/hookpipe-") + config_.topics.prefix + "logs";
+  std::system(("mkdir -p '" + dir_ + "'").c_str());
+}
+
+Pipeline::~Pipeline() {
+  // Stop in reverse order of start.
+  while (!roles_.empty()) roles_.pop_back();
+}
+
+std::map<std::string, std::string> Pipeline::env() const {
+  return {
+      {"HOOKPIPE_BROKERS", config_.brokers},
+      {"HOOKPIPE_TOPIC_PREFIX", config_.topics.prefix},
+      {"HOOKPIPE_REDIS", config_.redis_host + ":" + std::to_string(config_.redis_port)},
+      {"HOOKPIPE_EVENTS_PARTITIONS", std::to_string(config_.events_partitions)},
+      {"HOOKPIPE_DELIVERIES_PARTITIONS", std::to_string(config_.deliveries_partitions)},
+      {"HOOKPIPE_RETRY_PARTITIONS", std::to_string(config_.retry_partitions)},
+      {"HOOKPIPE_RETRY_TIERS", "1s,5s"},
+      {"HOOKPIPE_ALLOW_PRIVATE_TARGETS", "true"},
+      {"HOOKPIPE_HTTP_ADDRESS", "127.0.0.1"},
+      {"HOOKPIPE_HTTP_PORT", std::to_string(api_port_)},
+      {"HOOKPIPE_REQUEST_TIMEOUT_MS", "5000"},
+  };
+}
+
+RoleProcess& Pipeline::start(const std::string& role, const std::string& instance) {
+  auto env_vars = env();
+  env_vars["HOOKPIPE_INSTANCE_ID"] = instance;
+  const std::string log = dir_ + "/" + role + "-" + instance + ".log";
+  roles_.push_back(std::make_unique<RoleProcess>(role, env_vars, log));
+  return *roles_.back();
+}
+
+void Pipeline::stop(RoleProcess& role) {
+  for (auto it = roles_.begin(); it != roles_.end(); ++it)
+    if (it->get() == &role) {
+      roles_.erase(it);
+      return;
+    }
+}
+
+std::string Pipeline::apiUrl(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(api_port_) + path;
+}
+
+std::pair<int, std::string> Pipeline::runCommand(const std::vector<std::string>& args) {
+  const std::string log = dir_ + "/command-" + std::to_string(++counter_) + ".log";
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  RoleProcess p(args.front(), env(), log, rest);
+  const int status = p.wait(std::chrono::seconds(120));
+  std::ifstream in(log);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return {status, ss.str()};
+}
+
+std::string Pipeline::logs() const {
+  std::string out;
+  for (const auto& r : roles_) {
+    std::ifstream in(r->logPath());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    if (text.size() > 4000) text = "..." + text.substr(text.size() - 4000);
+    out += "==== " + r->logPath() + "\n" + text + "\n";
+  }
+  return out;
+}
+
+HttpResult httpRequest(const std::string& method, const std::string& url, const std::string& body,
+                       const std::string& content_type) {
+  HttpResult result;
+  CURL* curl = curl_easy_init();
+  curl_slist* headers = curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method != "GET" && method != "DELETE") curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &appendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  return result;
+}
+
+std::vector<kafka::OwnedMessage> readTopic(const Config& config, const std::string& topic) {
+  std::vector<kafka::OwnedMessage> out;
+  std::string error;
+  kafka::ConfPtr conf = kafka::baseConf(config, {{"group.id", "test-reader"}, {"enable.auto.commit", "false"}}, error);
+  char errstr[512];
+  kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.release(), errstr, sizeof errstr));
+  if (!rk) return out;
+  rd_kafka_poll_set_consumer(rk.get());
+  auto partitions = kafka::partitionCount(rk.get(), topic, std::chrono::seconds(10));
+  if (!partitions) return out;
+  std::map<int32_t, int64_t> end;
+  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(*partitions));
+  for (int32_t p = 0; p < *partitions; ++p) {
+    auto marks = kafka::watermarks(rk.get(), topic, p, std::chrono::seconds(10));
+    if (!marks || marks->second <= marks->first) continue;
+    end[p] = marks->second;
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = marks->first;
+  }
+  rd_kafka_assign(rk.get(), list.get());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!end.empty() && std::chrono::steady_clock::now() < deadline) {
+    kafka::MessagePtr msg(rd_kafka_consumer_poll(rk.get(), 100));
+    if (!msg || msg->err) continue;
+    out.push_back(kafka::OwnedMessage::copyOf(msg.get()));
+    if (msg->offset + 1 >= end[msg->partition]) end.erase(msg->partition);
+  }
+  rd_kafka_consumer_close(rk.get());
+  return out;
+}
+
+bool eventually(const std::function<bool()>& check, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (check()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return check();
+}
+
+unsigned short freePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string jsonField(const std::string& json, const std::string& field) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(json).get(root)) return {};
+  std::string_view v;
+  if (root[field].get_string().get(v)) return {};
+  return std::string(v);
+}
+
+}  // namespace hookpipe::testing

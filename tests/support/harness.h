@@ -1,0 +1,84 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config/config.h"
+#include "common/kafka/kafka.h"
+
+namespace hookpipe::testing {
+
+// Where the real broker and Redis started by script/test are: HOOKPIPE_TEST_BROKERS
+// (default 127.0.0.1:19092) and HOOKPIPE_TEST_REDIS (default 127.0.0.1:6379).
+std::string testBrokers();
+std::string testRedis();
+
+// A hookpipe role running as its own process (the real binary), with its output in a
+// log file. Stopped with SIGTERM on destruction.
+class RoleProcess {
+ public:
+  RoleProcess(std::string role, std::map<std::string, std::string> env, std::string log_path,
+              std::vector<std::string> args = {});
+  ~RoleProcess();
+  void kill(int signal);
+  // Waits for exit; returns the exit status or -1 on timeout.
+  int wait(std::chrono::milliseconds timeout);
+  const std::string& logPath() const { return log_path_; }
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string log_path_;
+};
+
+// One isolated hookpipe installation per test: its own topic prefix and consumer
+// groups on the shared broker, its own Redis key prefix.
+class Pipeline {
+ public:
+  explicit Pipeline(const std::string& test_name);
+  ~Pipeline();
+  const Config& config() const { return config_; }
+  std::map<std::string, std::string> env() const;
+  // Starts a role; `instance` picks its group.instance.id.
+  RoleProcess& start(const std::string& role, const std::string& instance = "1");
+  void stop(RoleProcess& role);
+  unsigned short apiPort() const { return api_port_; }
+  std::string apiUrl(const std::string& path) const;
+  // Runs `hookpipe <args...>` to completion and returns its exit status and output.
+  std::pair<int, std::string> runCommand(const std::vector<std::string>& args);
+  // Appends every role's log to a string, for failure messages.
+  std::string logs() const;
+
+ private:
+  Config config_;
+  std::string dir_;
+  unsigned short api_port_;
+  std::vector<std::unique_ptr<RoleProcess>> roles_;
+  int counter_ = 0;
+};
+
+struct HttpResult {
+  long status = 0;
+  std::string body;
+};
+HttpResult httpRequest(const std::string& method, const std::string& url, const std::string& body,
+                       const std::string& content_type = "application/json");
+
+// Reads a topic from its start up to its end as of now.
+std::vector<kafka::OwnedMessage> readTopic(const Config& config, const std::string& topic);
+
+// Polls `check` every 50 ms until it holds or the deadline passes.
+bool eventually(const std::function<bool()>& check, std::chrono::milliseconds timeout);
+
+unsigned short freePort();
+
+// Extracts a string field from a flat JSON object (test helper, simdjson).
+std::string jsonField(const std::string& json, const std::string& field);
+
+}  // namespace hookpipe::testing

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace hookpipe::testing {
+
+struct ReceivedRequest {
+  std::string target;
+  std::map<std::string, std::string> headers;  // lower-cased names
+  std::string body;
+};
+
+// A webhook receiver for tests: a real HTTP/1.1 server (Boost.Beast) on 127.0.0.1,
+// port 0, one thread per connection. It records every request and answers with the
+// status the `respond` function picks (200 by default).
+class Receiver {
+ public:
+  using Respond = std::function<int(const ReceivedRequest&)>;
+  explicit Receiver(Respond respond = nullptr);
+  ~Receiver();
+  unsigned short port() const { return port_; }
+  std::string url(const std::string& path) const;
+  std::vector<ReceivedRequest> requests() const;
+  std::vector<ReceivedRequest> requestsTo(const std::string& path) const;
+  // Polls until `done(requests())` holds or the deadline passes.
+  bool waitFor(const std::function<bool(const std::vector<ReceivedRequest>&)>& done,
+               std::chrono::milliseconds timeout) const;
+  void setRespond(Respond respond);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  unsigned short port_ = 0;
+};
+
+}  // namespace hookpipe::testing

@@ -1,0 +1,165 @@
+// Unit tests for common/records/delivery.h: delivery metadata in Kafka headers and
+// delivery ids.
+#include "common/records/delivery.h"
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace hookpipe::records {
+namespace {
+
+DeliveryMeta fullMeta() {
+  DeliveryMeta m;
+  m.delivery_id = "msg_0123456789abcdef01234567";
+  m.event_id = "evt_abc";
+  m.event_type = "order.created";
+  m.subscription_id = "sub_1";
+  m.attempt = 4;
+  m.first_attempt_ms = 1767972600123;
+  m.due_ms = 1767972900123;
+  m.last_status = 503;
+  m.error_class = "http_5xx";
+  m.error_message = "HTTP 503: busy";
+  m.replay_id = "rpl_9";
+  return m;
+}
+
+void expectSame(const DeliveryMeta& a, const DeliveryMeta& b) {
+  EXPECT_EQ(a.delivery_id, b.delivery_id);
+  EXPECT_EQ(a.event_id, b.event_id);
+  EXPECT_EQ(a.event_type, b.event_type);
+  EXPECT_EQ(a.subscription_id, b.subscription_id);
+  EXPECT_EQ(a.attempt, b.attempt);
+  EXPECT_EQ(a.first_attempt_ms, b.first_attempt_ms);
+  EXPECT_EQ(a.due_ms, b.due_ms);
+  EXPECT_EQ(a.last_status, b.last_status);
+  EXPECT_EQ(a.error_class, b.error_class);
+  EXPECT_EQ(a.error_message, b.error_message);
+  EXPECT_EQ(a.replay_id, b.replay_id);
+}
+
+TEST(DeliveryMeta, RoundTripsThroughHeaders) {
+  DeliveryMeta fresh;  // as the router writes it: optional fields unset
+  fresh.delivery_id = "msg_x";
+  fresh.event_id = "evt_1";
+  fresh.event_type = "a";
+  fresh.subscription_id = "sub_1";
+  fresh.due_ms = 5;
+  for (const DeliveryMeta& meta : {fullMeta(), fresh, DeliveryMeta{}}) {
+    SCOPED_TRACE(meta.delivery_id);
+    kafka::HeaderList headers;
+    meta.writeTo(headers);
+    expectSame(DeliveryMeta::fromHeaders(headers), meta);
+  }
+}
+
+TEST(DeliveryMeta, WritesEachFieldUnderItsHeaderName) {
+  kafka::HeaderList headers;
+  fullMeta().writeTo(headers);
+  const std::vector<std::pair<const char*, std::string>> expected = {
+      {kDeliveryId, "msg_0123456789abcdef01234567"},
+      {kEventId, "evt_abc"},
+      {kEventType, "order.created"},
+      {kSubscriptionId, "sub_1"},
+      {kAttempt, "4"},
+      {kFirstAttemptMs, "1767972600123"},
+      {kDueMs, "1767972900123"},
+      {kLastStatus, "503"},
+      {kErrorClass, "http_5xx"},
+      {kErrorMessage, "HTTP 503: busy"},
+      {kReplayId, "rpl_9"},
+  };
+  for (const auto& [name, value] : expected) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(kafka::findHeader(headers, name), std::optional<std::string>(value));
+  }
+  EXPECT_EQ(headers.size(), expected.size());
+}
+
+TEST(DeliveryMeta, UnsetFieldsOverwriteEarlierValues) {
+  kafka::HeaderList headers = {{kLastStatus, "503"}, {kErrorClass, "http_5xx"}, {kErrorMessage, "HTTP 503"},
+                               {kReplayId, "rpl_old"}};
+  DeliveryMeta m;
+  m.delivery_id = "msg_x";
+  m.writeTo(headers);
+  EXPECT_EQ(kafka::findHeader(headers, kLastStatus), std::optional<std::string>("0"));
+  for (const char* name : {kErrorClass, kErrorMessage, kReplayId}) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(kafka::findHeader(headers, name), std::optional<std::string>(""));
+  }
+}
+
+TEST(DeliveryMeta, WriteToKeepsOtherHeadersAndReplacesItsOwn) {
+  kafka::HeaderList headers = {{kOriginTopic, "hookpipe.events"}, {kAttempt, "1"}, {"traceparent", "00-abc"},
+                               {kOriginOffset, "42"}};
+  DeliveryMeta m = fullMeta();
+  m.writeTo(headers);
+  m.attempt = 5;
+  m.writeTo(headers);  // written twice, as a retried delivery is
+  EXPECT_EQ(kafka::findHeader(headers, kOriginTopic), std::optional<std::string>("hookpipe.events"));
+  EXPECT_EQ(kafka::findHeader(headers, kOriginOffset), std::optional<std::string>("42"));
+  EXPECT_EQ(kafka::findHeader(headers, "traceparent"), std::optional<std::string>("00-abc"));
+  std::set<std::string> names;
+  for (const auto& [name, value] : headers) EXPECT_TRUE(names.insert(name).second) << "duplicate " << name;
+  expectSame(DeliveryMeta::fromHeaders(headers), m);
+}
+
+TEST(DeliveryMeta, WriteToClearsLastStatusWhenTheLatestAttemptHadNoResponse) {
+  // Attempt 1 got HTTP 503; attempt 2 timed out without a response (status 0). The record
+  // must not go on claiming 503 next to error class "timeout".
+  kafka::HeaderList headers;
+  DeliveryMeta m = fullMeta();
+  m.writeTo(headers);
+  m.last_status = 0;
+  m.error_class = "timeout";
+  m.error_message = "Operation timed out";
+  m.writeTo(headers);
+  const DeliveryMeta read = DeliveryMeta::fromHeaders(headers);
+  EXPECT_EQ(read.last_status, 0);
+  EXPECT_EQ(read.error_class, "timeout");
+}
+
+TEST(DeliveryMeta, MissingOrMalformedNumbersFallBackToDefaults) {
+  const DeliveryMeta empty = DeliveryMeta::fromHeaders({});
+  EXPECT_EQ(empty.attempt, 1);
+  EXPECT_EQ(empty.first_attempt_ms, 0);
+  EXPECT_EQ(empty.due_ms, 0);
+  EXPECT_EQ(empty.last_status, 0);
+  EXPECT_EQ(empty.delivery_id, "");
+  for (const std::string bad : {"", "abc", "3x", " 3", "0x10", "1e3"}) {
+    SCOPED_TRACE(bad);
+    const DeliveryMeta m =
+        DeliveryMeta::fromHeaders({{kAttempt, bad}, {kDueMs, bad}, {kFirstAttemptMs, bad}, {kLastStatus, bad}});
+    EXPECT_EQ(m.attempt, 1);
+    EXPECT_EQ(m.due_ms, 0);
+    EXPECT_EQ(m.first_attempt_ms, 0);
+    EXPECT_EQ(m.last_status, 0);
+  }
+}
+
+TEST(DeliveryId, IsMsgAndTwentyFourHexDigitsOfSha256) {
+  // printf '%s' 'evt_1/sub_1' | openssl dgst -sha256  ->  f8aaea693ec0b48f06dae934d224b0cb...
+  EXPECT_EQ(deliveryIdFor("evt_1", "sub_1"), "msg_f8aaea693ec0b48f06dae934");
+  for (const auto& [event, sub] : std::vector<std::pair<std::string, std::string>>{
+           {"evt_1", "sub_1"}, {"", ""}, {"evt_" + std::string(500, 'x'), "sub_\xff"}}) {
+    const std::string id = deliveryIdFor(event, sub);
+    ASSERT_EQ(id.size(), 28u) << id;
+    EXPECT_TRUE(id.starts_with("msg_")) << id;
+    for (char c : id.substr(4)) EXPECT_TRUE(std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(c)) << id;
+  }
+}
+
+TEST(DeliveryId, IsStableAndDiffersPerSubscriptionAndEvent) {
+  EXPECT_EQ(deliveryIdFor("evt_1", "sub_1"), deliveryIdFor("evt_1", "sub_1"));
+  std::set<std::string> ids;
+  for (const char* event : {"evt_1", "evt_2"})
+    for (const char* sub : {"sub_1", "sub_2", "sub_3"}) ids.insert(deliveryIdFor(event, sub));
+  EXPECT_EQ(ids.size(), 6u);
+}
+
+}  // namespace
+}  // namespace hookpipe::records

@@ -1,0 +1,279 @@
+// Unit tests for common/subscriptions/subscription.h: parsing, validation, the stored
+// JSON form and event type matching.
+#include "common/subscriptions/subscription.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <string>
+#include <vector>
+
+namespace hookpipe {
+namespace {
+
+constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+const std::string kFull = R"({
+  "id": "sub_123",
+  "name": "Payments",
+  "description": "Order events for the payments team",
+  "url": "https://hooks.example.com/orders?x=1",
+  "events": ["order.created", "invoice.*", "*"],
+  "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+  "is_active": false,
+  "signature_style": "github",
+  "headers": {"X-Team": "payments", "Authorization": "Bearer abc"},
+  "retry_config": {"strategy": "linear", "max_retries": 5, "retry_delay": 2000,
+                   "max_delay": 60000, "backoff_multiplier": 3, "jitter": false},
+  "timeout_ms": 5000,
+  "created_at": "2026-01-09T15:30:00Z",
+  "updated_at": "2026-01-10T08:00:00Z"
+})";
+
+void expectSame(const Subscription& a, const Subscription& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.description, b.description);
+  EXPECT_EQ(a.url, b.url);
+  EXPECT_EQ(a.events, b.events);
+  EXPECT_EQ(a.secret, b.secret);
+  EXPECT_EQ(a.is_active, b.is_active);
+  EXPECT_EQ(a.signature_style, b.signature_style);
+  EXPECT_EQ(a.headers, b.headers);
+  EXPECT_EQ(a.retry_config.strategy, b.retry_config.strategy);
+  EXPECT_EQ(a.retry_config.max_retries, b.retry_config.max_retries);
+  EXPECT_EQ(a.retry_config.retry_delay_ms, b.retry_config.retry_delay_ms);
+  EXPECT_DOUBLE_EQ(a.retry_config.backoff_multiplier, b.retry_config.backoff_multiplier);
+  EXPECT_EQ(a.retry_config.max_delay_ms, b.retry_config.max_delay_ms);
+  EXPECT_EQ(a.retry_config.jitter, b.retry_config.jitter);
+  EXPECT_EQ(a.timeout_ms, b.timeout_ms);
+  EXPECT_EQ(a.created_at, b.created_at);
+  EXPECT_EQ(a.updated_at, b.updated_at);
+}
+
+TEST(ParseSubscription, ReadsEveryField) {
+  auto s = parseSubscription(kFull);
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  EXPECT_EQ(s->id, "sub_123");
+  EXPECT_EQ(s->name, "Payments");
+  EXPECT_EQ(s->description, "Order events for the payments team");
+  EXPECT_EQ(s->url, "https://hooks.example.com/orders?x=1");
+  EXPECT_EQ(s->events, (std::vector<std::string>{"order.created", "invoice.*", "*"}));
+  EXPECT_EQ(s->secret, kSecret);
+  EXPECT_FALSE(s->is_active);
+  EXPECT_EQ(s->signature_style, "github");
+  EXPECT_EQ(s->headers, (std::map<std::string, std::string>{{"X-Team", "payments"}, {"Authorization", "Bearer abc"}}));
+  EXPECT_EQ(s->retry_config.strategy, RetryConfig::Strategy::kLinear);
+  EXPECT_EQ(s->retry_config.max_retries, 5);
+  EXPECT_EQ(s->retry_config.retry_delay_ms, 2000);
+  EXPECT_EQ(s->retry_config.max_delay_ms, 60000);
+  EXPECT_DOUBLE_EQ(s->retry_config.backoff_multiplier, 3.0);
+  EXPECT_FALSE(s->retry_config.jitter);
+  EXPECT_EQ(s->timeout_ms, 5000);
+  EXPECT_EQ(s->created_at, "2026-01-09T15:30:00Z");
+  EXPECT_EQ(s->updated_at, "2026-01-10T08:00:00Z");
+}
+
+TEST(ParseSubscription, OptionalFieldsTakeTheirDefaults) {
+  auto s = parseSubscription(R"({"url":"http://receiver:8080/hook","events":["order.created"]})");
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  const Subscription defaults;
+  EXPECT_TRUE(s->is_active);
+  EXPECT_EQ(s->signature_style, "standard");
+  EXPECT_TRUE(s->secret.empty());
+  EXPECT_TRUE(s->headers.empty());
+  EXPECT_EQ(s->timeout_ms, 0);
+  EXPECT_EQ(s->retry_config.strategy, defaults.retry_config.strategy);
+  EXPECT_EQ(s->retry_config.max_retries, -1);
+  EXPECT_EQ(s->retry_config.retry_delay_ms, -1);
+  EXPECT_EQ(s->retry_config.max_delay_ms, defaults.retry_config.max_delay_ms);
+  EXPECT_TRUE(s->retry_config.jitter);
+}
+
+TEST(ParseSubscription, EachStrategyName) {
+  const std::vector<std::pair<std::string, RetryConfig::Strategy>> cases = {
+      {"exponential", RetryConfig::Strategy::kExponential},
+      {"linear", RetryConfig::Strategy::kLinear},
+      {"fixed", RetryConfig::Strategy::kFixed},
+      {"none", RetryConfig::Strategy::kNone},
+  };
+  for (const auto& [name, strategy] : cases) {
+    SCOPED_TRACE(name);
+    auto s = parseSubscription(R"({"url":"https://x.example","events":["*"],"retry_config":{"strategy":")" + name +
+                               R"("}})");
+    ASSERT_TRUE(s.has_value()) << s.error().message;
+    EXPECT_EQ(s->retry_config.strategy, strategy);
+  }
+}
+
+TEST(ParseSubscription, ReportsEachValidationError) {
+  struct Case {
+    std::string json;
+    std::string problem;  // a part of the expected message
+  };
+  const std::string ok_events = R"("events":["order.created"])";
+  const std::string ok_url = R"("url":"https://hooks.example.com/x")";
+  auto with = [&](const std::string& extra) { return "{" + ok_url + "," + ok_events + "," + extra + "}"; };
+  const std::vector<Case> cases = {
+      {"not json", "body is not valid JSON"},
+      {"[]", "body must be a JSON object"},
+      {"{" + ok_events + "}", "url is required"},
+      {R"({"url":"",)" + ok_events + "}", "url is required"},
+      {R"({"url":5,)" + ok_events + "}", "url must be a string"},
+      {R"({"url":"ftp://files.example.com/x",)" + ok_events + "}", "url must start with http:// or https://"},
+      {R"({"url":"hooks.example.com/x",)" + ok_events + "}", "url must start with http:// or https://"},
+      {R"({"url":"https://",)" + ok_events + "}", "url must name a host"},
+      {R"({"url":"http:///path",)" + ok_events + "}", "url must name a host"},
+      {"{" + ok_url + "}", "events is required"},
+      {"{" + ok_url + R"(,"events":[]})", "events must not be empty"},
+      {"{" + ok_url + R"(,"events":"order.created"})", "events must be an array of strings"},
+      {"{" + ok_url + R"(,"events":["or*der"]})", "events: each entry"},
+      {"{" + ok_url + R"(,"events":["order*"]})", "events: each entry"},
+      {"{" + ok_url + R"(,"events":["*.created"]})", "events: each entry"},
+      {"{" + ok_url + R"(,"events":[""]})", "events: each entry"},
+      {"{" + ok_url + R"(,"events":[5]})", "events: each entry"},
+      {with(R"("is_active":"yes")"), "is_active must be a boolean"},
+      {with(R"("is_active":1)"), "is_active must be a boolean"},
+      {with(R"("name":7)"), "name must be a string"},
+      {with(R"("timeout_ms":50)"), "timeout_ms must be 100..300000"},
+      {with(R"("timeout_ms":300001)"), "timeout_ms must be 100..300000"},
+      {with(R"("timeout_ms":"5s")"), "timeout_ms must be 100..300000"},
+      {with(R"("retry_config":"fast")"), "retry_config must be an object"},
+      {with(R"("retry_config":{"strategy":"random"})"), "retry_config.strategy must be"},
+      {with(R"("retry_config":{"strategy":1})"), "retry_config.strategy must be a string"},
+      {with(R"("retry_config":{"max_retries":-1})"), "retry_config.max_retries"},
+      {with(R"("retry_config":{"max_retries":101})"), "retry_config.max_retries"},
+      {with(R"("retry_config":{"max_retries":"3"})"), "retry_config.max_retries"},
+      {with(R"("retry_config":{"max_retries":2.5})"), "retry_config.max_retries"},
+      {with(R"("retry_config":{"retry_delay":-5})"), "retry_config.retry_delay"},
+      {with(R"("retry_config":{"max_delay":-1})"), "retry_config.max_delay"},
+      {with(R"("retry_config":{"backoff_multiplier":0.5})"), "retry_config.backoff_multiplier"},
+      {with(R"("retry_config":{"backoff_multiplier":101})"), "retry_config.backoff_multiplier"},
+      {with(R"("retry_config":{"backoff_multiplier":"2"})"), "retry_config.backoff_multiplier"},
+      {with(R"("retry_config":{"jitter":"yes"})"), "retry_config.jitter must be a boolean"},
+      {with(R"("headers":["X-A: b"])"), "headers must be an object of strings"},
+      {with(R"("headers":{"X:Bad":"v"})"), "headers: 'X:Bad'"},
+      {with(R"("headers":{"X-Bad\r\nInjected":"v"})"), "headers: 'X-Bad"},
+      {with(R"("headers":{"X-Bad\nInjected":"v"})"), "headers: 'X-Bad"},
+      {with(R"("headers":{"X-Ok":"v\r\nInjected: 1"})"), "headers: 'X-Ok'"},
+      {with(R"("headers":{"":"v"})"), "headers: ''"},
+      {with(R"("headers":{"X-Num":5})"), "headers: 'X-Num'"},
+      {with(R"("secret":"whsec_!!!!")"), "secret must be whsec_ followed by base64"},
+      {with(R"("secret":"whsec_abc")"), "secret must be whsec_ followed by base64"},
+      {with(R"("secret":"not a secret")"), "secret must be whsec_ followed by base64"},
+      {with(R"("secret":"whsec_")"), "secret must be whsec_ followed by base64"},
+      {with(R"("secret":42)"), "secret must be a string"},
+      {with(R"("signature_style":"md5")"), "signature_style must be standard or github"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.json);
+    auto s = parseSubscription(c.json);
+    ASSERT_FALSE(s.has_value());
+    EXPECT_NE(s.error().message.find(c.problem), std::string::npos) << s.error().message;
+    EXPECT_FALSE(s.error().retryable);
+  }
+}
+
+TEST(ParseSubscription, ReportsEveryProblemInOneMessage) {
+  auto s = parseSubscription(
+      R"({"url":"ftp://x","events":[],"is_active":"no","headers":{"a:b":"c"},)"
+      R"("retry_config":{"max_retries":-3,"jitter":1},"secret":"garbage!"})");
+  ASSERT_FALSE(s.has_value());
+  const std::string& message = s.error().message;
+  for (const char* problem :
+       {"url must start with http:// or https://", "events must not be empty", "is_active must be a boolean",
+        "headers: 'a:b'", "retry_config.max_retries", "retry_config.jitter", "secret must be whsec_"}) {
+    SCOPED_TRACE(problem);
+    EXPECT_NE(message.find(problem), std::string::npos) << message;
+  }
+}
+
+TEST(SubscriptionJson, RoundTripsThroughParse) {
+  auto original = parseSubscription(kFull);
+  ASSERT_TRUE(original.has_value()) << original.error().message;
+  auto again = parseSubscription(toJson(*original));
+  ASSERT_TRUE(again.has_value()) << again.error().message << "\n" << toJson(*original);
+  expectSame(*original, *again);
+}
+
+TEST(SubscriptionJson, RoundTripsBuiltSubscriptions) {
+  std::vector<Subscription> subs(3);
+  subs[0].url = "http://127.0.0.1:9000/";
+  subs[0].events = {"*"};
+  subs[1].id = "sub_quotes";
+  subs[1].url = "https://example.com/a\"b";
+  subs[1].events = {"a.*", "b"};
+  subs[1].name = "Quote \" and \\ backslash";
+  subs[1].secret = kSecret;
+  subs[1].headers = {{"X-Trace", "on"}};
+  subs[1].retry_config.strategy = RetryConfig::Strategy::kNone;
+  subs[1].timeout_ms = 100;
+  subs[2].url = "https://example.com/";
+  subs[2].events = {"x"};
+  subs[2].retry_config.strategy = RetryConfig::Strategy::kExponential;
+  subs[2].retry_config.retry_delay_ms = 0;
+  subs[2].retry_config.max_retries = 0;
+  subs[2].retry_config.backoff_multiplier = 1.5;
+  subs[2].retry_config.max_delay_ms = 0;
+  for (const auto& sub : subs) {
+    SCOPED_TRACE(sub.url);
+    auto parsed = parseSubscription(toJson(sub));
+    ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+    expectSame(sub, *parsed);
+  }
+}
+
+TEST(SubscriptionJson, ListingFormLeavesTheSecretOut) {
+  auto s = parseSubscription(kFull);
+  ASSERT_TRUE(s.has_value());
+  const std::string listed = toJson(*s, /*with_secret=*/false);
+  EXPECT_EQ(listed.find("whsec_"), std::string::npos) << listed;
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  ASSERT_EQ(parser.parse(listed).get(obj), simdjson::SUCCESS);
+  EXPECT_EQ(obj["secret"].error(), simdjson::NO_SUCH_FIELD);
+  std::string_view url;
+  ASSERT_EQ(obj["url"].get_string().get(url), simdjson::SUCCESS);
+  EXPECT_EQ(url, s->url);
+  // The stored form does carry it.
+  EXPECT_NE(toJson(*s).find(kSecret), std::string::npos);
+}
+
+TEST(MatchesEventType, ExactWildcardAndPrefixPatterns) {
+  struct Case {
+    std::string pattern;
+    std::string type;
+    bool matches;
+  };
+  const std::vector<Case> cases = {
+      {"order.created", "order.created", true},
+      {"order.created", "order.create", false},
+      {"order.created", "order.created.v2", false},
+      {"order.created", "Order.Created", false},
+      {"*", "order.created", true},
+      {"*", "x", true},
+      {"order.*", "order.created", true},
+      {"order.*", "order.created.v2", true},
+      {"order.*", "order", false},
+      {"order.*", "orders.x", false},
+      {"order.*", "invoice.created", false},
+      {"order.*", "xorder.created", false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.pattern + " vs " + c.type);
+    EXPECT_EQ(matchesEventType(c.pattern, c.type), c.matches);
+  }
+}
+
+TEST(MatchesEventType, SubscriptionMatchesWhenAnyPatternDoes) {
+  Subscription s;
+  s.events = {"order.created", "invoice.*"};
+  EXPECT_TRUE(s.matchesType("order.created"));
+  EXPECT_TRUE(s.matchesType("invoice.paid"));
+  EXPECT_FALSE(s.matchesType("order.updated"));
+  s.events.clear();
+  EXPECT_FALSE(s.matchesType("order.created"));
+}
+
+}  // namespace
+}  // namespace hookpipe
