@@ -23,11 +23,14 @@ int main(int argc, char** argv) {
   std::mutex out;
   hookpipe::testing::Receiver receiver([&](const hookpipe::testing::ReceivedRequest& r) {
     int status = 200;
-    if (r.target == "/control/heal") healed = true;
-    else if (r.target.starts_with("/fail") && !healed) status = 500;
+    if (r.target == "/control/heal")
+      healed = true;
+    else if (r.target.starts_with("/fail") && !healed)
+      status = 500;
     auto id = r.headers.find("webhook-id");
     std::lock_guard lock(out);
-    std::printf("%d %s %s\n", status, r.target.c_str(), id == r.headers.end() ? "-" : id->second.c_str());
+    std::printf("%d %s %s\n", status, r.target.c_str(),
+                id == r.headers.end() ? "-" : id->second.c_str());
     std::fflush(stdout);
     return status;
   });

@@ -44,7 +44,8 @@ struct Deliverer::Request {
   static size_t onBody(char* data, size_t size, size_t n, void* self) noexcept {
     auto* req = static_cast<Request*>(self);
     const size_t len = size * n;
-    const size_t room = kResponseSnippetBytes - std::min(kResponseSnippetBytes, req->response_snippet.size());
+    const size_t room =
+        kResponseSnippetBytes - std::min(kResponseSnippetBytes, req->response_snippet.size());
     req->response_snippet.append(data, std::min(room, len));  // the rest is discarded
     return len;
   }
@@ -83,7 +84,8 @@ Deliverer::~Deliverer() {
     if (fd >= 0) ::close(fd);
 }
 
-Result<std::unique_ptr<Deliverer>> Deliverer::create(const Config& config, SubscriptionTable& table) {
+Result<std::unique_ptr<Deliverer>> Deliverer::create(const Config& config,
+                                                     SubscriptionTable& table) {
   std::unique_ptr<Deliverer> d(new Deliverer(config, table));
   // A failed produce is retried by handOff(); librdkafka itself never gives up.
   auto producer = kafka::Producer::create(config, {{"message.timeout.ms", "0"}});
@@ -102,16 +104,18 @@ Result<std::unique_ptr<Deliverer>> Deliverer::create(const Config& config, Subsc
   q = rd_kafka_queue_get_main(d->producer_->handle());
   rd_kafka_queue_io_event_enable(q, d->wake_fds_[1], "p", 1);
   rd_kafka_queue_destroy(q);
-  if (auto r = d->consumer_->subscribe({config.topics.deliveries()}); !r) return std::unexpected(r.error());
+  if (auto r = d->consumer_->subscribe({config.topics.deliveries()}); !r)
+    return std::unexpected(r.error());
   return d;
 }
 
-void Deliverer::run(const std::atomic<bool>& stop) {
+int Deliverer::run(const std::atomic<bool>& stop) {
   auto last_report = std::chrono::steady_clock::now();
-  while (!stop) {
+  while (!stop && !consumer_->fatal()) {
     hand_off_->pump(0);
     std::vector<kafka::OwnedMessage> batch;
-    const std::size_t room = config_.max_in_flight - std::min(config_.max_in_flight, in_flight_.size());
+    const std::size_t room =
+        config_.max_in_flight - std::min(config_.max_in_flight, in_flight_.size());
     while (batch.size() < room) {
       kafka::MessagePtr msg = consumer_->poll(0);
       if (!msg) break;
@@ -136,6 +140,7 @@ void Deliverer::run(const std::atomic<bool>& stop) {
   flushDeliveredMarks();
   producer_->flush(kDrainBudget);
   consumer_->close();
+  return consumer_->fatal() ? 1 : 0;
 }
 
 void Deliverer::intake(std::vector<kafka::OwnedMessage> batch) {
@@ -167,7 +172,8 @@ void Deliverer::intake(std::vector<kafka::OwnedMessage> batch) {
       metas[i].due_ms = kafka::nowMs() + config_.retry_tiers.front().count();
       kafka::HeaderList headers = batch[i].headers;
       metas[i].writeTo(headers);
-      handOff(config_.topics.retryTier(config_.retry_tiers.front()), std::move(batch[i]), std::move(headers));
+      handOff(config_.topics.retryTier(config_.retry_tiers.front()), std::move(batch[i]),
+              std::move(headers));
     } else {
       startRequest(std::move(batch[i]), std::move(metas[i]), std::move(sub));
     }
@@ -210,7 +216,8 @@ void Deliverer::startRequest(kafka::OwnedMessage msg, records::DeliveryMeta meta
 
   CURL* e = takeEasy();
   req->easy = e;
-  const long timeout_ms = s.timeout_ms > 0 ? s.timeout_ms : static_cast<long>(config_.request_timeout.count());
+  const long timeout_ms =
+      s.timeout_ms > 0 ? s.timeout_ms : static_cast<long>(config_.request_timeout.count());
   curl_easy_setopt(e, CURLOPT_URL, s.url.c_str());
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_POST, 1L);
@@ -220,7 +227,8 @@ void Deliverer::startRequest(kafka::OwnedMessage msg, records::DeliveryMeta meta
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(config_.connect_timeout.count()));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(config_.connect_timeout.count()));
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Request::onBody);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, req.get());
@@ -261,7 +269,8 @@ void Deliverer::complete(Request* req, CURLcode code) {
   curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_multi_remove_handle(multi_.get(), req->easy);
   idle_easy_.push_back(req->easy);
-  auto it = std::find_if(in_flight_.begin(), in_flight_.end(), [req](auto& r) { return r.get() == req; });
+  auto it =
+      std::find_if(in_flight_.begin(), in_flight_.end(), [req](auto& r) { return r.get() == req; });
   std::unique_ptr<Request> owned = std::move(*it);
   in_flight_.erase(it);
 
@@ -274,11 +283,15 @@ void Deliverer::complete(Request* req, CURLcode code) {
     return;
   }
   std::string message;
-  if (owned->refused) message = "address refused: private, loopback or link-local target";
-  else if (code != CURLE_OK) message = owned->error_buffer[0] != '\0' ? owned->error_buffer : curl_easy_strerror(code);
-  else message = "HTTP " + std::to_string(status) + ": " + owned->response_snippet.substr(0, 256);
+  if (owned->refused)
+    message = "address refused: private, loopback or link-local target";
+  else if (code != CURLE_OK)
+    message = owned->error_buffer[0] != '\0' ? owned->error_buffer : curl_easy_strerror(code);
+  else
+    message = "HTTP " + std::to_string(status) + ": " + owned->response_snippet.substr(0, 256);
   if (outcome.disable_subscription) disableSubscription(*owned->sub);
-  if (outcome.verdict == Verdict::kRetry) retryOrDeadLetter(*owned, outcome, message);
+  if (outcome.verdict == Verdict::kRetry)
+    retryOrDeadLetter(*owned, outcome, message);
   else {
     owned->meta.error_class = outcome.error_class;
     owned->meta.error_message = message;
@@ -286,7 +299,8 @@ void Deliverer::complete(Request* req, CURLcode code) {
   }
 }
 
-void Deliverer::retryOrDeadLetter(Request& req, const Outcome& outcome, const std::string& message) {
+void Deliverer::retryOrDeadLetter(Request& req, const Outcome& outcome,
+                                  const std::string& message) {
   req.meta.error_class = outcome.error_class;
   req.meta.error_message = message;
   auto delay = retry::retryDelay(req.sub->retry_config, req.meta.attempt, rng_);
@@ -296,18 +310,21 @@ void Deliverer::retryOrDeadLetter(Request& req, const Outcome& outcome, const st
   }
   if (!req.retry_after.empty())
     if (auto after = parseRetryAfter(req.retry_after, kafka::nowMs() / 1000))
-      delay = std::max(*delay, std::min(*after, std::chrono::milliseconds(req.sub->retry_config.max_delay_ms)));
+      delay = std::max(
+          *delay, std::min(*after, std::chrono::milliseconds(req.sub->retry_config.max_delay_ms)));
   ++metrics_.retried;
   req.meta.attempt += 1;
   req.meta.due_ms = kafka::nowMs() + delay->count();
   kafka::HeaderList headers = req.msg.headers;
   req.meta.writeTo(headers);
   const int tier = retry::chooseTier(config_.retry_tiers, *delay);
-  std::string topic = tier < 0 ? config_.topics.deliveries() : config_.topics.retryTier(config_.retry_tiers[tier]);
+  std::string topic =
+      tier < 0 ? config_.topics.deliveries() : config_.topics.retryTier(config_.retry_tiers[tier]);
   handOff(std::move(topic), std::move(req.msg), std::move(headers));
 }
 
-void Deliverer::deadLetter(kafka::OwnedMessage msg, records::DeliveryMeta meta, const std::string& reason) {
+void Deliverer::deadLetter(kafka::OwnedMessage msg, records::DeliveryMeta meta,
+                           const std::string& reason) {
   ++metrics_.dead_lettered;
   kafka::HeaderList headers = msg.headers;
   meta.writeTo(headers);
@@ -337,7 +354,8 @@ void Deliverer::disableSubscription(const Subscription& sub) {
   disabled.is_active = false;
   disabled.updated_at = json::formatTimestamp(kafka::nowMs());
   log()->warn("disabling subscription id={} reason=410_gone", sub.id);
-  auto r = producer_->produce(config_.topics.subscriptions(), sub.id, toJson(disabled), {}, nullptr);
+  auto r =
+      producer_->produce(config_.topics.subscriptions(), sub.id, toJson(disabled), {}, nullptr);
   if (!r) log()->error("could not disable subscription id={} error={}", sub.id, r.error().message);
 }
 
@@ -345,7 +363,8 @@ void Deliverer::flushDeliveredMarks() {
   if (delivered_marks_.empty()) return;
   if (auto r = delivered_.markDelivered(delivered_marks_); !r) {
     ++metrics_.redis_errors;
-    log()->warn("delivered-id marks lost count={} error={}", delivered_marks_.size(), r.error().message);
+    log()->warn("delivered-id marks lost count={} error={}", delivered_marks_.size(),
+                r.error().message);
   }
   delivered_marks_.clear();
 }
@@ -365,15 +384,12 @@ void Deliverer::onAssigned(const rd_kafka_topic_partition_list_t& partitions) {
 void Deliverer::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
   auto revoked = [&partitions](const kafka::OwnedMessage& m) {
     for (int i = 0; i < partitions.cnt; ++i)
-      if (partitions.elems[i].partition == m.partition && m.topic == partitions.elems[i].topic) return true;
+      if (partitions.elems[i].partition == m.partition && m.topic == partitions.elems[i].topic)
+        return true;
     return false;
   };
   log()->info("revoked partitions={} draining in_flight={}", partitions.cnt, in_flight_.size());
-  drain([&] {
-    for (int i = 0; i < partitions.cnt; ++i)
-      if (tracker_.pending(partitions.elems[i].topic, partitions.elems[i].partition) > 0) return false;
-    return true;
-  }, kDrainBudget);
+  drain([&] { return tracker_.pending(partitions) == 0; }, kDrainBudget);
   flushDeliveredMarks();
   // Whatever is still running belongs to the next owner now: let it go unfinished.
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
@@ -385,7 +401,7 @@ void Deliverer::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
       ++it;
     }
   }
-  for (int i = 0; i < partitions.cnt; ++i) tracker_.forget(partitions.elems[i].topic, partitions.elems[i].partition);
+  tracker_.forget(partitions);
 }
 
 }  // namespace hookpipe::deliverer

@@ -46,7 +46,8 @@ class Deliverer final : public kafka::RebalanceListener {
  public:
   static Result<std::unique_ptr<Deliverer>> create(const Config& config, SubscriptionTable& table);
   ~Deliverer() override;
-  void run(const std::atomic<bool>& stop);
+  // Runs until `stop`; returns the exit code (1 after a fatal consumer error).
+  int run(const std::atomic<bool>& stop);
   const Metrics& metrics() const { return metrics_; }
 
   void onAssigned(const rd_kafka_topic_partition_list_t& partitions) override;

@@ -1,7 +1,7 @@
 #include "deliverer/outcome.h"
 
-#include <charconv>
 #include <algorithm>
+#include <charconv>
 #include <ctime>
 
 namespace hookpipe::deliverer {
@@ -9,25 +9,32 @@ namespace hookpipe::deliverer {
 Outcome classify(long http_status, CURLcode transport, bool refused) {
   if (refused) return {Verdict::kDeadLetter, "refused_address"};
   switch (transport) {
-    case CURLE_OK: break;
-    case CURLE_OPERATION_TIMEDOUT: return {Verdict::kRetry, "timeout"};
+    case CURLE_OK:
+      break;
+    case CURLE_OPERATION_TIMEDOUT:
+      return {Verdict::kRetry, "timeout"};
     case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY: return {Verdict::kRetry, "dns"};
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return {Verdict::kRetry, "dns"};
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE: return {Verdict::kRetry, "tls"};
+    case CURLE_SSL_CACERT_BADFILE:
+      return {Verdict::kRetry, "tls"};
     case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT: return {Verdict::kDeadLetter, "bad_url"};
+    case CURLE_URL_MALFORMAT:
+      return {Verdict::kDeadLetter, "bad_url"};
     case CURLE_WRITE_ERROR:
       // Our write callback stops reading past the cap: the status line already arrived.
       if (http_status != 0) break;
       return {Verdict::kRetry, "connection"};
-    default: return {Verdict::kRetry, "connection"};
+    default:
+      return {Verdict::kRetry, "connection"};
   }
   if (http_status >= 200 && http_status < 300) return {Verdict::kDelivered, ""};
-  if (http_status == 408 || http_status == 425 || http_status == 429) return {Verdict::kRetry, "http_4xx_retryable"};
+  if (http_status == 408 || http_status == 425 || http_status == 429)
+    return {Verdict::kRetry, "http_4xx_retryable"};
   if (http_status >= 500 && http_status < 600) return {Verdict::kRetry, "http_5xx"};
   if (http_status == 410) return {Verdict::kDeadLetter, "http_410_gone", true};
   if (http_status >= 400 && http_status < 500) return {Verdict::kDeadLetter, "http_4xx"};
@@ -38,7 +45,8 @@ Outcome classify(long http_status, CURLcode transport, bool refused) {
 
 std::optional<std::chrono::milliseconds> parseRetryAfter(std::string_view value, int64_t now_s) {
   while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-  while (!value.empty() && (value.back() == ' ' || value.back() == '\t' || value.back() == '\r' || value.back() == '\n'))
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t' || value.back() == '\r' ||
+                            value.back() == '\n'))
     value.remove_suffix(1);
   if (value.empty()) return std::nullopt;
   int64_t seconds = 0;

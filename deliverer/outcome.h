@@ -14,7 +14,7 @@ enum class Verdict { kDelivered, kRetry, kDeadLetter };
 
 struct Outcome {
   Verdict verdict;
-  const char* error_class;  // "" when delivered; few values, fit for metric labels
+  const char* error_class;            // "" when delivered; few values, fit for metric labels
   bool disable_subscription = false;  // 410 Gone
 };
 

@@ -12,8 +12,7 @@ int run(const Config& config) {
   auto sync = loadSubscriptions(config, table);
   auto deliverer = Deliverer::create(config, table);
   if (!deliverer) throw std::runtime_error(deliverer.error().message);
-  (*deliverer)->run(stopRequested());
-  return 0;
+  return (*deliverer)->run(stopRequested());
 }
 
 }  // namespace hookpipe::deliverer

@@ -19,7 +19,8 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)), api_(api), body_limit_(body_limit) {}
 
   void start() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::read, shared_from_this()));
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::read, shared_from_this()));
   }
 
  private:
@@ -27,7 +28,8 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(body_limit_);
     stream_.expires_after(std::chrono::seconds(60));
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::onRead, shared_from_this()));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::onRead, shared_from_this()));
   }
 
   void onRead(beast::error_code ec, std::size_t) {
@@ -43,13 +45,15 @@ class Session : public std::enable_shared_from_this<Session> {
     auto self = shared_from_this();
     api_.handle(request_, [self](Response res) {
       // May run on another thread: hop back onto this session's strand.
-      net::post(self->stream_.get_executor(), [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
+      net::post(self->stream_.get_executor(),
+                [self, res = std::move(res)]() mutable { self->write(std::move(res)); });
     });
   }
 
   void write(Response res) {
     response_ = std::move(res);
-    http::async_write(stream_, response_, beast::bind_front_handler(&Session::onWrite, shared_from_this()));
+    http::async_write(stream_, response_,
+                      beast::bind_front_handler(&Session::onWrite, shared_from_this()));
   }
 
   void onWrite(beast::error_code ec, std::size_t) {
@@ -78,7 +82,8 @@ struct Server::Listener : std::enable_shared_from_this<Server::Listener> {
   Listener(net::io_context& io, Api& api, std::size_t body_limit)
       : io(io), acceptor(net::make_strand(io)), api(api), body_limit(body_limit) {}
   void accept() {
-    acceptor.async_accept(net::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    acceptor.async_accept(net::make_strand(io), [self = shared_from_this()](beast::error_code ec,
+                                                                            tcp::socket socket) {
       if (ec == net::error::operation_aborted) return;
       if (!ec) std::make_shared<Session>(std::move(socket), self->api, self->body_limit)->start();
       self->accept();
@@ -106,7 +111,9 @@ Result<void> Server::start() {
   if (!ec) acc.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acc.bind(endpoint, ec);
   if (!ec) acc.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) return fail("listen on " + config_.http_address + ":" + std::to_string(config_.http_port) + ": " + ec.message());
+  if (ec)
+    return fail("listen on " + config_.http_address + ":" + std::to_string(config_.http_port) +
+                ": " + ec.message());
   port_ = acc.local_endpoint().port();
   listener_->accept();
   for (int i = 0; i < config_.http_threads; ++i) threads_.emplace_back([this] { io_.run(); });

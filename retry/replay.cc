@@ -17,9 +17,11 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
   kafka::HandOff hand_off(**producer);
 
   std::string error;
-  kafka::ConfPtr conf = kafka::baseConf(config, {{"group.id", config.groupId("dlq-replay")},
-                                                 {"enable.auto.commit", "false"},
-                                                 {"enable.partition.eof", "true"}}, error);
+  kafka::ConfPtr conf = kafka::baseConf(config,
+                                        {{"group.id", config.groupId("dlq-replay")},
+                                         {"enable.auto.commit", "false"},
+                                         {"enable.partition.eof", "true"}},
+                                        error);
   if (!conf) return fail(error);
   char errstr[512];
   kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr));
@@ -42,7 +44,8 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
     }
   }
   if (list->cnt > 0)
-    if (auto err = rd_kafka_assign(rk.get(), list.get())) return std::unexpected(kafka::toError(err, "assign"));
+    if (auto err = rd_kafka_assign(rk.get(), list.get()))
+      return std::unexpected(kafka::toError(err, "assign"));
 
   uint64_t acked = 0;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
@@ -61,7 +64,8 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
     ++stats.scanned;
     kafka::HeaderList headers = kafka::readHeaders(msg.get());
     auto meta = records::DeliveryMeta::fromHeaders(headers);
-    if (!options.subscription_id.empty() && meta.subscription_id != options.subscription_id) continue;
+    if (!options.subscription_id.empty() && meta.subscription_id != options.subscription_id)
+      continue;
     ++stats.replayed;
     if (options.dry_run) continue;
     meta.attempt = 1;
@@ -69,13 +73,17 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
     meta.replay_id = stats.replay_id;
     meta.writeTo(headers);
     hand_off.send(config.topics.deliveries(), std::string(kafka::keyOf(msg.get())),
-                  std::string(kafka::payloadOf(msg.get())), std::move(headers), [&acked] { ++acked; });
+                  std::string(kafka::payloadOf(msg.get())), std::move(headers),
+                  [&acked] { ++acked; });
   }
-  if (!end.empty()) return fail("replay did not reach the end of " + topic + " within 10 minutes", true);
-  while (acked < (options.dry_run ? 0 : stats.replayed) && std::chrono::steady_clock::now() < deadline)
+  if (!end.empty())
+    return fail("replay did not reach the end of " + topic + " within 10 minutes", true);
+  while (acked < (options.dry_run ? 0 : stats.replayed) &&
+         std::chrono::steady_clock::now() < deadline)
     hand_off.pump(100);
   rd_kafka_consumer_close(rk.get());
-  if (!options.dry_run && acked < stats.replayed) return fail("replayed records not acknowledged in time", true);
+  if (!options.dry_run && acked < stats.replayed)
+    return fail("replayed records not acknowledged in time", true);
   return stats;
 }
 

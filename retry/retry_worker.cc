@@ -44,12 +44,13 @@ Result<std::unique_ptr<RetryWorker>> RetryWorker::create(const Config& config) {
 int64_t RetryWorker::releaseAt(const kafka::OwnedMessage& msg) const {
   const int64_t due = records::DeliveryMeta::fromHeaders(msg.headers).due_ms;
   auto tier = tier_of_topic_.find(msg.topic);
-  const int64_t tier_end = msg.timestamp_ms + (tier == tier_of_topic_.end() ? 0 : tier->second.count());
+  const int64_t tier_end =
+      msg.timestamp_ms + (tier == tier_of_topic_.end() ? 0 : tier->second.count());
   return std::min(due, tier_end);
 }
 
-void RetryWorker::run(const std::atomic<bool>& stop) {
-  while (!stop) {
+int RetryWorker::run(const std::atomic<bool>& stop) {
+  while (!stop && !consumer_->fatal()) {
     hand_off_->pump(0);
     const int64_t now = kafka::nowMs();
     int64_t next_release = now + 100;
@@ -66,7 +67,8 @@ void RetryWorker::run(const std::atomic<bool>& stop) {
       }
     }
     const int timeout = static_cast<int>(std::clamp<int64_t>(next_release - now, 0, 100));
-    kafka::MessagePtr msg = consumer_->poll(tracker_.pendingTotal() > 0 ? std::min(timeout, 5) : timeout);
+    kafka::MessagePtr msg =
+        consumer_->poll(tracker_.pendingTotal() > 0 ? std::min(timeout, 5) : timeout);
     if (!msg) continue;
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       log()->warn("consumer error={}", rd_kafka_message_errstr(msg.get()));
@@ -77,9 +79,9 @@ void RetryWorker::run(const std::atomic<bool>& stop) {
     if (held_.contains({rd_kafka_topic_name(msg->rkt), msg->partition})) continue;
     take(kafka::OwnedMessage::copyOf(msg.get()));
   }
-  const auto deadline = std::chrono::steady_clock::now() + kDrainBudget;
-  while (tracker_.pendingTotal() > 0 && std::chrono::steady_clock::now() < deadline) hand_off_->pump(10);
+  hand_off_->pumpUntil([this] { return tracker_.pendingTotal() == 0; }, kDrainBudget);
   consumer_->close();
+  return consumer_->fatal() ? 1 : 0;
 }
 
 void RetryWorker::take(kafka::OwnedMessage msg) {
@@ -96,7 +98,8 @@ void RetryWorker::take(kafka::OwnedMessage msg) {
 void RetryWorker::forward(kafka::OwnedMessage msg) {
   tracker_.begin(msg.topic, msg.partition, msg.offset);
   const auto meta = records::DeliveryMeta::fromHeaders(msg.headers);
-  const int tier = chooseTier(config_.retry_tiers, std::chrono::milliseconds(meta.due_ms - kafka::nowMs()));
+  const int tier =
+      chooseTier(config_.retry_tiers, std::chrono::milliseconds(meta.due_ms - kafka::nowMs()));
   std::string destination;
   if (tier < 0) {
     destination = config_.topics.deliveries();
@@ -105,9 +108,10 @@ void RetryWorker::forward(kafka::OwnedMessage msg) {
     destination = config_.topics.retryTier(config_.retry_tiers[tier]);
     ++hops;
   }
-  auto origin = std::make_shared<std::tuple<std::string, int32_t, int64_t>>(msg.topic, msg.partition, msg.offset);
-  hand_off_->send(std::move(destination), std::move(msg.key), std::move(msg.value), std::move(msg.headers),
-                  [this, origin] {
+  auto origin = std::make_shared<std::tuple<std::string, int32_t, int64_t>>(
+      msg.topic, msg.partition, msg.offset);
+  hand_off_->send(std::move(destination), std::move(msg.key), std::move(msg.value),
+                  std::move(msg.headers), [this, origin] {
                     auto& [topic, partition, offset] = *origin;
                     if (auto next = tracker_.finish(topic, partition, offset))
                       consumer_->storeOffset(topic, partition, *next);
@@ -115,19 +119,12 @@ void RetryWorker::forward(kafka::OwnedMessage msg) {
 }
 
 void RetryWorker::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
-  const auto deadline = std::chrono::steady_clock::now() + kDrainBudget;
-  auto pending = [&] {
-    std::size_t n = 0;
-    for (int i = 0; i < partitions.cnt; ++i) n += tracker_.pending(partitions.elems[i].topic, partitions.elems[i].partition);
-    return n;
-  };
-  while (pending() > 0 && std::chrono::steady_clock::now() < deadline) hand_off_->pump(10);
-  for (int i = 0; i < partitions.cnt; ++i) {
-    // A held record was never begun: its offset stays uncommitted and the next owner
-    // reads it again.
+  hand_off_->pumpUntil([&] { return tracker_.pending(partitions) == 0; }, kDrainBudget);
+  // A held record was never begun: its offset stays uncommitted and the next owner
+  // reads it again.
+  for (int i = 0; i < partitions.cnt; ++i)
     held_.erase({partitions.elems[i].topic, partitions.elems[i].partition});
-    tracker_.forget(partitions.elems[i].topic, partitions.elems[i].partition);
-  }
+  tracker_.forget(partitions);
 }
 
 }  // namespace hookpipe::retry

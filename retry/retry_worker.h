@@ -31,7 +31,8 @@ class RetryWorker final : public kafka::RebalanceListener {
  public:
   static Result<std::unique_ptr<RetryWorker>> create(const Config& config);
   ~RetryWorker() override;
-  void run(const std::atomic<bool>& stop);
+  // Runs until `stop`; returns the exit code (1 after a fatal consumer error).
+  int run(const std::atomic<bool>& stop);
 
   void onAssigned(const rd_kafka_topic_partition_list_t&) override {}
   void onRevoked(const rd_kafka_topic_partition_list_t& partitions) override;

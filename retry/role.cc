@@ -12,8 +12,7 @@ int run(const Config& config) {
   ensureTopicsOrThrow(config);
   auto worker = RetryWorker::create(config);
   if (!worker) throw std::runtime_error(worker.error().message);
-  (*worker)->run(stopRequested());
-  return 0;
+  return (*worker)->run(stopRequested());
 }
 
 int runDlqCommand(const Config& config, const std::vector<std::string>& args) {
@@ -23,8 +22,10 @@ int runDlqCommand(const Config& config, const std::vector<std::string>& args) {
   }
   ReplayOptions options;
   for (std::size_t i = 1; i < args.size(); ++i) {
-    if (args[i] == "--subscription" && i + 1 < args.size()) options.subscription_id = args[++i];
-    else if (args[i] == "--dry-run") options.dry_run = true;
+    if (args[i] == "--subscription" && i + 1 < args.size())
+      options.subscription_id = args[++i];
+    else if (args[i] == "--dry-run")
+      options.dry_run = true;
     else {
       std::cerr << "dlq replay: unknown argument '" << args[i] << "'\n";
       return 2;

@@ -1,6 +1,7 @@
 #pragma once
 #include <string>
 #include <vector>
+
 #include "common/config/config.h"
 namespace hookpipe::retry {
 // Runs the retry tiers until SIGTERM/SIGINT; returns the process exit code.

@@ -11,8 +11,7 @@ int run(const Config& config) {
   auto sync = loadSubscriptions(config, table);
   auto router = Router::create(config, table);
   if (!router) throw std::runtime_error(router.error().message);
-  (*router)->run(stopRequested());
-  return 0;
+  return (*router)->run(stopRequested());
 }
 
 }  // namespace hookpipe::router

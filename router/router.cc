@@ -32,13 +32,14 @@ Result<std::unique_ptr<Router>> Router::create(const Config& config, Subscriptio
   auto consumer = kafka::Consumer::create(config, config.groupId("router"), r.get());
   if (!consumer) return std::unexpected(consumer.error());
   r->consumer_ = std::move(*consumer);
-  if (auto s = r->consumer_->subscribe({config.topics.events()}); !s) return std::unexpected(s.error());
+  if (auto s = r->consumer_->subscribe({config.topics.events()}); !s)
+    return std::unexpected(s.error());
   return r;
 }
 
-void Router::run(const std::atomic<bool>& stop) {
+int Router::run(const std::atomic<bool>& stop) {
   auto last_report = std::chrono::steady_clock::now();
-  while (!stop) {
+  while (!stop && !consumer_->fatal()) {
     hand_off_->pump(0);
     if (tracker_.pendingTotal() >= kMaxPendingEvents) {
       hand_off_->pump(10);  // bounded work in flight: wait for acknowledgements
@@ -46,8 +47,10 @@ void Router::run(const std::atomic<bool>& stop) {
     }
     kafka::MessagePtr msg = consumer_->poll(tracker_.pendingTotal() > 0 ? 1 : 100);
     if (msg) {
-      if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) log()->warn("consumer error={}", rd_kafka_message_errstr(msg.get()));
-      else route(msg.get());
+      if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        log()->warn("consumer error={}", rd_kafka_message_errstr(msg.get()));
+      else
+        route(msg.get());
     }
     if (auto now = std::chrono::steady_clock::now(); now - last_report > std::chrono::seconds(10)) {
       last_report = now;
@@ -55,9 +58,9 @@ void Router::run(const std::atomic<bool>& stop) {
                   metrics_.deliveries.load(), metrics_.invalid.load(), metrics_.unmatched.load());
     }
   }
-  const auto deadline = std::chrono::steady_clock::now() + kDrainBudget;
-  while (tracker_.pendingTotal() > 0 && std::chrono::steady_clock::now() < deadline) hand_off_->pump(10);
+  hand_off_->pumpUntil([this] { return tracker_.pendingTotal() == 0; }, kDrainBudget);
   consumer_->close();
+  return consumer_->fatal() ? 1 : 0;
 }
 
 void Router::route(const rd_kafka_message_t* msg) {
@@ -77,7 +80,8 @@ void Router::route(const rd_kafka_message_t* msg) {
     kafka::setHeader(headers, records::kOriginPartition, std::to_string(partition));
     kafka::setHeader(headers, records::kOriginOffset, std::to_string(offset));
     hand_off_->send(config_.topics.invalid(), std::string(kafka::keyOf(msg)), std::string(payload),
-                    std::move(headers), [this, topic, partition, offset] { finish(topic, partition, offset); });
+                    std::move(headers),
+                    [this, topic, partition, offset] { finish(topic, partition, offset); });
     return;
   }
   auto subscriptions = table_.snapshot();
@@ -110,18 +114,13 @@ void Router::route(const rd_kafka_message_t* msg) {
 }
 
 void Router::finish(const std::string& topic, int32_t partition, int64_t offset) {
-  if (auto next = tracker_.finish(topic, partition, offset)) consumer_->storeOffset(topic, partition, *next);
+  if (auto next = tracker_.finish(topic, partition, offset))
+    consumer_->storeOffset(topic, partition, *next);
 }
 
 void Router::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
-  const auto deadline = std::chrono::steady_clock::now() + kDrainBudget;
-  auto pending = [&] {
-    std::size_t n = 0;
-    for (int i = 0; i < partitions.cnt; ++i) n += tracker_.pending(partitions.elems[i].topic, partitions.elems[i].partition);
-    return n;
-  };
-  while (pending() > 0 && std::chrono::steady_clock::now() < deadline) hand_off_->pump(10);
-  for (int i = 0; i < partitions.cnt; ++i) tracker_.forget(partitions.elems[i].topic, partitions.elems[i].partition);
+  hand_off_->pumpUntil([&] { return tracker_.pending(partitions) == 0; }, kDrainBudget);
+  tracker_.forget(partitions);
 }
 
 }  // namespace hookpipe::router

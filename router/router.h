@@ -26,7 +26,8 @@ class Router final : public kafka::RebalanceListener {
  public:
   static Result<std::unique_ptr<Router>> create(const Config& config, SubscriptionTable& table);
   ~Router() override;
-  void run(const std::atomic<bool>& stop);
+  // Runs until `stop`; returns the exit code (1 after a fatal consumer error).
+  int run(const std::atomic<bool>& stop);
   const Metrics& metrics() const { return metrics_; }
 
   void onAssigned(const rd_kafka_topic_partition_list_t&) override {}

@@ -47,11 +47,16 @@ bool parseDuration(const std::string& text, std::chrono::milliseconds& out) {
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
   if (i == 0 || !parseInt(text.substr(0, i), n)) return false;
   const std::string unit = text.substr(i);
-  if (unit == "ms") out = std::chrono::milliseconds(n);
-  else if (unit == "s") out = std::chrono::seconds(n);
-  else if (unit == "m") out = std::chrono::minutes(n);
-  else if (unit == "h") out = std::chrono::hours(n);
-  else return false;
+  if (unit == "ms")
+    out = std::chrono::milliseconds(n);
+  else if (unit == "s")
+    out = std::chrono::seconds(n);
+  else if (unit == "m")
+    out = std::chrono::minutes(n);
+  else if (unit == "h")
+    out = std::chrono::hours(n);
+  else
+    return false;
   return true;
 }
 
@@ -70,12 +75,15 @@ Config Config::fromEnv() {
   c.brokers = env("HOOKPIPE_BROKERS", c.brokers);
   c.topics.prefix = env("HOOKPIPE_TOPIC_PREFIX", c.topics.prefix);
   c.group_prefix = env("HOOKPIPE_GROUP_PREFIX", c.group_prefix);
-  const std::string redis = env("HOOKPIPE_REDIS", c.redis_host + ":" + std::to_string(c.redis_port));
+  const std::string redis =
+      env("HOOKPIPE_REDIS", c.redis_host + ":" + std::to_string(c.redis_port));
   if (auto colon = redis.rfind(':'); colon != std::string::npos) {
     c.redis_host = redis.substr(0, colon);
     long long port = 0;
-    if (parseInt(redis.substr(colon + 1), port)) c.redis_port = static_cast<int>(port);
-    else errors.push_back("HOOKPIPE_REDIS must be host:port, got '" + redis + "'");
+    if (parseInt(redis.substr(colon + 1), port))
+      c.redis_port = static_cast<int>(port);
+    else
+      errors.push_back("HOOKPIPE_REDIS must be host:port, got '" + redis + "'");
   } else {
     errors.push_back("HOOKPIPE_REDIS must be host:port, got '" + redis + "'");
   }
@@ -87,8 +95,10 @@ Config Config::fromEnv() {
   envInt("HOOKPIPE_MAX_EVENT_BYTES", c.max_event_bytes, errors);
   envInt("HOOKPIPE_MAX_IN_FLIGHT", c.max_in_flight, errors);
   long long ms = 0;
-  if (const char* v = std::getenv("HOOKPIPE_CONNECT_TIMEOUT_MS"); v && parseInt(v, ms)) c.connect_timeout = std::chrono::milliseconds(ms);
-  if (const char* v = std::getenv("HOOKPIPE_REQUEST_TIMEOUT_MS"); v && parseInt(v, ms)) c.request_timeout = std::chrono::milliseconds(ms);
+  if (const char* v = std::getenv("HOOKPIPE_CONNECT_TIMEOUT_MS"); v && parseInt(v, ms))
+    c.connect_timeout = std::chrono::milliseconds(ms);
+  if (const char* v = std::getenv("HOOKPIPE_REQUEST_TIMEOUT_MS"); v && parseInt(v, ms))
+    c.request_timeout = std::chrono::milliseconds(ms);
   c.http_address = env("HOOKPIPE_HTTP_ADDRESS", c.http_address);
   c.allow_private_targets = env("HOOKPIPE_ALLOW_PRIVATE_TARGETS", "false") == "true";
   if (const char* tiers = std::getenv("HOOKPIPE_RETRY_TIERS"); tiers != nullptr && *tiers != '\0') {
@@ -97,8 +107,10 @@ Config Config::fromEnv() {
     std::string item;
     while (std::getline(ss, item, ',')) {
       std::chrono::milliseconds d{};
-      if (parseDuration(item, d)) c.retry_tiers.push_back(d);
-      else errors.push_back("HOOKPIPE_RETRY_TIERS: bad duration '" + item + "' (use 5s, 1m, 1h)");
+      if (parseDuration(item, d))
+        c.retry_tiers.push_back(d);
+      else
+        errors.push_back("HOOKPIPE_RETRY_TIERS: bad duration '" + item + "' (use 5s, 1m, 1h)");
     }
   }
   return c;
@@ -115,8 +127,10 @@ std::vector<std::string> Config::validate() const {
   if (max_in_flight < 1) problems.push_back("HOOKPIPE_MAX_IN_FLIGHT must be at least 1");
   if (retry_tiers.empty()) problems.push_back("HOOKPIPE_RETRY_TIERS needs at least one tier");
   for (std::size_t i = 1; i < retry_tiers.size(); ++i)
-    if (retry_tiers[i] <= retry_tiers[i - 1]) problems.push_back("HOOKPIPE_RETRY_TIERS must be ascending");
-  if (connect_timeout.count() <= 0 || request_timeout.count() <= 0) problems.push_back("timeouts must be positive");
+    if (retry_tiers[i] <= retry_tiers[i - 1])
+      problems.push_back("HOOKPIPE_RETRY_TIERS must be ascending");
+  if (connect_timeout.count() <= 0 || request_timeout.count() <= 0)
+    problems.push_back("timeouts must be positive");
   return problems;
 }
 

@@ -11,7 +11,8 @@ EventParser::EventParser(std::size_t max_bytes, std::size_t max_depth)
     : max_bytes_(max_bytes), parser_(max_bytes) {
   // allocate() fixes both the largest document and the deepest nesting accepted.
   if (parser_.allocate(max_bytes, max_depth) != simdjson::SUCCESS)
-    throw std::runtime_error("simdjson: cannot allocate a parser for " + std::to_string(max_bytes) + " bytes");
+    throw std::runtime_error("simdjson: cannot allocate a parser for " + std::to_string(max_bytes) +
+                             " bytes");
 }
 
 std::string newEventId() {
@@ -33,7 +34,8 @@ std::string formatTimestamp(int64_t epoch_ms) {
   return buf;
 }
 
-Result<Event> EventParser::parse(std::string_view text, int64_t now_ms, std::string_view fallback_id) {
+Result<Event> EventParser::parse(std::string_view text, int64_t now_ms,
+                                 std::string_view fallback_id) {
   if (text.size() > max_bytes_)
     return fail("event is " + std::to_string(text.size()) + " bytes, over the limit of " +
                 std::to_string(max_bytes_));
@@ -57,7 +59,8 @@ Result<Event> EventParser::parse(std::string_view text, int64_t now_ms, std::str
   if (has_id && (id_field.get_string().get(id) || id.empty()))
     return fail("field id must be a non-empty string");
   const bool has_timestamp = obj["timestamp"].error() != simdjson::NO_SUCH_FIELD;
-  if (has_timestamp && !obj["timestamp"].is_string()) return fail("field timestamp must be a string");
+  if (has_timestamp && !obj["timestamp"].is_string())
+    return fail("field timestamp must be a string");
 
   ev.id = has_id ? std::string(id) : fallback_id.empty() ? newEventId() : std::string(fallback_id);
   if (has_id && has_timestamp) {

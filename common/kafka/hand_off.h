@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -20,6 +21,8 @@ class HandOff {
             std::function<void()> on_acked);
   // Serves delivery reports (running on_acked callbacks) and re-sends failed records.
   void pump(int timeout_ms);
+  // Pumps until `done()` holds or `budget` has passed; returns done().
+  bool pumpUntil(const std::function<bool()>& done, std::chrono::milliseconds budget);
   std::size_t waitingToResend() const { return resend_.size(); }
 
  private:

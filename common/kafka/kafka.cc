@@ -43,10 +43,9 @@ Error toError(rd_kafka_resp_err_t err, std::string_view context) {
   message += rd_kafka_err2str(err);
   // Size and format errors never succeed on retry; everything else (timeouts, broker
   // down, queue full, leader changes) may.
-  const bool permanent = err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
-                         err == RD_KAFKA_RESP_ERR__INVALID_ARG ||
-                         err == RD_KAFKA_RESP_ERR_INVALID_RECORD ||
-                         err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+  const bool permanent =
+      err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR__INVALID_ARG ||
+      err == RD_KAFKA_RESP_ERR_INVALID_RECORD || err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
   return Error{std::move(message), !permanent};
 }
 
@@ -57,9 +56,8 @@ HeaderList readHeaders(const rd_kafka_message_t* msg) {
   const char* name = nullptr;
   const void* value = nullptr;
   size_t size = 0;
-  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                     RD_KAFKA_RESP_ERR_NO_ERROR;
-       ++i) {
+  for (size_t i = 0;
+       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
     out.emplace_back(name, value != nullptr ? std::string(static_cast<const char*>(value), size)
                                             : std::string());
   }
@@ -79,8 +77,9 @@ void setHeader(HeaderList& headers, std::string_view name, std::string value) {
 }
 
 std::string_view payloadOf(const rd_kafka_message_t* msg) {
-  return msg->payload != nullptr ? std::string_view(static_cast<const char*>(msg->payload), msg->len)
-                                 : std::string_view();
+  return msg->payload != nullptr
+             ? std::string_view(static_cast<const char*>(msg->payload), msg->len)
+             : std::string_view();
 }
 
 std::string_view keyOf(const rd_kafka_message_t* msg) {
@@ -151,8 +150,10 @@ void Producer::onDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaq
   if (ctx == nullptr) return;
   std::unique_ptr<DeliveryContext> owned(ctx);
   if (!owned->done || static_cast<Producer*>(opaque)->closing_) return;
-  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) owned->done(toError(msg->err, "produce"));
-  else owned->done(std::nullopt);
+  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+    owned->done(toError(msg->err, "produce"));
+  else
+    owned->done(std::nullopt);
 }
 
 Result<void> Producer::produce(const std::string& topic, std::string_view key,
@@ -163,12 +164,12 @@ Result<void> Producer::produce(const std::string& topic, std::string_view key,
     rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
                         static_cast<ssize_t>(v.size()));
   auto ctx = std::make_unique<DeliveryContext>(DeliveryContext{std::move(done)});
-  rd_kafka_resp_err_t err = rd_kafka_producev(
-      rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-      RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_HEADERS(hdrs),
-      RD_KAFKA_V_OPAQUE(ctx.get()), RD_KAFKA_V_END);
+  rd_kafka_resp_err_t err =
+      rd_kafka_producev(rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_KEY(key.data(), key.size()), RD_KAFKA_V_HEADERS(hdrs),
+                        RD_KAFKA_V_OPAQUE(ctx.get()), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(hdrs);  // not taken over on failure
     Error e = toError(err, "produce to " + topic);
@@ -193,8 +194,7 @@ Result<void> Producer::produceBlocking(const std::string& topic, std::string_vie
 int Producer::poll(int timeout_ms) { return rd_kafka_poll(rk_.get(), timeout_ms); }
 
 bool Producer::flush(std::chrono::milliseconds timeout) {
-  return rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) ==
-         RD_KAFKA_RESP_ERR_NO_ERROR;
+  return rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 // ---- Consumer -------------------------------------------------------------
@@ -266,7 +266,14 @@ Result<void> Consumer::subscribe(const std::vector<std::string>& topics) {
 }
 
 MessagePtr Consumer::poll(int timeout_ms) {
-  return MessagePtr(rd_kafka_consumer_poll(rk_.get(), timeout_ms));
+  MessagePtr msg(rd_kafka_consumer_poll(rk_.get(), timeout_ms));
+  if (msg && msg->err == RD_KAFKA_RESP_ERR__FATAL && !fatal_) {
+    fatal_ = true;
+    char reason[512];
+    rd_kafka_fatal_error(rk_.get(), reason, sizeof reason);
+    log()->critical("fatal consumer error, stopping: {}", reason);
+  }
+  return msg;
 }
 
 void Consumer::storeOffset(const std::string& topic, int32_t partition, int64_t next_offset) {
@@ -329,6 +336,18 @@ std::size_t OffsetTracker::pending(const std::string& topic, int32_t partition) 
   return it == parts_.end() ? 0 : it->second.pending.size();
 }
 
+std::size_t OffsetTracker::pending(const rd_kafka_topic_partition_list_t& partitions) const {
+  std::size_t n = 0;
+  for (int i = 0; i < partitions.cnt; ++i)
+    n += pending(partitions.elems[i].topic, partitions.elems[i].partition);
+  return n;
+}
+
+void OffsetTracker::forget(const rd_kafka_topic_partition_list_t& partitions) {
+  for (int i = 0; i < partitions.cnt; ++i)
+    forget(partitions.elems[i].topic, partitions.elems[i].partition);
+}
+
 std::size_t OffsetTracker::pendingTotal() const {
   std::size_t n = 0;
   for (const auto& [_, p] : parts_) n += p.pending.size();
@@ -356,14 +375,16 @@ Result<int> partitionCount(rd_kafka_t* rk, const std::string& topic,
   return count;
 }
 
-Result<std::pair<int64_t, int64_t>> watermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+Result<std::pair<int64_t, int64_t>> watermarks(rd_kafka_t* rk, const std::string& topic,
+                                               int32_t partition,
                                                std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     int64_t low = 0, high = 0;
     auto err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high, 5000);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return std::make_pair(low, high);
-    if (std::chrono::steady_clock::now() > deadline) return std::unexpected(toError(err, "watermarks " + topic));
+    if (std::chrono::steady_clock::now() > deadline)
+      return std::unexpected(toError(err, "watermarks " + topic));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));  // leader election after creation
   }
 }
@@ -388,13 +409,18 @@ Result<void> ensureTopics(const Config& config) {
       {config.topics.invalid(), 1, {}},
       {config.topics.subscriptions(), 1, {{"cleanup.policy", "compact"}}},
       {config.topics.deliveries(), config.deliveries_partitions, {}},
-      {config.topics.dlq(), config.retry_partitions, {{"retention.ms", std::to_string(30LL * 24 * 3600 * 1000)}}},
+      {config.topics.dlq(),
+       config.retry_partitions,
+       {{"retention.ms", std::to_string(30LL * 24 * 3600 * 1000)}}},
   };
-  for (auto tier : config.retry_tiers) specs.push_back({config.topics.retryTier(tier), config.retry_partitions, {{"retention.ms", week}}});
+  for (auto tier : config.retry_tiers)
+    specs.push_back(
+        {config.topics.retryTier(tier), config.retry_partitions, {{"retention.ms", week}}});
 
   std::vector<rd_kafka_NewTopic_t*> topics;
   for (const auto& s : specs) {
-    rd_kafka_NewTopic_t* t = rd_kafka_NewTopic_new(s.name.c_str(), s.partitions, 1, errstr, sizeof errstr);
+    rd_kafka_NewTopic_t* t =
+        rd_kafka_NewTopic_new(s.name.c_str(), s.partitions, 1, errstr, sizeof errstr);
     if (t == nullptr) {
       for (auto* x : topics) rd_kafka_NewTopic_destroy(x);
       return fail("topic " + s.name + ": " + errstr);
@@ -403,14 +429,16 @@ Result<void> ensureTopics(const Config& config) {
     topics.push_back(t);
   }
   rd_kafka_queue_t* queue = rd_kafka_queue_new(rk.get());
-  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_t* options =
+      rd_kafka_AdminOptions_new(rk.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS);
   rd_kafka_AdminOptions_set_operation_timeout(options, 30000, errstr, sizeof errstr);
   rd_kafka_AdminOptions_set_request_timeout(options, 30000, errstr, sizeof errstr);
   rd_kafka_CreateTopics(rk.get(), topics.data(), topics.size(), options, queue);
   rd_kafka_event_t* ev = rd_kafka_queue_poll(queue, 60000);
   Result<void> result;
   if (ev == nullptr) {
-    result = fail("create topics: no answer from the brokers at " + config.brokers + " in 60 s", true);
+    result =
+        fail("create topics: no answer from the brokers at " + config.brokers + " in 60 s", true);
   } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     result = fail(std::string("create topics: ") + rd_kafka_event_error_string(ev), true);
   } else {

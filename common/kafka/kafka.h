@@ -67,7 +67,8 @@ class Producer {
   // Called once per message with nullopt on acknowledgement or the error that failed it.
   using Done = std::function<void(std::optional<Error>)>;
 
-  static Result<std::unique_ptr<Producer>> create(const Config& config, const Properties& extra = {});
+  static Result<std::unique_ptr<Producer>> create(const Config& config,
+                                                  const Properties& extra = {});
   ~Producer();
   Producer(const Producer&) = delete;
   Producer& operator=(const Producer&) = delete;
@@ -116,6 +117,9 @@ class Consumer {
   Result<void> subscribe(const std::vector<std::string>& topics);
   // Null on timeout. Error events (msg->err != 0) are returned to the caller as is.
   MessagePtr poll(int timeout_ms);
+  // True once librdkafka raised a fatal error (e.g. fenced by a newer member with the
+  // same group.instance.id): the role must stop and exit non-zero.
+  bool fatal() const { return fatal_; }
   // Stores `next_offset` (the offset of the next message to read) for commit.
   void storeOffset(const std::string& topic, int32_t partition, int64_t next_offset);
   void commitSync();
@@ -132,6 +136,7 @@ class Consumer {
   HandlePtr rk_;
   RebalanceListener* listener_;
   bool closed_ = false;
+  bool fatal_ = false;
 };
 
 // Tracks in-progress offsets per partition so that only the contiguous prefix of
@@ -146,8 +151,10 @@ class OffsetTracker {
   // Returns the new next-offset to store if the finished prefix advanced.
   std::optional<int64_t> finish(const std::string& topic, int32_t partition, int64_t offset);
   std::size_t pending(const std::string& topic, int32_t partition) const;
+  std::size_t pending(const rd_kafka_topic_partition_list_t& partitions) const;
   std::size_t pendingTotal() const;
   void forget(const std::string& topic, int32_t partition);
+  void forget(const rd_kafka_topic_partition_list_t& partitions);
   void clear() { parts_.clear(); }
 
  private:
@@ -170,7 +177,8 @@ Result<int> partitionCount(rd_kafka_t* rk, const std::string& topic,
 
 // Low and high watermark of a partition, retried while the partition has no leader yet
 // (right after the topic was created) until `timeout` has passed.
-Result<std::pair<int64_t, int64_t>> watermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+Result<std::pair<int64_t, int64_t>> watermarks(rd_kafka_t* rk, const std::string& topic,
+                                               int32_t partition,
                                                std::chrono::milliseconds timeout);
 
 // Base client properties for every handle (brokers, client id, sane timeouts).

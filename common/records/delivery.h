@@ -33,7 +33,7 @@ struct DeliveryMeta {
   std::string event_id;
   std::string event_type;
   std::string subscription_id;
-  int attempt = 1;              // the attempt about to be made
+  int attempt = 1;               // the attempt about to be made
   int64_t first_attempt_ms = 0;  // 0 until the first attempt
   int64_t due_ms = 0;            // not before this time
   int last_status = 0;

@@ -17,7 +17,8 @@ Result<void> Client::connect() {
   return {};
 }
 
-Result<std::vector<ReplyPtr>> Client::pipeline(const std::vector<std::vector<std::string>>& commands) {
+Result<std::vector<ReplyPtr>> Client::pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
   if (!ctx_)
     if (auto r = connect(); !r) return std::unexpected(r.error());
   for (const auto& argv : commands) {
@@ -50,7 +51,8 @@ Result<std::vector<bool>> DeliveredStore::wereDelivered(const std::vector<std::s
   auto replies = client_.pipeline({argv});
   if (!replies) return std::unexpected(replies.error());
   const redisReply* r = (*replies)[0].get();
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != ids.size()) return fail("redis: unexpected MGET reply", true);
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != ids.size())
+    return fail("redis: unexpected MGET reply", true);
   std::vector<bool> out(ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) out[i] = r->element[i]->type != REDIS_REPLY_NIL;
   return out;
@@ -61,7 +63,8 @@ Result<void> DeliveredStore::markDelivered(const std::vector<std::string>& ids) 
   std::vector<std::vector<std::string>> commands;
   commands.reserve(ids.size());
   for (const auto& id : ids)
-    commands.push_back({"SET", prefix_ + "delivered:" + id, "1", "EX", std::to_string(ttl_.count())});
+    commands.push_back(
+        {"SET", prefix_ + "delivered:" + id, "1", "EX", std::to_string(ttl_.count())});
   auto replies = client_.pipeline(commands);
   if (!replies) return std::unexpected(replies.error());
   return {};

@@ -22,7 +22,8 @@ using ReplyPtr = std::unique_ptr<redisReply, RedisDeleter>;
 // round trip for a whole batch. A broken connection is re-dialled on the next call.
 class Client {
  public:
-  Client(std::string host, int port, std::chrono::milliseconds timeout = std::chrono::milliseconds(500));
+  Client(std::string host, int port,
+         std::chrono::milliseconds timeout = std::chrono::milliseconds(500));
   // Each command is an argv vector. Returns one reply per command, or an error
   // (retryable) when Redis cannot be reached.
   Result<std::vector<ReplyPtr>> pipeline(const std::vector<std::vector<std::string>>& commands);

@@ -11,21 +11,28 @@ std::optional<std::chrono::milliseconds> retryDelay(const RetryConfig& config, i
   if (config.strategy == RetryConfig::Strategy::kNone || failed_attempt < 1) return std::nullopt;
   const bool default_schedule =
       config.strategy == RetryConfig::Strategy::kExponential && config.retry_delay_ms < 0;
-  const int max_retries = config.max_retries >= 0
-                              ? config.max_retries
-                              : static_cast<int>(defaultSchedule().size());
+  const int max_retries =
+      config.max_retries >= 0 ? config.max_retries : static_cast<int>(defaultSchedule().size());
   if (failed_attempt > max_retries) return std::nullopt;
 
   double delay_ms = 0;
   if (default_schedule) {
     const auto& s = defaultSchedule();
-    delay_ms = static_cast<double>(s[std::min<std::size_t>(failed_attempt - 1, s.size() - 1)].count());
+    delay_ms =
+        static_cast<double>(s[std::min<std::size_t>(failed_attempt - 1, s.size() - 1)].count());
   } else {
-    const double base = static_cast<double>(config.retry_delay_ms >= 0 ? config.retry_delay_ms : 5000);
+    const double base =
+        static_cast<double>(config.retry_delay_ms >= 0 ? config.retry_delay_ms : 5000);
     switch (config.strategy) {
-      case RetryConfig::Strategy::kFixed: delay_ms = base; break;
-      case RetryConfig::Strategy::kLinear: delay_ms = base * failed_attempt; break;
-      default: delay_ms = base * std::pow(config.backoff_multiplier, failed_attempt - 1); break;
+      case RetryConfig::Strategy::kFixed:
+        delay_ms = base;
+        break;
+      case RetryConfig::Strategy::kLinear:
+        delay_ms = base * failed_attempt;
+        break;
+      default:
+        delay_ms = base * std::pow(config.backoff_multiplier, failed_attempt - 1);
+        break;
     }
   }
   if (config.jitter && delay_ms > 0) {

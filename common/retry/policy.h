@@ -12,8 +12,9 @@ namespace hookpipe::retry {
 // The default schedule of DESIGN.md: the delay before retry n (n = 1 is the first retry).
 inline const std::vector<std::chrono::milliseconds>& defaultSchedule() {
   using namespace std::chrono;
-  static const std::vector<milliseconds> schedule = {
-      milliseconds(0), seconds(5), minutes(5), minutes(30), hours(2), hours(5), hours(10), hours(10)};
+  static const std::vector<milliseconds> schedule = {milliseconds(0), seconds(5), minutes(5),
+                                                     minutes(30),     hours(2),   hours(5),
+                                                     hours(10),       hours(10)};
   return schedule;
 }
 
@@ -27,6 +28,7 @@ std::optional<std::chrono::milliseconds> retryDelay(const RetryConfig& config, i
 // `remaining`: the longest tier not longer than the wait, or the shortest tier when the
 // wait is shorter than every tier (the tier consumer releases it at its due time).
 // -1 when nothing is left to wait: the message goes straight back to deliveries.
-int chooseTier(const std::vector<std::chrono::milliseconds>& tiers, std::chrono::milliseconds remaining);
+int chooseTier(const std::vector<std::chrono::milliseconds>& tiers,
+               std::chrono::milliseconds remaining);
 
 }  // namespace hookpipe::retry

@@ -33,7 +33,8 @@ void ensureTopicsOrThrow(const Config& config) {
   }
 }
 
-std::unique_ptr<SubscriptionSync> loadSubscriptions(const Config& config, SubscriptionTable& table) {
+std::unique_ptr<SubscriptionSync> loadSubscriptions(const Config& config,
+                                                    SubscriptionTable& table) {
   auto sync = std::make_unique<SubscriptionSync>(config, table);
   if (auto r = sync->start(); !r) throw std::runtime_error("subscriptions: " + r.error().message);
   if (!sync->waitLoaded(std::chrono::seconds(60)))

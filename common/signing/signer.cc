@@ -21,7 +21,8 @@ Result<std::string> base64Decode(std::string_view text) {
   // '=' only as the last one or two characters (EVP_DecodeBlock reads it anywhere as zero).
   const auto first_pad = text.find('=');
   if (first_pad != std::string_view::npos &&
-      (first_pad + 2 < text.size() || text.find_first_not_of('=', first_pad) != std::string_view::npos))
+      (first_pad + 2 < text.size() ||
+       text.find_first_not_of('=', first_pad) != std::string_view::npos))
     return fail("not valid base64");
   std::string out(3 * text.size() / 4, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),

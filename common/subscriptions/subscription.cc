@@ -11,44 +11,67 @@ namespace {
 
 const char* strategyName(RetryConfig::Strategy s) {
   switch (s) {
-    case RetryConfig::Strategy::kExponential: return "exponential";
-    case RetryConfig::Strategy::kLinear: return "linear";
-    case RetryConfig::Strategy::kFixed: return "fixed";
-    case RetryConfig::Strategy::kNone: return "none";
+    case RetryConfig::Strategy::kExponential:
+      return "exponential";
+    case RetryConfig::Strategy::kLinear:
+      return "linear";
+    case RetryConfig::Strategy::kFixed:
+      return "fixed";
+    case RetryConfig::Strategy::kNone:
+      return "none";
   }
   return "exponential";
 }
 
-void parseRetryConfig(simdjson::dom::object obj, RetryConfig& rc, std::vector<std::string>& problems) {
+void parseRetryConfig(simdjson::dom::object obj, RetryConfig& rc,
+                      std::vector<std::string>& problems) {
   for (auto [key, value] : obj) {
     if (key == "strategy") {
       std::string_view s;
-      if (value.get_string().get(s)) { problems.push_back("retry_config.strategy must be a string"); continue; }
-      if (s == "exponential") rc.strategy = RetryConfig::Strategy::kExponential;
-      else if (s == "linear") rc.strategy = RetryConfig::Strategy::kLinear;
-      else if (s == "fixed") rc.strategy = RetryConfig::Strategy::kFixed;
-      else if (s == "none") rc.strategy = RetryConfig::Strategy::kNone;
-      else problems.push_back("retry_config.strategy must be exponential, linear, fixed or none");
+      if (value.get_string().get(s)) {
+        problems.push_back("retry_config.strategy must be a string");
+        continue;
+      }
+      if (s == "exponential")
+        rc.strategy = RetryConfig::Strategy::kExponential;
+      else if (s == "linear")
+        rc.strategy = RetryConfig::Strategy::kLinear;
+      else if (s == "fixed")
+        rc.strategy = RetryConfig::Strategy::kFixed;
+      else if (s == "none")
+        rc.strategy = RetryConfig::Strategy::kNone;
+      else
+        problems.push_back("retry_config.strategy must be exponential, linear, fixed or none");
     } else if (key == "max_retries") {
       int64_t n = 0;
-      if (value.get_int64().get(n) || n < 0 || n > 100) problems.push_back("retry_config.max_retries must be an integer 0..100");
-      else rc.max_retries = static_cast<int>(n);
+      if (value.get_int64().get(n) || n < 0 || n > 100)
+        problems.push_back("retry_config.max_retries must be an integer 0..100");
+      else
+        rc.max_retries = static_cast<int>(n);
     } else if (key == "retry_delay") {
       int64_t n = 0;
-      if (value.get_int64().get(n) || n < 0) problems.push_back("retry_config.retry_delay must be milliseconds >= 0");
-      else rc.retry_delay_ms = n;
+      if (value.get_int64().get(n) || n < 0)
+        problems.push_back("retry_config.retry_delay must be milliseconds >= 0");
+      else
+        rc.retry_delay_ms = n;
     } else if (key == "max_delay") {
       int64_t n = 0;
-      if (value.get_int64().get(n) || n < 0) problems.push_back("retry_config.max_delay must be milliseconds >= 0");
-      else rc.max_delay_ms = n;
+      if (value.get_int64().get(n) || n < 0)
+        problems.push_back("retry_config.max_delay must be milliseconds >= 0");
+      else
+        rc.max_delay_ms = n;
     } else if (key == "backoff_multiplier") {
       double d = 0;
-      if (value.get_double().get(d) || d < 1.0 || d > 100.0) problems.push_back("retry_config.backoff_multiplier must be between 1 and 100");
-      else rc.backoff_multiplier = d;
+      if (value.get_double().get(d) || d < 1.0 || d > 100.0)
+        problems.push_back("retry_config.backoff_multiplier must be between 1 and 100");
+      else
+        rc.backoff_multiplier = d;
     } else if (key == "jitter") {
       bool b = false;
-      if (value.get_bool().get(b)) problems.push_back("retry_config.jitter must be a boolean");
-      else rc.jitter = b;
+      if (value.get_bool().get(b))
+        problems.push_back("retry_config.jitter must be a boolean");
+      else
+        rc.jitter = b;
     }
   }
 }
@@ -56,7 +79,8 @@ void parseRetryConfig(simdjson::dom::object obj, RetryConfig& rc, std::vector<st
 bool validPattern(std::string_view p) {
   if (p.empty()) return false;
   const auto star = p.find('*');
-  return star == std::string_view::npos || (star == p.size() - 1 && (p.size() == 1 || p[p.size() - 2] == '.'));
+  return star == std::string_view::npos ||
+         (star == p.size() - 1 && (p.size() == 1 || p[p.size() - 2] == '.'));
 }
 
 }  // namespace
@@ -87,8 +111,10 @@ Result<Subscription> parseSubscription(std::string_view json) {
     auto field = obj[name];
     if (field.error() == simdjson::NO_SUCH_FIELD || field.is_null()) return;
     std::string_view v;
-    if (field.get_string().get(v)) problems.push_back(std::string(name) + " must be a string");
-    else out = std::string(v);
+    if (field.get_string().get(v))
+      problems.push_back(std::string(name) + " must be a string");
+    else
+      out = std::string(v);
   };
   str("id", s.id);
   str("name", s.name);
@@ -99,7 +125,8 @@ Result<Subscription> parseSubscription(std::string_view json) {
   str("created_at", s.created_at);
   str("updated_at", s.updated_at);
 
-  if (s.url.empty()) problems.push_back("url is required");
+  if (s.url.empty())
+    problems.push_back("url is required");
   else if (!s.url.starts_with("http://") && !s.url.starts_with("https://"))
     problems.push_back("url must start with http:// or https://");
   else if (s.url.find("://") + 3 >= s.url.size() || s.url[s.url.find("://") + 3] == '/')
@@ -116,37 +143,48 @@ Result<Subscription> parseSubscription(std::string_view json) {
       std::string_view v;
       if (e.get_string().get(v) || !validPattern(v))
         problems.push_back("events: each entry must be a type, \"prefix.*\" or \"*\"");
-      else s.events.emplace_back(v);
+      else
+        s.events.emplace_back(v);
     }
     if (s.events.empty()) problems.push_back("events must not be empty");
   }
 
   if (auto active = obj["is_active"]; active.error() != simdjson::NO_SUCH_FIELD) {
     bool b = true;
-    if (active.get_bool().get(b)) problems.push_back("is_active must be a boolean");
-    else s.is_active = b;
+    if (active.get_bool().get(b))
+      problems.push_back("is_active must be a boolean");
+    else
+      s.is_active = b;
   }
   if (auto t = obj["timeout_ms"]; t.error() != simdjson::NO_SUCH_FIELD) {
     int64_t n = 0;
-    if (t.get_int64().get(n) || n < 100 || n > 300000) problems.push_back("timeout_ms must be 100..300000");
-    else s.timeout_ms = n;
+    if (t.get_int64().get(n) || n < 100 || n > 300000)
+      problems.push_back("timeout_ms must be 100..300000");
+    else
+      s.timeout_ms = n;
   }
   if (auto h = obj["headers"]; h.error() != simdjson::NO_SUCH_FIELD) {
     simdjson::dom::object ho;
-    if (h.get_object().get(ho)) problems.push_back("headers must be an object of strings");
+    if (h.get_object().get(ho))
+      problems.push_back("headers must be an object of strings");
     else
       for (auto [k, v] : ho) {
         std::string_view sv;
-        if (v.get_string().get(sv) || k.empty() || k.find_first_of(":\r\n") != std::string_view::npos ||
+        if (v.get_string().get(sv) || k.empty() ||
+            k.find_first_of(":\r\n") != std::string_view::npos ||
             sv.find_first_of("\r\n") != std::string_view::npos)
-          problems.push_back("headers: '" + std::string(k) + "' must be a valid header with a string value");
-        else s.headers.emplace(k, sv);
+          problems.push_back("headers: '" + std::string(k) +
+                             "' must be a valid header with a string value");
+        else
+          s.headers.emplace(k, sv);
       }
   }
   if (auto rc = obj["retry_config"]; rc.error() != simdjson::NO_SUCH_FIELD) {
     simdjson::dom::object rco;
-    if (rc.get_object().get(rco)) problems.push_back("retry_config must be an object");
-    else parseRetryConfig(rco, s.retry_config, problems);
+    if (rc.get_object().get(rco))
+      problems.push_back("retry_config must be an object");
+    else
+      parseRetryConfig(rco, s.retry_config, problems);
   }
   if (s.signature_style != "standard" && s.signature_style != "github")
     problems.push_back("signature_style must be standard or github");

@@ -47,13 +47,12 @@ SubscriptionSync::~SubscriptionSync() {
 
 Result<void> SubscriptionSync::start() {
   std::string error;
-  kafka::ConfPtr conf = kafka::baseConf(
-      config_,
-      {{"group.id", config_.groupId("subscriptions-reader")},
-       {"enable.auto.commit", "false"},
-       {"enable.auto.offset.store", "false"},
-       {"fetch.wait.max.ms", "100"}},
-      error);
+  kafka::ConfPtr conf = kafka::baseConf(config_,
+                                        {{"group.id", config_.groupId("subscriptions-reader")},
+                                         {"enable.auto.commit", "false"},
+                                         {"enable.auto.offset.store", "false"},
+                                         {"fetch.wait.max.ms", "100"}},
+                                        error);
   if (!conf) return fail(error);
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr);
@@ -71,7 +70,8 @@ Result<void> SubscriptionSync::start() {
     if (!marks) return std::unexpected(marks.error());
     auto [low, high] = *marks;
     if (high > low) high_watermarks_[p] = high;
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
   }
   if (auto err = rd_kafka_assign(rk, list.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR)
     return std::unexpected(kafka::toError(err, "assign " + topic));

@@ -24,7 +24,8 @@ struct CreatedSubscription {
 class PipelineTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pipeline_ = std::make_unique<Pipeline>(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    pipeline_ =
+        std::make_unique<Pipeline>(::testing::UnitTest::GetInstance()->current_test_info()->name());
   }
   void TearDown() override {
     if (HasFailure()) std::cerr << pipeline_->logs();
@@ -32,7 +33,8 @@ class PipelineTest : public ::testing::Test {
 
   void startApi() {
     pipeline_->start("producer");
-    ASSERT_TRUE(eventually([&] { return httpRequest("GET", pipeline_->apiUrl("/healthz"), "").status == 200; }, 60s))
+    ASSERT_TRUE(eventually(
+        [&] { return httpRequest("GET", pipeline_->apiUrl("/healthz"), "").status == 200; }, 60s))
         << pipeline_->logs();
   }
 
@@ -90,8 +92,9 @@ TEST_F(PipelineTest, FailingReceiverGetsConfiguredAttemptsThenDeadLetterAndRepla
   std::atomic<bool> healthy{false};
   Receiver receiver([&](const ReceivedRequest&) { return healthy ? 200 : 500; });
   startApi();
-  auto sub = subscribe(R"({"url":")" + receiver.url("/hook") +
-                       R"(","events":["*"],"retry_config":{"strategy":"fixed","retry_delay":500,"max_retries":2,"jitter":false}})");
+  auto sub = subscribe(
+      R"({"url":")" + receiver.url("/hook") +
+      R"(","events":["*"],"retry_config":{"strategy":"fixed","retry_delay":500,"max_retries":2,"jitter":false}})");
   pipeline_->start("router");
   pipeline_->start("deliverer");
   pipeline_->start("retry");
@@ -99,14 +102,17 @@ TEST_F(PipelineTest, FailingReceiverGetsConfiguredAttemptsThenDeadLetterAndRepla
   const std::string event_id = publish(R"({"type":"user.signup","data":{}})");
   ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return reqs.size() >= 3; }, 60s));
   std::vector<kafka::OwnedMessage> dead;
-  ASSERT_TRUE(eventually([&] {
-    dead = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
-    return !dead.empty();
-  }, 30s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        dead = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
+        return !dead.empty();
+      },
+      30s));
   ASSERT_EQ(dead.size(), 1u);
   auto requests = receiver.requests();
   ASSERT_EQ(requests.size(), 3u) << "1 attempt + max_retries 2";
-  for (const auto& r : requests) EXPECT_EQ(r.headers.at("webhook-id"), requests[0].headers.at("webhook-id"));
+  for (const auto& r : requests)
+    EXPECT_EQ(r.headers.at("webhook-id"), requests[0].headers.at("webhook-id"));
 
   const auto& h = dead[0].headers;
   auto meta = records::DeliveryMeta::fromHeaders(h);
@@ -118,7 +124,8 @@ TEST_F(PipelineTest, FailingReceiverGetsConfiguredAttemptsThenDeadLetterAndRepla
   EXPECT_EQ(meta.error_class, "http_5xx");
   EXPECT_GT(meta.first_attempt_ms, 0);
   EXPECT_EQ(kafka::findHeader(h, records::kDeadLetterReason).value_or(""), "retries_exhausted");
-  EXPECT_EQ(kafka::findHeader(h, records::kOriginTopic).value_or(""), pipeline_->config().topics.events());
+  EXPECT_EQ(kafka::findHeader(h, records::kOriginTopic).value_or(""),
+            pipeline_->config().topics.events());
   EXPECT_TRUE(kafka::findHeader(h, records::kDeadLetterAtMs).has_value());
   EXPECT_EQ(dead[0].key, sub.id);
 
@@ -137,7 +144,8 @@ TEST_F(PipelineTest, FailingReceiverGetsConfiguredAttemptsThenDeadLetterAndRepla
   const std::string marker = publish(R"({"type":"marker","data":{}})");
   ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return reqs.size() >= 5; }, 60s));
   auto all = receiver.requests();
-  EXPECT_NE(all.back().body.find(marker), std::string::npos) << "the replayed dead letter was sent twice";
+  EXPECT_NE(all.back().body.find(marker), std::string::npos)
+      << "the replayed dead letter was sent twice";
   EXPECT_EQ(all.size(), 5u);
 }
 
@@ -163,13 +171,16 @@ TEST_F(PipelineTest, InvalidEventsGoToInvalidTopicAndLaterEventsStillFlow) {
   EXPECT_NE(receiver.requests()[0].body.find("\"id\":\"evt_"), std::string::npos);
 
   std::vector<kafka::OwnedMessage> invalid;
-  ASSERT_TRUE(eventually([&] {
-    invalid = readTopic(pipeline_->config(), pipeline_->config().topics.invalid());
-    return invalid.size() >= 3;
-  }, 30s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        invalid = readTopic(pipeline_->config(), pipeline_->config().topics.invalid());
+        return invalid.size() >= 3;
+      },
+      30s));
   ASSERT_EQ(invalid.size(), 3u);
   std::set<std::string> reasons;
-  for (const auto& m : invalid) reasons.insert(kafka::findHeader(m.headers, records::kInvalidReason).value_or(""));
+  for (const auto& m : invalid)
+    reasons.insert(kafka::findHeader(m.headers, records::kInvalidReason).value_or(""));
   EXPECT_TRUE(reasons.contains("missing field: type"));
   EXPECT_TRUE(reasons.contains("event must be a JSON object"));
   EXPECT_EQ(invalid[0].value.empty(), false);
@@ -200,14 +211,16 @@ TEST_F(PipelineTest, DelivererKilledMidBatchAndRestartedLosesNothing) {
     const std::string id = "evt_kill_" + std::to_string(i);
     sent.insert(id);
     ASSERT_TRUE((*producer)->produceBlocking(pipeline_->config().topics.events(), id,
-                                             R"({"id":")" + id + R"(","type":"load.test"})", {}, nullptr));
+                                             R"({"id":")" + id + R"(","type":"load.test"})", {},
+                                             nullptr));
   }
   ASSERT_TRUE((*producer)->flush(10s));
   ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return reqs.size() >= 50; }, 60s));
   deliverer->kill(SIGKILL);
   deliverer->wait(10s);
   const std::size_t before_restart = receiver.requests().size();
-  EXPECT_LT(before_restart, static_cast<std::size_t>(kEvents)) << "killed too late to test anything";
+  EXPECT_LT(before_restart, static_cast<std::size_t>(kEvents))
+      << "killed too late to test anything";
   pipeline_->stop(*deliverer);
   pipeline_->start("deliverer");
 

@@ -37,8 +37,8 @@ size_t appendBody(char* data, size_t size, size_t n, void* out) {
 std::string testBrokers() { return envOr("HOOKPIPE_TEST_BROKERS", "127.0.0.1:19092"); }
 std::string testRedis() { return envOr("HOOKPIPE_TEST_REDIS", "127.0.0.1:6379"); }
 
-RoleProcess::RoleProcess(std::string role, std::map<std::string, std::string> env, std::string log_path,
-                         std::vector<std::string> args)
+RoleProcess::RoleProcess(std::string role, std::map<std::string, std::string> env,
+                         std::string log_path, std::vector<std::string> args)
     : log_path_(std::move(log_path)) {
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
@@ -57,7 +57,8 @@ RoleProcess::RoleProcess(std::string role, std::map<std::string, std::string> en
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
   if (posix_spawn(&pid_, HOOKPIPE_BINARY, &actions, nullptr, argv.data(), envp.data()) != 0)
     throw std::runtime_error("cannot start " HOOKPIPE_BINARY);
@@ -103,7 +104,8 @@ Pipeline::Pipeline(const std::string& test_name) : api_port_(freePort()) {
   config_.deliveries_partitions = 2;
   config_.retry_partitions = 1;
   config_.retry_tiers = {std::chrono::seconds(1), std::chrono::seconds(5)};
-  dir_ = envOr("HOOKPIPE_TEST_LOGS", "/tmp") + std::string("/hookpipe-") + config_.topics.prefix + "logs";
+  dir_ = envOr("HOOKPIPE_TEST_LOGS", "/tmp") + std::string("/hookpipe-") + config_.topics.prefix +
+         "logs";
   std::system(("mkdir -p '" + dir_ + "'").c_str());
 }
 
@@ -179,12 +181,14 @@ HttpResult httpRequest(const std::string& method, const std::string& url, const 
   curl_slist* headers = curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method != "GET" && method != "DELETE") curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
+  if (method != "GET" && method != "DELETE")
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &appendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
+  if (curl_easy_perform(curl) == CURLE_OK)
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   return result;
@@ -193,7 +197,8 @@ HttpResult httpRequest(const std::string& method, const std::string& url, const 
 std::vector<kafka::OwnedMessage> readTopic(const Config& config, const std::string& topic) {
   std::vector<kafka::OwnedMessage> out;
   std::string error;
-  kafka::ConfPtr conf = kafka::baseConf(config, {{"group.id", "test-reader"}, {"enable.auto.commit", "false"}}, error);
+  kafka::ConfPtr conf = kafka::baseConf(
+      config, {{"group.id", "test-reader"}, {"enable.auto.commit", "false"}}, error);
   char errstr[512];
   kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.release(), errstr, sizeof errstr));
   if (!rk) return out;

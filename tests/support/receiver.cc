@@ -1,10 +1,9 @@
 #include "support/receiver.h"
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
-#include <algorithm>
 
 namespace hookpipe::testing {
 

@@ -32,9 +32,11 @@ TEST(ParseDuration, AcceptsEachUnit) {
     milliseconds expected;
   };
   const std::vector<Case> cases = {
-      {"5s", seconds(5)},   {"1m", minutes(1)},  {"10m", minutes(10)},         {"1h", hours(1)},
-      {"6h", hours(6)},     {"250ms", milliseconds(250)}, {"0s", milliseconds(0)}, {"90s", seconds(90)},
-      {"007s", seconds(7)}, {"1500ms", milliseconds(1500)},
+      {"5s", seconds(5)},      {"1m", minutes(1)},
+      {"10m", minutes(10)},    {"1h", hours(1)},
+      {"6h", hours(6)},        {"250ms", milliseconds(250)},
+      {"0s", milliseconds(0)}, {"90s", seconds(90)},
+      {"007s", seconds(7)},    {"1500ms", milliseconds(1500)},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.text);
@@ -45,8 +47,8 @@ TEST(ParseDuration, AcceptsEachUnit) {
 }
 
 TEST(ParseDuration, RejectsBadInput) {
-  for (const std::string text : {"", "s", "ms", "5", "5x", "5S", "5 s", " 5s", "5s ", "-5s", "+5s", "1.5s",
-                                 "5sec", "5mss", "5m5s", "1d", "99999999999999999999s"}) {
+  for (const std::string text : {"", "s", "ms", "5", "5x", "5S", "5 s", " 5s", "5s ", "-5s", "+5s",
+                                 "1.5s", "5sec", "5mss", "5m5s", "1d", "99999999999999999999s"}) {
     SCOPED_TRACE(text);
     milliseconds out{0};
     EXPECT_FALSE(parseDuration(text, out));
@@ -59,9 +61,10 @@ TEST(FormatDuration, UsesTheLargestWholeUnit) {
     std::string expected;
   };
   const std::vector<Case> cases = {
-      {seconds(5), "5s"},     {minutes(1), "1m"},   {minutes(10), "10m"},           {hours(1), "1h"},
-      {hours(6), "6h"},       {milliseconds(250), "250ms"}, {seconds(90), "90s"}, {minutes(90), "90m"},
-      {milliseconds(1500), "1500ms"}, {hours(48), "48h"},
+      {seconds(5), "5s"},   {minutes(1), "1m"},   {minutes(10), "10m"},
+      {hours(1), "1h"},     {hours(6), "6h"},     {milliseconds(250), "250ms"},
+      {seconds(90), "90s"}, {minutes(90), "90m"}, {milliseconds(1500), "1500ms"},
+      {hours(48), "48h"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.expected);
@@ -70,9 +73,10 @@ TEST(FormatDuration, UsesTheLargestWholeUnit) {
 }
 
 TEST(FormatDuration, RoundTripsThroughParseDuration) {
-  for (milliseconds d : {milliseconds(1), milliseconds(250), milliseconds(5000), milliseconds(61'000),
-                         milliseconds(60'000), milliseconds(600'000), milliseconds(3'600'000),
-                         milliseconds(21'600'000), milliseconds(5'400'000)}) {
+  for (milliseconds d :
+       {milliseconds(1), milliseconds(250), milliseconds(5000), milliseconds(61'000),
+        milliseconds(60'000), milliseconds(600'000), milliseconds(3'600'000),
+        milliseconds(21'600'000), milliseconds(5'400'000)}) {
     SCOPED_TRACE(d.count());
     milliseconds out{-1};
     ASSERT_TRUE(parseDuration(formatDuration(d), out));
@@ -85,8 +89,9 @@ TEST(Topics, RetryTierNamesCarryTheDelay) {
   const Config config;
   std::vector<std::string> names;
   for (auto tier : config.retry_tiers) names.push_back(topics.retryTier(tier));
-  EXPECT_EQ(names, (std::vector<std::string>{"hookpipe.retry.5s", "hookpipe.retry.1m", "hookpipe.retry.10m",
-                                             "hookpipe.retry.1h", "hookpipe.retry.6h"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"hookpipe.retry.5s", "hookpipe.retry.1m",
+                                             "hookpipe.retry.10m", "hookpipe.retry.1h",
+                                             "hookpipe.retry.6h"}));
   EXPECT_EQ(topics.retryTier(milliseconds(250)), "hookpipe.retry.250ms");
 }
 
@@ -128,16 +133,23 @@ TEST(ConfigValidate, EachProblemOnItsOwn) {
       {"brokers", [](Config& c) { c.brokers = ""; }, "HOOKPIPE_BROKERS is empty"},
       {"prefix", [](Config& c) { c.topics.prefix = ""; }, "HOOKPIPE_TOPIC_PREFIX is empty"},
       {"events partitions", [](Config& c) { c.events_partitions = 0; }, "partition counts"},
-      {"deliveries partitions", [](Config& c) { c.deliveries_partitions = -1; }, "partition counts"},
+      {"deliveries partitions", [](Config& c) { c.deliveries_partitions = -1; },
+       "partition counts"},
       {"retry partitions", [](Config& c) { c.retry_partitions = 0; }, "partition counts"},
       {"negative port", [](Config& c) { c.http_port = -1; }, "HOOKPIPE_HTTP_PORT out of range"},
       {"port too large", [](Config& c) { c.http_port = 65536; }, "HOOKPIPE_HTTP_PORT out of range"},
       {"threads", [](Config& c) { c.http_threads = 0; }, "HOOKPIPE_HTTP_THREADS"},
       {"in flight", [](Config& c) { c.max_in_flight = 0; }, "HOOKPIPE_MAX_IN_FLIGHT"},
       {"no tiers", [](Config& c) { c.retry_tiers.clear(); }, "at least one tier"},
-      {"equal tiers", [](Config& c) { c.retry_tiers = {seconds(5), seconds(5)}; }, "must be ascending"},
-      {"connect timeout", [](Config& c) { c.connect_timeout = milliseconds(0); }, "timeouts must be positive"},
-      {"request timeout", [](Config& c) { c.request_timeout = milliseconds(-1); }, "timeouts must be positive"},
+      {"equal tiers",
+       [](Config& c) {
+         c.retry_tiers = {seconds(5), seconds(5)};
+       },
+       "must be ascending"},
+      {"connect timeout", [](Config& c) { c.connect_timeout = milliseconds(0); },
+       "timeouts must be positive"},
+      {"request timeout", [](Config& c) { c.request_timeout = milliseconds(-1); },
+       "timeouts must be positive"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);

@@ -81,7 +81,9 @@ TEST(DeliveryMeta, WritesEachFieldUnderItsHeaderName) {
 }
 
 TEST(DeliveryMeta, UnsetFieldsOverwriteEarlierValues) {
-  kafka::HeaderList headers = {{kLastStatus, "503"}, {kErrorClass, "http_5xx"}, {kErrorMessage, "HTTP 503"},
+  kafka::HeaderList headers = {{kLastStatus, "503"},
+                               {kErrorClass, "http_5xx"},
+                               {kErrorMessage, "HTTP 503"},
                                {kReplayId, "rpl_old"}};
   DeliveryMeta m;
   m.delivery_id = "msg_x";
@@ -94,17 +96,21 @@ TEST(DeliveryMeta, UnsetFieldsOverwriteEarlierValues) {
 }
 
 TEST(DeliveryMeta, WriteToKeepsOtherHeadersAndReplacesItsOwn) {
-  kafka::HeaderList headers = {{kOriginTopic, "hookpipe.events"}, {kAttempt, "1"}, {"traceparent", "00-abc"},
+  kafka::HeaderList headers = {{kOriginTopic, "hookpipe.events"},
+                               {kAttempt, "1"},
+                               {"traceparent", "00-abc"},
                                {kOriginOffset, "42"}};
   DeliveryMeta m = fullMeta();
   m.writeTo(headers);
   m.attempt = 5;
   m.writeTo(headers);  // written twice, as a retried delivery is
-  EXPECT_EQ(kafka::findHeader(headers, kOriginTopic), std::optional<std::string>("hookpipe.events"));
+  EXPECT_EQ(kafka::findHeader(headers, kOriginTopic),
+            std::optional<std::string>("hookpipe.events"));
   EXPECT_EQ(kafka::findHeader(headers, kOriginOffset), std::optional<std::string>("42"));
   EXPECT_EQ(kafka::findHeader(headers, "traceparent"), std::optional<std::string>("00-abc"));
   std::set<std::string> names;
-  for (const auto& [name, value] : headers) EXPECT_TRUE(names.insert(name).second) << "duplicate " << name;
+  for (const auto& [name, value] : headers)
+    EXPECT_TRUE(names.insert(name).second) << "duplicate " << name;
   expectSame(DeliveryMeta::fromHeaders(headers), m);
 }
 
@@ -132,8 +138,8 @@ TEST(DeliveryMeta, MissingOrMalformedNumbersFallBackToDefaults) {
   EXPECT_EQ(empty.delivery_id, "");
   for (const std::string bad : {"", "abc", "3x", " 3", "0x10", "1e3"}) {
     SCOPED_TRACE(bad);
-    const DeliveryMeta m =
-        DeliveryMeta::fromHeaders({{kAttempt, bad}, {kDueMs, bad}, {kFirstAttemptMs, bad}, {kLastStatus, bad}});
+    const DeliveryMeta m = DeliveryMeta::fromHeaders(
+        {{kAttempt, bad}, {kDueMs, bad}, {kFirstAttemptMs, bad}, {kLastStatus, bad}});
     EXPECT_EQ(m.attempt, 1);
     EXPECT_EQ(m.due_ms, 0);
     EXPECT_EQ(m.first_attempt_ms, 0);
@@ -149,7 +155,8 @@ TEST(DeliveryId, IsMsgAndTwentyFourHexDigitsOfSha256) {
     const std::string id = deliveryIdFor(event, sub);
     ASSERT_EQ(id.size(), 28u) << id;
     EXPECT_TRUE(id.starts_with("msg_")) << id;
-    for (char c : id.substr(4)) EXPECT_TRUE(std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(c)) << id;
+    for (char c : id.substr(4))
+      EXPECT_TRUE(std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(c)) << id;
   }
 }
 

@@ -38,7 +38,8 @@ TEST(EventParser, CompleteEventIsKeptByteIdentical) {
   EventParser parser(4096);
   const std::vector<std::string> texts = {
       R"({"id":"evt_1","type":"order.created","timestamp":"2026-01-09T15:30:00Z","data":{"n":1}})",
-      "{ \"type\" : \"order.created\",\n  \"id\": \"evt_2\", \"timestamp\": \"x\", \"data\": [1, 2.50, \"\\u00e9\"] }\n",
+      "{ \"type\" : \"order.created\",\n  \"id\": \"evt_2\", \"timestamp\": \"x\", \"data\": [1, "
+      "2.50, \"\\u00e9\"] }\n",
       R"({"timestamp":"t","data":{"id":"inner"},"type":"a.b","id":"evt_3","extra":null})",
   };
   for (const auto& text : texts) {
@@ -55,14 +56,15 @@ TEST(EventParser, MissingIdAndTimestampAreFilledInAndTheRestKept) {
   struct Case {
     std::string text;
     std::string fallback_id;
-    std::string expected_id;          // "" when a random id is expected
+    std::string expected_id;  // "" when a random id is expected
     std::string expected_timestamp;
   };
   const std::vector<Case> cases = {
       {R"({"type":"order.created","data":{"n":[1,2,{"x":null}]}})", "evt_0x5", "evt_0x5", kNowText},
-      {R"({"type":"order.created","id":"evt_kept","data":{"n":1}})", "evt_0x5", "evt_kept", kNowText},
-      {R"({"type":"order.created","timestamp":"2020-01-01T00:00:00Z","data":1})", "evt_3x9", "evt_3x9",
-       "2020-01-01T00:00:00Z"},
+      {R"({"type":"order.created","id":"evt_kept","data":{"n":1}})", "evt_0x5", "evt_kept",
+       kNowText},
+      {R"({"type":"order.created","timestamp":"2020-01-01T00:00:00Z","data":1})", "evt_3x9",
+       "evt_3x9", "2020-01-01T00:00:00Z"},
       {"  \n {\"type\": \"a\", \"data\": \"{not a brace}\"}  ", "evt_ws", "evt_ws", kNowText},
       {R"({"type":"a"})", "evt_only_type", "evt_only_type", kNowText},
       {R"({"type":"order.created","data":{}})", "", "", kNowText},
@@ -155,10 +157,12 @@ TEST(EventParser, RejectsInvalidEvents) {
 }
 
 TEST(EventParser, RejectsEventsOverTheSizeLimit) {
-  const std::string at_limit = R"({"type":"a","id":"x","timestamp":"t","pad":")" + std::string(50, 'p') + "\"}";
+  const std::string at_limit =
+      R"({"type":"a","id":"x","timestamp":"t","pad":")" + std::string(50, 'p') + "\"}";
   EventParser parser(at_limit.size());
   EXPECT_TRUE(parser.parse(at_limit, kNowMs).has_value());
-  const std::string over = R"({"type":"a","id":"x","timestamp":"t","pad":")" + std::string(51, 'p') + "\"}";
+  const std::string over =
+      R"({"type":"a","id":"x","timestamp":"t","pad":")" + std::string(51, 'p') + "\"}";
   auto ev = parser.parse(over, kNowMs);
   ASSERT_FALSE(ev.has_value());
   EXPECT_NE(ev.error().message.find("over the limit"), std::string::npos) << ev.error().message;

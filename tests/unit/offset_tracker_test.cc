@@ -32,7 +32,8 @@ TEST(OffsetTracker, CommitsOnlyTheContiguousFinishedPrefix) {
 TEST(OffsetTracker, InOrderFinishesAdvanceOneByOne) {
   OffsetTracker t;
   for (int64_t o = 100; o < 105; ++o) t.begin("events", 3, o);
-  for (int64_t o = 100; o < 105; ++o) EXPECT_EQ(t.finish("events", 3, o), std::optional<int64_t>(o + 1));
+  for (int64_t o = 100; o < 105; ++o)
+    EXPECT_EQ(t.finish("events", 3, o), std::optional<int64_t>(o + 1));
 }
 
 TEST(OffsetTracker, BeginsOutOfOrderAreStillTrackedInOffsetOrder) {
@@ -122,7 +123,8 @@ TEST(KafkaHeaders, SetHeaderReplacesEveryCopyOrAppends) {
 TEST(KafkaHeaders, FindHeaderSeesWhatSetHeaderWroteEvenWithDuplicateNames) {
   // Kafka allows repeated header names, and the router copies a publisher's headers onto
   // invalid events before setting hp-origin-* on them.
-  HeaderList headers = {{"hp-origin-topic", "forged-1"}, {"other", "x"}, {"hp-origin-topic", "forged-2"}};
+  HeaderList headers = {
+      {"hp-origin-topic", "forged-1"}, {"other", "x"}, {"hp-origin-topic", "forged-2"}};
   setHeader(headers, "hp-origin-topic", "hookpipe.events");
   EXPECT_EQ(findHeader(headers, "hp-origin-topic"), std::optional<std::string>("hookpipe.events"));
 }

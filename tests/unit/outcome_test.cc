@@ -13,9 +13,12 @@ using std::chrono::milliseconds;
 
 const char* name(Verdict v) {
   switch (v) {
-    case Verdict::kDelivered: return "delivered";
-    case Verdict::kRetry: return "retry";
-    case Verdict::kDeadLetter: return "dead-letter";
+    case Verdict::kDelivered:
+      return "delivered";
+    case Verdict::kRetry:
+      return "retry";
+    case Verdict::kDeadLetter:
+      return "dead-letter";
   }
   return "?";
 }
@@ -28,7 +31,8 @@ struct Expected {
 
 // The documented classification of every status with a clean transport, as a table.
 Expected expectedForStatus(long status) {
-  if (status == 408 || status == 425 || status == 429) return {Verdict::kRetry, "http_4xx_retryable"};
+  if (status == 408 || status == 425 || status == 429)
+    return {Verdict::kRetry, "http_4xx_retryable"};
   if (status == 410) return {Verdict::kDeadLetter, "http_410_gone", true};
   if (status >= 200 && status <= 299) return {Verdict::kDelivered, ""};
   if (status >= 300 && status <= 399) return {Verdict::kDeadLetter, "http_redirect"};
@@ -58,7 +62,8 @@ TEST(ClassifyOutcome, InformationalStatusesAreDeadLettered) {
   for (long status = 100; status <= 199; ++status) {
     const Outcome got = classify(status, CURLE_OK);
     if (got.verdict != Verdict::kDeadLetter) {
-      if (not_dead_lettered.empty()) first_outcome = std::string(name(got.verdict)) + "/" + got.error_class;
+      if (not_dead_lettered.empty())
+        first_outcome = std::string(name(got.verdict)) + "/" + got.error_class;
       not_dead_lettered.push_back(status);
     }
     EXPECT_FALSE(got.disable_subscription) << status;
@@ -122,8 +127,12 @@ TEST(ClassifyOutcome, WriteErrorAfterTheStatusLineIsClassifiedByStatus) {
 }
 
 TEST(ClassifyOutcome, RefusedAddressIsDeadLetteredWhateverElseHappened) {
-  for (auto [status, code] : std::vector<std::pair<long, CURLcode>>{
-           {0, CURLE_OK}, {200, CURLE_OK}, {503, CURLE_OK}, {0, CURLE_COULDNT_CONNECT}, {0, CURLE_OPERATION_TIMEDOUT}}) {
+  for (auto [status, code] :
+       std::vector<std::pair<long, CURLcode>>{{0, CURLE_OK},
+                                              {200, CURLE_OK},
+                                              {503, CURLE_OK},
+                                              {0, CURLE_COULDNT_CONNECT},
+                                              {0, CURLE_OPERATION_TIMEDOUT}}) {
     SCOPED_TRACE(status);
     const Outcome got = classify(status, code, /*refused=*/true);
     EXPECT_STREQ(name(got.verdict), name(Verdict::kDeadLetter));
@@ -141,8 +150,12 @@ TEST(ParseRetryAfter, AcceptsDelaySeconds) {
     milliseconds expected;
   };
   const std::vector<Case> cases = {
-      {"0", milliseconds(0)},          {"1", milliseconds(1000)},       {"120", milliseconds(120'000)},
-      {"86400", milliseconds(86'400'000)}, {" 30", milliseconds(30'000)}, {"30 ", milliseconds(30'000)},
+      {"0", milliseconds(0)},
+      {"1", milliseconds(1000)},
+      {"120", milliseconds(120'000)},
+      {"86400", milliseconds(86'400'000)},
+      {" 30", milliseconds(30'000)},
+      {"30 ", milliseconds(30'000)},
       {"\t30\r\n", milliseconds(30'000)},
   };
   for (const auto& c : cases) {
@@ -186,8 +199,8 @@ TEST(ParseRetryAfter, DateInThePastOrNowMeansNoWait) {
 TEST(ParseRetryAfter, GarbageIsIgnored) {
   for (const std::string value :
        {"", "   ", "\r\n", "soon", "12abc", "1.5", "+5", "-5", "0x10", "Wed, 21 Oct 2015 07:28:00",
-        "Wed, 21 Oct 2015 07:28:00 GMT extra", "21 Oct 2015 07:28:00 GMT", "Wed, 32 Oct 2015 07:28:00 GMT",
-        "99999999999999999999999"}) {
+        "Wed, 21 Oct 2015 07:28:00 GMT extra", "21 Oct 2015 07:28:00 GMT",
+        "Wed, 32 Oct 2015 07:28:00 GMT", "99999999999999999999999"}) {
     SCOPED_TRACE(value);
     EXPECT_FALSE(parseRetryAfter(value, kOct21).has_value());
   }

@@ -1,6 +1,4 @@
 // Unit tests for common/retry/policy.h: retry delays and retry tier choice.
-#include "common/retry/policy.h"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,6 +6,8 @@
 #include <optional>
 #include <random>
 #include <vector>
+
+#include "common/retry/policy.h"
 
 namespace hookpipe::retry {
 namespace {
@@ -69,7 +69,8 @@ TEST(RetryDelay, DefaultScheduleJitterStaysWithinTenPercent) {
 TEST(RetryDelay, SameSeedGivesSameDelays) {
   const RetryConfig config;
   std::mt19937_64 a(1234), b(1234);
-  for (int attempt = 1; attempt <= 8; ++attempt) EXPECT_EQ(retryDelay(config, attempt, a), retryDelay(config, attempt, b));
+  for (int attempt = 1; attempt <= 8; ++attempt)
+    EXPECT_EQ(retryDelay(config, attempt, a), retryDelay(config, attempt, b));
 }
 
 TEST(RetryDelay, ConfiguredStrategiesWithoutJitter) {
@@ -78,7 +79,8 @@ TEST(RetryDelay, ConfiguredStrategiesWithoutJitter) {
     RetryConfig config;
     std::vector<milliseconds> expected;
   };
-  auto make = [](Strategy s, int max_retries, int64_t delay_ms, double multiplier, int64_t max_delay_ms) {
+  auto make = [](Strategy s, int max_retries, int64_t delay_ms, double multiplier,
+                 int64_t max_delay_ms) {
     RetryConfig c;
     c.strategy = s;
     c.max_retries = max_retries;
@@ -90,22 +92,32 @@ TEST(RetryDelay, ConfiguredStrategiesWithoutJitter) {
   };
   const int64_t ten_hours = 10LL * 3600 * 1000;
   const std::vector<Case> cases = {
-      {"fixed", make(Strategy::kFixed, 3, 2000, 2.0, ten_hours),
+      {"fixed",
+       make(Strategy::kFixed, 3, 2000, 2.0, ten_hours),
        {milliseconds(2000), milliseconds(2000), milliseconds(2000)}},
-      {"linear", make(Strategy::kLinear, 4, 1000, 2.0, ten_hours),
+      {"linear",
+       make(Strategy::kLinear, 4, 1000, 2.0, ten_hours),
        {milliseconds(1000), milliseconds(2000), milliseconds(3000), milliseconds(4000)}},
-      {"exponential x2", make(Strategy::kExponential, 5, 1000, 2.0, ten_hours),
-       {milliseconds(1000), milliseconds(2000), milliseconds(4000), milliseconds(8000), milliseconds(16000)}},
-      {"exponential x3", make(Strategy::kExponential, 4, 500, 3.0, ten_hours),
+      {"exponential x2",
+       make(Strategy::kExponential, 5, 1000, 2.0, ten_hours),
+       {milliseconds(1000), milliseconds(2000), milliseconds(4000), milliseconds(8000),
+        milliseconds(16000)}},
+      {"exponential x3",
+       make(Strategy::kExponential, 4, 500, 3.0, ten_hours),
        {milliseconds(500), milliseconds(1500), milliseconds(4500), milliseconds(13500)}},
-      {"exponential x1.5", make(Strategy::kExponential, 3, 1000, 1.5, ten_hours),
+      {"exponential x1.5",
+       make(Strategy::kExponential, 3, 1000, 1.5, ten_hours),
        {milliseconds(1000), milliseconds(1500), milliseconds(2250)}},
-      {"exponential capped", make(Strategy::kExponential, 6, 1000, 2.0, 5000),
-       {milliseconds(1000), milliseconds(2000), milliseconds(4000), milliseconds(5000), milliseconds(5000),
-        milliseconds(5000)}},
-      {"linear capped", make(Strategy::kLinear, 4, 1000, 2.0, 2500),
+      {"exponential capped",
+       make(Strategy::kExponential, 6, 1000, 2.0, 5000),
+       {milliseconds(1000), milliseconds(2000), milliseconds(4000), milliseconds(5000),
+        milliseconds(5000), milliseconds(5000)}},
+      {"linear capped",
+       make(Strategy::kLinear, 4, 1000, 2.0, 2500),
        {milliseconds(1000), milliseconds(2000), milliseconds(2500), milliseconds(2500)}},
-      {"fixed zero delay", make(Strategy::kFixed, 2, 0, 2.0, ten_hours), {milliseconds(0), milliseconds(0)}},
+      {"fixed zero delay",
+       make(Strategy::kFixed, 2, 0, 2.0, ten_hours),
+       {milliseconds(0), milliseconds(0)}},
       {"no retries", make(Strategy::kFixed, 0, 1000, 2.0, ten_hours), {}},
       {"exponential no retries", make(Strategy::kExponential, 0, -1, 2.0, ten_hours), {}},
       {"none", make(Strategy::kNone, 5, 1000, 2.0, ten_hours), {}},
@@ -172,10 +184,20 @@ TEST(ChooseTier, PicksTheLongestTierNotLongerThanTheWait) {
     int expected;
   };
   const std::vector<Case> cases = {
-      {milliseconds(-5000), -1}, {milliseconds(0), -1}, {milliseconds(1), 0},   {seconds(2), 0},
-      {seconds(5), 0},           {seconds(59), 0},      {minutes(1), 1},        {minutes(9), 1},
-      {minutes(10), 2},          {minutes(59), 2},      {hours(1), 3},          {hours(3), 3},
-      {hours(6), 4},             {hours(48), 4},
+      {milliseconds(-5000), -1},
+      {milliseconds(0), -1},
+      {milliseconds(1), 0},
+      {seconds(2), 0},
+      {seconds(5), 0},
+      {seconds(59), 0},
+      {minutes(1), 1},
+      {minutes(9), 1},
+      {minutes(10), 2},
+      {minutes(59), 2},
+      {hours(1), 3},
+      {hours(3), 3},
+      {hours(6), 4},
+      {hours(48), 4},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.remaining.count());

@@ -25,7 +25,8 @@ std::string specKey() {
 
 TEST(StandardWebhooksSignature, ReproducesTheSpecExample) {
   Signer signer;
-  EXPECT_EQ(signer.standardWebhooks({specKey()}, kSpecMsgId, kSpecTimestamp, kSpecBody), kSpecSignature);
+  EXPECT_EQ(signer.standardWebhooks({specKey()}, kSpecMsgId, kSpecTimestamp, kSpecBody),
+            kSpecSignature);
 }
 
 TEST(StandardWebhooksSignature, SecretWithoutPrefixIsTheSameKey) {
@@ -40,13 +41,16 @@ TEST(StandardWebhooksSignature, SecretWithoutPrefixIsTheSameKey) {
 TEST(StandardWebhooksSignature, TwoKeysGiveTwoSpaceSeparatedSignaturesInKeyOrder) {
   // Second signature computed independently:
   //   printf '%s' 'msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.{"test": 2432232314}' |
-  //     openssl dgst -sha256 -mac HMAC -macopt hexkey:$(printf second-key | xxd -p) -binary | base64
+  //     openssl dgst -sha256 -mac HMAC -macopt hexkey:$(printf second-key | xxd -p) -binary |
+  //     base64
   const std::string second = "v1,4Wzb6tcIfznzcEHPT7GcEE5B7qzv9qwZv0ckDDA6dJo=";
   Signer signer;
-  EXPECT_EQ(signer.standardWebhooks({specKey(), "second-key"}, kSpecMsgId, kSpecTimestamp, kSpecBody),
-            std::string(kSpecSignature) + " " + second);
-  EXPECT_EQ(signer.standardWebhooks({"second-key", specKey()}, kSpecMsgId, kSpecTimestamp, kSpecBody),
-            second + " " + kSpecSignature);
+  EXPECT_EQ(
+      signer.standardWebhooks({specKey(), "second-key"}, kSpecMsgId, kSpecTimestamp, kSpecBody),
+      std::string(kSpecSignature) + " " + second);
+  EXPECT_EQ(
+      signer.standardWebhooks({"second-key", specKey()}, kSpecMsgId, kSpecTimestamp, kSpecBody),
+      second + " " + kSpecSignature);
 }
 
 TEST(StandardWebhooksSignature, NoKeysGiveAnEmptyHeader) {
@@ -83,7 +87,8 @@ TEST(StandardWebhooksSignature, ReusedSignerMatchesAFreshOne) {
   Signer reused;
   reused.githubStyle("some other key", "some other body");
   reused.standardWebhooks({"k1", "k2"}, "msg_x", 1, "{}");
-  EXPECT_EQ(reused.standardWebhooks({specKey()}, kSpecMsgId, kSpecTimestamp, kSpecBody), kSpecSignature);
+  EXPECT_EQ(reused.standardWebhooks({specKey()}, kSpecMsgId, kSpecTimestamp, kSpecBody),
+            kSpecSignature);
 }
 
 TEST(GithubStyleSignature, MatchesOpensslHmacSha256) {
@@ -116,8 +121,13 @@ TEST(Base64, EncodesRfc4648TestVectorsAndDecodesThemBack) {
     std::string encoded;
   };
   const std::vector<Case> cases = {
-      {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},       {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.raw);
@@ -132,8 +142,15 @@ TEST(Base64, RoundTripsBinaryIncludingTrailingZeroBytes) {
   std::string all_bytes;
   for (int i = 0; i < 256; ++i) all_bytes += static_cast<char>(i);
   const std::vector<std::string> cases = {
-      std::string(1, '\0'), std::string(2, '\0'), std::string(3, '\0'), std::string("a\0", 2),
-      std::string("ab\0", 3), std::string("\0\0\0\0", 4), all_bytes, all_bytes.substr(1), all_bytes.substr(2),
+      std::string(1, '\0'),
+      std::string(2, '\0'),
+      std::string(3, '\0'),
+      std::string("a\0", 2),
+      std::string("ab\0", 3),
+      std::string("\0\0\0\0", 4),
+      all_bytes,
+      all_bytes.substr(1),
+      all_bytes.substr(2),
   };
   for (const auto& raw : cases) {
     SCOPED_TRACE(raw.size());
@@ -163,8 +180,8 @@ TEST(Base64, DecodeRejectsPaddingOutsideTheEnd) {
 
 TEST(SecretKey, RejectsGarbage) {
   for (const std::string secret :
-       {"", "whsec_", "whsec_!!!!", "whsec_abc", "not a secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS",
-        "whsec MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}) {
+       {"", "whsec_", "whsec_!!!!", "whsec_abc", "not a secret",
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS", "whsec MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}) {
     SCOPED_TRACE(secret);
     auto key = secretKey(secret);
     ASSERT_FALSE(key.has_value());

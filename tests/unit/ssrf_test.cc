@@ -2,10 +2,9 @@
 #include "deliverer/ssrf.h"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/un.h>
-
-#include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
@@ -37,28 +36,55 @@ bool refusedV6(const std::string& text) {
 TEST(SsrfGuard, Ipv4RangesAndTheirEdges) {
   const std::vector<Case> cases = {
       // 0.0.0.0/8 unspecified
-      {"0.0.0.0", true}, {"0.255.255.255", true},
+      {"0.0.0.0", true},
+      {"0.255.255.255", true},
       // 10/8
-      {"9.255.255.255", false}, {"10.0.0.0", true}, {"10.1.2.3", true}, {"10.255.255.255", true}, {"11.0.0.0", false},
+      {"9.255.255.255", false},
+      {"10.0.0.0", true},
+      {"10.1.2.3", true},
+      {"10.255.255.255", true},
+      {"11.0.0.0", false},
       // 100.64/10 CGNAT
-      {"100.63.255.255", false}, {"100.64.0.0", true}, {"100.100.100.100", true}, {"100.127.255.255", true},
+      {"100.63.255.255", false},
+      {"100.64.0.0", true},
+      {"100.100.100.100", true},
+      {"100.127.255.255", true},
       {"100.128.0.0", false},
       // 127/8 loopback
-      {"126.255.255.255", false}, {"127.0.0.1", true}, {"127.255.255.254", true}, {"128.0.0.0", false},
+      {"126.255.255.255", false},
+      {"127.0.0.1", true},
+      {"127.255.255.254", true},
+      {"128.0.0.0", false},
       // 169.254/16 link-local, including the cloud metadata address
-      {"169.253.255.255", false}, {"169.254.0.0", true}, {"169.254.169.254", true}, {"169.254.255.255", true},
+      {"169.253.255.255", false},
+      {"169.254.0.0", true},
+      {"169.254.169.254", true},
+      {"169.254.255.255", true},
       {"169.255.0.0", false},
       // 172.16/12
-      {"172.15.255.255", false}, {"172.16.0.0", true}, {"172.20.1.1", true}, {"172.31.255.255", true},
+      {"172.15.255.255", false},
+      {"172.16.0.0", true},
+      {"172.20.1.1", true},
+      {"172.31.255.255", true},
       {"172.32.0.0", false},
       // 192.168/16
-      {"192.167.255.255", false}, {"192.168.0.0", true}, {"192.168.1.1", true}, {"192.168.255.255", true},
+      {"192.167.255.255", false},
+      {"192.168.0.0", true},
+      {"192.168.1.1", true},
+      {"192.168.255.255", true},
       {"192.169.0.0", false},
       // 224/4 multicast, 240/4 reserved and broadcast
-      {"223.255.255.255", false}, {"224.0.0.0", true}, {"224.0.0.251", true}, {"239.255.255.255", true},
-      {"240.0.0.1", true}, {"255.255.255.255", true},
+      {"223.255.255.255", false},
+      {"224.0.0.0", true},
+      {"224.0.0.251", true},
+      {"239.255.255.255", true},
+      {"240.0.0.1", true},
+      {"255.255.255.255", true},
       // public
-      {"8.8.8.8", false}, {"1.1.1.1", false}, {"93.184.216.34", false}, {"151.101.1.69", false},
+      {"8.8.8.8", false},
+      {"1.1.1.1", false},
+      {"93.184.216.34", false},
+      {"151.101.1.69", false},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.address);
@@ -71,14 +97,23 @@ TEST(SsrfGuard, Ipv6Ranges) {
       {"::1", true},
       {"::", true},
       // fc00::/7 unique local
-      {"fbff:ffff::1", false}, {"fc00::", true}, {"fc00::1", true}, {"fd12:3456:789a::1", true},
-      {"fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", true}, {"fe00::1", false},
+      {"fbff:ffff::1", false},
+      {"fc00::", true},
+      {"fc00::1", true},
+      {"fd12:3456:789a::1", true},
+      {"fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", true},
+      {"fe00::1", false},
       // fe80::/10 link-local
-      {"fe80::", true}, {"fe80::1", true}, {"febf:ffff::1", true},
+      {"fe80::", true},
+      {"fe80::1", true},
+      {"febf:ffff::1", true},
       // ff00::/8 multicast
-      {"ff02::1", true}, {"ff05::1:3", true},
+      {"ff02::1", true},
+      {"ff05::1:3", true},
       // public
-      {"2001:4860:4860::8888", false}, {"2606:4700:4700::1111", false}, {"2a00:1450:4001:82a::200e", false},
+      {"2001:4860:4860::8888", false},
+      {"2606:4700:4700::1111", false},
+      {"2a00:1450:4001:82a::200e", false},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.address);
@@ -88,10 +123,12 @@ TEST(SsrfGuard, Ipv6Ranges) {
 
 TEST(SsrfGuard, Ipv4MappedIpv6FollowsTheIpv4Rules) {
   const std::vector<Case> cases = {
-      {"::ffff:127.0.0.1", true},       {"::ffff:10.1.2.3", true},        {"::ffff:169.254.169.254", true},
-      {"::ffff:192.168.0.1", true},     {"::ffff:172.31.0.1", true},      {"::ffff:100.64.0.1", true},
-      {"::ffff:0.0.0.0", true},         {"::ffff:255.255.255.255", true}, {"::ffff:8.8.8.8", false},
-      {"::ffff:1.1.1.1", false},        {"::ffff:172.32.0.0", false},
+      {"::ffff:127.0.0.1", true},       {"::ffff:10.1.2.3", true},
+      {"::ffff:169.254.169.254", true}, {"::ffff:192.168.0.1", true},
+      {"::ffff:172.31.0.1", true},      {"::ffff:100.64.0.1", true},
+      {"::ffff:0.0.0.0", true},         {"::ffff:255.255.255.255", true},
+      {"::ffff:8.8.8.8", false},        {"::ffff:1.1.1.1", false},
+      {"::ffff:172.32.0.0", false},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.address);

@@ -62,7 +62,8 @@ TEST(ParseSubscription, ReadsEveryField) {
   EXPECT_EQ(s->secret, kSecret);
   EXPECT_FALSE(s->is_active);
   EXPECT_EQ(s->signature_style, "github");
-  EXPECT_EQ(s->headers, (std::map<std::string, std::string>{{"X-Team", "payments"}, {"Authorization", "Bearer abc"}}));
+  EXPECT_EQ(s->headers, (std::map<std::string, std::string>{{"X-Team", "payments"},
+                                                            {"Authorization", "Bearer abc"}}));
   EXPECT_EQ(s->retry_config.strategy, RetryConfig::Strategy::kLinear);
   EXPECT_EQ(s->retry_config.max_retries, 5);
   EXPECT_EQ(s->retry_config.retry_delay_ms, 2000);
@@ -99,8 +100,9 @@ TEST(ParseSubscription, EachStrategyName) {
   };
   for (const auto& [name, strategy] : cases) {
     SCOPED_TRACE(name);
-    auto s = parseSubscription(R"({"url":"https://x.example","events":["*"],"retry_config":{"strategy":")" + name +
-                               R"("}})");
+    auto s = parseSubscription(
+        R"({"url":"https://x.example","events":["*"],"retry_config":{"strategy":")" + name +
+        R"("}})");
     ASSERT_TRUE(s.has_value()) << s.error().message;
     EXPECT_EQ(s->retry_config.strategy, strategy);
   }
@@ -113,15 +115,19 @@ TEST(ParseSubscription, ReportsEachValidationError) {
   };
   const std::string ok_events = R"("events":["order.created"])";
   const std::string ok_url = R"("url":"https://hooks.example.com/x")";
-  auto with = [&](const std::string& extra) { return "{" + ok_url + "," + ok_events + "," + extra + "}"; };
+  auto with = [&](const std::string& extra) {
+    return "{" + ok_url + "," + ok_events + "," + extra + "}";
+  };
   const std::vector<Case> cases = {
       {"not json", "body is not valid JSON"},
       {"[]", "body must be a JSON object"},
       {"{" + ok_events + "}", "url is required"},
       {R"({"url":"",)" + ok_events + "}", "url is required"},
       {R"({"url":5,)" + ok_events + "}", "url must be a string"},
-      {R"({"url":"ftp://files.example.com/x",)" + ok_events + "}", "url must start with http:// or https://"},
-      {R"({"url":"hooks.example.com/x",)" + ok_events + "}", "url must start with http:// or https://"},
+      {R"({"url":"ftp://files.example.com/x",)" + ok_events + "}",
+       "url must start with http:// or https://"},
+      {R"({"url":"hooks.example.com/x",)" + ok_events + "}",
+       "url must start with http:// or https://"},
       {R"({"url":"https://",)" + ok_events + "}", "url must name a host"},
       {R"({"url":"http:///path",)" + ok_events + "}", "url must name a host"},
       {"{" + ok_url + "}", "events is required"},
@@ -175,14 +181,15 @@ TEST(ParseSubscription, ReportsEachValidationError) {
 }
 
 TEST(ParseSubscription, ReportsEveryProblemInOneMessage) {
-  auto s = parseSubscription(
-      R"({"url":"ftp://x","events":[],"is_active":"no","headers":{"a:b":"c"},)"
-      R"("retry_config":{"max_retries":-3,"jitter":1},"secret":"garbage!"})");
+  auto s =
+      parseSubscription(R"({"url":"ftp://x","events":[],"is_active":"no","headers":{"a:b":"c"},)"
+                        R"("retry_config":{"max_retries":-3,"jitter":1},"secret":"garbage!"})");
   ASSERT_FALSE(s.has_value());
   const std::string& message = s.error().message;
   for (const char* problem :
-       {"url must start with http:// or https://", "events must not be empty", "is_active must be a boolean",
-        "headers: 'a:b'", "retry_config.max_retries", "retry_config.jitter", "secret must be whsec_"}) {
+       {"url must start with http:// or https://", "events must not be empty",
+        "is_active must be a boolean", "headers: 'a:b'", "retry_config.max_retries",
+        "retry_config.jitter", "secret must be whsec_"}) {
     SCOPED_TRACE(problem);
     EXPECT_NE(message.find(problem), std::string::npos) << message;
   }
