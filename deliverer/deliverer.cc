@@ -202,15 +202,18 @@ void Deliverer::startRequest(kafka::OwnedMessage msg, records::DeliveryMeta meta
   std::vector<std::string> lines = {"Content-Type: application/json",
                                     "User-Agent: hookpipe/" HOOKPIPE_VERSION, "Expect:"};
   for (const auto& [k, v] : s.headers) lines.push_back(k + ": " + v);
-  auto key = signing::secretKey(s.secret);
+  std::vector<std::string> keys;
+  for (const auto& secret : s.signingSecrets(kafka::nowMs()))
+    if (auto key = signing::secretKey(secret)) keys.push_back(std::move(*key));
   if (s.signature_style == "github") {
-    if (key) lines.push_back("X-Webhook-Signature: " + signer_.githubStyle(*key, req->msg.value));
+    if (!keys.empty())
+      lines.push_back("X-Webhook-Signature: " + signer_.githubStyle(keys.front(), req->msg.value));
   } else {
     lines.push_back("webhook-id: " + req->meta.delivery_id);
     lines.push_back("webhook-timestamp: " + std::to_string(ts));
-    if (key)
+    if (!keys.empty())
       lines.push_back("webhook-signature: " +
-                      signer_.standardWebhooks({*key}, req->meta.delivery_id, ts, req->msg.value));
+                      signer_.standardWebhooks(keys, req->meta.delivery_id, ts, req->msg.value));
   }
   for (const auto& l : lines) req->headers = curl_slist_append(req->headers, l.c_str());
 

@@ -91,6 +91,13 @@ bool matchesEventType(std::string_view pattern, std::string_view type) {
   return pattern == type;
 }
 
+std::vector<std::string> Subscription::signingSecrets(int64_t now_ms) const {
+  std::vector<std::string> out{secret};
+  if (!previous_secret.empty() && now_ms < previous_secret_expires_ms)
+    out.push_back(previous_secret);
+  return out;
+}
+
 bool Subscription::matchesType(std::string_view type) const {
   for (const auto& p : events)
     if (matchesEventType(p, type)) return true;
@@ -121,6 +128,8 @@ Result<Subscription> parseSubscription(std::string_view json) {
   str("description", s.description);
   str("url", s.url);
   str("secret", s.secret);
+  str("previous_secret", s.previous_secret);
+  str("tenant", s.tenant);
   str("signature_style", s.signature_style);
   str("created_at", s.created_at);
   str("updated_at", s.updated_at);
@@ -156,6 +165,19 @@ Result<Subscription> parseSubscription(std::string_view json) {
     else
       s.is_active = b;
   }
+  if (auto e = obj["previous_secret_expires_ms"]; e.error() != simdjson::NO_SUCH_FIELD) {
+    int64_t n = 0;
+    if (e.get_int64().get(n) || n < 0)
+      problems.push_back("previous_secret_expires_ms must be epoch milliseconds");
+    else
+      s.previous_secret_expires_ms = n;
+  }
+  if (auto f = obj["filters"]; f.error() != simdjson::NO_SUCH_FIELD && !f.is_null()) {
+    if (!f.is_object())
+      problems.push_back("filters must be a JSON object");
+    else
+      s.filters_json = simdjson::minify(f.value_unsafe());
+  }
   if (auto t = obj["timeout_ms"]; t.error() != simdjson::NO_SUCH_FIELD) {
     int64_t n = 0;
     if (t.get_int64().get(n) || n < 100 || n > 300000)
@@ -190,6 +212,8 @@ Result<Subscription> parseSubscription(std::string_view json) {
     problems.push_back("signature_style must be standard or github");
   if (!s.secret.empty() && !signing::secretKey(s.secret))
     problems.push_back("secret must be whsec_ followed by base64");
+  if (!s.previous_secret.empty() && !signing::secretKey(s.previous_secret))
+    problems.push_back("previous_secret must be whsec_ followed by base64");
 
   if (!problems.empty()) {
     std::string message;
@@ -208,7 +232,15 @@ std::string toJson(const Subscription& s, bool with_secret) {
   boost::json::array events;
   for (const auto& e : s.events) events.emplace_back(e);
   o["events"] = std::move(events);
-  if (with_secret) o["secret"] = s.secret;
+  if (with_secret) {
+    o["secret"] = s.secret;
+    if (!s.previous_secret.empty()) {
+      o["previous_secret"] = s.previous_secret;
+      o["previous_secret_expires_ms"] = s.previous_secret_expires_ms;
+    }
+  }
+  if (!s.tenant.empty()) o["tenant"] = s.tenant;
+  if (!s.filters_json.empty()) o["filters"] = boost::json::parse(s.filters_json);
   o["is_active"] = s.is_active;
   o["signature_style"] = s.signature_style;
   boost::json::object headers;

@@ -32,6 +32,12 @@ struct Subscription {
   std::string url;
   std::vector<std::string> events;  // exact types, "prefix.*" or "*"
   std::string secret;               // whsec_...
+  // During a rotation's grace period the previous secret signs too (both signatures
+  // are sent); 0 when no rotation is in progress.
+  std::string previous_secret;
+  int64_t previous_secret_expires_ms = 0;
+  std::string tenant;        // empty: sees every tenant's events
+  std::string filters_json;  // the payload filter as given ("" for none)
   bool is_active = true;
   std::string signature_style = "standard";  // or "github"
   std::map<std::string, std::string> headers;
@@ -41,6 +47,9 @@ struct Subscription {
   std::string updated_at;
 
   bool matchesType(std::string_view type) const;
+  // The keys that sign a delivery at `now_ms`: the secret, plus the previous one while
+  // its grace period lasts.
+  std::vector<std::string> signingSecrets(int64_t now_ms) const;
 };
 
 // True when `type` matches `pattern`: exact, "*" (all) or "order.*" (prefix "order.").
