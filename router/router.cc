@@ -85,11 +85,16 @@ void Router::route(const rd_kafka_message_t* msg) {
     return;
   }
   auto subscriptions = table_.snapshot();
+  if (!index_ || index_->source() != subscriptions.get())
+    index_ = std::make_shared<const SubscriptionIndex>(subscriptions);
+  EventView view(document_parser_, event->type, event->body);
+  matched_.clear();
+  index_->match(view, matched_);
   // One share for the routing itself, so that an acknowledgement served while a later
   // delivery waits for queue space cannot finish the event early.
   auto remaining = std::make_shared<int>(1);
-  for (const auto& [id, sub] : *subscriptions) {
-    if (!sub->matchesType(event->type)) continue;
+  for (const Subscription* sub : matched_) {
+    const std::string& id = sub->id;
     ++*remaining;
     records::DeliveryMeta meta;
     meta.delivery_id = records::deliveryIdFor(event->id, id);

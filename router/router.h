@@ -8,6 +8,7 @@
 #include "common/kafka/hand_off.h"
 #include "common/kafka/kafka.h"
 #include "common/subscriptions/table.h"
+#include "router/index.h"
 
 namespace hookpipe::router {
 
@@ -41,6 +42,11 @@ class Router final : public kafka::RebalanceListener {
   Config config_;
   SubscriptionTable& table_;
   json::EventParser parser_;
+  // The event is parsed a second time, into this DOM, only when a candidate subscription
+  // has a filter or a tenant (see EventView); benchmarks/router_match_bench.cc measures it.
+  simdjson::dom::parser document_parser_;
+  std::shared_ptr<const SubscriptionIndex> index_;  // rebuilt when the snapshot changes
+  std::vector<const Subscription*> matched_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::HandOff> hand_off_;
   std::unique_ptr<kafka::Consumer> consumer_;

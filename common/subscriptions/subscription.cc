@@ -173,10 +173,15 @@ Result<Subscription> parseSubscription(std::string_view json) {
       s.previous_secret_expires_ms = n;
   }
   if (auto f = obj["filters"]; f.error() != simdjson::NO_SUCH_FIELD && !f.is_null()) {
-    if (!f.is_object())
+    if (!f.is_object()) {
       problems.push_back("filters must be a JSON object");
-    else
+    } else {
       s.filters_json = simdjson::minify(f.value_unsafe());
+      if (auto compiled = filter::compileFilter(s.filters_json))
+        s.filter = std::move(*compiled);
+      else
+        problems.push_back("filters: " + compiled.error().message);
+    }
   }
   if (auto t = obj["timeout_ms"]; t.error() != simdjson::NO_SUCH_FIELD) {
     int64_t n = 0;

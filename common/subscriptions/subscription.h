@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/filter/filter.h"
 
 namespace hookpipe {
 
@@ -38,6 +39,8 @@ struct Subscription {
   int64_t previous_secret_expires_ms = 0;
   std::string tenant;        // empty: sees every tenant's events
   std::string filters_json;  // the payload filter as given ("" for none)
+  // filters_json compiled once when the subscription is parsed; null for none.
+  std::shared_ptr<const filter::Filter> filter;
   bool is_active = true;
   std::string signature_style = "standard";  // or "github"
   std::map<std::string, std::string> headers;
