@@ -1,89 +1,164 @@
 #include "retry/replay.h"
 
-#include <map>
+#include <algorithm>
+#include <thread>
 
-#include "common/json/event.h"
 #include "common/kafka/hand_off.h"
 #include "common/kafka/kafka.h"
 #include "common/records/delivery.h"
+#include "retry/dlq.h"
 
 namespace hookpipe::retry {
+namespace {
+
+constexpr auto kCommitInterval = std::chrono::seconds(1);
+constexpr auto kProgressInterval = std::chrono::milliseconds(500);
+constexpr auto kAckBudget = std::chrono::minutes(2);
+
+int replayCountOf(const kafka::HeaderList& headers) {
+  auto v = parseCount(kafka::findHeader(headers, kReplayCount).value_or("0"));
+  return v && *v < 1'000'000 ? static_cast<int>(*v) : 0;
+}
+
+}  // namespace
+
+std::string defaultReplayId(const DlqFilter& filter, const std::string& to_subscription) {
+  return "rpl_" + records::deliveryIdFor(filter.canonical(), "to=" + to_subscription).substr(4, 16);
+}
+
+std::string redirectedDeliveryId(const std::string& delivery_id, const std::string& target) {
+  return records::deliveryIdFor(delivery_id, target);
+}
 
 Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions& options) {
   ReplayStats stats;
-  stats.replay_id = "rpl_" + json::newEventId().substr(4, 16);
+  stats.replay_id = options.replay_id.empty()
+                        ? defaultReplayId(options.filter, options.to_subscription)
+                        : options.replay_id;
+  const std::string topic = config.topics.dlq();
+
+  auto floor = dlq_detail::purgeFloor(config);
+  if (!floor) return std::unexpected(floor.error());
+  auto rk = dlq_detail::openReader(config, config.groupId("dlq-replay." + stats.replay_id));
+  if (!rk) return std::unexpected(rk.error());
+  auto partitions = kafka::partitionCount(rk->get(), topic, std::chrono::seconds(30));
+  if (!partitions) return std::unexpected(partitions.error());
+  auto progress = dlq_detail::committed(rk->get(), topic, *partitions);
+  if (!progress) return std::unexpected(progress.error());
+  stats.resumed = !progress->empty();
+  auto ranges = dlq_detail::plan(rk->get(), config, options.filter, {*floor, *progress});
+  if (!ranges) return std::unexpected(ranges.error());
+  uint64_t in_range = 0;
+  for (const auto& [_, r] : *ranges) in_range += static_cast<uint64_t>(r.end - r.begin);
+
   auto producer = kafka::Producer::create(config);
   if (!producer) return std::unexpected(producer.error());
   kafka::HandOff hand_off(**producer);
-
-  std::string error;
-  kafka::ConfPtr conf = kafka::baseConf(config,
-                                        {{"group.id", config.groupId("dlq-replay")},
-                                         {"enable.auto.commit", "false"},
-                                         {"enable.partition.eof", "true"}},
-                                        error);
-  if (!conf) return fail(error);
-  char errstr[512];
-  kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr));
-  if (!rk) return fail(std::string("dlq reader: ") + errstr);
-  conf.release();
-  rd_kafka_poll_set_consumer(rk.get());
-
-  const std::string topic = config.topics.dlq();
-  auto partitions = kafka::partitionCount(rk.get(), topic, std::chrono::seconds(30));
-  if (!partitions) return std::unexpected(partitions.error());
-  std::map<int32_t, int64_t> end;  // partition -> high watermark when the replay started
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(*partitions));
-  for (int32_t p = 0; p < *partitions; ++p) {
-    auto marks = kafka::watermarks(rk.get(), topic, p, std::chrono::seconds(30));
-    if (!marks) return std::unexpected(marks.error());
-    auto [low, high] = *marks;
-    if (high > low) {
-      end[p] = high;
-      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = low;
-    }
-  }
-  if (list->cnt > 0)
-    if (auto err = rd_kafka_assign(rk.get(), list.get()))
-      return std::unexpected(kafka::toError(err, "assign"));
-
+  kafka::OffsetTracker tracker;
+  std::map<int32_t, int64_t> to_commit;  // advanced since the last commit
   uint64_t acked = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(10);
-  while (!end.empty() && std::chrono::steady_clock::now() < deadline) {
+  Result<void> commit_error;
+  const auto start = std::chrono::steady_clock::now();
+  auto last_commit = start;
+  auto last_progress = start;
+  auto next_send = start;
+  const auto send_interval = options.rate_per_s > 0
+                                 ? std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                       std::chrono::duration<double>(1.0 / options.rate_per_s))
+                                 : std::chrono::steady_clock::duration::zero();
+
+  const auto finish = [&](int32_t partition, int64_t offset) {
+    if (auto next = tracker.finish(topic, partition, offset)) to_commit[partition] = *next;
+  };
+  const auto commitNow = [&] {
+    if (options.dry_run || to_commit.empty()) return;
+    if (auto c = dlq_detail::commit(rk->get(), topic, to_commit); !c)
+      commit_error = c;
+    else
+      to_commit.clear();
+    last_commit = std::chrono::steady_clock::now();
+  };
+  const auto report = [&] {
+    if (!options.on_progress) return;
+    const auto now = std::chrono::steady_clock::now();
+    options.on_progress(ReplayProgress{stats.scanned, stats.replayed, in_range - stats.scanned,
+                                       std::chrono::duration<double>(now - start).count()});
+    last_progress = now;
+  };
+  const auto idle = [&] {
     hand_off.pump(0);
-    kafka::MessagePtr msg(rd_kafka_consumer_poll(rk.get(), 200));
-    if (!msg) continue;
-    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      end.erase(msg->partition);
-      continue;
-    }
-    if (msg->err) return std::unexpected(kafka::toError(msg->err, "read " + topic));
-    auto it = end.find(msg->partition);
-    if (it == end.end() || msg->offset >= it->second) continue;
-    if (msg->offset + 1 >= it->second) end.erase(it);
-    ++stats.scanned;
-    kafka::HeaderList headers = kafka::readHeaders(msg.get());
-    auto meta = records::DeliveryMeta::fromHeaders(headers);
-    if (!options.subscription_id.empty() && meta.subscription_id != options.subscription_id)
-      continue;
-    ++stats.replayed;
-    if (options.dry_run) continue;
-    meta.attempt = 1;
-    meta.due_ms = kafka::nowMs();
-    meta.replay_id = stats.replay_id;
-    meta.writeTo(headers);
-    hand_off.send(config.topics.deliveries(), std::string(kafka::keyOf(msg.get())),
-                  std::string(kafka::payloadOf(msg.get())), std::move(headers),
-                  [&acked] { ++acked; });
-  }
-  if (!end.empty())
-    return fail("replay did not reach the end of " + topic + " within 10 minutes", true);
-  while (acked < (options.dry_run ? 0 : stats.replayed) &&
-         std::chrono::steady_clock::now() < deadline)
-    hand_off.pump(100);
-  rd_kafka_consumer_close(rk.get());
-  if (!options.dry_run && acked < stats.replayed)
-    return fail("replayed records not acknowledged in time", true);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_commit >= kCommitInterval) commitNow();
+    if (now - last_progress >= kProgressInterval) report();
+  };
+
+  auto done = dlq_detail::read(
+      rk->get(), topic, std::move(*ranges),
+      [&](const rd_kafka_message_t* msg) {
+        if (options.max && stats.replayed >= *options.max) return false;
+        if (options.stop != nullptr && *options.stop) {
+          stats.stopped = true;
+          return false;
+        }
+        ++stats.scanned;
+        const int32_t partition = msg->partition;
+        const int64_t offset = msg->offset;
+        tracker.begin(topic, partition, offset);
+        kafka::HeaderList headers = kafka::readHeaders(msg);
+        if (!options.filter.matches(headers, rd_kafka_message_timestamp(msg, nullptr))) {
+          finish(partition, offset);
+          return true;
+        }
+        const int replays = replayCountOf(headers);
+        if (replays >= options.max_replay_count) {
+          ++stats.refused;
+          finish(partition, offset);
+          return true;
+        }
+        ++stats.replayed;
+        if (options.dry_run) {
+          finish(partition, offset);
+          return !options.max || stats.replayed < *options.max;
+        }
+        if (options.rate_per_s > 0) {
+          while (std::chrono::steady_clock::now() < next_send) {
+            idle();
+            const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+                next_send - std::chrono::steady_clock::now());
+            hand_off.pump(static_cast<int>(std::clamp<int64_t>(wait.count(), 0, 50)));
+          }
+          next_send = std::max(next_send + send_interval,
+                               std::chrono::steady_clock::now() - std::chrono::seconds(1));
+        }
+        auto meta = records::DeliveryMeta::fromHeaders(headers);
+        std::string key(kafka::keyOf(msg));
+        if (!options.to_subscription.empty()) {
+          meta.delivery_id = redirectedDeliveryId(meta.delivery_id, options.to_subscription);
+          meta.subscription_id = options.to_subscription;
+          key = options.to_subscription;
+        }
+        meta.attempt = 1;
+        meta.due_ms = kafka::nowMs();
+        meta.replay_id = stats.replay_id;
+        meta.writeTo(headers);
+        kafka::setHeader(headers, kReplayCount, std::to_string(replays + 1));
+        hand_off.send(config.topics.deliveries(), std::move(key),
+                      std::string(kafka::payloadOf(msg)), std::move(headers),
+                      [&acked, &finish, partition, offset] {
+                        ++acked;
+                        finish(partition, offset);
+                      });
+        return !options.max || stats.replayed < *options.max;
+      },
+      idle);
+  if (done && !options.dry_run &&
+      !hand_off.pumpUntil([&] { return acked >= stats.replayed; }, kAckBudget))
+    done = fail("replayed records not acknowledged in time", true);
+  commitNow();  // whatever was acknowledged, even after an error
+  report();
+  rd_kafka_consumer_close(rk->get());
+  if (!done) return std::unexpected(done.error());
+  if (!commit_error) return std::unexpected(commit_error.error());
   return stats;
 }
 

@@ -1,0 +1,104 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "common/config/config.h"
+#include "common/error.h"
+#include "common/kafka/kafka.h"
+#include "retry/dlq_filter.h"
+
+// Reading the dead-letter topic for the ops commands (`hookpipe dlq list|show|stats|purge`)
+// and for replay.
+//
+// Positions. Nothing is ever deleted from `dlq` by these commands (retention does that).
+// Two kinds of consumer-group offsets record how far work has gone, per partition:
+//   - the purge floor, group `<prefix>dlq-purged`: records below it are skipped by every
+//     command (unless `include_purged`); `purge` only ever moves it forward;
+//   - a replay's progress, group `<prefix>dlq-replay.<replay id>`: records below it were
+//     already replayed (or skipped as non-matching) by that replay.
+// A scan of partition p covers [max(low watermark, purge floor, since offset),
+// min(high watermark at the start of the scan, first offset after until)).
+namespace hookpipe::retry {
+
+// One dead letter, copied out of librdkafka.
+struct DeadLetter {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp_ms = 0;
+  std::string key;
+  std::string value;
+  kafka::HeaderList headers;
+
+  std::string header(const char* name) const;
+  // hp-dlq-at-ms, or the record timestamp when absent.
+  int64_t deadLetteredAtMs() const;
+};
+
+struct ScanOptions {
+  DlqFilter filter;
+  std::optional<uint64_t> max;  // stop after this many matches
+  bool include_purged = false;
+  const std::atomic<bool>* stop = nullptr;  // set: stop reading early
+};
+
+// Calls `on_match` for every dead letter in range that matches, in partition order.
+// Returns the number of records read (matching or not).
+Result<uint64_t> scanDeadLetters(const Config& config, const ScanOptions& options,
+                                 const std::function<void(const DeadLetter&)>& on_match);
+
+// The record at `partition:offset`, or an error when there is none.
+Result<DeadLetter> readDeadLetter(const Config& config, int32_t partition, int64_t offset);
+
+struct DlqStats {
+  uint64_t total = 0;
+  int64_t oldest_ms = 0;
+  int64_t newest_ms = 0;
+  std::map<std::string, uint64_t> by_subscription, by_event_type, by_error_class, by_reason;
+};
+Result<DlqStats> deadLetterStats(const Config& config, const ScanOptions& options);
+
+// What `purge` skips past: every record dead-lettered at or before a time, or, on one
+// partition, every record up to and including an offset.
+struct PurgeTarget {
+  std::optional<int64_t> until_ms;
+  std::optional<std::pair<int32_t, int64_t>> until_position;
+  bool dry_run = false;
+};
+struct PurgeResult {
+  uint64_t purged = 0;               // records newly below the floor
+  std::map<int32_t, int64_t> floor;  // the purge floor afterwards (next offset to read)
+};
+Result<PurgeResult> purgeDeadLetters(const Config& config, const PurgeTarget& target);
+
+// ---- building blocks shared with replay ----------------------------------
+
+namespace dlq_detail {
+
+// A plain (assign-only) consumer whose group id is used for committed offsets only.
+Result<kafka::HandlePtr> openReader(const Config& config, const std::string& group_id);
+// Committed offsets of the handle's group for the topic's partitions (absent: none).
+Result<std::map<int32_t, int64_t>> committed(rd_kafka_t* rk, const std::string& topic,
+                                             int partitions);
+Result<void> commit(rd_kafka_t* rk, const std::string& topic,
+                    const std::map<int32_t, int64_t>& next_offsets);
+// Per partition [begin, end) to read for `filter`, above `floors` (max of the maps).
+struct Range {
+  int64_t begin = 0;
+  int64_t end = 0;
+};
+Result<std::map<int32_t, Range>> plan(rd_kafka_t* rk, const Config& config, const DlqFilter& filter,
+                                      const std::vector<std::map<int32_t, int64_t>>& floors);
+// The purge floor (group `<prefix>dlq-purged`).
+Result<std::map<int32_t, int64_t>> purgeFloor(const Config& config);
+// Reads the ranges; `on_record` returns false to stop early; `idle` runs between polls.
+Result<void> read(rd_kafka_t* rk, const std::string& topic, std::map<int32_t, Range> ranges,
+                  const std::function<bool(const rd_kafka_message_t*)>& on_record,
+                  const std::function<void()>& idle = {});
+
+}  // namespace dlq_detail
+}  // namespace hookpipe::retry
