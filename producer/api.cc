@@ -1,6 +1,7 @@
 #include "producer/api.h"
 
 #include <boost/json.hpp>
+#include <charconv>
 
 #include "common/json/event.h"
 #include "common/log/log.h"
@@ -14,49 +15,95 @@ std::shared_ptr<spdlog::logger> log() {
   return l;
 }
 
+constexpr int64_t kDefaultGraceMs = 24LL * 3600 * 1000;
+constexpr int64_t kMaxGraceMs = 30LL * 24 * 3600 * 1000;
+constexpr std::size_t kDefaultListLimit = 100;
+constexpr std::size_t kMaxListLimit = 1000;
+
 bool isJson(const Request& req) {
   auto ct = req[http::field::content_type];
   return ct.empty() || ct.starts_with("application/json") || ct.starts_with("application/x-ndjson");
 }
 
-// Answers a request later, possibly from the producer's callback thread.
-class Reply {
- public:
-  Reply(const Request& req, Respond respond)
-      : version_(req.version()),
-        keep_alive_(req.keep_alive()),
-        respond_(std::make_shared<Respond>(std::move(respond))) {}
-  void json(http::status status, std::string body, bool retry_later = false) const {
-    Response res{status, version_};
-    res.set(http::field::content_type, "application/json");
-    if (retry_later) res.set(http::field::retry_after, "5");
-    res.keep_alive(keep_alive_);
-    res.body() = std::move(body);
-    res.prepare_payload();
-    (*respond_)(std::move(res));
-  }
-  void error(http::status status, const std::string& message) const {
-    boost::json::object o;
-    o["error"] = message;
-    json(status, boost::json::serialize(o), status == http::status::service_unavailable);
-  }
-  // The broker did not take the write: 503 with Retry-After.
-  void unavailable(const std::string& message) const {
-    error(http::status::service_unavailable, message);
-  }
-  void noContent() const {
-    Response res{http::status::no_content, version_};
-    res.keep_alive(keep_alive_);
-    (*respond_)(std::move(res));
-  }
+bool isNdjson(const Request& req) {
+  return req[http::field::content_type].starts_with("application/x-ndjson");
+}
 
- private:
-  unsigned version_;
-  bool keep_alive_;
-  std::shared_ptr<Respond> respond_;
-};
+std::optional<int64_t> toInt(std::string_view s) {
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
+  return n;
+}
+
+std::string idAnswer(const std::string& id) {
+  boost::json::object o;
+  o["id"] = id;
+  return boost::json::serialize(o);
+}
+
+// RFC 7396 JSON merge patch: objects merge recursively, null removes, anything else
+// replaces.
+void mergePatch(boost::json::object& target, const boost::json::object& patch) {
+  for (const auto& [k, v] : patch) {
+    if (v.is_null()) {
+      target.erase(k);
+    } else if (v.is_object()) {
+      auto it = target.find(k);
+      if (it == target.end() || !it->value().is_object()) target[k] = boost::json::object();
+      mergePatch(target[k].as_object(), v.as_object());
+    } else {
+      target[k] = v;
+    }
+  }
+}
 
 }  // namespace
+
+Reply::Reply(const Request& req, Respond respond)
+    : version_(req.version()),
+      keep_alive_(req.keep_alive()),
+      respond_(std::make_shared<Respond>(std::move(respond))) {}
+
+void Reply::json(http::status status, std::string body, const ExtraHeaders& headers) const {
+  Response res{status, version_};
+  res.set(http::field::content_type, "application/json");
+  if (status == http::status::service_unavailable) res.set(http::field::retry_after, "5");
+  for (const auto& [k, v] : headers) res.set(k, v);
+  res.keep_alive(keep_alive_);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  (*respond_)(std::move(res));
+}
+
+void Reply::error(http::status status, const std::string& message,
+                  const ExtraHeaders& headers) const {
+  boost::json::object o;
+  o["error"] = message;
+  json(status, boost::json::serialize(o), headers);
+}
+
+void Reply::invalid(const std::vector<Problem>& problems) const {
+  boost::json::object o;
+  std::string joined;
+  boost::json::array errors;
+  for (const auto& p : problems) {
+    joined += (joined.empty() ? "" : "; ") + p.message;
+    boost::json::object e;
+    e["pointer"] = p.pointer;
+    e["message"] = p.message;
+    errors.push_back(std::move(e));
+  }
+  o["error"] = joined;
+  o["errors"] = std::move(errors);
+  json(http::status::bad_request, boost::json::serialize(o));
+}
+
+void Reply::noContent() const {
+  Response res{http::status::no_content, version_};
+  res.keep_alive(keep_alive_);
+  (*respond_)(std::move(res));
+}
 
 Response jsonResponse(const Request& req, http::status status, std::string body) {
   Response res{status, req.version()};
@@ -73,96 +120,527 @@ Response errorResponse(const Request& req, http::status status, const std::strin
   return jsonResponse(req, status, boost::json::serialize(o));
 }
 
-void Api::handle(const Request& req, Respond respond) {
-  const std::string target(req.target());
-  const std::string path = target.substr(0, target.find('?'));
-  const auto method = req.method();
-  if (path == "/healthz") return respond(jsonResponse(req, http::status::ok, R"({"status":"ok"})"));
-  if (path == "/v1/events") {
-    if (method != http::verb::post)
-      return respond(errorResponse(req, http::status::method_not_allowed, "use POST"));
-    return publishEvent(req, std::move(respond));
-  }
-  if (path == "/v1/subscriptions") {
-    if (method == http::verb::post) return createSubscription(req, std::move(respond));
-    if (method == http::verb::get) {
-      boost::json::array items;
-      for (const auto& [id, sub] : *table_.snapshot())
-        items.push_back(boost::json::parse(toJson(*sub, false)));
-      boost::json::object o;
-      o["data"] = std::move(items);
-      return respond(jsonResponse(req, http::status::ok, boost::json::serialize(o)));
-    }
-    return respond(errorResponse(req, http::status::method_not_allowed, "use GET or POST"));
-  }
-  static constexpr std::string_view kSubPrefix = "/v1/subscriptions/";
-  if (path.starts_with(kSubPrefix) && path.size() > kSubPrefix.size() &&
-      path.find('/', kSubPrefix.size()) == std::string::npos) {
-    const std::string id = path.substr(kSubPrefix.size());
-    if (method == http::verb::get) {
-      auto sub = table_.find(id);
-      if (!sub)
-        return respond(errorResponse(req, http::status::not_found, "no subscription " + id));
-      return respond(jsonResponse(req, http::status::ok, toJson(*sub, false)));
-    }
-    if (method == http::verb::delete_) return deleteSubscription(id, req, std::move(respond));
-    return respond(errorResponse(req, http::status::method_not_allowed, "use GET or DELETE"));
-  }
-  respond(errorResponse(req, http::status::not_found, "no route " + path));
+Api::Api(const Config& config, kafka::Producer& producer, SubscriptionTable& table)
+    : config_(config),
+      producer_(producer),
+      table_(table),
+      auth_(config.api_tokens),
+      idempotency_(std::make_shared<IdempotencyStore>(config, config.idempotency_window)) {
+  if (!auth_.enabled())
+    log()->warn("HOOKPIPE_API_TOKENS is not set: the API accepts requests without a token");
 }
 
-void Api::publishEvent(const Request& req, Respond respond) {
-  if (!isJson(req))
-    return respond(
-        errorResponse(req, http::status::unsupported_media_type, "send application/json"));
-  if (req.body().size() > config_.max_event_bytes)
-    return respond(errorResponse(
-        req, http::status::payload_too_large,
-        "event is over the limit of " + std::to_string(config_.max_event_bytes) + " bytes"));
-  thread_local json::EventParser parser(config_.max_event_bytes);
-  auto event = parser.parse(req.body(), kafka::nowMs());
-  if (!event) return respond(errorResponse(req, http::status::bad_request, event.error().message));
+void Api::handle(const Request& req, Respond respond) {
   Reply reply(req, std::move(respond));
-  const std::string id = event->id;
-  auto done = [reply, id](std::optional<Error> err) {
-    if (err) return reply.unavailable("event not stored: " + err->message);
+  const auto path = pathSegments(req.target());
+  if (path.size() == 1 && path[0] == "healthz")
+    return reply.json(http::status::ok, R"({"status":"ok"})");
+  if (!path.empty() && path[0] == "v1") {
+    switch (auth_.check(req[http::field::authorization])) {
+      case TokenAuth::Verdict::kAllowed:
+        break;
+      case TokenAuth::Verdict::kMissing:
+        return reply.error(http::status::unauthorized, "send Authorization: Bearer <token>",
+                           {{"WWW-Authenticate", "Bearer realm=\"hookpipe\""}});
+      case TokenAuth::Verdict::kMalformed:
+        return reply.error(
+            http::status::unauthorized, "malformed Authorization header: use Bearer <token>",
+            {{"WWW-Authenticate", "Bearer realm=\"hookpipe\", error=\"invalid_request\""}});
+      case TokenAuth::Verdict::kUnknown:
+        return reply.error(http::status::forbidden, "unknown API token");
+    }
+  }
+  route(req, path, std::move(reply));
+}
+
+void Api::route(const Request& req, const std::vector<std::string>& path, Reply reply) {
+  const auto method = req.method();
+  auto notAllowed = [&](const char* allow) {
+    reply.error(http::status::method_not_allowed, std::string("use ") + allow, {{"Allow", allow}});
+  };
+  const std::size_t n = path.size();
+  if (n < 2 || path[0] != "v1")
+    return reply.error(http::status::not_found, "no route " + std::string(req.target()));
+  if (n == 2 && path[1] == "openapi.json") {
+    if (method != http::verb::get) return notAllowed("GET");
+    return reply.json(http::status::ok, std::string(openapiDocument()));
+  }
+  if (path[1] == "events" && n <= 3) {
+    if (n == 3 && path[2] != "batch")
+      return reply.error(http::status::not_found, "no route " + std::string(req.target()));
+    if (method != http::verb::post) return notAllowed("POST");
+    return n == 2 ? publishEvent(req, std::move(reply)) : publishBatch(req, std::move(reply));
+  }
+  if (path[1] != "subscriptions" || n > 5)
+    return reply.error(http::status::not_found, "no route " + std::string(req.target()));
+  if (n == 2) {
+    if (method == http::verb::post) return createSubscription(req, std::move(reply));
+    if (method == http::verb::get) return listSubscriptions(req, std::move(reply));
+    return notAllowed("GET, POST");
+  }
+  const std::string& id = path[2];
+  if (n == 3) {
+    if (method == http::verb::get) {
+      auto sub = table_.find(id);
+      if (!sub) return reply.error(http::status::not_found, "no subscription " + id);
+      return reply.json(http::status::ok, toJson(*sub, false));
+    }
+    if (method == http::verb::put) return updateSubscription(id, req, false, std::move(reply));
+    if (method == http::verb::patch) return updateSubscription(id, req, true, std::move(reply));
+    if (method == http::verb::delete_) return deleteSubscription(id, std::move(reply));
+    return notAllowed("GET, PUT, PATCH, DELETE");
+  }
+  if (n == 4 && (path[3] == "pause" || path[3] == "resume")) {
+    if (method != http::verb::post) return notAllowed("POST");
+    return setActive(id, path[3] == "resume", std::move(reply));
+  }
+  if (n == 4 && path[3] == "secret") {
+    if (method != http::verb::get) return notAllowed("GET");
+    auto sub = table_.find(id);
+    if (!sub) return reply.error(http::status::not_found, "no subscription " + id);
     boost::json::object o;
-    o["id"] = id;
-    reply.json(http::status::accepted, boost::json::serialize(o));
+    o["id"] = sub->id;
+    o["secret"] = sub->secret;
+    if (!sub->previous_secret.empty() && sub->previous_secret_expires_ms > kafka::nowMs())
+      o["previous_secret_expires_ms"] = sub->previous_secret_expires_ms;
+    return reply.json(http::status::ok, boost::json::serialize(o));
+  }
+  if (n == 5 && path[3] == "secret" && path[4] == "rotate") {
+    if (method != http::verb::post) return notAllowed("POST");
+    return rotateSecret(id, req, std::move(reply));
+  }
+  reply.error(http::status::not_found, "no route " + std::string(req.target()));
+}
+
+Result<std::optional<std::string>> Api::idempotencyKey(const Request& req) const {
+  auto it = req.find("Idempotency-Key");
+  if (it == req.end()) return std::optional<std::string>();
+  const std::string_view key = it->value();
+  bool ok = !key.empty() && key.size() <= 255;
+  for (char c : key) ok = ok && c > ' ' && c < 0x7f;
+  if (!ok) return fail("Idempotency-Key must be 1..255 visible ASCII characters");
+  return std::optional<std::string>(std::string(key));
+}
+
+void Api::publishEvent(const Request& req, Reply reply) {
+  if (!isJson(req))
+    return reply.error(http::status::unsupported_media_type, "send application/json");
+  if (req.body().size() > config_.max_event_bytes)
+    return reply.error(
+        http::status::payload_too_large,
+        "event is over the limit of " + std::to_string(config_.max_event_bytes) + " bytes");
+  auto header_key = idempotencyKey(req);
+  if (!header_key) return reply.invalid({{"Idempotency-Key", header_key.error().message}});
+  thread_local json::EventParser parser(config_.max_event_bytes);
+  const std::string generated = json::newEventId();
+  auto event = parser.parse(req.body(), kafka::nowMs(), generated);
+  if (!event) return reply.invalid(problemsFromMessage(event.error().message));
+
+  // The key that makes a repeat a replay: the header, else the event's own id.
+  std::string key;
+  if (*header_key)
+    key = idempotency_->requestKey("events", **header_key);
+  else if (event->id != generated)
+    key = idempotency_->eventKey(event->id);
+  bool claimed = false;
+  if (!key.empty()) {
+    const auto c = idempotency_->claim({key})[0];
+    using State = IdempotencyStore::Claim::State;
+    if (c.state == State::kDone)
+      return reply.json(static_cast<http::status>(c.status), c.body,
+                        {{"Idempotent-Replayed", "true"}});
+    if (c.state == State::kPending)
+      return reply.error(http::status::conflict,
+                         "a request with the same idempotency key is in progress",
+                         {{"Retry-After", "1"}});
+    claimed = c.state == State::kNew;
+  }
+  const std::string id = event->id;
+  auto done = [reply, id, key, claimed, store = idempotency_](std::optional<Error> err) {
+    if (err) {
+      if (claimed) store->release({key});
+      return reply.unavailable("event not stored: " + err->message);
+    }
+    std::string body = idAnswer(id);
+    if (!claimed) return reply.json(http::status::accepted, std::move(body));
+    // Answered once recorded, so that a repeat after this answer finds it.
+    store->complete(key, 202, body, [reply, body] { reply.json(http::status::accepted, body); });
   };
   auto r = producer_.produce(config_.topics.events(), event->id, event->body, {}, done);
   if (!r) done(r.error());
 }
 
-void Api::createSubscription(const Request& req, Respond respond) {
+namespace {
+
+// One batch in flight: each item's result, filled in as the broker acknowledges.
+struct BatchState {
+  explicit BatchState(Reply r) : reply(std::move(r)) {}
+  Reply reply;
+  std::mutex mu;
+  std::vector<boost::json::object> results;
+  std::size_t outstanding = 0;
+  std::size_t produced = 0;
+  std::size_t broker_failures = 0;
+  std::string batch_key;  // claimed Idempotency-Key, or ""
+};
+
+void finishBatch(const std::shared_ptr<BatchState>& state,
+                 const std::shared_ptr<IdempotencyStore>& store) {
+  boost::json::object o;
+  boost::json::array data;
+  std::size_t accepted = 0;
+  for (auto& r : state->results) {
+    if (r.contains("id")) ++accepted;
+    data.push_back(std::move(r));
+  }
+  o["accepted"] = accepted;
+  o["rejected"] = data.size() - accepted;
+  o["data"] = std::move(data);
+  std::string body = boost::json::serialize(o);
+  // Nothing reached the broker although something should have: the whole batch is a 503.
+  const bool unavailable = state->produced > 0 && state->broker_failures == state->produced;
+  const auto status = unavailable ? http::status::service_unavailable : http::status::ok;
+  // A batch with broker failures is not remembered under its key: the client retries it
+  // (items carrying their own id are still not produced twice).
+  std::string key = state->batch_key;
+  if (!key.empty() && state->broker_failures > 0) {
+    store->release({key});
+    key.clear();
+  }
+  // The reply waits behind the items' records (the store's ops run in order).
+  store->complete(key, 200, body,
+                  [reply = state->reply, status, body] { reply.json(status, body); });
+}
+
+boost::json::object itemError(std::size_t index, int status, const Problem& p) {
+  boost::json::object o;
+  o["index"] = index;
+  o["status"] = status;
+  o["error"] = p.message;
+  o["pointer"] = p.pointer;
+  return o;
+}
+
+}  // namespace
+
+void Api::publishBatch(const Request& req, Reply reply) {
   if (!isJson(req))
-    return respond(
-        errorResponse(req, http::status::unsupported_media_type, "send application/json"));
+    return reply.error(http::status::unsupported_media_type,
+                       "send application/json (an array) or application/x-ndjson");
+  const std::string& body = req.body();
+  if (body.size() > config_.max_batch_bytes)
+    return reply.error(
+        http::status::payload_too_large,
+        "batch is over the limit of " + std::to_string(config_.max_batch_bytes) + " bytes");
+  auto header_key = idempotencyKey(req);
+  if (!header_key) return reply.invalid({{"Idempotency-Key", header_key.error().message}});
+
+  // Split into items, keeping their text: each is validated like a single event.
+  std::vector<std::string> items;
+  if (isNdjson(req)) {
+    std::string_view rest = body;
+    while (!rest.empty()) {
+      const auto nl = rest.find('\n');
+      std::string_view line = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      if (line.ends_with('\r')) line.remove_suffix(1);
+      if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+      items.emplace_back(line);
+      if (items.size() > config_.max_batch_events) break;
+    }
+  } else {
+    thread_local simdjson::dom::parser array_parser;
+    simdjson::dom::element root;
+    if (auto err = array_parser.parse(body.data(), body.size()).get(root))
+      return reply.invalid(
+          {{"", std::string("body is not valid JSON: ") + simdjson::error_message(err)}});
+    simdjson::dom::array arr;
+    if (root.get_array().get(arr))
+      return reply.invalid({{"", "body must be a JSON array of events (or send NDJSON)"}});
+    for (auto e : arr) {
+      items.push_back(simdjson::minify(e));
+      if (items.size() > config_.max_batch_events) break;
+    }
+  }
+  if (items.size() > config_.max_batch_events)
+    return reply.error(
+        http::status::payload_too_large,
+        "batch has more than the limit of " + std::to_string(config_.max_batch_events) + " events");
+  if (items.empty()) return reply.invalid({{"", "batch is empty"}});
+
+  using State = IdempotencyStore::Claim::State;
+  auto state = std::make_shared<BatchState>(reply);
+  if (*header_key) {
+    state->batch_key = idempotency_->requestKey("events/batch", **header_key);
+    const auto c = idempotency_->claim({state->batch_key})[0];
+    if (c.state == State::kDone)
+      return reply.json(static_cast<http::status>(c.status), c.body,
+                        {{"Idempotent-Replayed", "true"}});
+    if (c.state == State::kPending)
+      return reply.error(http::status::conflict,
+                         "a request with the same idempotency key is in progress",
+                         {{"Retry-After", "1"}});
+    if (c.state != State::kNew) state->batch_key.clear();
+  }
+
+  thread_local json::EventParser parser(config_.max_event_bytes);
+  const int64_t now = kafka::nowMs();
+  std::vector<std::optional<json::Event>> events(items.size());
+  std::vector<std::string> keys(items.size());
+  std::vector<std::string> to_claim;
+  std::vector<std::size_t> claim_index;
+  state->results.resize(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string generated = json::newEventId();
+    auto ev = parser.parse(items[i], now, generated);
+    if (!ev) {
+      const auto problems = problemsFromMessage(ev.error().message);
+      state->results[i] = itemError(i, 400, problems.empty() ? Problem{} : problems[0]);
+      continue;
+    }
+    if (ev->id != generated) {
+      keys[i] = idempotency_->eventKey(ev->id);
+      to_claim.push_back(keys[i]);
+      claim_index.push_back(i);
+    }
+    events[i] = std::move(*ev);
+  }
+  const auto claims = idempotency_->claim(to_claim);
+  for (std::size_t c = 0; c < claims.size(); ++c) {
+    const std::size_t i = claim_index[c];
+    if (claims[c].state == State::kDone || claims[c].state == State::kPending) {
+      boost::json::object o;
+      o["index"] = i;
+      if (claims[c].state == State::kDone) {
+        o["id"] = events[i]->id;
+        o["replayed"] = true;
+      } else {
+        o["status"] = 409;
+        o["error"] = "an event with this id is being stored by another request";
+        o["pointer"] = "/id";
+      }
+      state->results[i] = std::move(o);
+      events[i].reset();
+    } else if (claims[c].state != State::kNew) {
+      keys[i].clear();  // Redis away: accepted without a memory of it
+    }
+  }
+  std::vector<std::size_t> to_produce;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    if (events[i]) to_produce.push_back(i);
+  state->outstanding = state->produced = to_produce.size();
+  if (to_produce.empty()) return finishBatch(state, idempotency_);
+
+  for (std::size_t i : to_produce) {
+    auto done = [state, i, id = events[i]->id, key = keys[i],
+                 store = idempotency_](std::optional<Error> err) {
+      bool last = false;
+      {
+        std::lock_guard lock(state->mu);
+        boost::json::object o;
+        o["index"] = i;
+        if (err) {
+          ++state->broker_failures;
+          o["status"] = 503;
+          o["error"] = "event not stored: " + err->message;
+          if (!key.empty()) store->release({key});
+        } else {
+          o["id"] = id;
+          if (!key.empty()) store->complete(key, 202, idAnswer(id));
+        }
+        state->results[i] = std::move(o);
+        last = --state->outstanding == 0;
+      }
+      if (last) finishBatch(state, store);
+    };
+    auto r = producer_.produce(config_.topics.events(), events[i]->id, events[i]->body, {}, done);
+    if (!r) done(r.error());
+  }
+}
+
+void Api::createSubscription(const Request& req, Reply reply) {
+  if (!isJson(req))
+    return reply.error(http::status::unsupported_media_type, "send application/json");
   auto sub = parseSubscription(req.body());
-  if (!sub) return respond(errorResponse(req, http::status::bad_request, sub.error().message));
+  if (!sub) return reply.invalid(problemsFromMessage(sub.error().message));
   if (sub->id.empty()) sub->id = "sub_" + json::newEventId().substr(4);
   if (sub->secret.empty()) sub->secret = signing::generateSecret();
   sub->created_at = sub->updated_at = json::formatTimestamp(kafka::nowMs());
-  Reply reply(req, std::move(respond));
-  auto stored = std::make_shared<Subscription>(std::move(*sub));
-  auto done = [this, reply, stored](std::optional<Error> err) {
-    if (err) return reply.unavailable("subscription not stored: " + err->message);
-    table_.upsert(*stored);  // read-your-writes on this instance
-    log()->info("subscription created id={}", stored->id);
-    reply.json(http::status::created, toJson(*stored, true));
+  storeSubscription(
+      std::make_shared<Subscription>(std::move(*sub)), http::status::created,
+      [](const Subscription& s) { return toJson(s, true); }, "created", std::move(reply));
+}
+
+void Api::listSubscriptions(const Request& req, Reply reply) {
+  auto query = parseQuery(req.target());
+  if (!query) return reply.invalid({{"", "the query string has a broken %-escape"}});
+  std::vector<Problem> problems;
+  std::string event_type;
+  std::optional<bool> active;
+  std::size_t limit = kDefaultListLimit;
+  std::size_t offset = 0;
+  for (const auto& [k, v] : *query) {
+    if (k == "event_type") {
+      event_type = v;
+    } else if (k == "status") {
+      if (v == "active")
+        active = true;
+      else if (v == "paused")
+        active = false;
+      else
+        problems.push_back({"status", "status must be active or paused"});
+    } else if (k == "limit") {
+      auto n = toInt(v);
+      if (!n || *n < 1 || *n > static_cast<int64_t>(kMaxListLimit))
+        problems.push_back({"limit", "limit must be 1.." + std::to_string(kMaxListLimit)});
+      else
+        limit = static_cast<std::size_t>(*n);
+    } else if (k == "offset") {
+      auto n = toInt(v);
+      if (!n || *n < 0)
+        problems.push_back({"offset", "offset must be an integer >= 0"});
+      else
+        offset = static_cast<std::size_t>(*n);
+    } else {
+      problems.push_back({k, "unknown parameter " + k});
+    }
+  }
+  if (!problems.empty()) return reply.invalid(problems);
+  boost::json::array items;
+  std::size_t total = 0;
+  for (const auto& [id, sub] : *table_.snapshot()) {  // ordered by id: stable pages
+    if (!event_type.empty() && !sub->matchesType(event_type)) continue;
+    if (active && sub->is_active != *active) continue;
+    if (total++ < offset || items.size() >= limit) continue;
+    items.push_back(boost::json::parse(toJson(*sub, false)));
+  }
+  boost::json::object o;
+  o["data"] = std::move(items);
+  o["total"] = total;
+  o["limit"] = limit;
+  o["offset"] = offset;
+  reply.json(http::status::ok, boost::json::serialize(o));
+}
+
+void Api::updateSubscription(const std::string& id, const Request& req, bool merge, Reply reply) {
+  if (!isJson(req))
+    return reply.error(
+        http::status::unsupported_media_type,
+        merge ? "send application/json or application/merge-patch+json" : "send application/json");
+  auto current = table_.find(id);
+  if (!current) return reply.error(http::status::not_found, "no subscription " + id);
+  boost::system::error_code ec;
+  boost::json::value body = boost::json::parse(req.body(), ec);
+  if (ec) return reply.invalid({{"", "body is not valid JSON: " + ec.message()}});
+  if (!body.is_object()) return reply.invalid({{"", "body must be a JSON object"}});
+  std::vector<Problem> problems;
+  const auto& patch = body.as_object();
+  if (auto it = patch.find("id");
+      it != patch.end() && !(it->value().is_string() && it->value().as_string() == id))
+    problems.push_back({"/id", "id cannot change (it is " + id + ")"});
+  for (const char* field : {"secret", "previous_secret", "previous_secret_expires_ms"})
+    if (patch.contains(field))
+      problems.push_back({std::string("/") + field,
+                          std::string(field) + " cannot be set here: use POST /v1/subscriptions/" +
+                              id + "/secret/rotate"});
+  if (!problems.empty()) return reply.invalid(problems);
+
+  boost::json::object next;
+  if (merge) {
+    next = boost::json::parse(toJson(*current, true)).as_object();
+    mergePatch(next, patch);
+  } else {
+    next = patch;
+  }
+  // What the client cannot change through PUT or PATCH.
+  next["id"] = current->id;
+  next["secret"] = current->secret;
+  next["created_at"] = current->created_at;
+  next.erase("previous_secret");
+  next.erase("previous_secret_expires_ms");
+  auto sub = parseSubscription(boost::json::serialize(next));
+  if (!sub) return reply.invalid(problemsFromMessage(sub.error().message));
+  sub->previous_secret = current->previous_secret;
+  sub->previous_secret_expires_ms = current->previous_secret_expires_ms;
+  sub->updated_at = json::formatTimestamp(kafka::nowMs());
+  storeSubscription(
+      std::make_shared<Subscription>(std::move(*sub)), http::status::ok,
+      [](const Subscription& s) { return toJson(s, false); }, "updated", std::move(reply));
+}
+
+void Api::setActive(const std::string& id, bool active, Reply reply) {
+  auto current = table_.find(id);
+  if (!current) return reply.error(http::status::not_found, "no subscription " + id);
+  auto sub = std::make_shared<Subscription>(*current);
+  sub->is_active = active;
+  sub->updated_at = json::formatTimestamp(kafka::nowMs());
+  storeSubscription(
+      sub, http::status::ok, [](const Subscription& s) { return toJson(s, false); },
+      active ? "resumed" : "paused", std::move(reply));
+}
+
+void Api::rotateSecret(const std::string& id, const Request& req, Reply reply) {
+  auto query = parseQuery(req.target());
+  int64_t grace_ms = kDefaultGraceMs;
+  if (query) {
+    for (const auto& [k, v] : *query) {
+      auto n = toInt(v);
+      if (k != "grace_ms") return reply.invalid({{k, "unknown parameter " + k}});
+      if (!n || *n < 0 || *n > kMaxGraceMs)
+        return reply.invalid(
+            {{"grace_ms", "grace_ms must be milliseconds 0.." + std::to_string(kMaxGraceMs)}});
+      grace_ms = *n;
+    }
+  } else {
+    return reply.invalid({{"", "the query string has a broken %-escape"}});
+  }
+  auto current = table_.find(id);
+  if (!current) return reply.error(http::status::not_found, "no subscription " + id);
+  auto sub = std::make_shared<Subscription>(*current);
+  const int64_t now = kafka::nowMs();
+  if (grace_ms > 0) {
+    sub->previous_secret = current->secret;
+    sub->previous_secret_expires_ms = now + grace_ms;
+  } else {
+    sub->previous_secret.clear();
+    sub->previous_secret_expires_ms = 0;
+  }
+  sub->secret = signing::generateSecret();
+  sub->updated_at = json::formatTimestamp(now);
+  storeSubscription(
+      sub, http::status::ok,
+      [](const Subscription& s) {
+        boost::json::object o;
+        o["id"] = s.id;
+        o["secret"] = s.secret;
+        if (!s.previous_secret.empty())
+          o["previous_secret_expires_ms"] = s.previous_secret_expires_ms;
+        return boost::json::serialize(o);
+      },
+      "secret rotated", std::move(reply));
+}
+
+void Api::storeSubscription(std::shared_ptr<Subscription> sub, http::status status,
+                            std::function<std::string(const Subscription&)> answer,
+                            const char* what, Reply reply) {
+  auto done = [this, reply, sub, status, answer = std::move(answer),
+               what](std::optional<Error> err) {
+    if (err) return reply.unavailable(std::string("subscription not stored: ") + err->message);
+    table_.upsert(*sub);  // read-your-writes on this instance
+    log()->info("subscription {} id={}", what, sub->id);
+    reply.json(status, answer(*sub));
   };
-  const std::string body = toJson(*stored, true);
-  auto r = producer_.produce(config_.topics.subscriptions(), stored->id, body, {}, done);
+  const std::string body = toJson(*sub, true);
+  auto r = producer_.produce(config_.topics.subscriptions(), sub->id, body, {}, done);
   if (!r) done(r.error());
 }
 
-void Api::deleteSubscription(const std::string& id, const Request& req, Respond respond) {
-  if (!table_.find(id))
-    return respond(errorResponse(req, http::status::not_found, "no subscription " + id));
-  Reply reply(req, std::move(respond));
+void Api::deleteSubscription(const std::string& id, Reply reply) {
+  if (!table_.find(id)) return reply.error(http::status::not_found, "no subscription " + id);
   auto done = [this, reply, id](std::optional<Error> err) {
     if (err) return reply.unavailable("subscription not deleted: " + err->message);
     table_.erase(id);
+    log()->info("subscription deleted id={}", id);
     reply.noContent();
   };
   // A null value is the tombstone that compaction keeps until everyone has seen it.

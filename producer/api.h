@@ -3,10 +3,15 @@
 #include <boost/beast/http.hpp>
 #include <functional>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "common/config/config.h"
 #include "common/kafka/kafka.h"
 #include "common/subscriptions/table.h"
+#include "producer/auth.h"
+#include "producer/http_util.h"
+#include "producer/idempotency.h"
 
 namespace hookpipe::producer {
 
@@ -15,25 +20,67 @@ using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
 // Called exactly once, from any thread.
 using Respond = std::function<void(Response)>;
+using ExtraHeaders = std::vector<std::pair<std::string, std::string>>;
 
-// The HTTP API's routes. Stateless apart from the shared producer and table;
-// handle() may answer at once or later, from the producer's callback thread, once the
-// broker has acknowledged what the request wrote.
+// Answers a request, now or later from the producer's callback thread. Copyable: the
+// copies share the one Respond.
+class Reply {
+ public:
+  Reply(const Request& req, Respond respond);
+  void json(http::status status, std::string body, const ExtraHeaders& headers = {}) const;
+  // {"error": message}; a 503 carries Retry-After.
+  void error(http::status status, const std::string& message,
+             const ExtraHeaders& headers = {}) const;
+  // 400 {"error": "a; b", "errors": [{"pointer": "/a", "message": "a"}, …]}.
+  void invalid(const std::vector<Problem>& problems) const;
+  // The broker did not take the write: 503 with Retry-After.
+  void unavailable(const std::string& message) const {
+    error(http::status::service_unavailable, message);
+  }
+  void noContent() const;
+
+ private:
+  unsigned version_;
+  bool keep_alive_;
+  std::shared_ptr<Respond> respond_;
+};
+
+// The HTTP API's routes (docs/api.md, producer/openapi.json). Shares the producer and
+// the subscription table with the process; handle() runs on the HTTP threads and may
+// answer at once or later, from the producer's callback thread, once the broker has
+// acknowledged what the request wrote.
 class Api {
  public:
-  Api(const Config& config, kafka::Producer& producer, SubscriptionTable& table)
-      : config_(config), producer_(producer), table_(table) {}
+  Api(const Config& config, kafka::Producer& producer, SubscriptionTable& table);
   void handle(const Request& req, Respond respond);
 
  private:
-  void publishEvent(const Request& req, Respond respond);
-  void createSubscription(const Request& req, Respond respond);
-  void deleteSubscription(const std::string& id, const Request& req, Respond respond);
+  void route(const Request& req, const std::vector<std::string>& path, Reply reply);
+  void publishEvent(const Request& req, Reply reply);
+  void publishBatch(const Request& req, Reply reply);
+  void createSubscription(const Request& req, Reply reply);
+  void listSubscriptions(const Request& req, Reply reply);
+  void updateSubscription(const std::string& id, const Request& req, bool merge, Reply reply);
+  void setActive(const std::string& id, bool active, Reply reply);
+  void rotateSecret(const std::string& id, const Request& req, Reply reply);
+  void deleteSubscription(const std::string& id, Reply reply);
+  // Writes `sub` to the subscriptions topic; on acknowledgement updates the local
+  // table (read-your-writes on this instance) and answers `status` with `answer(sub)`.
+  void storeSubscription(std::shared_ptr<Subscription> sub, http::status status,
+                         std::function<std::string(const Subscription&)> answer, const char* what,
+                         Reply reply);
+  // The Idempotency-Key header: nullopt when absent, an error when malformed.
+  Result<std::optional<std::string>> idempotencyKey(const Request& req) const;
 
   Config config_;
   kafka::Producer& producer_;
   SubscriptionTable& table_;
+  TokenAuth auth_;
+  std::shared_ptr<IdempotencyStore> idempotency_;
 };
+
+// The OpenAPI 3.1 document served at /v1/openapi.json (producer/openapi.json).
+std::string_view openapiDocument();
 
 Response jsonResponse(const Request& req, http::status status, std::string body);
 Response errorResponse(const Request& req, http::status status, const std::string& message);

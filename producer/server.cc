@@ -38,7 +38,9 @@ class Session : public std::enable_shared_from_this<Session> {
       Request req;
       req.version(11);
       req.keep_alive(false);
-      return write(errorResponse(req, http::status::payload_too_large, "body over the limit"));
+      return write(
+          errorResponse(req, http::status::payload_too_large,
+                        "body is over the limit of " + std::to_string(body_limit_) + " bytes"));
     }
     if (ec) return;
     request_ = parser_->release();
@@ -100,8 +102,9 @@ Server::Server(const Config& config, Api& api) : config_(config), api_(api) {}
 Server::~Server() { stop(); }
 
 Result<void> Server::start() {
-  // Bodies up to the batch limit are read; per-event limits are the API's to enforce.
-  listener_ = std::make_shared<Listener>(io_, api_, config_.max_event_bytes * 4);
+  // Bodies up to the batch limit are read; per-route limits are the API's to enforce.
+  listener_ = std::make_shared<Listener>(
+      io_, api_, std::max(config_.max_batch_bytes, config_.max_event_bytes));
   beast::error_code ec;
   const tcp::endpoint endpoint(net::ip::make_address(config_.http_address, ec),
                                static_cast<unsigned short>(config_.http_port));

@@ -100,6 +100,22 @@ Config Config::fromEnv() {
   if (const char* v = std::getenv("HOOKPIPE_REQUEST_TIMEOUT_MS"); v && parseInt(v, ms))
     c.request_timeout = std::chrono::milliseconds(ms);
   c.http_address = env("HOOKPIPE_HTTP_ADDRESS", c.http_address);
+  if (const char* tokens = std::getenv("HOOKPIPE_API_TOKENS"); tokens != nullptr) {
+    std::stringstream ss(tokens);
+    std::string token;
+    while (std::getline(ss, token, ','))
+      if (!token.empty()) c.api_tokens.push_back(token);
+  }
+  long long window_s = 0;
+  if (const char* v = std::getenv("HOOKPIPE_IDEMPOTENCY_WINDOW_S"); v != nullptr && *v != '\0') {
+    if (parseInt(v, window_s) && window_s > 0)
+      c.idempotency_window = std::chrono::seconds(window_s);
+    else
+      errors.push_back(
+          std::string("HOOKPIPE_IDEMPOTENCY_WINDOW_S must be a positive integer, got '") + v + "'");
+  }
+  envInt("HOOKPIPE_MAX_BATCH_BYTES", c.max_batch_bytes, errors);
+  envInt("HOOKPIPE_MAX_BATCH_EVENTS", c.max_batch_events, errors);
   c.allow_private_targets = env("HOOKPIPE_ALLOW_PRIVATE_TARGETS", "false") == "true";
   if (const char* tiers = std::getenv("HOOKPIPE_RETRY_TIERS"); tiers != nullptr && *tiers != '\0') {
     c.retry_tiers.clear();
@@ -131,6 +147,8 @@ std::vector<std::string> Config::validate() const {
       problems.push_back("HOOKPIPE_RETRY_TIERS must be ascending");
   if (connect_timeout.count() <= 0 || request_timeout.count() <= 0)
     problems.push_back("timeouts must be positive");
+  if (max_batch_bytes < 1 || max_batch_events < 1)
+    problems.push_back("HOOKPIPE_MAX_BATCH_BYTES and HOOKPIPE_MAX_BATCH_EVENTS must be at least 1");
   return problems;
 }
 

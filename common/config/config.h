@@ -42,6 +42,12 @@ struct Config {
   bool allow_private_targets = false;  // loopback/private receivers (tests, demos)
   std::chrono::hours delivered_ttl{24 * 7};
   std::string group_prefix;  // consumer group ids are <prefix><role>; defaults to topic prefix
+  // Producer API: bearer tokens (HOOKPIPE_API_TOKENS, comma-separated; empty: auth off),
+  // how long an Idempotency-Key or event id is remembered, and the batch limits.
+  std::vector<std::string> api_tokens;
+  std::chrono::seconds idempotency_window{24 * 3600};
+  std::size_t max_batch_bytes = 4 * 1024 * 1024;
+  std::size_t max_batch_events = 1000;
 
   static Config fromEnv();
   // Every problem, one per entry; empty when the config is usable.

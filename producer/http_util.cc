@@ -1,0 +1,120 @@
+#include "producer/http_util.h"
+
+namespace hookpipe::producer {
+namespace {
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool fieldChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '.';
+}
+
+}  // namespace
+
+std::optional<std::string> percentDecode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      const int hi = hexValue(text[i + 1]);
+      const int lo = hexValue(text[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::optional<std::map<std::string, std::string>> parseQuery(std::string_view target) {
+  std::map<std::string, std::string> out;
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return out;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    auto key = percentDecode(pair.substr(0, eq));
+    auto value =
+        percentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1));
+    if (!key || !value) return std::nullopt;
+    out[*key] = *value;
+  }
+  return out;
+}
+
+std::vector<std::string> pathSegments(std::string_view target) {
+  std::vector<std::string> out;
+  std::string_view path = target.substr(0, target.find('?'));
+  while (!path.empty()) {
+    const auto slash = path.find('/');
+    const std::string_view seg = path.substr(0, slash);
+    if (!seg.empty()) out.emplace_back(seg);
+    if (slash == std::string_view::npos) break;
+    path = path.substr(slash + 1);
+  }
+  return out;
+}
+
+std::string pointerToken(std::string_view token) {
+  std::string out;
+  for (char c : token) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<Problem> problemsFromMessage(std::string_view message) {
+  std::vector<Problem> out;
+  while (!message.empty()) {
+    const auto sep = message.find("; ");
+    const std::string_view one = message.substr(0, sep);
+    message = sep == std::string_view::npos ? std::string_view() : message.substr(sep + 2);
+    if (one.empty()) continue;
+    // The event parser says "field type must be ..." and "missing field: type".
+    std::string_view named = one;
+    if (named.starts_with("field ")) named.remove_prefix(6);
+    if (named.starts_with("missing field: ")) named.remove_prefix(15);
+    std::size_t end = 0;
+    while (end < named.size() && fieldChar(named[end])) ++end;
+    // "url is required", "events: each entry ...": a field name then a space or ':'.
+    std::string pointer;
+    const bool names_field = end > 0 && named.substr(0, end) != "body" &&
+                             named.substr(0, end) != "event" && named.substr(0, end) != "not" &&
+                             (end == named.size() || named[end] == ' ' || named[end] == ':');
+    if (names_field) {
+      std::string_view field = named.substr(0, end);
+      while (!field.empty()) {
+        const auto dot = field.find('.');
+        pointer.push_back('/');
+        pointer.append(pointerToken(field.substr(0, dot)));
+        if (dot == std::string_view::npos) break;
+        field = field.substr(dot + 1);
+      }
+    }
+    out.push_back({pointer, std::string(one)});
+  }
+  return out;
+}
+
+}  // namespace hookpipe::producer

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hookpipe::producer {
+
+// Decodes %XX escapes and '+' (as a space); nullopt on a broken escape.
+std::optional<std::string> percentDecode(std::string_view text);
+
+// The query string of a request target ("a=1&b=2" after '?'), decoded. A key given
+// twice keeps its last value; nullopt when an escape is broken.
+std::optional<std::map<std::string, std::string>> parseQuery(std::string_view target);
+
+// The path of a request target split on '/', empty segments dropped:
+// "/v1/subscriptions/sub_1/pause" -> {"v1", "subscriptions", "sub_1", "pause"}.
+std::vector<std::string> pathSegments(std::string_view target);
+
+// One validation problem: a JSON pointer (RFC 6901) into the request body, or a
+// parameter / header name, and what is wrong there.
+struct Problem {
+  std::string pointer;
+  std::string message;
+};
+
+// Splits a "; "-joined list of validation problems ("retry_config.max_retries must be
+// ...; url is required") into problems whose pointer is taken from the leading field
+// path ("/retry_config/max_retries", "/url"); "" (the whole body) when none is named.
+std::vector<Problem> problemsFromMessage(std::string_view message);
+
+// Escapes a JSON pointer reference token ('~' -> "~0", '/' -> "~1").
+std::string pointerToken(std::string_view token);
+
+}  // namespace hookpipe::producer

@@ -1,0 +1,416 @@
+// The producer's HTTP API against a real `hookpipe producer` process on the real broker
+// and Redis: auth, subscription management, batches, idempotency, and two instances
+// converging through the compacted subscriptions topic.
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <set>
+
+#include "support/harness.h"
+
+namespace hookpipe::testing {
+namespace {
+
+using namespace std::chrono_literals;
+namespace bj = boost::json;
+
+constexpr const char* kToken = "test-token-1";
+
+struct Answer {
+  long status = 0;
+  std::string body;
+  std::map<std::string, std::string> headers;  // lower-case names
+  bj::value json() const {
+    boost::system::error_code ec;
+    auto v = bj::parse(body, ec);
+    return ec ? bj::value() : v;
+  }
+};
+
+size_t appendTo(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+size_t headerTo(char* data, size_t size, size_t n, void* out) {
+  std::string line(data, size * n);
+  auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
+  }
+  return size * n;
+}
+
+// An HTTP request with any headers (the harness's helper sends only Content-Type).
+Answer call(const std::string& method, const std::string& url, const std::string& body = "",
+            std::vector<std::string> headers = {std::string("Authorization: Bearer ") + kToken},
+            const std::string& content_type = "application/json") {
+  Answer a;
+  CURL* curl = curl_easy_init();
+  curl_slist* list = curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str());
+  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method != "GET" && method != "DELETE") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &appendTo);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &headerTo);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &a.headers);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
+  if (curl_easy_perform(curl) == CURLE_OK)
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a.status);
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return a;
+}
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pipeline_ =
+        std::make_unique<Pipeline>(::testing::UnitTest::GetInstance()->current_test_info()->name());
+  }
+  void TearDown() override {
+    if (HasFailure()) std::cerr << pipeline_->logs();
+    producers_.clear();
+  }
+
+  // Starts a producer with API tokens on its own port; returns its base URL.
+  std::string startProducer(std::map<std::string, std::string> extra = {}) {
+    auto env = pipeline_->env();
+    const unsigned short port = freePort();
+    env["HOOKPIPE_HTTP_PORT"] = std::to_string(port);
+    env["HOOKPIPE_API_TOKENS"] = std::string(kToken) + ",second-token";
+    for (auto& [k, v] : extra) env[k] = v;
+    const std::string log = ::testing::TempDir() + "/" +
+                            ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+                            "-producer-" + std::to_string(producers_.size()) + ".log";
+    producers_.push_back(std::make_unique<RoleProcess>("producer", env, log));
+    const std::string base = "http://127.0.0.1:" + std::to_string(port);
+    EXPECT_TRUE(
+        eventually([&] { return call("GET", base + "/healthz", "", {}).status == 200; }, 60s))
+        << "producer did not start; log " << log;
+    return base;
+  }
+
+  std::string createSubscription(const std::string& base, const std::string& json) {
+    auto a = call("POST", base + "/v1/subscriptions", json);
+    EXPECT_EQ(a.status, 201) << a.body;
+    return jsonField(a.body, "id");
+  }
+
+  size_t eventsWithKey(const std::string& key) {
+    size_t n = 0;
+    for (const auto& m : readTopic(pipeline_->config(), pipeline_->config().topics.events()))
+      n += m.key == key ? 1 : 0;
+    return n;
+  }
+
+  std::unique_ptr<Pipeline> pipeline_;
+  std::vector<std::unique_ptr<RoleProcess>> producers_;
+};
+
+TEST_F(ApiTest, EveryV1RouteNeedsAKnownBearerTokenButHealthzDoesNot) {
+  const auto base = startProducer();
+  EXPECT_EQ(call("GET", base + "/healthz", "", {}).status, 200);
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/v1/subscriptions"},
+           {"POST", "/v1/subscriptions"},
+           {"GET", "/v1/subscriptions/sub_x"},
+           {"PUT", "/v1/subscriptions/sub_x"},
+           {"PATCH", "/v1/subscriptions/sub_x"},
+           {"DELETE", "/v1/subscriptions/sub_x"},
+           {"POST", "/v1/subscriptions/sub_x/pause"},
+           {"POST", "/v1/subscriptions/sub_x/resume"},
+           {"GET", "/v1/subscriptions/sub_x/secret"},
+           {"POST", "/v1/subscriptions/sub_x/secret/rotate"},
+           {"POST", "/v1/events"},
+           {"POST", "/v1/events/batch"},
+           {"GET", "/v1/openapi.json"}}) {
+    auto none = call(method, base + path, "{}", {});
+    EXPECT_EQ(none.status, 401) << method << " " << path;
+    EXPECT_NE(none.headers["www-authenticate"].find("Bearer"), std::string::npos);
+    EXPECT_EQ(call(method, base + path, "{}", {"Authorization: Basic dXNlcjpwYXNz"}).status, 401)
+        << method << " " << path;
+    EXPECT_EQ(call(method, base + path, "{}", {"Authorization: Bearer nope"}).status, 403)
+        << method << " " << path;
+  }
+  EXPECT_EQ(
+      call("GET", base + "/v1/subscriptions", "", {"Authorization: Bearer second-token"}).status,
+      200);
+  auto doc = call("GET", base + "/v1/openapi.json");
+  EXPECT_EQ(doc.status, 200);
+  EXPECT_TRUE(doc.json().as_object().contains("paths"));
+}
+
+TEST_F(ApiTest, SubscriptionsAreReplacedPatchedPausedListedAndRotated) {
+  const auto base = startProducer();
+  const auto id =
+      createSubscription(base, R"({"url":"https://a.example/h","events":["order.*"],"name":"a"})");
+  const auto other =
+      createSubscription(base, R"({"url":"https://b.example/h","events":["invoice.paid"]})");
+  const auto url = base + "/v1/subscriptions/" + id;
+
+  // PUT replaces: fields left out go back to their defaults; id, secret, created_at stay.
+  const auto original_secret = jsonField(call("GET", url + "/secret").body, "secret");
+  ASSERT_TRUE(original_secret.starts_with("whsec_"));
+  auto put = call("PUT", url, R"({"url":"https://a2.example/h","events":["order.created"]})");
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(jsonField(put.body, "url"), "https://a2.example/h");
+  EXPECT_EQ(jsonField(put.body, "name"), "");
+  EXPECT_EQ(jsonField(put.body, "id"), id);
+  EXPECT_EQ(put.body.find("secret"), std::string::npos);
+  EXPECT_EQ(jsonField(call("GET", url + "/secret").body, "secret"), original_secret);
+
+  // PATCH merges.
+  auto patch = call("PATCH", url, R"({"name":"renamed","retry_config":{"max_retries":3}})");
+  ASSERT_EQ(patch.status, 200) << patch.body;
+  auto patched = patch.json().as_object();
+  EXPECT_EQ(patched.at("name").as_string(), "renamed");
+  EXPECT_EQ(patched.at("url").as_string(), "https://a2.example/h");
+  EXPECT_EQ(patched.at("retry_config").at("max_retries").as_int64(), 3);
+
+  // Validation lists every problem with a pointer; nothing is changed.
+  auto bad =
+      call("PATCH", url, R"({"url":"ftp://x","retry_config":{"max_retries":1000},"timeout_ms":1})");
+  ASSERT_EQ(bad.status, 400) << bad.body;
+  std::set<std::string> pointers;
+  const auto bad_json = bad.json();
+  for (const auto& e : bad_json.at("errors").as_array())
+    pointers.insert(std::string(e.at("pointer").as_string()));
+  EXPECT_EQ(pointers, (std::set<std::string>{"/url", "/retry_config/max_retries", "/timeout_ms"}));
+  auto bad_put = call("PUT", url, R"({"events":[]})");
+  ASSERT_EQ(bad_put.status, 400);
+  EXPECT_NE(bad_put.body.find("\"/url\""), std::string::npos);
+  EXPECT_NE(bad_put.body.find("\"/events\""), std::string::npos);
+  auto secret_patch = call("PATCH", url, R"({"secret":"whsec_AAAA"})");
+  EXPECT_EQ(secret_patch.status, 400);
+  EXPECT_NE(secret_patch.body.find("\"/secret\""), std::string::npos);
+  EXPECT_EQ(call("PATCH", url, R"({"id":"sub_other"})").status, 400);
+  EXPECT_EQ(call("PATCH", url, "not json").status, 400);
+  EXPECT_EQ(call("PATCH", url, "[1]").status, 400);
+  EXPECT_EQ(jsonField(call("GET", url).body, "name"), "renamed");
+
+  // Pause / resume, and list filters.
+  auto paused = call("POST", url + "/pause");
+  ASSERT_EQ(paused.status, 200) << paused.body;
+  EXPECT_FALSE(paused.json().at("is_active").as_bool());
+  auto list = [&](const std::string& q) {
+    auto a = call("GET", base + "/v1/subscriptions" + q);
+    EXPECT_EQ(a.status, 200) << q << " " << a.body;
+    std::vector<std::string> ids;
+    const auto page = a.json();
+    for (const auto& s : page.at("data").as_array()) ids.emplace_back(s.at("id").as_string());
+    return ids;
+  };
+  EXPECT_EQ(list("?status=paused"), std::vector<std::string>{id});
+  EXPECT_EQ(list("?status=active"), std::vector<std::string>{other});
+  EXPECT_EQ(list("?event_type=order.created"), std::vector<std::string>{id});
+  EXPECT_EQ(list("?event_type=invoice.paid&status=active"), std::vector<std::string>{other});
+  EXPECT_EQ(list("?limit=1").size(), 1u);
+  EXPECT_EQ(list("?limit=1&offset=1").size(), 1u);
+  EXPECT_NE(list("?limit=1"), list("?limit=1&offset=1"));
+  EXPECT_TRUE(list("?offset=2").empty());
+  auto all = call("GET", base + "/v1/subscriptions");
+  EXPECT_EQ(all.json().at("total").as_int64(), 2);
+  EXPECT_EQ(all.body.find("secret"), std::string::npos);
+  auto bad_list = call("GET", base + "/v1/subscriptions?status=sleeping&limit=0&colour=red");
+  ASSERT_EQ(bad_list.status, 400);
+  EXPECT_EQ(bad_list.json().at("errors").as_array().size(), 3u);
+  auto resumed = call("POST", url + "/resume");
+  ASSERT_EQ(resumed.status, 200);
+  EXPECT_TRUE(resumed.json().at("is_active").as_bool());
+
+  // Rotation: the answer shows the new secret, GET /secret agrees, GETs never show it.
+  auto rotated = call("POST", url + "/secret/rotate?grace_ms=60000");
+  ASSERT_EQ(rotated.status, 200) << rotated.body;
+  const auto new_secret = jsonField(rotated.body, "secret");
+  EXPECT_TRUE(new_secret.starts_with("whsec_"));
+  EXPECT_NE(new_secret, original_secret);
+  EXPECT_EQ(rotated.body.find(original_secret), std::string::npos);
+  auto secret = call("GET", url + "/secret");
+  EXPECT_EQ(jsonField(secret.body, "secret"), new_secret);
+  EXPECT_GT(secret.json().at("previous_secret_expires_ms").as_int64(), 0);
+  EXPECT_EQ(call("GET", url).body.find("secret"), std::string::npos);
+  EXPECT_EQ(call("POST", url + "/secret/rotate?grace_ms=-1").status, 400);
+  EXPECT_EQ(call("POST", url + "/secret/rotate?grace=1").status, 400);
+  // The stored record carries the previous secret for the grace period.
+  std::string stored;
+  for (const auto& m : readTopic(pipeline_->config(), pipeline_->config().topics.subscriptions()))
+    if (m.key == id) stored = m.value;
+  EXPECT_EQ(jsonField(stored, "previous_secret"), original_secret);
+
+  // Unknown ids, methods, routes.
+  const auto missing = base + "/v1/subscriptions/sub_missing";
+  EXPECT_EQ(call("GET", missing).status, 404);
+  EXPECT_EQ(call("PUT", missing, R"({"url":"https://x.example","events":["*"]})").status, 404);
+  EXPECT_EQ(call("PATCH", missing, "{}").status, 404);
+  EXPECT_EQ(call("POST", missing + "/pause").status, 404);
+  EXPECT_EQ(call("POST", missing + "/secret/rotate").status, 404);
+  EXPECT_EQ(call("GET", missing + "/secret").status, 404);
+  auto wrong_method = call("POST", url);
+  EXPECT_EQ(wrong_method.status, 405);
+  EXPECT_FALSE(wrong_method.headers["allow"].empty());
+  EXPECT_EQ(call("GET", url + "/pause").status, 405);
+  EXPECT_EQ(call("GET", base + "/v1/nothing").status, 404);
+
+  EXPECT_EQ(call("DELETE", url).status, 204);
+  EXPECT_EQ(call("GET", url).status, 404);
+}
+
+TEST_F(ApiTest, SingleEventValidationErrorsPointAtTheProblem) {
+  const auto base = startProducer({{"HOOKPIPE_MAX_EVENT_BYTES", "1000"}});
+  auto missing = call("POST", base + "/v1/events", R"({"data":{}})");
+  ASSERT_EQ(missing.status, 400);
+  EXPECT_EQ(missing.json().at("errors").at(0).at("pointer").as_string(), "/type");
+  auto bad_json = call("POST", base + "/v1/events", "{");
+  ASSERT_EQ(bad_json.status, 400);
+  EXPECT_EQ(bad_json.json().at("errors").at(0).at("pointer").as_string(), "");
+  EXPECT_EQ(call("POST", base + "/v1/events", R"({"type":"a"})",
+                 {std::string("Authorization: Bearer ") + kToken}, "text/plain")
+                .status,
+            415);
+  auto big = call("POST", base + "/v1/events",
+                  R"({"type":"a","data":")" + std::string(2000, 'x') + R"("})");
+  EXPECT_EQ(big.status, 413);
+  EXPECT_NE(big.body.find("1000"), std::string::npos);
+  EXPECT_EQ(call("POST", base + "/v1/events", R"({"type":"a"})",
+                 {std::string("Authorization: Bearer ") + kToken,
+                  "Idempotency-Key: " + std::string(300, 'k')})
+                .status,
+            400);
+}
+
+TEST_F(ApiTest, BatchesAnswerPerItemAndABadItemDoesNotSinkTheGoodOnes) {
+  const auto base = startProducer({{"HOOKPIPE_MAX_BATCH_EVENTS", "3"}});
+  auto a =
+      call("POST", base + "/v1/events/batch",
+           R"([{"type":"order.created","data":{}},{"data":{}},{"type":"x","id":"evt_batch_1"}])");
+  ASSERT_EQ(a.status, 200) << a.body;
+  auto items = a.json().at("data").as_array();
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_TRUE(items[0].as_object().contains("id"));
+  EXPECT_EQ(items[1].at("index").as_int64(), 1);
+  EXPECT_EQ(items[1].at("status").as_int64(), 400);
+  EXPECT_EQ(items[1].at("pointer").as_string(), "/type");
+  EXPECT_EQ(items[2].at("id").as_string(), "evt_batch_1");
+  EXPECT_EQ(a.json().at("accepted").as_int64(), 2);
+  EXPECT_EQ(a.json().at("rejected").as_int64(), 1);
+
+  auto nd = call("POST", base + "/v1/events/batch",
+                 "{\"type\":\"nd.one\"}\n\nnot json\r\n{\"type\":\"nd.two\",\"id\":\"evt_nd_2\"}\n",
+                 {std::string("Authorization: Bearer ") + kToken}, "application/x-ndjson");
+  ASSERT_EQ(nd.status, 200) << nd.body;
+  auto nd_items = nd.json().at("data").as_array();
+  ASSERT_EQ(nd_items.size(), 3u);
+  EXPECT_TRUE(nd_items[0].as_object().contains("id"));
+  EXPECT_EQ(nd_items[1].at("status").as_int64(), 400);
+  EXPECT_EQ(nd_items[2].at("id").as_string(), "evt_nd_2");
+
+  auto too_many = call("POST", base + "/v1/events/batch",
+                       R"([{"type":"a"},{"type":"b"},{"type":"c"},{"type":"d"}])");
+  EXPECT_EQ(too_many.status, 413);
+  EXPECT_NE(too_many.body.find("3"), std::string::npos);
+  EXPECT_EQ(call("POST", base + "/v1/events/batch", R"({"type":"a"})").status, 400);
+  EXPECT_EQ(call("POST", base + "/v1/events/batch", "[").status, 400);
+  EXPECT_EQ(call("POST", base + "/v1/events/batch", "[]").status, 400);
+
+  EXPECT_EQ(eventsWithKey("evt_batch_1"), 1u);
+  EXPECT_EQ(eventsWithKey("evt_nd_2"), 1u);
+  EXPECT_EQ(eventsWithKey(std::string(items[0].at("id").as_string())), 1u);
+}
+
+TEST_F(ApiTest, BatchOverTheByteLimitIs413WithTheLimit) {
+  const auto base = startProducer({{"HOOKPIPE_MAX_BATCH_BYTES", "2000"}});
+  std::string body = "[";
+  for (int i = 0; i < 200; ++i) body += std::string(i ? "," : "") + R"({"type":"a.b"})";
+  body += "]";
+  auto a = call("POST", base + "/v1/events/batch", body);
+  EXPECT_EQ(a.status, 413);
+  EXPECT_NE(a.body.find("2000"), std::string::npos) << a.body;
+}
+
+TEST_F(ApiTest, RepeatedIdempotencyKeysAndEventIdsReplayTheFirstAnswer) {
+  const auto base = startProducer();
+  const std::vector<std::string> keyed = {std::string("Authorization: Bearer ") + kToken,
+                                          "Idempotency-Key: order-42"};
+  auto first = call("POST", base + "/v1/events", R"({"type":"order.created"})", keyed);
+  ASSERT_EQ(first.status, 202) << first.body;
+  const auto id = jsonField(first.body, "id");
+  for (int i = 0; i < 3; ++i) {
+    auto again = call("POST", base + "/v1/events", R"({"type":"order.created"})", keyed);
+    EXPECT_EQ(again.status, 202);
+    EXPECT_EQ(jsonField(again.body, "id"), id);
+    EXPECT_EQ(again.headers["idempotent-replayed"], "true");
+  }
+  // Another key is another event.
+  auto other = call("POST", base + "/v1/events", R"({"type":"order.created"})",
+                    {std::string("Authorization: Bearer ") + kToken, "Idempotency-Key: order-43"});
+  EXPECT_NE(jsonField(other.body, "id"), id);
+  EXPECT_EQ(eventsWithKey(id), 1u);
+
+  // The event's own id works the same, across single and batch ingest.
+  const std::string own = R"({"type":"order.paid","id":"evt_own_1"})";
+  EXPECT_EQ(call("POST", base + "/v1/events", own).status, 202);
+  auto replay = call("POST", base + "/v1/events", own);
+  EXPECT_EQ(replay.status, 202);
+  EXPECT_EQ(replay.headers["idempotent-replayed"], "true");
+  auto batch = call("POST", base + "/v1/events/batch", "[" + own + "]");
+  ASSERT_EQ(batch.status, 200);
+  EXPECT_TRUE(batch.json().at("data").at(0).at("replayed").as_bool());
+  EXPECT_EQ(eventsWithKey("evt_own_1"), 1u);
+
+  // A batch's Idempotency-Key replays the whole answer.
+  const std::vector<std::string> batch_key = {std::string("Authorization: Bearer ") + kToken,
+                                              "Idempotency-Key: batch-7"};
+  auto b1 = call("POST", base + "/v1/events/batch", R"([{"type":"a"},{"type":"b"}])", batch_key);
+  ASSERT_EQ(b1.status, 200);
+  auto b2 = call("POST", base + "/v1/events/batch", R"([{"type":"a"},{"type":"b"}])", batch_key);
+  EXPECT_EQ(b2.status, 200);
+  EXPECT_EQ(b2.body, b1.body);
+  EXPECT_EQ(b2.headers["idempotent-replayed"], "true");
+  EXPECT_EQ(eventsWithKey(std::string(b1.json().at("data").at(0).at("id").as_string())), 1u);
+}
+
+TEST_F(ApiTest, RedisDownMeansAcceptedWithoutIdempotency) {
+  const auto base = startProducer({{"HOOKPIPE_REDIS", "127.0.0.1:1"}});
+  const std::vector<std::string> keyed = {std::string("Authorization: Bearer ") + kToken,
+                                          "Idempotency-Key: no-redis"};
+  auto a = call("POST", base + "/v1/events", R"({"type":"a"})", keyed);
+  auto b = call("POST", base + "/v1/events", R"({"type":"a"})", keyed);
+  EXPECT_EQ(a.status, 202) << a.body;
+  EXPECT_EQ(b.status, 202) << b.body;
+  EXPECT_NE(jsonField(a.body, "id"), jsonField(b.body, "id"));
+  auto batch = call("POST", base + "/v1/events/batch", R"([{"type":"a","id":"evt_nr"}])", keyed);
+  EXPECT_EQ(batch.status, 200) << batch.body;
+}
+
+TEST_F(ApiTest, TwoInstancesSeeEachOthersSubscriptionsWithinASecond) {
+  const auto a = startProducer();
+  const auto b = startProducer();
+  const auto id = createSubscription(a, R"({"url":"https://a.example/h","events":["*"]})");
+  EXPECT_TRUE(
+      eventually([&] { return call("GET", b + "/v1/subscriptions/" + id).status == 200; }, 1s));
+  ASSERT_EQ(call("PATCH", b + "/v1/subscriptions/" + id, R"({"name":"from-b"})").status, 200);
+  EXPECT_TRUE(eventually(
+      [&] {
+        return jsonField(call("GET", a + "/v1/subscriptions/" + id).body, "name") == "from-b";
+      },
+      1s));
+  ASSERT_EQ(call("DELETE", a + "/v1/subscriptions/" + id).status, 204);
+  EXPECT_TRUE(
+      eventually([&] { return call("GET", b + "/v1/subscriptions/" + id).status == 404; }, 1s));
+}
+
+}  // namespace
+}  // namespace hookpipe::testing

@@ -1,0 +1,71 @@
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "producer/api.h"
+#include "producer/http_util.h"
+
+namespace hookpipe::producer {
+namespace {
+
+TEST(PercentDecode, DecodesEscapesAndPlusAndRefusesBrokenEscapes) {
+  EXPECT_EQ(percentDecode("order.%2A"), "order.*");
+  EXPECT_EQ(percentDecode("a+b"), "a b");
+  EXPECT_FALSE(percentDecode("%2"));
+  EXPECT_FALSE(percentDecode("%zz"));
+}
+
+TEST(ParseQuery, SplitsPairsAndKeepsTheLastRepeat) {
+  auto q = parseQuery("/v1/subscriptions?event_type=order.created&limit=5&limit=7&flag");
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->at("event_type"), "order.created");
+  EXPECT_EQ(q->at("limit"), "7");
+  EXPECT_EQ(q->at("flag"), "");
+  EXPECT_TRUE(parseQuery("/v1/subscriptions")->empty());
+  EXPECT_FALSE(parseQuery("/x?a=%G0"));
+}
+
+TEST(PathSegments, DropsEmptySegmentsAndTheQuery) {
+  EXPECT_EQ(pathSegments("/v1/subscriptions/sub_1/secret/rotate?grace_ms=5"),
+            (std::vector<std::string>{"v1", "subscriptions", "sub_1", "secret", "rotate"}));
+  EXPECT_EQ(pathSegments("//healthz/"), std::vector<std::string>{"healthz"});
+  EXPECT_TRUE(pathSegments("/").empty());
+}
+
+TEST(ProblemsFromMessage, PointsAtTheFieldEachProblemNames) {
+  auto p = problemsFromMessage(
+      "url is required; retry_config.max_retries must be an integer 0..100; events: each entry "
+      "must be a type; body is not valid JSON: x");
+  ASSERT_EQ(p.size(), 4u);
+  EXPECT_EQ(p[0].pointer, "/url");
+  EXPECT_EQ(p[0].message, "url is required");
+  EXPECT_EQ(p[1].pointer, "/retry_config/max_retries");
+  EXPECT_EQ(p[2].pointer, "/events");
+  EXPECT_EQ(p[3].pointer, "");
+}
+
+TEST(ProblemsFromMessage, UnderstandsTheEventParsersWording) {
+  EXPECT_EQ(problemsFromMessage("missing field: type")[0].pointer, "/type");
+  EXPECT_EQ(problemsFromMessage("field id must be a non-empty string")[0].pointer, "/id");
+  EXPECT_EQ(problemsFromMessage("event must be a JSON object")[0].pointer, "");
+  EXPECT_EQ(problemsFromMessage("not valid JSON: TAPE_ERROR")[0].pointer, "");
+}
+
+TEST(PointerToken, EscapesTildeAndSlash) { EXPECT_EQ(pointerToken("a/b~c"), "a~1b~0c"); }
+
+TEST(OpenApi, DocumentIsJsonAndDescribesEveryRoute) {
+  boost::system::error_code ec;
+  auto doc = boost::json::parse(openapiDocument(), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  const auto& paths = doc.at("paths").as_object();
+  for (const char* p :
+       {"/healthz", "/v1/openapi.json", "/v1/events", "/v1/events/batch", "/v1/subscriptions",
+        "/v1/subscriptions/{id}", "/v1/subscriptions/{id}/pause", "/v1/subscriptions/{id}/resume",
+        "/v1/subscriptions/{id}/secret", "/v1/subscriptions/{id}/secret/rotate"})
+    EXPECT_TRUE(paths.contains(p)) << p;
+  const auto& sub = paths.at("/v1/subscriptions/{id}").as_object();
+  for (const char* m : {"get", "put", "patch", "delete"}) EXPECT_TRUE(sub.contains(m)) << m;
+}
+
+}  // namespace
+}  // namespace hookpipe::producer
