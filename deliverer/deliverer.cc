@@ -163,8 +163,13 @@ void Deliverer::intake(std::vector<kafka::OwnedMessage> batch) {
     if (!sub) {
       ++metrics_.unknown_subscription;
       finish(batch[i]);
-    } else if (delivered && (*delivered)[i]) {
+    } else if ((delivered && (*delivered)[i]) || in_flight_ids_.contains(metas[i].delivery_id) ||
+               std::find(delivered_marks_.begin(), delivered_marks_.end(), metas[i].delivery_id) !=
+                   delivered_marks_.end()) {
+      // Delivered already, or the same delivery is in flight right now (a replay or a
+      // re-routed copy that overtook the first one's 2xx): that attempt decides.
       ++metrics_.duplicates_skipped;
+      log()->debug("skipping delivered id={}", metas[i].delivery_id);
       finish(batch[i]);
     } else if (!sub->is_active) {
       // Paused: park it in the shortest tier without spending an attempt.
@@ -242,6 +247,7 @@ void Deliverer::startRequest(kafka::OwnedMessage msg, records::DeliveryMeta meta
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->error_buffer);
   curl_easy_setopt(e, CURLOPT_PRIVATE, req.get());
   curl_multi_add_handle(multi_.get(), e);
+  in_flight_ids_.insert(req->meta.delivery_id);
   in_flight_.push_back(std::move(req));
 }
 
@@ -276,6 +282,7 @@ void Deliverer::complete(Request* req, CURLcode code) {
       std::find_if(in_flight_.begin(), in_flight_.end(), [req](auto& r) { return r.get() == req; });
   std::unique_ptr<Request> owned = std::move(*it);
   in_flight_.erase(it);
+  in_flight_ids_.erase(owned->meta.delivery_id);
 
   const Outcome outcome = classify(status, code, owned->refused);
   owned->meta.last_status = static_cast<int>(status);
@@ -399,6 +406,7 @@ void Deliverer::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
     if (revoked((*it)->msg)) {
       curl_multi_remove_handle(multi_.get(), (*it)->easy);
       idle_easy_.push_back((*it)->easy);
+      in_flight_ids_.erase((*it)->meta.delivery_id);
       it = in_flight_.erase(it);
     } else {
       ++it;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "common/config/config.h"
@@ -80,6 +81,7 @@ class Deliverer final : public kafka::RebalanceListener {
   std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi_{nullptr, &curl_multi_cleanup};
   std::vector<CURL*> idle_easy_;
   std::vector<std::unique_ptr<Request>> in_flight_;
+  std::unordered_set<std::string> in_flight_ids_;  // delivery ids of in_flight_
   kafka::OffsetTracker tracker_;
   redis::Client redis_;
   redis::DeliveredStore delivered_;

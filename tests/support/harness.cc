@@ -43,7 +43,9 @@ RoleProcess::RoleProcess(std::string role, std::map<std::string, std::string> en
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     std::string entry(*e);
-    if (!entry.starts_with("HOOKPIPE_")) env_strings.push_back(entry);
+    // The test decides every HOOKPIPE_ variable, except how verbosely roles log.
+    if (!entry.starts_with("HOOKPIPE_") || entry.starts_with("HOOKPIPE_LOG_LEVEL="))
+      env_strings.push_back(entry);
   }
   for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
   std::vector<char*> envp;
