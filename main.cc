@@ -20,8 +20,8 @@ constexpr const char* kUsage =
     "  deliverer  deliveries -> HTTP POST, retries, dead letters\n"
     "  retry      delayed retry tiers\n"
     "  topics     create the topics and exit\n"
-    "  dlq        list | show | stats | replay | purge   (run " hookpipe dlq
-    " for usage; docs/dlq.md)\n";
+    "  dlq        list | show | stats | replay | purge   (run \"hookpipe dlq\" for usage; "
+    "docs/dlq.md)\n";
 
 }  // namespace
 
