@@ -21,7 +21,8 @@ constexpr const char* kUsage =
     "  retry      delayed retry tiers\n"
     "  topics     create the topics and exit\n"
     "  dlq        list | show | stats | replay | purge   (run \"hookpipe dlq\" for usage; "
-    "docs/dlq.md)\n";
+    "docs/dlq.md)\n"
+    "  produce    [FILE|-]  NDJSON events -> events topic (stdin without FILE)\n";
 
 }  // namespace
 
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     if (command == "router") return hookpipe::router::run(config);
     if (command == "deliverer") return hookpipe::deliverer::run(config);
     if (command == "retry") return hookpipe::retry::run(config);
+    if (command == "produce") return hookpipe::producer::runProduceCommand(config, args);
     if (command == "dlq") return hookpipe::retry::runDlqCommand(config, args);
     if (command == "topics") {
       hookpipe::ensureTopicsOrThrow(config);

@@ -12,8 +12,13 @@ int run(const Config& config) {
   ensureTopicsOrThrow(config);
   SubscriptionTable table;
   auto sync = loadSubscriptions(config, table);
-  // An event is answered 202 only once stored; a broker away for 10 s gets a 503.
-  auto producer = kafka::Producer::create(config, {{"message.timeout.ms", "10000"}});
+  // An event is answered 202 only once stored; a broker away for 10 s gets a 503. Each
+  // request waits for its ack, so the API producer favours latency: a short linger, no
+  // Nagle delay on the broker connection, no compression for the small batches.
+  auto producer = kafka::Producer::create(config, {{"message.timeout.ms", "10000"},
+                                                   {"linger.ms", "0"},
+                                                   {"socket.nagle.disable", "true"},
+                                                   {"compression.type", "none"}});
   if (!producer) throw std::runtime_error(producer.error().message);
   Api api(config, **producer, table);
   Server server(config, api);
