@@ -1,0 +1,254 @@
+// Router end to end on a real broker: 1 000 subscriptions (fan-out exactly 3 per event:
+// one exact type, one "group.*" prefix, one "*") written straight to the subscriptions
+// topic, N events produced straight to the events topic, then ONE `hookpipe router`
+// process is started and the deliveries topic's high watermarks are watched until they
+// reach N x 3. Prints deliveries/s (from router start, and steady state between 10 % and
+// 90 %), the router's CPU seconds, and a baseline: librdkafka producing the same number
+// of delivery-sized records from this process.
+// Usage: hookpipe-router-e2e-bench <path to hookpipe> [events]   (HOOKPIPE_BENCH_BROKERS)
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "benchmarks/dlq_bench_support.h"
+#include "common/kafka/kafka.h"
+#include "common/records/delivery.h"
+#include "common/subscriptions/subscription.h"
+
+extern char** environ;
+
+using namespace hookpipe;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr int kExactTypes = 989;  // + one "grpN.*" per group + one "*" = 1 000 subscriptions
+constexpr int kGroups = 10;
+constexpr int kFanOut = 3;
+
+std::string typeName(int i) {
+  return "grp" + std::to_string(i % kGroups) + ".ev" + std::to_string(i);
+}
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// utime + stime of `pid` in seconds (fields 14 and 15 of /proc/<pid>/stat).
+double processCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stoull(f);
+    if (i == 15) stime = std::stoull(f);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::string eventBody(long i) {
+  return R"({"id":"evt_b)" + std::to_string(i) + R"(","type":")" +
+         typeName(static_cast<int>(i % kExactTypes)) + R"(","data":{"order":)" + std::to_string(i) +
+         R"(,"amount":1250,"currency":"EUR","customer":"cus_0123456789","note":"benchmark"}})";
+}
+
+int fail(const char* what) {
+  std::fprintf(stderr, "%s\n", what);
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s <path to hookpipe> [events]\n", argv[0]);
+    return 2;
+  }
+  const std::string binary = argv[1];
+  const long events = argc > 2 ? std::atol(argv[2]) : 200'000;
+  const long expected = events * kFanOut;
+  Config config = bench::benchConfig("routere2e");
+  config.events_partitions = 6;
+  config.deliveries_partitions = 6;
+  if (!bench::brokerReachable(config)) return 1;
+  if (auto t = kafka::ensureTopics(config); !t) {
+    std::fprintf(stderr, "cannot create topics: %s\n", t.error().message.c_str());
+    return 1;
+  }
+  auto created = kafka::Producer::create(config);
+  if (!created) {
+    std::fprintf(stderr, "producer: %s\n", created.error().message.c_str());
+    return 1;
+  }
+  kafka::Producer& producer = **created;
+
+  // Subscriptions: every event type has one exact subscription, its group one prefix
+  // subscription, and one subscription takes "*".
+  std::vector<Subscription> subs;
+  auto add = [&](std::string id, std::string pattern) {
+    Subscription s;
+    s.id = std::move(id);
+    s.events = {std::move(pattern)};
+    subs.push_back(std::move(s));
+  };
+  for (int i = 0; i < kExactTypes; ++i) add("sub_x" + std::to_string(i), typeName(i));
+  for (int g = 0; g < kGroups; ++g)
+    add("sub_p" + std::to_string(g), "grp" + std::to_string(g) + ".*");
+  add("sub_all", "*");
+  for (auto& s : subs) {
+    s.url = "https://example.com/hooks/" + s.id;
+    s.secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    if (!producer.produceBlocking(config.topics.subscriptions(), s.id, toJson(s, true), {},
+                                  nullptr))
+      return fail("produce failed");
+  }
+  const auto produce_start = Clock::now();
+  for (long i = 0; i < events; ++i) {
+    const std::string body = eventBody(i);
+    if (!producer.produceBlocking(config.topics.events(), "", body, {}, nullptr)) {
+      std::fprintf(stderr, "produce failed\n");
+      return 1;
+    }
+  }
+  if (!producer.flush(std::chrono::minutes(2))) return fail("flush timed out");
+  const double produce_s = seconds(Clock::now() - produce_start);
+  std::printf("subscriptions: %zu, fan-out %d per event; events: %ld produced in %.2f s\n",
+              subs.size(), kFanOut, events, produce_s);
+
+  // Baseline: the same number of delivery-sized records (body + the router's headers)
+  // produced from this process with the project's producer settings.
+  // Its own deliveries topic, created like the router's (same partitions).
+  Config baseline = config;
+  baseline.topics.prefix += "baseline.";
+  if (auto t = kafka::ensureTopics(baseline); !t) {
+    std::fprintf(stderr, "cannot create topics: %s\n", t.error().message.c_str());
+    return 1;
+  }
+  const std::string baseline_topic = baseline.topics.deliveries();
+  {
+    kafka::HeaderList headers;
+    records::DeliveryMeta meta;
+    meta.delivery_id = records::deliveryIdFor("evt_b1", "sub_x1");
+    meta.event_id = "evt_b1";
+    meta.event_type = typeName(1);
+    meta.subscription_id = "sub_x1";
+    meta.attempt = 1;
+    meta.due_ms = kafka::nowMs();
+    meta.writeTo(headers);
+    kafka::setHeader(headers, records::kOriginTopic, config.topics.events());
+    kafka::setHeader(headers, records::kOriginPartition, "3");
+    kafka::setHeader(headers, records::kOriginOffset, "123456");
+    const std::string body = eventBody(1);
+    const double cpu_before = bench::cpuSeconds();
+    const auto start = Clock::now();
+    for (long i = 0; i < expected; ++i) {
+      if (!producer.produceBlocking(baseline_topic,
+                                    subs[static_cast<std::size_t>(i) % subs.size()].id, body,
+                                    headers, nullptr))
+        return fail("produce failed");
+    }
+    if (!producer.flush(std::chrono::minutes(2))) return fail("flush timed out");
+    const double s = seconds(Clock::now() - start);
+    std::printf(
+        "baseline: %ld delivery-sized records (%zu B body, %zu headers) produced in %.2f s "
+        "= %.0f records/s, bench process CPU %.2f s\n",
+        expected, body.size(), headers.size(), s, static_cast<double>(expected) / s,
+        bench::cpuSeconds() - cpu_before);
+  }
+
+  // One router process.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e)
+    if (!std::string(*e).starts_with("HOOKPIPE_")) env_strings.emplace_back(*e);
+  env_strings.push_back("HOOKPIPE_BROKERS=" + config.brokers);
+  env_strings.push_back("HOOKPIPE_TOPIC_PREFIX=" + config.topics.prefix);
+  env_strings.push_back("HOOKPIPE_GROUP_PREFIX=" + config.topics.prefix);
+  env_strings.push_back("HOOKPIPE_EVENTS_PARTITIONS=6");
+  env_strings.push_back("HOOKPIPE_DELIVERIES_PARTITIONS=6");
+  env_strings.push_back("HOOKPIPE_LOG_LEVEL=warn");
+  std::vector<char*> envp;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::string role = "router";
+  std::vector<char*> args = {const_cast<char*>(binary.c_str()), role.data(), nullptr};
+  const std::string log_path = "/tmp/hookpipe-router-e2e-bench.log";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  const auto router_start = Clock::now();
+  if (posix_spawn(&pid, binary.c_str(), &actions, nullptr, args.data(), envp.data()) != 0) {
+    std::fprintf(stderr, "cannot start %s\n", binary.c_str());
+    return 1;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+
+  // Watch the deliveries topic's high watermarks.
+  auto count = [&]() -> long {
+    long sum = 0;
+    for (int p = 0; p < config.deliveries_partitions; ++p) {
+      auto wm = kafka::watermarks(producer.handle(), config.topics.deliveries(), p,
+                                  std::chrono::seconds(5));
+      if (!wm) return -1;
+      sum += wm->second;
+    }
+    return sum;
+  };
+  Clock::time_point first{}, at10{}, at90{}, done{};
+  long n10 = 0, n90 = 0, n = 0;
+  const auto deadline = router_start + std::chrono::minutes(5);
+  while (Clock::now() < deadline) {
+    n = count();
+    const auto now = Clock::now();
+    if (n > 0 && first == Clock::time_point{}) first = now;
+    if (n >= expected / 10 && at10 == Clock::time_point{}) at10 = now, n10 = n;
+    if (n >= expected * 9 / 10 && at90 == Clock::time_point{}) at90 = now, n90 = n;
+    if (n >= expected) {
+      done = now;
+      break;
+    }
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      std::fprintf(stderr, "the router exited early; see %s\n", log_path.c_str());
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const double cpu = processCpuSeconds(pid);
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (done == Clock::time_point{}) {
+    std::fprintf(stderr, "timed out: %ld of %ld deliveries; see %s\n", n, expected,
+                 log_path.c_str());
+    return 1;
+  }
+  const double total_s = seconds(done - router_start);
+  std::printf(
+      "router: %ld deliveries (%ld events x %d) in %.2f s from process start = %.0f "
+      "deliveries/s\n",
+      n, events, kFanOut, total_s, static_cast<double>(n) / total_s);
+  std::printf("  start-up (spawn to first delivery): %.2f s\n", seconds(first - router_start));
+  std::printf("  steady state (10 %% to 90 %%): %.0f deliveries/s\n",
+              static_cast<double>(n90 - n10) / seconds(at90 - at10));
+  std::printf("  router CPU: %.2f s (user+sys) = %.2f us/delivery, %.2f us/event\n", cpu,
+              cpu * 1e6 / static_cast<double>(n), cpu * 1e6 / static_cast<double>(events));
+  std::printf("topic prefix: %s (left on the broker); router log: %s\n",
+              config.topics.prefix.c_str(), log_path.c_str());
+  return 0;
+}
