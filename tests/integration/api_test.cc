@@ -37,50 +37,12 @@ struct Answer {
   }
 };
 
-size_t appendTo(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-size_t headerTo(char* data, size_t size, size_t n, void* out) {
-  std::string line(data, size * n);
-  auto colon = line.find(':');
-  if (colon != std::string::npos) {
-    std::string name = line.substr(0, colon);
-    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    std::string value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
-    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
-  }
-  return size * n;
-}
-
-// An HTTP request with any headers (the harness's helper sends only Content-Type).
+// An HTTP request with the bearer token (or the given headers).
 Answer call(const std::string& method, const std::string& url, const std::string& body = "",
             std::vector<std::string> headers = {std::string("Authorization: Bearer ") + kToken},
             const std::string& content_type = "application/json") {
-  Answer a;
-  CURL* curl = curl_easy_init();
-  curl_slist* list = curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str());
-  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method != "GET" && method != "DELETE") {
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  }
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &appendTo);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &headerTo);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &a.headers);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
-  if (curl_easy_perform(curl) == CURLE_OK)
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &a.status);
-  curl_slist_free_all(list);
-  curl_easy_cleanup(curl);
-  return a;
+  auto r = httpRequest(method, url, body, content_type, headers);
+  return Answer{r.status, std::move(r.body), std::move(r.headers)};
 }
 
 // A TCP proxy in front of the real broker that can be cut, so that one process loses the

@@ -16,42 +16,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct CreatedSubscription {
-  std::string id;
-  std::string secret;
-};
-
-class PipelineTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    pipeline_ =
-        std::make_unique<Pipeline>(::testing::UnitTest::GetInstance()->current_test_info()->name());
-  }
-  void TearDown() override {
-    if (HasFailure()) std::cerr << pipeline_->logs();
-  }
-
-  void startApi() {
-    pipeline_->start("producer");
-    ASSERT_TRUE(eventually(
-        [&] { return httpRequest("GET", pipeline_->apiUrl("/healthz"), "").status == 200; }, 60s))
-        << pipeline_->logs();
-  }
-
-  CreatedSubscription subscribe(const std::string& json) {
-    auto res = httpRequest("POST", pipeline_->apiUrl("/v1/subscriptions"), json);
-    EXPECT_EQ(res.status, 201) << res.body;
-    return {jsonField(res.body, "id"), jsonField(res.body, "secret")};
-  }
-
-  std::string publish(const std::string& json) {
-    auto res = httpRequest("POST", pipeline_->apiUrl("/v1/events"), json);
-    EXPECT_EQ(res.status, 202) << res.body;
-    return jsonField(res.body, "id");
-  }
-
-  std::unique_ptr<Pipeline> pipeline_;
-};
+using PipelineTest = PipelineFixture;
 
 bool validSignature(const ReceivedRequest& r, const std::string& secret) {
   auto key = signing::secretKey(secret);

@@ -12,37 +12,19 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class RouterFilterTest : public ::testing::Test {
+class RouterFilterTest : public PipelineFixture {
  protected:
   void SetUp() override {
-    pipeline_ =
-        std::make_unique<Pipeline>(::testing::UnitTest::GetInstance()->current_test_info()->name());
-    pipeline_->start("producer");
-    ASSERT_TRUE(eventually(
-        [&] { return httpRequest("GET", pipeline_->apiUrl("/healthz"), "").status == 200; }, 60s))
-        << pipeline_->logs();
+    PipelineFixture::SetUp();
+    startApi();
   }
-  void TearDown() override {
-    if (HasFailure()) std::cerr << pipeline_->logs();
-  }
-  std::string subscribe(const std::string& json) {
-    auto res = httpRequest("POST", pipeline_->apiUrl("/v1/subscriptions"), json);
-    EXPECT_EQ(res.status, 201) << res.body;
-    return jsonField(res.body, "id");
-  }
-  std::string publish(const std::string& json) {
-    auto res = httpRequest("POST", pipeline_->apiUrl("/v1/events"), json);
-    EXPECT_EQ(res.status, 202) << res.body;
-    return jsonField(res.body, "id");
-  }
-  std::unique_ptr<Pipeline> pipeline_;
 };
 
 TEST_F(RouterFilterTest, EventReachesOnlyTheSubscriptionsWhoseFilterAndTenantMatch) {
   Receiver receiver;
   auto sub = [&](const std::string& path, const std::string& extra) {
-    return subscribe(R"({"url":")" + receiver.url(path) + R"(","events":["order.*"])" + extra +
-                     "}");
+    return subscribe(R"({"url":")" + receiver.url(path) + R"(","events":["order.*"])" + extra + "}")
+        .id;
   };
   const std::string big = sub("/big", R"(,"filters":{"data.amount":{"$gte":100}})");
   const std::string shipped =

@@ -34,26 +34,19 @@ long maxSeq(const Receiver& receiver, const std::string& path) {
   return best;
 }
 
-class RouterUpdateTest : public ::testing::Test {
+class RouterUpdateTest : public PipelineFixture {
  protected:
   void SetUp() override {
-    pipeline_ =
-        std::make_unique<Pipeline>(::testing::UnitTest::GetInstance()->current_test_info()->name());
-    pipeline_->start("producer");
-    ASSERT_TRUE(eventually(
-        [&] { return httpRequest("GET", pipeline_->apiUrl("/healthz"), "").status == 200; }, 60s))
-        << pipeline_->logs();
+    PipelineFixture::SetUp();
+    startApi();
   }
   void TearDown() override {
     stop_ = true;
     if (publisher_.joinable()) publisher_.join();
-    if (HasFailure()) std::cerr << pipeline_->logs();
+    PipelineFixture::TearDown();
   }
-  std::string subscribe(const std::string& url) {
-    auto res = httpRequest("POST", pipeline_->apiUrl("/v1/subscriptions"),
-                           R"({"url":")" + url + R"(","events":["order.*"]})");
-    EXPECT_EQ(res.status, 201) << res.body;
-    return jsonField(res.body, "id");
+  std::string subscribeTo(const std::string& url) {
+    return subscribe(R"({"url":")" + url + R"(","events":["order.*"]})").id;
   }
   // Produces "ev-0", "ev-1", … every 10 ms until stopped, kMaxEvents or kMaxProduceTime.
   void startPublishing() {
@@ -91,7 +84,6 @@ class RouterUpdateTest : public ::testing::Test {
         timeout);
   }
 
-  std::unique_ptr<Pipeline> pipeline_;
   std::thread publisher_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> publish_failed_{false};
@@ -100,8 +92,8 @@ class RouterUpdateTest : public ::testing::Test {
 
 TEST_F(RouterUpdateTest, CreatedPausedAndDeletedSubscriptionsTakeEffectWhileEventsFlow) {
   Receiver receiver;
-  subscribe(receiver.url("/keep"));
-  const std::string doomed = subscribe(receiver.url("/doomed"));
+  subscribeTo(receiver.url("/keep"));
+  const std::string doomed = subscribeTo(receiver.url("/doomed"));
   pipeline_->start("router");
   pipeline_->start("deliverer");
   startPublishing();
@@ -110,7 +102,7 @@ TEST_F(RouterUpdateTest, CreatedPausedAndDeletedSubscriptionsTakeEffectWhileEven
 
   // (a) A new subscription starts receiving within seconds.
   const auto created_at = Clock::now();
-  const std::string fresh = subscribe(receiver.url("/fresh"));
+  const std::string fresh = subscribeTo(receiver.url("/fresh"));
   ASSERT_TRUE(receiver.waitFor(
       [](auto& reqs) {
         return std::any_of(reqs.begin(), reqs.end(), [](auto& r) { return r.target == "/fresh"; });

@@ -10,8 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -29,6 +31,20 @@ std::string envOr(const char* name, const char* fallback) {
 
 size_t appendBody(char* data, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+size_t addHeader(char* data, size_t size, size_t n, void* out) {
+  const std::string line(data, size * n);
+  const auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
+  }
   return size * n;
 }
 
@@ -177,21 +193,26 @@ std::string Pipeline::logs() const {
 }
 
 HttpResult httpRequest(const std::string& method, const std::string& url, const std::string& body,
-                       const std::string& content_type) {
+                       const std::string& content_type, const std::vector<std::string>& headers) {
   HttpResult result;
   CURL* curl = curl_easy_init();
-  curl_slist* headers = curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str());
+  curl_slist* list = curl_slist_append(nullptr, ("Content-Type: " + content_type).c_str());
+  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method != "GET" && method != "DELETE")
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  if (method != "GET" && method != "DELETE") {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &appendBody);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &addHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, 30L);
   if (curl_easy_perform(curl) == CURLE_OK)
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
-  curl_slist_free_all(headers);
+  curl_slist_free_all(list);
   curl_easy_cleanup(curl);
   return result;
 }
@@ -256,6 +277,35 @@ std::string jsonField(const std::string& json, const std::string& field) {
   std::string_view v;
   if (root[field].get_string().get(v)) return {};
   return std::string(v);
+}
+
+void PipelineFixture::SetUp() {
+  pipeline_ =
+      std::make_unique<Pipeline>(::testing::UnitTest::GetInstance()->current_test_info()->name());
+}
+
+void PipelineFixture::TearDown() {
+  if (HasFailure()) std::cerr << pipeline_->logs();
+}
+
+void PipelineFixture::startApi() {
+  pipeline_->start("producer");
+  ASSERT_TRUE(eventually(
+      [&] { return httpRequest("GET", pipeline_->apiUrl("/healthz"), "").status == 200; },
+      std::chrono::seconds(60)))
+      << pipeline_->logs();
+}
+
+PipelineFixture::Created PipelineFixture::subscribe(const std::string& json) {
+  auto res = httpRequest("POST", pipeline_->apiUrl("/v1/subscriptions"), json);
+  EXPECT_EQ(res.status, 201) << res.body;
+  return {jsonField(res.body, "id"), jsonField(res.body, "secret")};
+}
+
+std::string PipelineFixture::publish(const std::string& json) {
+  auto res = httpRequest("POST", pipeline_->apiUrl("/v1/events"), json);
+  EXPECT_EQ(res.status, 202) << res.body;
+  return jsonField(res.body, "id");
 }
 
 }  // namespace hookpipe::testing

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -64,11 +65,14 @@ class Pipeline {
 };
 
 struct HttpResult {
-  long status = 0;
+  long status = 0;  // 0: no answer
   std::string body;
+  std::map<std::string, std::string> headers;  // lower-cased names
 };
+// `headers` are extra request header lines ("Authorization: Bearer x").
 HttpResult httpRequest(const std::string& method, const std::string& url, const std::string& body,
-                       const std::string& content_type = "application/json");
+                       const std::string& content_type = "application/json",
+                       const std::vector<std::string>& headers = {});
 
 // Reads a topic from its start up to its end as of now.
 std::vector<kafka::OwnedMessage> readTopic(const Config& config, const std::string& topic);
@@ -80,5 +84,22 @@ unsigned short freePort();
 
 // Extracts a string field from a flat JSON object (test helper, simdjson).
 std::string jsonField(const std::string& json, const std::string& field);
+
+// Base fixture of the integration tests: a Pipeline named after the test, every role's
+// log printed when the test failed, and helpers for the producer API (no auth).
+class PipelineFixture : public ::testing::Test {
+ protected:
+  struct Created {
+    std::string id;
+    std::string secret;
+  };
+  void SetUp() override;
+  void TearDown() override;
+  // Starts the producer role and waits until /healthz answers.
+  void startApi();
+  Created subscribe(const std::string& json);    // expects 201
+  std::string publish(const std::string& json);  // expects 202; the event id
+  std::unique_ptr<Pipeline> pipeline_;
+};
 
 }  // namespace hookpipe::testing
