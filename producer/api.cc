@@ -58,6 +58,22 @@ void mergePatch(boost::json::object& target, const boost::json::object& patch) {
   }
 }
 
+// A key seen before: its first answer again, or 409 while the first request is in flight.
+// True when `reply` has been answered.
+bool answeredBefore(const IdempotencyStore::Claim& c, const Reply& reply) {
+  using State = IdempotencyStore::Claim::State;
+  if (c.state == State::kDone) {
+    reply.json(static_cast<http::status>(c.status), c.body, {{"Idempotent-Replayed", "true"}});
+    return true;
+  }
+  if (c.state == State::kPending) {
+    reply.error(http::status::conflict, "a request with the same idempotency key is in progress",
+                {{"Retry-After", "1"}});
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 Reply::Reply(const Request& req, Respond respond)
@@ -245,15 +261,8 @@ void Api::publishEvent(const Request& req, Reply reply) {
   bool claimed = false;
   if (!key.empty()) {
     const auto c = idempotency_->claim({key})[0];
-    using State = IdempotencyStore::Claim::State;
-    if (c.state == State::kDone)
-      return reply.json(static_cast<http::status>(c.status), c.body,
-                        {{"Idempotent-Replayed", "true"}});
-    if (c.state == State::kPending)
-      return reply.error(http::status::conflict,
-                         "a request with the same idempotency key is in progress",
-                         {{"Retry-After", "1"}});
-    claimed = c.state == State::kNew;
+    if (answeredBefore(c, reply)) return;
+    claimed = c.state == IdempotencyStore::Claim::State::kNew;
   }
   const std::string id = event->id;
   auto done = [reply, id, key, claimed, store = idempotency_](std::optional<Error> err) {
@@ -373,13 +382,7 @@ void Api::publishBatch(const Request& req, Reply reply) {
   if (*header_key) {
     state->batch_key = idempotency_->requestKey("events/batch", **header_key);
     const auto c = idempotency_->claim({state->batch_key})[0];
-    if (c.state == State::kDone)
-      return reply.json(static_cast<http::status>(c.status), c.body,
-                        {{"Idempotent-Replayed", "true"}});
-    if (c.state == State::kPending)
-      return reply.error(http::status::conflict,
-                         "a request with the same idempotency key is in progress",
-                         {{"Retry-After", "1"}});
+    if (answeredBefore(c, reply)) return;
     if (c.state != State::kNew) state->batch_key.clear();
   }
 
