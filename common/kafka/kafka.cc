@@ -365,17 +365,28 @@ void OffsetTracker::forget(const std::string& topic, int32_t partition) {
 
 Result<int> partitionCount(rd_kafka_t* rk, const std::string& topic,
                            std::chrono::milliseconds timeout) {
-  const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  auto err = rd_kafka_metadata(rk, 0, rkt, &md, static_cast<int>(timeout.count()));
-  rd_kafka_topic_destroy(rkt);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return std::unexpected(toError(err, "metadata " + topic));
-  int count = -1;
-  if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
-    count = md->topics[0].partition_cnt;
-  rd_kafka_metadata_destroy(md);
-  if (count <= 0) return fail("topic " + topic + " does not exist", true);
-  return count;
+  // Right after CreateTopics the brokers may not know the topic yet: ask again until
+  // `timeout` has passed.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+    auto err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
+    rd_kafka_topic_destroy(rkt);
+    int count = -1;
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        count = md->topics[0].partition_cnt;
+      rd_kafka_metadata_destroy(md);
+    }
+    if (count > 0) return count;
+    if (std::chrono::steady_clock::now() > deadline) {
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return std::unexpected(toError(err, "metadata " + topic));
+      return fail("topic " + topic + " does not exist", true);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 Result<std::pair<int64_t, int64_t>> watermarks(rd_kafka_t* rk, const std::string& topic,

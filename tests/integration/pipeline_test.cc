@@ -29,7 +29,7 @@ bool validSignature(const ReceivedRequest& r, const std::string& secret) {
 
 TEST_F(PipelineTest, EventToTwoSubscriptionsArrivesAtBothWithValidSignatures) {
   Receiver receiver;
-  startApi();
+  ASSERT_NO_FATAL_FAILURE(startApi());
   auto a = subscribe(R"({"url":")" + receiver.url("/a") + R"(","events":["order.created"]})");
   auto b = subscribe(R"({"url":")" + receiver.url("/b") + R"(","events":["order.*"]})");
   subscribe(R"({"url":")" + receiver.url("/other") + R"(","events":["invoice.paid"]})");
@@ -56,7 +56,7 @@ TEST_F(PipelineTest, EventToTwoSubscriptionsArrivesAtBothWithValidSignatures) {
 TEST_F(PipelineTest, FailingReceiverGetsConfiguredAttemptsThenDeadLetterAndReplayDelivers) {
   std::atomic<bool> healthy{false};
   Receiver receiver([&](const ReceivedRequest&) { return healthy ? 200 : 500; });
-  startApi();
+  ASSERT_NO_FATAL_FAILURE(startApi());
   auto sub = subscribe(
       R"({"url":")" + receiver.url("/hook") +
       R"(","events":["*"],"retry_config":{"strategy":"fixed","retry_delay":500,"max_retries":2,"jitter":false}})");
@@ -119,7 +119,7 @@ TEST_F(PipelineTest, FailingReceiverGetsConfiguredAttemptsThenDeadLetterAndRepla
 
 TEST_F(PipelineTest, InvalidEventsGoToInvalidTopicAndLaterEventsStillFlow) {
   Receiver receiver;
-  startApi();
+  ASSERT_NO_FATAL_FAILURE(startApi());
   subscribe(R"({"url":")" + receiver.url("/hook") + R"(","events":["*"]})");
   pipeline_->start("router");
   pipeline_->start("deliverer");
@@ -160,13 +160,29 @@ TEST_F(PipelineTest, InvalidEventsGoToInvalidTopicAndLaterEventsStillFlow) {
   EXPECT_EQ(httpRequest("POST", pipeline_->apiUrl("/v1/events"), "{}", "text/plain").status, 415);
 }
 
+TEST_F(PipelineTest, DelivererWithoutRedisStillDelivers) {
+  // Redis only remembers delivered ids; without it deliveries go on (at least once).
+  Receiver receiver;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  subscribe(R"({"url":")" + receiver.url("/hook") + R"(","events":["*"]})");
+  pipeline_->start("router");
+  pipeline_->start("deliverer", "1",
+                   {{"HOOKPIPE_REDIS", "127.0.0.1:" + std::to_string(freePort())}});
+  std::set<std::string> sent;
+  for (int i = 0; i < 3; ++i) sent.insert(publish(R"({"type":"no.redis"})"));
+  ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return reqs.size() >= 3; }, 60s));
+  std::set<std::string> received;
+  for (const auto& r : receiver.requests()) received.insert(jsonField(r.body, "id"));
+  EXPECT_EQ(received, sent);
+}
+
 TEST_F(PipelineTest, DelivererKilledMidBatchAndRestartedLosesNothing) {
   // A receiver slow enough that the deliverer is killed with work in flight.
   Receiver receiver([](const ReceivedRequest&) {
     std::this_thread::sleep_for(5ms);
     return 200;
   });
-  startApi();
+  ASSERT_NO_FATAL_FAILURE(startApi());
   subscribe(R"({"url":")" + receiver.url("/hook") + R"(","events":["*"]})");
   pipeline_->start("router");
   auto* deliverer = &pipeline_->start("deliverer");

@@ -16,7 +16,7 @@ class RouterFilterTest : public PipelineFixture {
  protected:
   void SetUp() override {
     PipelineFixture::SetUp();
-    startApi();
+    ASSERT_NO_FATAL_FAILURE(startApi());
   }
 };
 

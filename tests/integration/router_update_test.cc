@@ -38,7 +38,7 @@ class RouterUpdateTest : public PipelineFixture {
  protected:
   void SetUp() override {
     PipelineFixture::SetUp();
-    startApi();
+    ASSERT_NO_FATAL_FAILURE(startApi());
   }
   void TearDown() override {
     stop_ = true;

@@ -148,8 +148,10 @@ std::map<std::string, std::string> Pipeline::env() const {
   };
 }
 
-RoleProcess& Pipeline::start(const std::string& role, const std::string& instance) {
+RoleProcess& Pipeline::start(const std::string& role, const std::string& instance,
+                             const std::map<std::string, std::string>& overrides) {
   auto env_vars = env();
+  for (const auto& [k, v] : overrides) env_vars[k] = v;
   env_vars["HOOKPIPE_INSTANCE_ID"] = instance;
   const std::string log = dir_ + "/" + role + "-" + instance + ".log";
   roles_.push_back(std::make_unique<RoleProcess>(role, env_vars, log));

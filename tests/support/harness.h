@@ -46,8 +46,9 @@ class Pipeline {
   ~Pipeline();
   const Config& config() const { return config_; }
   std::map<std::string, std::string> env() const;
-  // Starts a role; `instance` picks its group.instance.id.
-  RoleProcess& start(const std::string& role, const std::string& instance = "1");
+  // Starts a role; `instance` picks its group.instance.id; `overrides` replace env().
+  RoleProcess& start(const std::string& role, const std::string& instance = "1",
+                     const std::map<std::string, std::string>& overrides = {});
   void stop(RoleProcess& role);
   unsigned short apiPort() const { return api_port_; }
   std::string apiUrl(const std::string& path) const;
