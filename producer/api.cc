@@ -626,22 +626,30 @@ void Api::rotateSecret(const std::string& id, const Request& req, Reply reply) {
 void Api::storeSubscription(std::shared_ptr<Subscription> sub, http::status status,
                             std::function<std::string(const Subscription&)> answer,
                             const char* what, Reply reply) {
-  auto done = [this, reply, sub, status, answer = std::move(answer),
-               what](std::optional<Error> err) {
-    if (err) return reply.unavailable(std::string("subscription not stored: ") + err->message);
-    table_.upsert(*sub);  // read-your-writes on this instance
+  const std::string body = toJson(*sub, true);
+  table_.pin(sub->id, body);  // read-your-writes on this instance
+  auto done = [this, reply, sub, status, answer = std::move(answer), what,
+               body](std::optional<Error> err) {
+    if (err) {
+      table_.unpin(sub->id, body);
+      return reply.unavailable(std::string("subscription not stored: ") + err->message);
+    }
+    table_.upsert(*sub);
     log()->info("subscription {} id={}", what, sub->id);
     reply.json(status, answer(*sub));
   };
-  const std::string body = toJson(*sub, true);
   auto r = producer_.produce(config_.topics.subscriptions(), sub->id, body, {}, done);
   if (!r) done(r.error());
 }
 
 void Api::deleteSubscription(const std::string& id, Reply reply) {
   if (!table_.find(id)) return reply.error(http::status::not_found, "no subscription " + id);
+  table_.pin(id, "");
   auto done = [this, reply, id](std::optional<Error> err) {
-    if (err) return reply.unavailable("subscription not deleted: " + err->message);
+    if (err) {
+      table_.unpin(id, "");
+      return reply.unavailable("subscription not deleted: " + err->message);
+    }
     table_.erase(id);
     log()->info("subscription deleted id={}", id);
     reply.noContent();

@@ -32,6 +32,25 @@ void SubscriptionTable::erase(const std::string& id) {
   map_ = std::move(next);
 }
 
+void SubscriptionTable::pin(const std::string& id, std::string record) {
+  std::lock_guard lock(mu_);
+  pins_[id] = std::move(record);
+}
+
+void SubscriptionTable::unpin(const std::string& id, const std::string& record) {
+  std::lock_guard lock(mu_);
+  if (auto it = pins_.find(id); it != pins_.end() && it->second == record) pins_.erase(it);
+}
+
+bool SubscriptionTable::acceptFromLog(const std::string& id, std::string_view record) {
+  std::lock_guard lock(mu_);
+  auto it = pins_.find(id);
+  if (it == pins_.end()) return true;
+  if (it->second != record) return false;
+  pins_.erase(it);
+  return true;
+}
+
 struct SubscriptionSync::Impl {
   kafka::HandlePtr rk;
 };
@@ -99,7 +118,9 @@ void SubscriptionSync::run() {
       continue;
     }
     const std::string id(kafka::keyOf(msg.get()));
-    if (msg->payload == nullptr) {
+    if (!table_.acceptFromLog(id, kafka::payloadOf(msg.get()))) {
+      // Older than what this process wrote itself: its own record is still to come.
+    } else if (msg->payload == nullptr) {
       table_.erase(id);
     } else if (auto sub = parseSubscription(kafka::payloadOf(msg.get()))) {
       sub->id = id;

@@ -24,7 +24,17 @@ class SubscriptionTable {
   void upsert(Subscription s);
   void erase(const std::string& id);
 
+  // Read-your-writes across the topic reader: a local write pins the record it produces
+  // ("" for a tombstone) before producing it. Records of that id read from the topic
+  // before it are older than the local state and are skipped; reading the pinned record
+  // itself releases the pin. unpin() undoes a pin whose write failed.
+  void pin(const std::string& id, std::string record);
+  void unpin(const std::string& id, const std::string& record);
+  // True when a record read from the topic may be applied.
+  bool acceptFromLog(const std::string& id, std::string_view record);
+
  private:
+  std::map<std::string, std::string> pins_;  // guarded by mu_
   mutable std::mutex mu_;
   std::shared_ptr<const Map> map_ = std::make_shared<Map>();
 };
