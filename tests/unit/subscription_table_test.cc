@@ -1,0 +1,43 @@
+#include <gtest/gtest.h>
+
+#include "common/subscriptions/table.h"
+
+namespace hookpipe {
+namespace {
+
+TEST(SubscriptionTablePins, OlderRecordsReadBeforeTheLocalWriteAreSkipped) {
+  SubscriptionTable table;
+  table.pin("sub_1", "v3");
+  EXPECT_FALSE(table.acceptFromLog("sub_1", "v1"));
+  EXPECT_FALSE(table.acceptFromLog("sub_1", "v2"));
+  EXPECT_TRUE(table.acceptFromLog("sub_2", "other"));  // other ids are not held back
+  EXPECT_TRUE(table.acceptFromLog("sub_1", "v3"));     // our own record releases the pin
+  EXPECT_TRUE(table.acceptFromLog("sub_1", "v4"));     // later writers apply again
+}
+
+TEST(SubscriptionTablePins, ALaterLocalWriteReplacesThePin) {
+  SubscriptionTable table;
+  table.pin("sub_1", "a");
+  table.pin("sub_1", "b");
+  EXPECT_FALSE(table.acceptFromLog("sub_1", "a"));
+  EXPECT_TRUE(table.acceptFromLog("sub_1", "b"));
+}
+
+TEST(SubscriptionTablePins, TombstonesPinAsEmptyRecords) {
+  SubscriptionTable table;
+  table.pin("sub_1", "");
+  EXPECT_FALSE(table.acceptFromLog("sub_1", "still there"));
+  EXPECT_TRUE(table.acceptFromLog("sub_1", ""));
+}
+
+TEST(SubscriptionTablePins, UnpinUndoesOnlyTheFailedWrite) {
+  SubscriptionTable table;
+  table.pin("sub_1", "a");
+  table.unpin("sub_1", "b");  // not the current pin: kept
+  EXPECT_FALSE(table.acceptFromLog("sub_1", "x"));
+  table.unpin("sub_1", "a");
+  EXPECT_TRUE(table.acceptFromLog("sub_1", "x"));
+}
+
+}  // namespace
+}  // namespace hookpipe
