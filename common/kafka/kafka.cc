@@ -76,6 +76,10 @@ void setHeader(HeaderList& headers, std::string_view name, std::string value) {
   headers.emplace_back(std::string(name), std::move(value));
 }
 
+void eraseHeader(HeaderList& headers, std::string_view name) {
+  std::erase_if(headers, [name](const auto& h) { return h.first == name; });
+}
+
 std::string_view payloadOf(const rd_kafka_message_t* msg) {
   return msg->payload != nullptr
              ? std::string_view(static_cast<const char*>(msg->payload), msg->len)

@@ -46,6 +46,8 @@ HeaderList readHeaders(const rd_kafka_message_t* msg);
 std::optional<std::string> findHeader(const HeaderList& headers, std::string_view name);
 // Replaces the value of `name` (or appends it).
 void setHeader(HeaderList& headers, std::string_view name, std::string value);
+// Removes every copy of `name`.
+void eraseHeader(HeaderList& headers, std::string_view name);
 std::string_view payloadOf(const rd_kafka_message_t* msg);
 std::string_view keyOf(const rd_kafka_message_t* msg);
 

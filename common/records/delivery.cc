@@ -29,6 +29,7 @@ DeliveryMeta DeliveryMeta::fromHeaders(const kafka::HeaderList& headers) {
   m.error_class = kafka::findHeader(headers, kErrorClass).value_or("");
   m.error_message = kafka::findHeader(headers, kErrorMessage).value_or("");
   m.replay_id = kafka::findHeader(headers, kReplayId).value_or("");
+  m.parked_since_ms = toInt(kafka::findHeader(headers, kParkedSinceMs), 0);
   return m;
 }
 
@@ -44,6 +45,11 @@ void DeliveryMeta::writeTo(kafka::HeaderList& headers) const {
   kafka::setHeader(headers, kErrorClass, error_class);
   kafka::setHeader(headers, kErrorMessage, error_message);
   kafka::setHeader(headers, kReplayId, replay_id);
+  if (parked_since_ms != 0) {
+    kafka::setHeader(headers, kParkedSinceMs, std::to_string(parked_since_ms));
+  } else {
+    kafka::eraseHeader(headers, kParkedSinceMs);
+  }
 }
 
 std::string deliveryIdFor(const std::string& event_id, const std::string& subscription_id) {

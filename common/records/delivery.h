@@ -23,6 +23,7 @@ inline constexpr const char* kOriginTopic = "hp-origin-topic";
 inline constexpr const char* kOriginPartition = "hp-origin-partition";
 inline constexpr const char* kOriginOffset = "hp-origin-offset";
 inline constexpr const char* kReplayId = "hp-replay-id";
+inline constexpr const char* kParkedSinceMs = "hp-parked-since-ms";
 inline constexpr const char* kDeadLetterReason = "hp-dlq-reason";
 inline constexpr const char* kDeadLetterAtMs = "hp-dlq-at-ms";
 inline constexpr const char* kInvalidReason = "hp-invalid-reason";
@@ -40,6 +41,9 @@ struct DeliveryMeta {
   std::string error_class;
   std::string error_message;
   std::string replay_id;
+  // When a paused subscription's delivery was first parked (0: not parked for a pause);
+  // past max_pause it is dead-lettered with reason "paused".
+  int64_t parked_since_ms = 0;
 
   static DeliveryMeta fromHeaders(const kafka::HeaderList& headers);
   // Writes every field into `headers`, keeping headers it does not own (origin etc.).
