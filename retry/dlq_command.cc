@@ -1,5 +1,5 @@
 // `hookpipe dlq list|show|stats|replay|purge`: argument parsing and output. The work is
-// in dlq.cc and replay.cc.
+// in common/dlq (shared with the API's /v1/dead-letters routes).
 #include <spdlog/fmt/fmt.h>
 #include <unistd.h>
 
@@ -7,14 +7,17 @@
 #include <cstdio>
 #include <iostream>
 
+#include "common/dlq/json.h"
+#include "common/dlq/reader.h"
+#include "common/dlq/replay.h"
 #include "common/records/delivery.h"
 #include "common/role/role.h"
-#include "retry/dlq.h"
-#include "retry/replay.h"
 #include "retry/role.h"
 
 namespace hookpipe::retry {
 namespace {
+
+using namespace dlq;  // NOLINT(google-build-using-namespace): this file is dlq's front end
 
 constexpr const char* kUsage =
     "usage: hookpipe dlq <command>\n"
@@ -30,31 +33,6 @@ constexpr const char* kUsage =
 int usageError(const std::string& message) {
   std::cerr << "dlq: " << message << "\n" << kUsage;
   return 2;
-}
-
-boost::json::object toJson(const DeadLetter& d, bool with_body) {
-  boost::json::object o;
-  o["partition"] = d.partition;
-  o["offset"] = d.offset;
-  o["subscription_id"] = d.header(records::kSubscriptionId);
-  o["delivery_id"] = d.header(records::kDeliveryId);
-  o["event_id"] = d.header(records::kEventId);
-  o["event_type"] = d.header(records::kEventType);
-  o["attempts"] = records::DeliveryMeta::fromHeaders(d.headers).attempt;
-  o["last_status"] = records::DeliveryMeta::fromHeaders(d.headers).last_status;
-  o["error_class"] = d.header(records::kErrorClass);
-  o["error_message"] = d.header(records::kErrorMessage);
-  o["reason"] = d.header(records::kDeadLetterReason);
-  o["dead_lettered_at"] = formatTimeMs(d.deadLetteredAtMs());
-  o["replay_count"] = d.header(kReplayCount).empty() ? "0" : d.header(kReplayCount);
-  if (with_body) {
-    boost::json::object headers;
-    for (const auto& [k, v] : d.headers) headers[k] = v;
-    o["key"] = d.key;
-    o["headers"] = std::move(headers);
-    o["body"] = d.value;
-  }
-  return o;
 }
 
 struct Common {

@@ -13,6 +13,7 @@ struct Topics {
   std::string events() const { return prefix + "events"; }
   std::string invalid() const { return prefix + "events.invalid"; }
   std::string subscriptions() const { return prefix + "subscriptions"; }
+  std::string eventTypes() const { return prefix + "event-types"; }  // the catalog, compacted
   std::string deliveries() const { return prefix + "deliveries"; }
   std::string dlq() const { return prefix + "dlq"; }
   std::string retryTier(std::chrono::milliseconds delay) const;

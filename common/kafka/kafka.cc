@@ -426,6 +426,7 @@ Result<void> ensureTopics(const Config& config) {
       {config.topics.events(), config.events_partitions, {}},
       {config.topics.invalid(), 1, {}},
       {config.topics.subscriptions(), 1, {{"cleanup.policy", "compact"}}},
+      {config.topics.eventTypes(), 1, {{"cleanup.policy", "compact"}}},
       {config.topics.deliveries(), config.deliveries_partitions, {}},
       {config.topics.dlq(),
        config.retry_partitions,

@@ -169,8 +169,8 @@ class OffsetTracker {
   std::map<std::pair<std::string, int32_t>, Part> parts_;
 };
 
-// Creates hookpipe's topics with the configured partition counts (subscriptions
-// compacted); existing topics are left as they are.
+// Creates hookpipe's topics with the configured partition counts (subscriptions and
+// event types compacted); existing topics are left as they are.
 Result<void> ensureTopics(const Config& config);
 
 // Number of partitions of a topic, from broker metadata.

@@ -36,10 +36,14 @@ void ensureTopicsOrThrow(const Config& config) {
 std::unique_ptr<SubscriptionSync> loadSubscriptions(const Config& config,
                                                     SubscriptionTable& table) {
   auto sync = std::make_unique<SubscriptionSync>(config, table);
-  if (auto r = sync->start(); !r) throw std::runtime_error("subscriptions: " + r.error().message);
-  if (!sync->waitLoaded(std::chrono::seconds(60)))
-    throw std::runtime_error("subscriptions: table not loaded within 60 s");
+  loadOrThrow(*sync, "subscriptions");
   return sync;
+}
+
+void loadOrThrow(TopicMirror& mirror, const std::string& what) {
+  if (auto r = mirror.start(); !r) throw std::runtime_error(what + ": " + r.error().message);
+  if (!mirror.waitLoaded(std::chrono::seconds(60)))
+    throw std::runtime_error(what + ": table not loaded within 60 s");
 }
 
 }  // namespace hookpipe

@@ -13,6 +13,9 @@ namespace hookpipe {
 // errors end the process with a clear message.
 void ensureTopicsOrThrow(const Config& config);
 std::unique_ptr<SubscriptionSync> loadSubscriptions(const Config& config, SubscriptionTable& table);
+// Starts a topic mirror and waits (up to 60 s) until it has loaded its topic; `what`
+// names it in the error.
+void loadOrThrow(TopicMirror& mirror, const std::string& what);
 
 // Set by SIGTERM/SIGINT.
 const std::atomic<bool>& stopRequested();

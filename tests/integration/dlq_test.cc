@@ -6,9 +6,9 @@
 #include <set>
 #include <sstream>
 
+#include "common/dlq/replay.h"
 #include "common/kafka/kafka.h"
 #include "common/records/delivery.h"
-#include "retry/replay.h"
 #include "support/harness.h"
 
 namespace hookpipe::testing {
@@ -16,12 +16,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct Dead {
-  std::string subscription;
-  std::string event_type;
-  std::string error_class;
-  int replay_count = 0;
-};
+using Dead = DeadLetterSpec;
 
 class DlqTest : public ::testing::Test {
  protected:
@@ -39,34 +34,7 @@ class DlqTest : public ::testing::Test {
 
   // Produces dead letters and waits for the broker; returns their event ids.
   std::vector<std::string> deadLetters(const std::vector<Dead>& dead) {
-    std::vector<std::string> ids;
-    for (const auto& d : dead) {
-      const std::string event_id = "evt_" + std::to_string(++counter_);
-      records::DeliveryMeta meta;
-      meta.event_id = event_id;
-      meta.event_type = d.event_type;
-      meta.subscription_id = d.subscription;
-      meta.delivery_id = records::deliveryIdFor(event_id, d.subscription);
-      meta.attempt = 3;
-      meta.last_status = d.error_class == "http_5xx" ? 503 : 0;
-      meta.error_class = d.error_class;
-      meta.error_message = "boom";
-      kafka::HeaderList headers;
-      meta.writeTo(headers);
-      headers.emplace_back(records::kDeadLetterReason, "retries_exhausted");
-      headers.emplace_back(records::kDeadLetterAtMs, std::to_string(kafka::nowMs()));
-      if (d.replay_count > 0)
-        headers.emplace_back(retry::kReplayCount, std::to_string(d.replay_count));
-      EXPECT_TRUE(
-          producer_
-              ->produceBlocking(pipeline_->config().topics.dlq(), d.subscription,
-                                R"({"id":")" + event_id + R"(","type":")" + d.event_type + R"("})",
-                                headers, nullptr)
-              .has_value());
-      ids.push_back(event_id);
-    }
-    EXPECT_TRUE(producer_->flush(10s));
-    return ids;
+    return produceDeadLetters(pipeline_->config(), *producer_, dead, counter_);
   }
 
   // A time strictly after every record produced so far and before any produced later.
@@ -186,7 +154,7 @@ TEST_F(DlqTest, SameReplayRunTwiceSendsEachDeadLetterOnceAndResumesAfterMax) {
     EXPECT_EQ(meta.subscription_id, "sub_a");
     EXPECT_EQ(meta.attempt, 1);
     EXPECT_TRUE(meta.replay_id.starts_with("rpl_"));
-    EXPECT_EQ(kafka::findHeader(m.headers, retry::kReplayCount).value_or(""), "1");
+    EXPECT_EQ(kafka::findHeader(m.headers, dlq::kReplayCount).value_or(""), "1");
   }
   EXPECT_EQ(sent.size(), 4u);
   EXPECT_EQ(std::set<std::string>(delivery_ids.begin(), delivery_ids.end()).size(), 4u);
@@ -227,7 +195,7 @@ TEST_F(DlqTest, ReplayByTimeRangeToAnotherSubscriptionRewritesAddressAndId) {
   EXPECT_EQ(meta.subscription_id, "sub_z");
   EXPECT_EQ(meta.event_id, late[0]);
   EXPECT_EQ(meta.delivery_id,
-            retry::redirectedDeliveryId(records::deliveryIdFor(late[0], "sub_a"), "sub_z"));
+            dlq::redirectedDeliveryId(records::deliveryIdFor(late[0], "sub_a"), "sub_z"));
 }
 
 TEST_F(DlqTest, ReplayCountCapRefusesDeadLettersThatKeepComingBack) {
@@ -244,7 +212,7 @@ TEST_F(DlqTest, ReplayCountCapRefusesDeadLettersThatKeepComingBack) {
       },
       30s));
   ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(kafka::findHeader(sent[0].headers, retry::kReplayCount).value_or(""), "3");
+  EXPECT_EQ(kafka::findHeader(sent[0].headers, dlq::kReplayCount).value_or(""), "3");
 
   auto [s2, raised] = dlq({"replay", "--replay-id", "raised", "--max-replay-count", "6"});
   ASSERT_EQ(s2, 0) << raised;

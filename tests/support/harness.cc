@@ -19,6 +19,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/dlq/replay.h"
+#include "common/records/delivery.h"
+
 extern char** environ;
 
 namespace hookpipe::testing {
@@ -248,6 +251,37 @@ std::vector<kafka::OwnedMessage> readTopic(const Config& config, const std::stri
   }
   rd_kafka_consumer_close(rk.get());
   return out;
+}
+
+std::vector<std::string> produceDeadLetters(const Config& config, kafka::Producer& producer,
+                                            const std::vector<DeadLetterSpec>& dead, int& counter) {
+  std::vector<std::string> ids;
+  for (const auto& d : dead) {
+    const std::string event_id = "evt_" + std::to_string(++counter);
+    records::DeliveryMeta meta;
+    meta.event_id = event_id;
+    meta.event_type = d.event_type;
+    meta.subscription_id = d.subscription;
+    meta.delivery_id = records::deliveryIdFor(event_id, d.subscription);
+    meta.attempt = 3;
+    meta.last_status = d.error_class == "http_5xx" ? 503 : 0;
+    meta.error_class = d.error_class;
+    meta.error_message = "boom";
+    kafka::HeaderList headers;
+    meta.writeTo(headers);
+    headers.emplace_back(records::kDeadLetterReason, "retries_exhausted");
+    headers.emplace_back(records::kDeadLetterAtMs, std::to_string(kafka::nowMs()));
+    if (d.replay_count > 0) headers.emplace_back(dlq::kReplayCount, std::to_string(d.replay_count));
+    EXPECT_TRUE(
+        producer
+            .produceBlocking(config.topics.dlq(), d.subscription,
+                             R"({"id":")" + event_id + R"(","type":")" + d.event_type + R"("})",
+                             headers, nullptr)
+            .has_value());
+    ids.push_back(event_id);
+  }
+  EXPECT_TRUE(producer.flush(std::chrono::seconds(10)));
+  return ids;
 }
 
 bool eventually(const std::function<bool()>& check, std::chrono::milliseconds timeout) {

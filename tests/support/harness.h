@@ -78,6 +78,18 @@ HttpResult httpRequest(const std::string& method, const std::string& url, const 
 // Reads a topic from its start up to its end as of now.
 std::vector<kafka::OwnedMessage> readTopic(const Config& config, const std::string& topic);
 
+// A dead letter as the deliverer writes it (3 attempts, reason retries_exhausted).
+struct DeadLetterSpec {
+  std::string subscription;
+  std::string event_type;
+  std::string error_class;
+  int replay_count = 0;  // hp-replay-count when > 0
+};
+// Produces dead letters straight to the config's dlq topic and waits for the broker;
+// returns their event ids ("evt_<n>", numbered on from `counter`).
+std::vector<std::string> produceDeadLetters(const Config& config, kafka::Producer& producer,
+                                            const std::vector<DeadLetterSpec>& dead, int& counter);
+
 // Polls `check` every 50 ms until it holds or the deadline passes.
 bool eventually(const std::function<bool()>& check, std::chrono::milliseconds timeout);
 

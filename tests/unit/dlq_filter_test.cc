@@ -1,10 +1,9 @@
-#include "retry/dlq_filter.h"
-
 #include <gtest/gtest.h>
 
+#include "common/dlq/filter.h"
 #include "common/records/delivery.h"
 
-namespace hookpipe::retry {
+namespace hookpipe::dlq {
 namespace {
 
 TEST(DlqTime, ParsesRfc3339InUtc) {
@@ -125,4 +124,4 @@ TEST(DlqFilter, CanonicalFormDiffersWhenTheSelectionDiffers) {
 }
 
 }  // namespace
-}  // namespace hookpipe::retry
+}  // namespace hookpipe::dlq

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "retry/replay.h"
+#include "common/dlq/replay.h"
 
-namespace hookpipe::retry {
+namespace hookpipe::dlq {
 namespace {
 
 TEST(ReplayId, SameFilterAndTargetGiveTheSameReplayId) {
@@ -29,4 +29,4 @@ TEST(ReplayId, RedirectedDeliveryIdIsStableAndTargetSpecific) {
 }
 
 }  // namespace
-}  // namespace hookpipe::retry
+}  // namespace hookpipe::dlq

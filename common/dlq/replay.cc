@@ -1,14 +1,14 @@
-#include "retry/replay.h"
+#include "common/dlq/replay.h"
 
 #include <algorithm>
 #include <thread>
 
+#include "common/dlq/reader.h"
 #include "common/kafka/hand_off.h"
 #include "common/kafka/kafka.h"
 #include "common/records/delivery.h"
-#include "retry/dlq.h"
 
-namespace hookpipe::retry {
+namespace hookpipe::dlq {
 namespace {
 
 constexpr auto kCommitInterval = std::chrono::seconds(1);
@@ -37,16 +37,16 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
                         : options.replay_id;
   const std::string topic = config.topics.dlq();
 
-  auto floor = dlq_detail::purgeFloor(config);
+  auto floor = detail::purgeFloor(config);
   if (!floor) return std::unexpected(floor.error());
-  auto rk = dlq_detail::openReader(config, config.groupId("dlq-replay." + stats.replay_id));
+  auto rk = detail::openReader(config, config.groupId("dlq-replay." + stats.replay_id));
   if (!rk) return std::unexpected(rk.error());
   auto partitions = kafka::partitionCount(rk->get(), topic, std::chrono::seconds(30));
   if (!partitions) return std::unexpected(partitions.error());
-  auto progress = dlq_detail::committed(rk->get(), topic, *partitions);
+  auto progress = detail::committed(rk->get(), topic, *partitions);
   if (!progress) return std::unexpected(progress.error());
   stats.resumed = !progress->empty();
-  auto ranges = dlq_detail::plan(rk->get(), config, options.filter, {*floor, *progress});
+  auto ranges = detail::plan(rk->get(), config, options.filter, {*floor, *progress});
   if (!ranges) return std::unexpected(ranges.error());
   uint64_t in_range = 0;
   for (const auto& [_, r] : *ranges) in_range += static_cast<uint64_t>(r.end - r.begin);
@@ -72,7 +72,7 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
   };
   const auto commitNow = [&] {
     if (options.dry_run || to_commit.empty()) return;
-    if (auto c = dlq_detail::commit(rk->get(), topic, to_commit); !c)
+    if (auto c = detail::commit(rk->get(), topic, to_commit); !c)
       commit_error = c;
     else
       to_commit.clear();
@@ -81,7 +81,8 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
   const auto report = [&] {
     if (!options.on_progress) return;
     const auto now = std::chrono::steady_clock::now();
-    options.on_progress(ReplayProgress{stats.scanned, stats.replayed, in_range - stats.scanned,
+    options.on_progress(ReplayProgress{stats.scanned, stats.replayed, stats.refused,
+                                       in_range - stats.scanned,
                                        std::chrono::duration<double>(now - start).count()});
     last_progress = now;
   };
@@ -92,7 +93,7 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
     if (now - last_progress >= kProgressInterval) report();
   };
 
-  auto done = dlq_detail::read(
+  auto done = detail::read(
       rk->get(), topic, std::move(*ranges),
       [&](const rd_kafka_message_t* msg) {
         if (options.max && stats.replayed >= *options.max) return false;
@@ -162,4 +163,4 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
   return stats;
 }
 
-}  // namespace hookpipe::retry
+}  // namespace hookpipe::dlq

@@ -8,12 +8,13 @@
 #include <string>
 
 #include "common/config/config.h"
+#include "common/dlq/filter.h"
 #include "common/error.h"
 #include "common/kafka/kafka.h"
-#include "retry/dlq_filter.h"
 
-// Reading the dead-letter topic for the ops commands (`hookpipe dlq list|show|stats|purge`)
-// and for replay.
+// Reading the dead-letter topic, for the ops commands (`hookpipe dlq list|show|stats|purge`,
+// retry/dlq_command.cc), the API (GET /v1/dead-letters, producer/dead_letters.cc) and
+// replay.
 //
 // Positions. Nothing is ever deleted from `dlq` by these commands (retention does that).
 // Two kinds of consumer-group offsets record how far work has gone, per partition:
@@ -23,7 +24,7 @@
 //     already replayed (or skipped as non-matching) by that replay.
 // A scan of partition p covers [max(low watermark, purge floor, since offset),
 // min(high watermark at the start of the scan, first offset after until)).
-namespace hookpipe::retry {
+namespace hookpipe::dlq {
 
 // One dead letter, copied out of librdkafka.
 struct DeadLetter {
@@ -39,17 +40,34 @@ struct DeadLetter {
   int64_t deadLetteredAtMs() const;
 };
 
+// Per partition, the next offset to read: where a paged listing goes on.
+using Positions = std::map<int32_t, int64_t>;
+
 struct ScanOptions {
   DlqFilter filter;
   std::optional<uint64_t> max;  // stop after this many matches
   bool include_purged = false;
   const std::atomic<bool>* stop = nullptr;  // set: stop reading early
+  Positions from;                           // start at least here (a page cursor)
+  std::optional<uint64_t> max_read;  // stop after reading this many records (matching or not)
 };
 
-// Calls `on_match` for every dead letter in range that matches, in partition order.
-// Returns the number of records read (matching or not).
-Result<uint64_t> scanDeadLetters(const Config& config, const ScanOptions& options,
-                                 const std::function<void(const DeadLetter&)>& on_match);
+struct ScanEnd {
+  uint64_t read = 0;      // records read (matching or not)
+  bool complete = false;  // every record in range was read
+  // Where a scan with the same filter goes on (`from`); meaningful when !complete.
+  Positions next;
+};
+
+// Calls `on_match` for every dead letter in range that matches. Partitions are read
+// side by side, so matches of different partitions interleave; within a partition they
+// come in offset order.
+Result<ScanEnd> scanDeadLetters(const Config& config, const ScanOptions& options,
+                                const std::function<void(const DeadLetter&)>& on_match);
+
+// A page cursor: "<partition>:<offset>,…" (Positions as text) and back.
+std::string formatPositions(const Positions& positions);
+Result<Positions> parsePositions(std::string_view text);
 
 // The record at `partition:offset`, or an error when there is none.
 Result<DeadLetter> readDeadLetter(const Config& config, int32_t partition, int64_t offset);
@@ -77,7 +95,7 @@ Result<PurgeResult> purgeDeadLetters(const Config& config, const PurgeTarget& ta
 
 // ---- building blocks shared with replay ----------------------------------
 
-namespace dlq_detail {
+namespace detail {
 
 // A plain (assign-only) consumer whose group id is used for committed offsets only.
 Result<kafka::HandlePtr> openReader(const Config& config, const std::string& group_id);
@@ -100,5 +118,5 @@ Result<void> read(rd_kafka_t* rk, const std::string& topic, std::map<int32_t, Ra
                   const std::function<bool(const rd_kafka_message_t*)>& on_record,
                   const std::function<void()>& idle = {});
 
-}  // namespace dlq_detail
-}  // namespace hookpipe::retry
+}  // namespace detail
+}  // namespace hookpipe::dlq

@@ -1,4 +1,4 @@
-#include "retry/dlq_filter.h"
+#include "common/dlq/filter.h"
 
 #include <charconv>
 #include <chrono>
@@ -6,7 +6,7 @@
 
 #include "common/records/delivery.h"
 
-namespace hookpipe::retry {
+namespace hookpipe::dlq {
 namespace {
 
 // Reads exactly `width` digits at text[pos].
@@ -177,4 +177,4 @@ Result<bool> parseFilterArg(const std::vector<std::string>& args, std::size_t& i
   return true;
 }
 
-}  // namespace hookpipe::retry
+}  // namespace hookpipe::dlq

@@ -9,9 +9,9 @@
 #include "common/error.h"
 #include "common/kafka/kafka.h"
 
-// The record selection shared by `hookpipe dlq list`, `stats`, `replay` and `purge`,
-// and the small parsers of their command-line values.
-namespace hookpipe::retry {
+// The record selection shared by `hookpipe dlq list`, `stats`, `replay` and `purge` and
+// by the API's /v1/dead-letters routes, and the small parsers of their values.
+namespace hookpipe::dlq {
 
 // Which dead letters a command acts on. Empty fields match everything. The time range
 // is on the dead letter's record timestamp (the time it was produced to `dlq`), which
@@ -46,4 +46,4 @@ Result<uint64_t> parseCount(std::string_view text);
 Result<bool> parseFilterArg(const std::vector<std::string>& args, std::size_t& i,
                             DlqFilter& filter);
 
-}  // namespace hookpipe::retry
+}  // namespace hookpipe::dlq

@@ -1,10 +1,10 @@
-#include "retry/dlq.h"
+#include "common/dlq/reader.h"
 
 #include <algorithm>
 
 #include "common/records/delivery.h"
 
-namespace hookpipe::retry {
+namespace hookpipe::dlq {
 namespace {
 
 constexpr auto kMetadataTimeout = std::chrono::seconds(30);
@@ -56,7 +56,7 @@ int64_t DeadLetter::deadLetteredAtMs() const {
   return toInt(header(records::kDeadLetterAtMs), timestamp_ms);
 }
 
-namespace dlq_detail {
+namespace detail {
 
 Result<kafka::HandlePtr> openReader(const Config& config, const std::string& group_id) {
   std::string error;
@@ -181,39 +181,72 @@ Result<void> read(rd_kafka_t* rk, const std::string& topic, std::map<int32_t, Ra
   return result;
 }
 
-}  // namespace dlq_detail
+}  // namespace detail
 
-Result<uint64_t> scanDeadLetters(const Config& config, const ScanOptions& options,
-                                 const std::function<void(const DeadLetter&)>& on_match) {
-  std::vector<std::map<int32_t, int64_t>> floors;
+Result<ScanEnd> scanDeadLetters(const Config& config, const ScanOptions& options,
+                                const std::function<void(const DeadLetter&)>& on_match) {
+  std::vector<Positions> floors = {options.from};
   if (!options.include_purged) {
-    auto floor = dlq_detail::purgeFloor(config);
+    auto floor = detail::purgeFloor(config);
     if (!floor) return std::unexpected(floor.error());
     floors.push_back(std::move(*floor));
   }
-  auto rk = dlq_detail::openReader(config, config.groupId("dlq-reader"));
+  auto rk = detail::openReader(config, config.groupId("dlq-reader"));
   if (!rk) return std::unexpected(rk.error());
-  auto ranges = dlq_detail::plan(rk->get(), config, options.filter, floors);
+  auto ranges = detail::plan(rk->get(), config, options.filter, floors);
   if (!ranges) return std::unexpected(ranges.error());
-  uint64_t read = 0, matched = 0;
-  auto done = dlq_detail::read(
+  ScanEnd end;
+  end.next = options.from;
+  for (const auto& [p, r] : *ranges) end.next[p] = std::max(end.next[p], r.begin);
+  uint64_t matched = 0;
+  bool cut_short = false;
+  auto done = detail::read(
       rk->get(), config.topics.dlq(), std::move(*ranges), [&](const rd_kafka_message_t* msg) {
-        ++read;
-        if (options.max && matched >= *options.max) return false;
-        if (options.stop != nullptr && *options.stop) return false;
+        if ((options.max && matched >= *options.max) ||
+            (options.max_read && end.read >= *options.max_read) ||
+            (options.stop != nullptr && *options.stop)) {
+          cut_short = true;
+          return false;
+        }
+        ++end.read;
+        end.next[msg->partition] = msg->offset + 1;
         const auto headers = kafka::readHeaders(msg);
-        if (!options.filter.matches(headers, rd_kafka_message_timestamp(msg, nullptr))) return true;
-        ++matched;
-        on_match(copyOf(msg));
-        return !options.max || matched < *options.max;
+        if (options.filter.matches(headers, rd_kafka_message_timestamp(msg, nullptr))) {
+          ++matched;
+          on_match(copyOf(msg));
+        }
+        return true;
       });
   rd_kafka_consumer_close(rk->get());
   if (!done) return std::unexpected(done.error());
-  return read;
+  end.complete = !cut_short;
+  return end;
+}
+
+std::string formatPositions(const Positions& positions) {
+  std::string out;
+  for (const auto& [p, offset] : positions) {
+    if (!out.empty()) out.push_back(',');
+    out.append(std::to_string(p)).append(":").append(std::to_string(offset));
+  }
+  return out;
+}
+
+Result<Positions> parsePositions(std::string_view text) {
+  Positions out;
+  if (text.empty()) return out;
+  while (true) {
+    const auto comma = text.find(',');
+    auto position = parsePartitionOffset(text.substr(0, comma));
+    if (!position) return std::unexpected(position.error());
+    out[position->first] = position->second;
+    if (comma == std::string_view::npos) return out;
+    text = text.substr(comma + 1);
+  }
 }
 
 Result<DeadLetter> readDeadLetter(const Config& config, int32_t partition, int64_t offset) {
-  auto rk = dlq_detail::openReader(config, config.groupId("dlq-reader"));
+  auto rk = detail::openReader(config, config.groupId("dlq-reader"));
   if (!rk) return std::unexpected(rk.error());
   const std::string topic = config.topics.dlq();
   auto partitions = kafka::partitionCount(rk->get(), topic, kMetadataTimeout);
@@ -227,11 +260,11 @@ Result<DeadLetter> readDeadLetter(const Config& config, int32_t partition, int64
                 " (partition holds " + std::to_string(marks->first) + ".." +
                 std::to_string(marks->second - 1) + ")");
   std::optional<DeadLetter> found;
-  auto done = dlq_detail::read(rk->get(), topic, {{partition, {offset, offset + 1}}},
-                               [&](const rd_kafka_message_t* msg) {
-                                 if (msg->offset == offset) found = copyOf(msg);
-                                 return !found;
-                               });
+  auto done = detail::read(rk->get(), topic, {{partition, {offset, offset + 1}}},
+                           [&](const rd_kafka_message_t* msg) {
+                             if (msg->offset == offset) found = copyOf(msg);
+                             return !found;
+                           });
   rd_kafka_consumer_close(rk->get());
   if (!done) return std::unexpected(done.error());
   if (!found)  // e.g. a transaction marker or a compacted gap
@@ -258,17 +291,17 @@ Result<DlqStats> deadLetterStats(const Config& config, const ScanOptions& option
 Result<PurgeResult> purgeDeadLetters(const Config& config, const PurgeTarget& target) {
   if (target.until_ms.has_value() == target.until_position.has_value())
     return fail("purge needs exactly one of a time or a PARTITION:OFFSET");
-  auto rk = dlq_detail::openReader(config, config.groupId("dlq-purged"));
+  auto rk = detail::openReader(config, config.groupId("dlq-purged"));
   if (!rk) return std::unexpected(rk.error());
   const std::string topic = config.topics.dlq();
   auto partitions = kafka::partitionCount(rk->get(), topic, kMetadataTimeout);
   if (!partitions) return std::unexpected(partitions.error());
-  auto floor = dlq_detail::committed(rk->get(), topic, *partitions);
+  auto floor = detail::committed(rk->get(), topic, *partitions);
   if (!floor) return std::unexpected(floor.error());
 
   DlqFilter range;  // only the time bound matters here
   range.until_ms = target.until_ms;
-  auto ranges = dlq_detail::plan(rk->get(), config, range, {*floor});
+  auto ranges = detail::plan(rk->get(), config, range, {*floor});
   if (!ranges) return std::unexpected(ranges.error());
   PurgeResult result;
   result.floor = *floor;
@@ -285,9 +318,9 @@ Result<PurgeResult> purgeDeadLetters(const Config& config, const PurgeTarget& ta
     result.floor[p] = to;
   }
   if (!target.dry_run)
-    if (auto c = dlq_detail::commit(rk->get(), topic, moved); !c) return std::unexpected(c.error());
+    if (auto c = detail::commit(rk->get(), topic, moved); !c) return std::unexpected(c.error());
   rd_kafka_consumer_close(rk->get());
   return result;
 }
 
-}  // namespace hookpipe::retry
+}  // namespace hookpipe::dlq
