@@ -1,7 +1,6 @@
 #include "producer/api.h"
 
 #include <boost/json.hpp>
-#include <charconv>
 
 #include "common/json/event.h"
 #include "common/log/log.h"
@@ -27,13 +26,6 @@ bool isJson(const Request& req) {
 
 bool isNdjson(const Request& req) {
   return req[http::field::content_type].starts_with("application/x-ndjson");
-}
-
-std::optional<int64_t> toInt(std::string_view s) {
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  return n;
 }
 
 std::string idAnswer(const std::string& id) {
@@ -136,12 +128,15 @@ Response errorResponse(const Request& req, http::status status, const std::strin
   return jsonResponse(req, status, boost::json::serialize(o));
 }
 
-Api::Api(const Config& config, kafka::Producer& producer, SubscriptionTable& table)
+Api::Api(const Config& config, kafka::Producer& producer, SubscriptionTable& table,
+         EventTypeTable& event_types)
     : config_(config),
       producer_(producer),
       table_(table),
+      event_types_(event_types),
       auth_(config.api_tokens),
-      idempotency_(std::make_shared<IdempotencyStore>(config, config.idempotency_window)) {
+      idempotency_(std::make_shared<IdempotencyStore>(config, config.idempotency_window)),
+      dead_letters_(std::make_unique<DeadLetterService>(config)) {
   if (!auth_.enabled())
     log()->warn("HOOKPIPE_API_TOKENS is not set: the API accepts requests without a token");
 }
@@ -187,6 +182,8 @@ void Api::route(const Request& req, const std::vector<std::string>& path, Reply 
     if (method != http::verb::post) return notAllowed("POST");
     return n == 2 ? publishEvent(req, std::move(reply)) : publishBatch(req, std::move(reply));
   }
+  if (path[1] == "event-types") return routeEventTypes(req, path, std::move(reply));
+  if (path[1] == "dead-letters") return routeDeadLetters(req, path, std::move(reply));
   if (path[1] != "subscriptions" || n > 5)
     return reply.error(http::status::not_found, "no route " + std::string(req.target()));
   if (n == 2) {
@@ -492,18 +489,7 @@ void Api::listSubscriptions(const Request& req, Reply reply) {
         active = false;
       else
         problems.push_back({"status", "status must be active or paused"});
-    } else if (k == "limit") {
-      auto n = toInt(v);
-      if (!n || *n < 1 || *n > static_cast<int64_t>(kMaxListLimit))
-        problems.push_back({"limit", "limit must be 1.." + std::to_string(kMaxListLimit)});
-      else
-        limit = static_cast<std::size_t>(*n);
-    } else if (k == "offset") {
-      auto n = toInt(v);
-      if (!n || *n < 0)
-        problems.push_back({"offset", "offset must be an integer >= 0"});
-      else
-        offset = static_cast<std::size_t>(*n);
+    } else if (pagingParameter(k, v, kMaxListLimit, limit, offset, problems)) {
     } else {
       problems.push_back({k, "unknown parameter " + k});
     }
@@ -587,7 +573,7 @@ void Api::rotateSecret(const std::string& id, const Request& req, Reply reply) {
   int64_t grace_ms = kDefaultGraceMs;
   if (query) {
     for (const auto& [k, v] : *query) {
-      auto n = toInt(v);
+      auto n = parseInt(v);
       if (k != "grace_ms") return reply.invalid({{k, "unknown parameter " + k}});
       if (!n || *n < 0 || *n > kMaxGraceMs)
         return reply.invalid(
@@ -623,40 +609,259 @@ void Api::rotateSecret(const std::string& id, const Request& req, Reply reply) {
       "secret rotated", std::move(reply));
 }
 
+template <class T>
+void Api::storeRecord(RecordTable<T>& table, const std::string& topic, const std::string& key,
+                      std::optional<std::string> record,
+                      std::function<void(std::optional<Error>)> done) {
+  const std::string pinned = record.value_or("");  // a tombstone pins as ""
+  table.pin(key, pinned);
+  auto acked = [&table, key, pinned, done = std::move(done)](std::optional<Error> err) {
+    if (err) table.unpin(key, pinned);
+    done(std::move(err));
+  };
+  // A null value is the tombstone that compaction keeps until everyone has seen it.
+  auto r = producer_.produce(topic, key, record ? std::string_view(*record) : std::string_view(),
+                             {}, acked);
+  if (!r) acked(r.error());
+}
+
 void Api::storeSubscription(std::shared_ptr<Subscription> sub, http::status status,
                             std::function<std::string(const Subscription&)> answer,
                             const char* what, Reply reply) {
-  const std::string body = toJson(*sub, true);
-  table_.pin(sub->id, body);  // read-your-writes on this instance
-  auto done = [this, reply, sub, status, answer = std::move(answer), what,
-               body](std::optional<Error> err) {
-    if (err) {
-      table_.unpin(sub->id, body);
-      return reply.unavailable(std::string("subscription not stored: ") + err->message);
-    }
-    table_.upsert(*sub);
-    log()->info("subscription {} id={}", what, sub->id);
-    reply.json(status, answer(*sub));
-  };
-  auto r = producer_.produce(config_.topics.subscriptions(), sub->id, body, {}, done);
-  if (!r) done(r.error());
+  storeRecord(
+      table_, config_.topics.subscriptions(), sub->id, toJson(*sub, true),
+      [this, reply, sub, status, answer = std::move(answer), what](std::optional<Error> err) {
+        if (err) return reply.unavailable(std::string("subscription not stored: ") + err->message);
+        table_.upsert(*sub);
+        log()->info("subscription {} id={}", what, sub->id);
+        reply.json(status, answer(*sub));
+      });
 }
 
 void Api::deleteSubscription(const std::string& id, Reply reply) {
   if (!table_.find(id)) return reply.error(http::status::not_found, "no subscription " + id);
-  table_.pin(id, "");
-  auto done = [this, reply, id](std::optional<Error> err) {
-    if (err) {
-      table_.unpin(id, "");
-      return reply.unavailable("subscription not deleted: " + err->message);
+  storeRecord(table_, config_.topics.subscriptions(), id, std::nullopt,
+              [this, reply, id](std::optional<Error> err) {
+                if (err) return reply.unavailable("subscription not deleted: " + err->message);
+                table_.erase(id);
+                log()->info("subscription deleted id={}", id);
+                reply.noContent();
+              });
+}
+
+// ---- event types -------------------------------------------------------------
+
+void Api::routeEventTypes(const Request& req, const std::vector<std::string>& path, Reply reply) {
+  const auto method = req.method();
+  if (path.size() == 2) {
+    if (method == http::verb::post) return createEventType(req, std::move(reply));
+    if (method == http::verb::get) return listEventTypes(req, std::move(reply));
+    return reply.error(http::status::method_not_allowed, "use GET, POST", {{"Allow", "GET, POST"}});
+  }
+  if (path.size() != 3)
+    return reply.error(http::status::not_found, "no route " + std::string(req.target()));
+  const std::string& name = path[2];
+  if (method == http::verb::get) {
+    auto t = event_types_.find(name);
+    if (!t) return reply.error(http::status::not_found, "no event type " + name);
+    return reply.json(http::status::ok, eventTypeJson(*t));
+  }
+  if (method == http::verb::put) return updateEventType(name, req, false, std::move(reply));
+  if (method == http::verb::patch) return updateEventType(name, req, true, std::move(reply));
+  if (method == http::verb::delete_) return deleteEventType(name, std::move(reply));
+  reply.error(http::status::method_not_allowed, "use GET, PUT, PATCH, DELETE",
+              {{"Allow", "GET, PUT, PATCH, DELETE"}});
+}
+
+namespace {
+
+// Checks what every event-type write checks before parsing; true when `reply` was answered.
+bool refusedEventTypeBody(const Request& req, const Config& config, const Reply& reply) {
+  if (!isJson(req)) {
+    reply.error(http::status::unsupported_media_type, "send application/json");
+    return true;
+  }
+  if (req.body().size() > config.max_event_bytes) {
+    reply.error(
+        http::status::payload_too_large,
+        "event type is over the limit of " + std::to_string(config.max_event_bytes) + " bytes");
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void Api::createEventType(const Request& req, Reply reply) {
+  if (refusedEventTypeBody(req, config_, reply)) return;
+  auto t = parseEventType(req.body(), true);
+  if (!t) return reply.invalid(problemsFromMessage(t.error().message));
+  if (auto existing = event_types_.find(t->name))
+    return reply.error(http::status::conflict,
+                       "event type " + t->name + " exists" +
+                           (existing->archived ? " (archived: PATCH it with {\"archived\":false})"
+                                               : " (change it with PUT or PATCH)"));
+  t->created_at = t->updated_at = json::formatTimestamp(kafka::nowMs());
+  auto stored = std::make_shared<EventType>(std::move(*t));
+  storeRecord(event_types_, config_.topics.eventTypes(), stored->name, eventTypeJson(*stored),
+              [this, reply, stored](std::optional<Error> err) {
+                if (err) return reply.unavailable("event type not stored: " + err->message);
+                event_types_.put(stored->name, *stored);
+                log()->info("event type created name={}", stored->name);
+                reply.json(http::status::created, eventTypeJson(*stored));
+              });
+}
+
+void Api::listEventTypes(const Request& req, Reply reply) {
+  auto query = parseQuery(req.target());
+  if (!query) return reply.invalid({{"", "the query string has a broken %-escape"}});
+  std::vector<Problem> problems;
+  bool include_archived = false;
+  std::size_t limit = kDefaultListLimit;
+  std::size_t offset = 0;
+  for (const auto& [k, v] : *query) {
+    if (k == "include_archived") {
+      if (v != "true" && v != "false")
+        problems.push_back({k, "include_archived must be true or false"});
+      include_archived = v == "true";
+    } else if (!pagingParameter(k, v, kMaxListLimit, limit, offset, problems)) {
+      problems.push_back({k, "unknown parameter " + k});
     }
-    table_.erase(id);
-    log()->info("subscription deleted id={}", id);
-    reply.noContent();
-  };
-  // A null value is the tombstone that compaction keeps until everyone has seen it.
-  auto r = producer_.produce(config_.topics.subscriptions(), id, std::string_view(), {}, done);
-  if (!r) done(r.error());
+  }
+  if (!problems.empty()) return reply.invalid(problems);
+  std::string items;
+  std::size_t total = 0, shown = 0;
+  for (const auto& [name, t] : *event_types_.snapshot()) {  // ordered by name: stable pages
+    if (t->archived && !include_archived) continue;
+    if (total++ < offset || shown >= limit) continue;
+    items += (shown++ == 0 ? "" : ",") + eventTypeJson(*t);
+  }
+  reply.json(http::status::ok, "{\"data\":[" + items + "],\"total\":" + std::to_string(total) +
+                                   ",\"limit\":" + std::to_string(limit) +
+                                   ",\"offset\":" + std::to_string(offset) + "}");
+}
+
+void Api::updateEventType(const std::string& name, const Request& req, bool merge, Reply reply) {
+  if (refusedEventTypeBody(req, config_, reply)) return;
+  auto current = event_types_.find(name);
+  if (merge && !current) return reply.error(http::status::not_found, "no event type " + name);
+  boost::system::error_code ec;
+  boost::json::value body = boost::json::parse(req.body(), ec);
+  if (ec) return reply.invalid({{"", "body is not valid JSON: " + ec.message()}});
+  if (!body.is_object()) return reply.invalid({{"", "body must be a JSON object"}});
+  auto& patch = body.as_object();
+  if (auto it = patch.find("name");
+      it != patch.end() && !(it->value().is_string() && it->value().as_string() == name))
+    return reply.invalid({{"/name", "name cannot change (it is " + name + ")"}});
+  // PATCH: the fields given replace the current ones (schema and example as a whole),
+  // null clears; PUT: the body is the whole event type.
+  boost::json::object next;
+  if (merge) {
+    next = boost::json::parse(eventTypeJson(*current)).as_object();
+    next.erase("created_at");
+    next.erase("updated_at");
+    for (const auto& [k, v] : patch) next[k] = v;
+  } else {
+    next = patch;
+  }
+  next["name"] = name;
+  auto t = parseEventType(boost::json::serialize(next), true);
+  if (!t) return reply.invalid(problemsFromMessage(t.error().message));
+  // Schema and example are stored as sent (minified), not as re-serialized above.
+  const auto given = parseEventType(req.body(), false);
+  if (!given) return reply.invalid(problemsFromMessage(given.error().message));
+  t->schema_json = !merge || patch.contains("schema") ? given->schema_json : current->schema_json;
+  t->example_json =
+      !merge || patch.contains("example") ? given->example_json : current->example_json;
+  const std::string now = json::formatTimestamp(kafka::nowMs());
+  t->created_at = current ? current->created_at : now;
+  t->updated_at = now;
+  const auto status = current ? http::status::ok : http::status::created;
+  auto stored = std::make_shared<EventType>(std::move(*t));
+  storeRecord(event_types_, config_.topics.eventTypes(), name, eventTypeJson(*stored),
+              [this, reply, stored, status](std::optional<Error> err) {
+                if (err) return reply.unavailable("event type not stored: " + err->message);
+                event_types_.put(stored->name, *stored);
+                log()->info("event type {} name={}",
+                            status == http::status::created ? "created" : "updated", stored->name);
+                reply.json(status, eventTypeJson(*stored));
+              });
+}
+
+void Api::deleteEventType(const std::string& name, Reply reply) {
+  if (!event_types_.find(name))
+    return reply.error(http::status::not_found, "no event type " + name);
+  storeRecord(event_types_, config_.topics.eventTypes(), name, std::nullopt,
+              [this, reply, name](std::optional<Error> err) {
+                if (err) return reply.unavailable("event type not deleted: " + err->message);
+                event_types_.erase(name);
+                log()->info("event type deleted name={}", name);
+                reply.noContent();
+              });
+}
+
+// ---- dead letters ------------------------------------------------------------
+
+void Api::routeDeadLetters(const Request& req, const std::vector<std::string>& path, Reply reply) {
+  const auto method = req.method();
+  const std::size_t n = path.size();
+  if (n == 2) {
+    if (method != http::verb::get)
+      return reply.error(http::status::method_not_allowed, "use GET", {{"Allow", "GET"}});
+    return listDeadLetters(req, std::move(reply));
+  }
+  if (n == 3 && path[2] == "replay") {
+    if (method != http::verb::post)
+      return reply.error(http::status::method_not_allowed, "use POST", {{"Allow", "POST"}});
+    return replayDeadLetters(req, std::move(reply));
+  }
+  if (n == 4 && path[2] == "replays") {
+    if (method != http::verb::get)
+      return reply.error(http::status::method_not_allowed, "use GET", {{"Allow", "GET"}});
+    auto status = dead_letters_->replayStatus(path[3]);
+    if (!status)
+      return reply.error(http::status::not_found,
+                         "no replay " + path[3] + " was started on this instance");
+    return reply.json(http::status::ok, std::move(*status));
+  }
+  reply.error(http::status::not_found, "no route " + std::string(req.target()));
+}
+
+void Api::listDeadLetters(const Request& req, Reply reply) {
+  auto query = parseQuery(req.target());
+  if (!query) return reply.invalid({{"", "the query string has a broken %-escape"}});
+  DeadLetterQuery q;
+  if (auto problems = parseDeadLetterQuery(*query, q); !problems.empty())
+    return reply.invalid(problems);
+  const bool queued = dead_letters_->submitListing([this, q, reply] {
+    auto page = dead_letters_->listPage(q);
+    if (!page) return reply.unavailable("dead letters not read: " + page.error().message);
+    reply.json(http::status::ok, std::move(*page));
+  });
+  if (!queued)
+    reply.error(http::status::too_many_requests, "too many dead-letter listings in progress",
+                {{"Retry-After", "1"}});
+}
+
+void Api::replayDeadLetters(const Request& req, Reply reply) {
+  if (!isJson(req))
+    return reply.error(http::status::unsupported_media_type, "send application/json");
+  dlq::ReplayOptions options;
+  auto problems = parseReplayRequest(req.body(), options);
+  if (problems.empty() && !options.to_subscription.empty() && !table_.find(options.to_subscription))
+    problems.push_back({"/to_subscription", "no subscription " + options.to_subscription});
+  if (!problems.empty()) return reply.invalid(problems);
+  auto started = dead_letters_->startReplay(std::move(options));
+  if (!started.started)
+    return reply.error(
+        http::status::conflict,
+        "replay " + started.replay_id + " is still running (one replay at a time per instance)",
+        {{"Retry-After", "5"}});
+  boost::json::object o;
+  o["id"] = started.replay_id;
+  o["status_url"] = "/v1/dead-letters/replays/" + started.replay_id;
+  reply.json(http::status::accepted, boost::json::serialize(o),
+             {{"Location", "/v1/dead-letters/replays/" + started.replay_id}});
 }
 
 }  // namespace hookpipe::producer

@@ -3,6 +3,7 @@
 #include <boost/beast/http.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -10,6 +11,8 @@
 #include "common/kafka/kafka.h"
 #include "common/subscriptions/table.h"
 #include "producer/auth.h"
+#include "producer/dead_letters.h"
+#include "producer/event_type.h"
 #include "producer/http_util.h"
 #include "producer/idempotency.h"
 
@@ -45,13 +48,15 @@ class Reply {
   std::shared_ptr<Respond> respond_;
 };
 
-// The HTTP API's routes (docs/api.md, producer/openapi.json). Shares the producer and
-// the subscription table with the process; handle() runs on the HTTP threads and may
-// answer at once or later, from the producer's callback thread, once the broker has
-// acknowledged what the request wrote.
+// The HTTP API's routes (docs/api.md, producer/openapi.json). Shares the producer, the
+// subscription table and the event-type catalog with the process; handle() runs on the
+// HTTP threads and may answer at once or later, from the producer's callback thread,
+// once the broker has acknowledged what the request wrote, or from the dead-letter
+// service's threads.
 class Api {
  public:
-  Api(const Config& config, kafka::Producer& producer, SubscriptionTable& table);
+  Api(const Config& config, kafka::Producer& producer, SubscriptionTable& table,
+      EventTypeTable& event_types);
   void handle(const Request& req, Respond respond);
 
  private:
@@ -64,6 +69,22 @@ class Api {
   void setActive(const std::string& id, bool active, Reply reply);
   void rotateSecret(const std::string& id, const Request& req, Reply reply);
   void deleteSubscription(const std::string& id, Reply reply);
+  void routeEventTypes(const Request& req, const std::vector<std::string>& path, Reply reply);
+  void createEventType(const Request& req, Reply reply);
+  void listEventTypes(const Request& req, Reply reply);
+  void updateEventType(const std::string& name, const Request& req, bool merge, Reply reply);
+  void deleteEventType(const std::string& name, Reply reply);
+  void routeDeadLetters(const Request& req, const std::vector<std::string>& path, Reply reply);
+  void listDeadLetters(const Request& req, Reply reply);
+  void replayDeadLetters(const Request& req, Reply reply);
+  // Writes `record` under `key` to a compacted topic (nullopt: a tombstone), pinned in
+  // `table` meanwhile so that the topic reader does not apply an older record over the
+  // local write (read-your-writes); `done` runs on acknowledgement or failure, and
+  // should update the table on success.
+  template <class T>
+  void storeRecord(RecordTable<T>& table, const std::string& topic, const std::string& key,
+                   std::optional<std::string> record,
+                   std::function<void(std::optional<Error>)> done);
   // Writes `sub` to the subscriptions topic; on acknowledgement updates the local
   // table (read-your-writes on this instance) and answers `status` with `answer(sub)`.
   void storeSubscription(std::shared_ptr<Subscription> sub, http::status status,
@@ -75,8 +96,10 @@ class Api {
   Config config_;
   kafka::Producer& producer_;
   SubscriptionTable& table_;
+  EventTypeTable& event_types_;
   TokenAuth auth_;
   std::shared_ptr<IdempotencyStore> idempotency_;
+  std::unique_ptr<DeadLetterService> dead_letters_;
 };
 
 // The OpenAPI 3.1 document served at /v1/openapi.json (producer/openapi.json).

@@ -1,5 +1,7 @@
 #include "producer/http_util.h"
 
+#include <charconv>
+
 namespace hookpipe::producer {
 namespace {
 
@@ -69,6 +71,34 @@ std::vector<std::string> pathSegments(std::string_view target) {
     path = path.substr(slash + 1);
   }
   return out;
+}
+
+std::optional<int64_t> parseInt(std::string_view text) {
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
+  return n;
+}
+
+bool pagingParameter(const std::string& key, const std::string& value, std::size_t max_limit,
+                     std::size_t& limit, std::size_t& offset, std::vector<Problem>& problems) {
+  if (key == "limit") {
+    auto n = parseInt(value);
+    if (!n || *n < 1 || *n > static_cast<int64_t>(max_limit))
+      problems.push_back({"limit", "limit must be 1.." + std::to_string(max_limit)});
+    else
+      limit = static_cast<std::size_t>(*n);
+    return true;
+  }
+  if (key == "offset") {
+    auto n = parseInt(value);
+    if (!n || *n < 0)
+      problems.push_back({"offset", "offset must be an integer >= 0"});
+    else
+      offset = static_cast<std::size_t>(*n);
+    return true;
+  }
+  return false;
 }
 
 std::string pointerToken(std::string_view token) {

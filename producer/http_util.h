@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -30,6 +31,14 @@ struct Problem {
 // ...; url is required") into problems whose pointer is taken from the leading field
 // path ("/retry_config/max_retries", "/url"); "" (the whole body) when none is named.
 std::vector<Problem> problemsFromMessage(std::string_view message);
+
+// A whole decimal integer ("-3", "42"); nullopt for anything else.
+std::optional<int64_t> parseInt(std::string_view text);
+
+// The paging query parameters of list routes: `limit` (1..max_limit) and `offset`
+// (>= 0). True when `key` is one of them (a bad value is appended to `problems`).
+bool pagingParameter(const std::string& key, const std::string& value, std::size_t max_limit,
+                     std::size_t& limit, std::size_t& offset, std::vector<Problem>& problems);
 
 // Escapes a JSON pointer reference token ('~' -> "~0", '/' -> "~1").
 std::string pointerToken(std::string_view token);

@@ -3,6 +3,7 @@
 #include "common/log/log.h"
 #include "common/role/role.h"
 #include "producer/api.h"
+#include "producer/event_type.h"
 #include "producer/server.h"
 
 namespace hookpipe::producer {
@@ -12,6 +13,9 @@ int run(const Config& config) {
   ensureTopicsOrThrow(config);
   SubscriptionTable table;
   auto sync = loadSubscriptions(config, table);
+  EventTypeTable event_types;
+  EventTypeSync event_types_sync(config, event_types);
+  loadOrThrow(event_types_sync, "event types");
   // An event is answered 202 only once stored; a broker away for 10 s gets a 503. Each
   // request waits for its ack, so the API producer favours latency: a short linger, no
   // Nagle delay on the broker connection, no compression for the small batches.
@@ -20,7 +24,7 @@ int run(const Config& config) {
                                                    {"socket.nagle.disable", "true"},
                                                    {"compression.type", "none"}});
   if (!producer) throw std::runtime_error(producer.error().message);
-  Api api(config, **producer, table);
+  Api api(config, **producer, table, event_types);
   Server server(config, api);
   if (auto r = server.start(); !r) throw std::runtime_error(r.error().message);
   log->info("listening address={} port={}", config.http_address, server.port());
