@@ -8,17 +8,27 @@
 #include "common/json/event.h"
 #include "common/log/log.h"
 #include "common/retry/policy.h"
-#include "deliverer/ssrf.h"
 
 namespace hookpipe::deliverer {
 namespace {
 
-constexpr std::size_t kResponseSnippetBytes = 1024;
 constexpr auto kDrainBudget = std::chrono::seconds(10);
+// A rate-limited lane asks Redis for tokens at most this often (so one round trip
+// covers every delivery that became due meanwhile), and drops tokens it held this long.
+constexpr int64_t kMinAskSpacingMs = 10;
+constexpr int64_t kTokenLifetimeMs = 1000;
+// A delivery that found its endpoint busy and no room to wait comes back after this.
+constexpr int64_t kBusyParkMs = 1000;
 
 std::shared_ptr<spdlog::logger> log() {
   static auto l = logger("deliverer");
   return l;
+}
+
+int64_t steadyUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace
@@ -26,77 +36,56 @@ std::shared_ptr<spdlog::logger> log() {
 // One HTTP attempt in flight. Owned by Deliverer::in_flight_; the easy handle's
 // CURLOPT_PRIVATE points back here.
 struct Deliverer::Request {
-  Deliverer* owner = nullptr;
   CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
-  kafka::OwnedMessage msg;
-  records::DeliveryMeta meta;
+  Pending p;
   std::shared_ptr<const Subscription> sub;
-  std::string response_snippet;
-  std::string retry_after;
-  bool refused = false;
-  char error_buffer[CURL_ERROR_SIZE] = {};
-
-  ~Request() {
-    if (headers != nullptr) curl_slist_free_all(headers);
-  }
-
-  static size_t onBody(char* data, size_t size, size_t n, void* self) noexcept {
-    auto* req = static_cast<Request*>(self);
-    const size_t len = size * n;
-    const size_t room =
-        kResponseSnippetBytes - std::min(kResponseSnippetBytes, req->response_snippet.size());
-    req->response_snippet.append(data, std::min(room, len));  // the rest is discarded
-    return len;
-  }
-  static size_t onHeader(char* data, size_t size, size_t n, void* self) noexcept {
-    auto* req = static_cast<Request*>(self);
-    std::string_view line(data, size * n);
-    if (line.size() > 12 && strncasecmp(line.data(), "retry-after:", 12) == 0)
-      req->retry_after = std::string(line.substr(12));
-    return size * n;
-  }
-  // Checks the address actually connected to, after DNS resolution.
-  static curl_socket_t onOpenSocket(void* self, curlsocktype, curl_sockaddr* address) noexcept {
-    auto* req = static_cast<Request*>(self);
-    if (!req->owner->config_.allow_private_targets && isPrivateAddress(&address->addr)) {
-      req->refused = true;
-      return CURL_SOCKET_BAD;
-    }
-    return socket(address->family, address->socktype, address->protocol);
-  }
+  webhook::Request http;
+  int64_t started_us = 0;
 };
 
-Deliverer::Deliverer(const Config& config, SubscriptionTable& table)
+Deliverer::Deliverer(const Config& config, SubscriptionTable& table, Shared& shared, int worker)
     : config_(config),
       table_(table),
+      shared_(shared),
+      metrics_(shared.metrics),
+      worker_(worker),
+      http_options_{config.connect_timeout, config.request_timeout, config.allow_private_targets},
       redis_(config.redis_host, config.redis_port),
       delivered_(redis_, config.topics.prefix,
-                 std::chrono::duration_cast<std::chrono::seconds>(config.delivered_ttl)) {}
+                 std::chrono::duration_cast<std::chrono::seconds>(config.delivered_ttl)),
+      limiter_(redis_, config.topics.prefix) {}
 
 Deliverer::~Deliverer() {
-  for (auto& req : in_flight_) {
-    curl_multi_remove_handle(multi_.get(), req->easy);
-    curl_easy_cleanup(req->easy);
+  for (auto& [req, owned] : in_flight_) {
+    curl_multi_remove_handle(multi_.get(), owned->easy);
+    curl_easy_cleanup(owned->easy);
   }
   for (CURL* e : idle_easy_) curl_easy_cleanup(e);
   for (int fd : wake_fds_)
     if (fd >= 0) ::close(fd);
 }
 
-Result<std::unique_ptr<Deliverer>> Deliverer::create(const Config& config,
-                                                     SubscriptionTable& table) {
-  std::unique_ptr<Deliverer> d(new Deliverer(config, table));
+Result<std::unique_ptr<Deliverer>> Deliverer::create(const Config& config, SubscriptionTable& table,
+                                                     Shared& shared, int worker) {
+  std::unique_ptr<Deliverer> d(new Deliverer(config, table, shared, worker));
   // A failed produce is retried by handOff(); librdkafka itself never gives up.
   auto producer = kafka::Producer::create(config, {{"message.timeout.ms", "0"}});
   if (!producer) return std::unexpected(producer.error());
   d->producer_ = std::move(*producer);
   d->hand_off_ = std::make_unique<kafka::HandOff>(*d->producer_);
-  auto consumer = kafka::Consumer::create(config, config.groupId("deliverer"), d.get());
+  const std::string group = config.groupId("deliverer");
+  kafka::Properties extra;
+  // Static membership (HOOKPIPE_INSTANCE_ID) needs one id per consumer: worker 0 keeps
+  // the plain one, the others add their index.
+  if (const char* instance = std::getenv("HOOKPIPE_INSTANCE_ID");
+      instance != nullptr && *instance != '\0' && worker > 0)
+    extra["group.instance.id"] = group + "-" + instance + "-w" + std::to_string(worker);
+  auto consumer = kafka::Consumer::create(config, group, d.get(), extra);
   if (!consumer) return std::unexpected(consumer.error());
   d->consumer_ = std::move(*consumer);
   d->multi_.reset(curl_multi_init());
   if (!d->multi_) return fail("curl_multi_init failed");
+  curl_multi_setopt(d->multi_.get(), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
   if (::pipe2(d->wake_fds_, O_NONBLOCK | O_CLOEXEC) != 0) return fail("pipe2 failed");
   rd_kafka_queue_t* q = rd_kafka_queue_get_consumer(d->consumer_->handle());
   rd_kafka_queue_io_event_enable(q, d->wake_fds_[1], "c", 1);
@@ -111,11 +100,12 @@ Result<std::unique_ptr<Deliverer>> Deliverer::create(const Config& config,
 
 int Deliverer::run(const std::atomic<bool>& stop) {
   auto last_report = std::chrono::steady_clock::now();
-  while (!stop && !consumer_->fatal()) {
+  while (!stop && !shared_.halt && !consumer_->fatal()) {
     hand_off_->pump(0);
     std::vector<kafka::OwnedMessage> batch;
-    const std::size_t room =
-        config_.max_in_flight - std::min(config_.max_in_flight, in_flight_.size());
+    // Intake stops while the request window is full or the waiting budget is spent.
+    std::size_t room = config_.max_in_flight - std::min(config_.max_in_flight, in_flight_.size());
+    if (waiting_total_ >= config_.max_waiting) room = 0;
     while (batch.size() < room) {
       kafka::MessagePtr msg = consumer_->poll(0);
       if (!msg) break;
@@ -126,20 +116,33 @@ int Deliverer::run(const std::atomic<bool>& stop) {
       batch.push_back(kafka::OwnedMessage::copyOf(msg.get()));
     }
     if (!batch.empty()) intake(std::move(batch));
+    if (!busy_lanes_.empty()) pumpLanes();
     flushDeliveredMarks();
-    driveCurl(in_flight_.size() < config_.max_in_flight ? 200 : 1000);
+    // Lanes waiting for a token, a slot or a retry time are looked at again soon.
+    const int timeout_ms = !busy_lanes_.empty()                        ? kMinAskSpacingMs
+                           : in_flight_.size() < config_.max_in_flight ? 200
+                                                                       : 1000;
+    driveCurl(timeout_ms);
     if (auto now = std::chrono::steady_clock::now(); now - last_report > std::chrono::seconds(10)) {
       last_report = now;
-      log()->info("delivered={} retried={} dead_lettered={} duplicates_skipped={} in_flight={}",
-                  metrics_.delivered.load(), metrics_.retried.load(), metrics_.dead_lettered.load(),
-                  metrics_.duplicates_skipped.load(), in_flight_.size());
+      log()->info(
+          "worker={} delivered={} retried={} dead_lettered={} parked={} duplicates_skipped={} "
+          "unknown_subscription={} in_flight={} waiting={} breakers_opened={} "
+          "rate_limit_round_trips={}",
+          worker_, metrics_.delivered.load(), metrics_.retried.load(),
+          metrics_.dead_lettered.load(), metrics_.parked.load(), metrics_.duplicates_skipped.load(),
+          metrics_.unknown_subscription.load(), in_flight_.size(), waiting_total_,
+          shared_.governor.breaker_opened.load(), limiter_.round_trips.load());
     }
   }
-  log()->info("stopping: draining in_flight={}", in_flight_.size());
+  log()->info("worker={} stopping: draining in_flight={}", worker_, in_flight_.size());
   drain([this] { return in_flight_.empty() && hand_off_->waitingToResend() == 0; }, kDrainBudget);
   flushDeliveredMarks();
   producer_->flush(kDrainBudget);
   consumer_->close();
+  if (consumer_->fatal()) shared_.halt = true;
+  log()->info("stopped worker={} delivered={} parked={} dead_lettered={}", worker_,
+              metrics_.delivered.load(), metrics_.parked.load(), metrics_.dead_lettered.load());
   return consumer_->fatal() ? 1 : 0;
 }
 
@@ -147,6 +150,7 @@ void Deliverer::intake(std::vector<kafka::OwnedMessage> batch) {
   std::vector<records::DeliveryMeta> metas;
   std::vector<std::string> ids;
   metas.reserve(batch.size());
+  ids.reserve(batch.size());
   for (const auto& m : batch) {
     tracker_.begin(m.topic, m.partition, m.offset);
     metas.push_back(records::DeliveryMeta::fromHeaders(m.headers));
@@ -161,26 +165,153 @@ void Deliverer::intake(std::vector<kafka::OwnedMessage> batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     auto sub = table_.find(metas[i].subscription_id);
     if (!sub) {
+      // Deleted subscription: its deliveries are dropped and counted.
       ++metrics_.unknown_subscription;
+      log()->debug("dropping delivery of deleted subscription={}", metas[i].subscription_id);
       finish(batch[i]);
     } else if ((delivered && (*delivered)[i]) || in_flight_ids_.contains(metas[i].delivery_id) ||
-               std::find(delivered_marks_.begin(), delivered_marks_.end(), metas[i].delivery_id) !=
-                   delivered_marks_.end()) {
+               delivered_marks_set_.contains(metas[i].delivery_id)) {
       // Delivered already, or the same delivery is in flight right now (a replay or a
       // re-routed copy that overtook the first one's 2xx): that attempt decides.
       ++metrics_.duplicates_skipped;
       log()->debug("skipping delivered id={}", metas[i].delivery_id);
       finish(batch[i]);
     } else if (!sub->is_active) {
-      // Paused: park it in the shortest tier without spending an attempt.
-      ++metrics_.parked;
-      metas[i].due_ms = kafka::nowMs() + config_.retry_tiers.front().count();
-      kafka::HeaderList headers = batch[i].headers;
-      metas[i].writeTo(headers);
-      handOff(config_.topics.retryTier(config_.retry_tiers.front()), std::move(batch[i]),
-              std::move(headers));
+      parkPaused({std::move(batch[i]), std::move(metas[i])});
     } else {
-      startRequest(std::move(batch[i]), std::move(metas[i]), std::move(sub));
+      admit({std::move(batch[i]), std::move(metas[i])}, sub);
+    }
+  }
+}
+
+int Deliverer::capOf(const Subscription& sub) const {
+  if (sub.ordered) return 1;
+  return sub.max_concurrency > 0 ? sub.max_concurrency : config_.endpoint_concurrency;
+}
+
+std::size_t Deliverer::laneBound() const {
+  // (Ordered lanes never park; they are bounded by intake stopping at max_waiting.)
+  // A quarter of the budget: one slow or limited endpoint cannot fill it for the others.
+  return std::max<std::size_t>(1, config_.max_waiting / 4);
+}
+
+void Deliverer::admit(Pending p, const std::shared_ptr<const Subscription>& sub) {
+  Lane& lane = lanes_[sub->id];
+  const int64_t now = kafka::nowMs();
+  // Straight out when nothing waits ahead of it and the endpoint may take it now.
+  if (lane.waiting.empty() && !sub->rate_limit.any()) {
+    switch (shared_.governor.acquire(sub->id, capOf(*sub), now)) {
+      case Governor::Admit::kGo:
+        startRequest(std::move(p), sub);
+        return;
+      case Governor::Admit::kOpen:
+        if (!sub->ordered) {
+          park(std::move(p), shared_.governor.view(sub->id).open_until_ms);
+          return;
+        }
+        break;
+      case Governor::Admit::kBusy:
+        break;
+    }
+  }
+  if (sub->ordered || (lane.waiting.size() < laneBound() && waiting_total_ < config_.max_waiting)) {
+    lane.waiting.push_back(std::move(p));
+    ++waiting_total_;
+    busy_lanes_.insert(sub->id);
+    return;
+  }
+  // No room to wait: park for about as long as the lane ahead of it needs.
+  int64_t wait_ms = kBusyParkMs;
+  if (const auto specs = bucketsFor(sub->rate_limit); !specs.empty()) {
+    double per_ms = specs.front().per_ms;
+    for (const auto& s : specs) per_ms = std::min(per_ms, s.per_ms);
+    wait_ms =
+        std::max(wait_ms, static_cast<int64_t>(static_cast<double>(lane.waiting.size()) / per_ms));
+  }
+  park(std::move(p), now + wait_ms);
+}
+
+void Deliverer::pumpLanes() {
+  const int64_t now = kafka::nowMs();
+  struct Ready {
+    Lane* lane;
+    std::shared_ptr<const Subscription> sub;
+    int slots;
+  };
+  std::vector<Ready> ready;
+  std::vector<RateLimiter::Ask> asks;
+  std::vector<std::size_t> ask_of;  // index into `ready` for each ask
+  for (auto it = busy_lanes_.begin(); it != busy_lanes_.end();) {
+    const std::string& id = *it;
+    Lane& lane = lanes_[id];
+    auto sub = table_.find(id);
+    auto take_all = [&] {
+      std::deque<Pending> all = std::move(lane.waiting);
+      lane.waiting.clear();
+      waiting_total_ -= all.size();
+      return all;
+    };
+    if (lane.waiting.empty()) {
+      it = busy_lanes_.erase(it);
+      continue;
+    }
+    if (!sub) {
+      for (auto& p : take_all()) {
+        ++metrics_.unknown_subscription;
+        finish(p.msg);
+      }
+      it = busy_lanes_.erase(it);
+      continue;
+    }
+    if (!sub->is_active) {
+      for (auto& p : take_all()) parkPaused(std::move(p));
+      it = busy_lanes_.erase(it);
+      continue;
+    }
+    const int slots = shared_.governor.available(id, capOf(*sub), now);
+    const auto breaker = shared_.governor.view(id);
+    if (breaker.state == BreakerState::kOpen && !sub->ordered) {
+      for (auto& p : take_all()) park(std::move(p), breaker.open_until_ms);
+      it = busy_lanes_.erase(it);
+      continue;
+    }
+    ++it;
+    if (slots <= 0 || lane.waiting.front().not_before_ms > now) continue;
+    ready.push_back({&lane, sub, slots});
+    if (sub->rate_limit.any()) {
+      if (lane.tokens > 0 && now - lane.tokens_at_ms > kTokenLifetimeMs) lane.tokens = 0;
+      const int64_t want =
+          std::min<int64_t>(slots, static_cast<int64_t>(lane.waiting.size())) - lane.tokens;
+      if (want > 0 && now >= lane.next_ask_ms) {
+        asks.push_back({id, sub->rate_limit, want});
+        ask_of.push_back(ready.size() - 1);
+      }
+    }
+  }
+  if (!asks.empty()) {
+    const auto grants = limiter_.acquire(asks, now);
+    for (std::size_t i = 0; i < grants.size(); ++i) {
+      Lane& lane = *ready[ask_of[i]].lane;
+      if (grants[i].granted > 0) {
+        lane.tokens += grants[i].granted;
+        lane.tokens_at_ms = now;
+      }
+      lane.next_ask_ms = now + std::max(kMinAskSpacingMs,
+                                        grants[i].granted < asks[i].demand ? grants[i].wait_ms : 0);
+    }
+  }
+  for (auto& r : ready) {
+    Lane& lane = *r.lane;
+    const bool limited = r.sub->rate_limit.any();
+    for (int n = 0; n < r.slots && !lane.waiting.empty(); ++n) {
+      if (limited && lane.tokens <= 0) break;
+      if (lane.waiting.front().not_before_ms > now) break;
+      if (shared_.governor.acquire(r.sub->id, capOf(*r.sub), now) != Governor::Admit::kGo) break;
+      if (limited) --lane.tokens;
+      Pending p = std::move(lane.waiting.front());
+      lane.waiting.pop_front();
+      --waiting_total_;
+      startRequest(std::move(p), r.sub);
     }
   }
 }
@@ -193,62 +324,23 @@ CURL* Deliverer::takeEasy() {
   return e;
 }
 
-void Deliverer::startRequest(kafka::OwnedMessage msg, records::DeliveryMeta meta,
-                             std::shared_ptr<const Subscription> sub) {
+void Deliverer::startRequest(Pending p, std::shared_ptr<const Subscription> sub) {
   auto req = std::make_unique<Request>();
-  req->owner = this;
-  req->msg = std::move(msg);
-  req->meta = std::move(meta);
+  req->p = std::move(p);
   req->sub = std::move(sub);
-  if (req->meta.first_attempt_ms == 0) req->meta.first_attempt_ms = kafka::nowMs();
-  const Subscription& s = *req->sub;
-
-  const int64_t ts = kafka::nowMs() / 1000;
-  std::vector<std::string> lines = {"Content-Type: application/json",
-                                    "User-Agent: hookpipe/" HOOKPIPE_VERSION, "Expect:"};
-  for (const auto& [k, v] : s.headers) lines.push_back(k + ": " + v);
-  std::vector<std::string> keys;
-  for (const auto& secret : s.signingSecrets(kafka::nowMs()))
-    if (auto key = signing::secretKey(secret)) keys.push_back(std::move(*key));
-  if (s.signature_style == "github") {
-    if (!keys.empty())
-      lines.push_back("X-Webhook-Signature: " + signer_.githubStyle(keys.front(), req->msg.value));
-  } else {
-    lines.push_back("webhook-id: " + req->meta.delivery_id);
-    lines.push_back("webhook-timestamp: " + std::to_string(ts));
-    if (!keys.empty())
-      lines.push_back("webhook-signature: " +
-                      signer_.standardWebhooks(keys, req->meta.delivery_id, ts, req->msg.value));
-  }
-  for (const auto& l : lines) req->headers = curl_slist_append(req->headers, l.c_str());
-
-  CURL* e = takeEasy();
-  req->easy = e;
-  const long timeout_ms =
-      s.timeout_ms > 0 ? s.timeout_ms : static_cast<long>(config_.request_timeout.count());
-  curl_easy_setopt(e, CURLOPT_URL, s.url.c_str());
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_POST, 1L);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->msg.value.data());
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(req->msg.value.size()));
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(config_.connect_timeout.count()));
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Request::onBody);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, req.get());
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Request::onHeader);
-  curl_easy_setopt(e, CURLOPT_HEADERDATA, req.get());
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Request::onOpenSocket);
-  curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, req.get());
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->error_buffer);
-  curl_easy_setopt(e, CURLOPT_PRIVATE, req.get());
-  curl_multi_add_handle(multi_.get(), e);
-  in_flight_ids_.insert(req->meta.delivery_id);
-  in_flight_.push_back(std::move(req));
+  records::DeliveryMeta& meta = req->p.meta;
+  const int64_t now = kafka::nowMs();
+  if (meta.first_attempt_ms == 0) meta.first_attempt_ms = now;
+  meta.parked_since_ms = 0;  // it goes out: a later pause starts a new max_pause clock
+  req->easy = takeEasy();
+  req->http.prepare(req->easy, *req->sub, meta.delivery_id, req->p.msg.value, signer_,
+                    http_options_, now);
+  curl_easy_setopt(req->easy, CURLOPT_PRIVATE, req.get());
+  req->started_us = steadyUs();
+  curl_multi_add_handle(multi_.get(), req->easy);
+  in_flight_ids_.insert(meta.delivery_id);
+  Request* key = req.get();
+  in_flight_.emplace(key, std::move(req));
 }
 
 void Deliverer::driveCurl(int timeout_ms) {
@@ -278,59 +370,101 @@ void Deliverer::complete(Request* req, CURLcode code) {
   curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
   curl_multi_remove_handle(multi_.get(), req->easy);
   idle_easy_.push_back(req->easy);
-  auto it =
-      std::find_if(in_flight_.begin(), in_flight_.end(), [req](auto& r) { return r.get() == req; });
-  std::unique_ptr<Request> owned = std::move(*it);
-  in_flight_.erase(it);
-  in_flight_ids_.erase(owned->meta.delivery_id);
+  auto node = in_flight_.extract(req);
+  std::unique_ptr<Request> owned = std::move(node.mapped());
+  in_flight_ids_.erase(owned->p.meta.delivery_id);
+  records::DeliveryMeta& meta = owned->p.meta;
+  const int64_t now = kafka::nowMs();
+  const int64_t duration_us = steadyUs() - owned->started_us;
 
-  const Outcome outcome = classify(status, code, owned->refused);
-  owned->meta.last_status = static_cast<int>(status);
+  const Outcome outcome = classify(status, code, owned->http.refused());
+  meta.last_status = static_cast<int>(status);
+  const bool throttled = status == 429 || status == 503;
+  shared_.governor.release(meta.subscription_id,
+                           {outcome.verdict == Verdict::kDelivered,
+                            outcome.verdict == Verdict::kRetry && status != 429, throttled},
+                           now);
+  ++metrics_.attempts;
+  metrics_.attempt_us_total += static_cast<uint64_t>(std::max<int64_t>(0, duration_us));
+  if (shared_.on_attempt)
+    shared_.on_attempt({meta.subscription_id, meta.delivery_id, meta.attempt, status, duration_us,
+                        outcome.verdict, outcome.error_class});
+
   if (outcome.verdict == Verdict::kDelivered) {
     ++metrics_.delivered;
-    delivered_marks_.push_back(owned->meta.delivery_id);
-    finish(owned->msg);
+    delivered_marks_.push_back(meta.delivery_id);
+    delivered_marks_set_.insert(meta.delivery_id);
+    finish(owned->p.msg);
     return;
   }
-  std::string message;
-  if (owned->refused)
-    message = "address refused: private, loopback or link-local target";
-  else if (code != CURLE_OK)
-    message = owned->error_buffer[0] != '\0' ? owned->error_buffer : curl_easy_strerror(code);
-  else
-    message = "HTTP " + std::to_string(status) + ": " + owned->response_snippet.substr(0, 256);
+  const std::string message = owned->http.failureMessage(code, status);
   if (outcome.disable_subscription) disableSubscription(*owned->sub);
-  if (outcome.verdict == Verdict::kRetry)
+  if (outcome.verdict == Verdict::kRetry) {
     retryOrDeadLetter(*owned, outcome, message);
-  else {
-    owned->meta.error_class = outcome.error_class;
-    owned->meta.error_message = message;
-    deadLetter(std::move(owned->msg), std::move(owned->meta), outcome.error_class);
+  } else {
+    meta.error_class = outcome.error_class;
+    meta.error_message = message;
+    deadLetter(std::move(owned->p.msg), std::move(meta), outcome.error_class);
   }
 }
 
 void Deliverer::retryOrDeadLetter(Request& req, const Outcome& outcome,
                                   const std::string& message) {
-  req.meta.error_class = outcome.error_class;
-  req.meta.error_message = message;
-  auto delay = retry::retryDelay(req.sub->retry_config, req.meta.attempt, rng_);
+  records::DeliveryMeta& meta = req.p.meta;
+  meta.error_class = outcome.error_class;
+  meta.error_message = message;
+  auto delay = retry::retryDelay(req.sub->retry_config, meta.attempt, rng_);
   if (!delay) {
-    deadLetter(std::move(req.msg), std::move(req.meta), "retries_exhausted");
+    deadLetter(std::move(req.p.msg), std::move(meta), "retries_exhausted");
     return;
   }
-  if (!req.retry_after.empty())
-    if (auto after = parseRetryAfter(req.retry_after, kafka::nowMs() / 1000))
+  if (!req.http.retryAfter().empty())
+    if (auto after = parseRetryAfter(req.http.retryAfter(), kafka::nowMs() / 1000))
       delay = std::max(
           *delay, std::min(*after, std::chrono::milliseconds(req.sub->retry_config.max_delay_ms)));
   ++metrics_.retried;
-  req.meta.attempt += 1;
-  req.meta.due_ms = kafka::nowMs() + delay->count();
-  kafka::HeaderList headers = req.msg.headers;
-  req.meta.writeTo(headers);
+  meta.attempt += 1;
+  meta.due_ms = kafka::nowMs() + delay->count();
+  if (req.sub->ordered) {
+    // Retry in place: it stays at the head of its lane, holding back the ones behind it.
+    req.p.not_before_ms = meta.due_ms;
+    Lane& lane = lanes_[req.sub->id];
+    lane.waiting.push_front(std::move(req.p));
+    ++waiting_total_;
+    busy_lanes_.insert(req.sub->id);
+    return;
+  }
+  kafka::HeaderList headers = req.p.msg.headers;
+  meta.writeTo(headers);
   const int tier = retry::chooseTier(config_.retry_tiers, *delay);
   std::string topic =
       tier < 0 ? config_.topics.deliveries() : config_.topics.retryTier(config_.retry_tiers[tier]);
-  handOff(std::move(topic), std::move(req.msg), std::move(headers));
+  handOff(std::move(topic), std::move(req.p.msg), std::move(headers));
+}
+
+void Deliverer::park(Pending p, int64_t due_ms) {
+  ++metrics_.parked;
+  const int64_t now = kafka::nowMs();
+  p.meta.due_ms = std::max(due_ms, now + 1);
+  kafka::HeaderList headers = p.msg.headers;
+  p.meta.writeTo(headers);
+  // Never straight back to `deliveries`: a tier holds it until due_ms.
+  const int tier = std::max(
+      0, retry::chooseTier(config_.retry_tiers, std::chrono::milliseconds(p.meta.due_ms - now)));
+  handOff(config_.topics.retryTier(config_.retry_tiers[tier]), std::move(p.msg),
+          std::move(headers));
+}
+
+void Deliverer::parkPaused(Pending p) {
+  const int64_t now = kafka::nowMs();
+  if (p.meta.parked_since_ms == 0) p.meta.parked_since_ms = now;
+  if (now - p.meta.parked_since_ms >= config_.max_pause.count()) {
+    p.meta.error_class = "paused";
+    p.meta.error_message = "subscription paused for longer than max_pause";
+    deadLetter(std::move(p.msg), std::move(p.meta), "paused");
+    return;
+  }
+  park(std::move(p), now + config_.retry_tiers.front().count());
 }
 
 void Deliverer::deadLetter(kafka::OwnedMessage msg, records::DeliveryMeta meta,
@@ -377,6 +511,7 @@ void Deliverer::flushDeliveredMarks() {
                 r.error().message);
   }
   delivered_marks_.clear();
+  delivered_marks_set_.clear();
 }
 
 void Deliverer::drain(const std::function<bool()>& done, std::chrono::milliseconds budget) {
@@ -388,7 +523,7 @@ void Deliverer::drain(const std::function<bool()>& done, std::chrono::millisecon
 }
 
 void Deliverer::onAssigned(const rd_kafka_topic_partition_list_t& partitions) {
-  log()->info("assigned partitions={}", partitions.cnt);
+  log()->info("worker={} assigned partitions={}", worker_, partitions.cnt);
 }
 
 void Deliverer::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
@@ -398,15 +533,34 @@ void Deliverer::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
         return true;
     return false;
   };
-  log()->info("revoked partitions={} draining in_flight={}", partitions.cnt, in_flight_.size());
-  drain([&] { return tracker_.pending(partitions) == 0; }, kDrainBudget);
+  // Deliveries still waiting in lanes belong to the next owner: they were not sent, so
+  // they are let go unfinished (their offsets are not stored).
+  for (auto& [id, lane] : lanes_) {
+    const auto before = lane.waiting.size();
+    std::erase_if(lane.waiting, [&](const Pending& p) { return revoked(p.msg); });
+    waiting_total_ -= before - lane.waiting.size();
+  }
+  auto revoked_in_flight = [&] {
+    return std::any_of(in_flight_.begin(), in_flight_.end(),
+                       [&](const auto& r) { return revoked(r.second->p.msg); });
+  };
+  log()->info("worker={} revoked partitions={} draining in_flight={}", worker_, partitions.cnt,
+              in_flight_.size());
+  // In-flight requests and hand-offs of those partitions get a budget to finish.
+  drain(
+      [&] {
+        return !revoked_in_flight() && hand_off_->waitingToResend() == 0 &&
+               rd_kafka_outq_len(producer_->handle()) == 0;
+      },
+      kDrainBudget);
   flushDeliveredMarks();
   // Whatever is still running belongs to the next owner now: let it go unfinished.
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
-    if (revoked((*it)->msg)) {
-      curl_multi_remove_handle(multi_.get(), (*it)->easy);
-      idle_easy_.push_back((*it)->easy);
-      in_flight_ids_.erase((*it)->meta.delivery_id);
+    if (revoked(it->second->p.msg)) {
+      curl_multi_remove_handle(multi_.get(), it->second->easy);
+      idle_easy_.push_back(it->second->easy);
+      in_flight_ids_.erase(it->second->p.meta.delivery_id);
+      shared_.governor.release(it->second->p.meta.subscription_id, {}, kafka::nowMs());
       it = in_flight_.erase(it);
     } else {
       ++it;

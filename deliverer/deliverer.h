@@ -4,9 +4,11 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -17,53 +19,107 @@
 #include "common/redis/redis.h"
 #include "common/signing/signer.h"
 #include "common/subscriptions/table.h"
+#include "common/webhook/request.h"
+#include "deliverer/governor.h"
 #include "deliverer/outcome.h"
+#include "deliverer/rate_limiter.h"
 
 namespace hookpipe::deliverer {
 
-// Counters of one deliverer; read by logs now and by the stats API later.
+// Counters of one deliverer process (every worker adds to the same ones); read by the
+// periodic log line now and by the stats API later.
 struct Metrics {
+  std::atomic<uint64_t> attempts{0};
   std::atomic<uint64_t> delivered{0};
   std::atomic<uint64_t> retried{0};
   std::atomic<uint64_t> dead_lettered{0};
   std::atomic<uint64_t> duplicates_skipped{0};
-  std::atomic<uint64_t> unknown_subscription{0};
-  std::atomic<uint64_t> parked{0};
+  std::atomic<uint64_t> unknown_subscription{0};  // deliveries of deleted subscriptions, dropped
+  std::atomic<uint64_t> parked{0};                // re-queued without spending an attempt
   std::atomic<uint64_t> redis_errors{0};
+  std::atomic<uint64_t> attempt_us_total{0};
 };
 
-// The deliverer role: consumes `deliveries`, POSTs each one with curl multi, and
-// hands failures to a retry tier or the dead-letter topic.
+// What every attempt's outcome was, for whoever records stats.
+struct AttemptRecord {
+  const std::string& subscription_id;
+  const std::string& delivery_id;
+  int attempt;
+  long status;  // 0: no HTTP response
+  int64_t duration_us;
+  Verdict verdict;
+  const char* error_class;  // "" when delivered
+};
+
+// What the workers of one process share.
+struct Shared {
+  explicit Shared(const Config& config)
+      : governor({config.breaker_failures, config.breaker_cooldown}) {}
+  Governor governor;
+  Metrics metrics;
+  std::function<void(const AttemptRecord&)> on_attempt;  // optional; called on worker threads
+  // Set when one worker fails fatally: the others stop too, so the process exits.
+  std::atomic<bool> halt{false};
+};
+
+// One deliverer worker: consumes `deliveries` (its own consumer in the `<prefix>deliverer`
+// group), POSTs each record with its own curl multi handle, and hands failures to a retry
+// tier or the dead-letter topic. A process runs HOOKPIPE_DELIVERER_THREADS of them.
 //
-// Threads: run() owns everything (consumer, curl multi handle, easy handles, offset
-// tracker); producer delivery reports and rebalance callbacks are served inside it.
-// One curl_multi_poll() waits on the sockets and on a pipe that librdkafka writes to
-// when the consumer or producer queue gets work, so nothing polls on a timer.
+// Threads: run() owns everything here (consumer, producer, curl handles, offset tracker,
+// lanes); producer delivery reports and rebalance callbacks are served inside it. One
+// curl_multi_poll() waits on the sockets and on a pipe that librdkafka writes to when the
+// consumer or producer queue gets work, so nothing polls on a timer.
 //
-// Offsets: every message is begun in the OffsetTracker when it is taken in and
-// finished when it was delivered, skipped, or acknowledged by the broker in a retry
-// tier or the DLQ; only the contiguous finished prefix is stored and committed.
+// Admission: each subscription has a lane. A delivery goes out at once when its endpoint
+// has a free slot (Governor: concurrency cap, adaptive limit, circuit breaker) and, for a
+// rate-limited subscription, a token (RateLimiter, one Redis round trip per loop for every
+// lane that needs tokens). Otherwise it waits in its lane, within bounds; beyond them, or
+// while the breaker is open or the subscription paused, it is parked in a retry tier
+// without spending an attempt, so the partition moves on. Ordered subscriptions send one at
+// a time and retry in place.
+//
+// Offsets: every message is begun in the OffsetTracker when taken in and finished when
+// delivered, skipped, or acknowledged by the broker in a retry tier or the DLQ; only the
+// contiguous finished prefix is stored and committed.
 class Deliverer final : public kafka::RebalanceListener {
  public:
-  static Result<std::unique_ptr<Deliverer>> create(const Config& config, SubscriptionTable& table);
+  static Result<std::unique_ptr<Deliverer>> create(const Config& config, SubscriptionTable& table,
+                                                   Shared& shared, int worker = 0);
   ~Deliverer() override;
   // Runs until `stop`; returns the exit code (1 after a fatal consumer error).
   int run(const std::atomic<bool>& stop);
-  const Metrics& metrics() const { return metrics_; }
 
   void onAssigned(const rd_kafka_topic_partition_list_t& partitions) override;
   void onRevoked(const rd_kafka_topic_partition_list_t& partitions) override;
 
  private:
   struct Request;
-  Deliverer(const Config& config, SubscriptionTable& table);
+  struct Pending {
+    kafka::OwnedMessage msg;
+    records::DeliveryMeta meta;
+    int64_t not_before_ms = 0;  // an ordered delivery retrying in place
+  };
+  struct Lane {
+    std::deque<Pending> waiting;
+    int64_t tokens = 0;  // granted by the rate limiter, not used yet
+    int64_t tokens_at_ms = 0;
+    int64_t next_ask_ms = 0;
+  };
+  Deliverer(const Config& config, SubscriptionTable& table, Shared& shared, int worker);
 
   void intake(std::vector<kafka::OwnedMessage> batch);
-  void startRequest(kafka::OwnedMessage msg, records::DeliveryMeta meta,
-                    std::shared_ptr<const Subscription> sub);
+  // Sends now, queues in the lane, or parks.
+  void admit(Pending p, const std::shared_ptr<const Subscription>& sub);
+  // Starts what every lane may start now (one Redis round trip for all token asks).
+  void pumpLanes();
+  void startRequest(Pending p, std::shared_ptr<const Subscription> sub);
   void driveCurl(int timeout_ms);
   void complete(Request* req, CURLcode code);
   void retryOrDeadLetter(Request& req, const Outcome& outcome, const std::string& message);
+  // Re-queues in the shortest suitable tier without spending an attempt.
+  void park(Pending p, int64_t due_ms);
+  void parkPaused(Pending p);
   void deadLetter(kafka::OwnedMessage msg, records::DeliveryMeta meta, const std::string& reason);
   // Produces to `topic` and finishes the origin offset once the broker has it.
   void handOff(std::string topic, kafka::OwnedMessage msg, kafka::HeaderList headers);
@@ -71,25 +127,35 @@ class Deliverer final : public kafka::RebalanceListener {
   void disableSubscription(const Subscription& sub);
   void flushDeliveredMarks();
   void drain(const std::function<bool()>& done, std::chrono::milliseconds budget);
+  int capOf(const Subscription& sub) const;
+  std::size_t laneBound() const;
   CURL* takeEasy();
 
   Config config_;
   SubscriptionTable& table_;
+  Shared& shared_;
+  Metrics& metrics_;
+  int worker_;
+  webhook::Options http_options_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::HandOff> hand_off_;
   std::unique_ptr<kafka::Consumer> consumer_;
   std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi_{nullptr, &curl_multi_cleanup};
   std::vector<CURL*> idle_easy_;
-  std::vector<std::unique_ptr<Request>> in_flight_;
+  std::unordered_map<Request*, std::unique_ptr<Request>> in_flight_;
   std::unordered_set<std::string> in_flight_ids_;  // delivery ids of in_flight_
+  std::unordered_map<std::string, Lane> lanes_;    // by subscription id
+  std::unordered_set<std::string> busy_lanes_;     // lanes with waiting deliveries
+  std::size_t waiting_total_ = 0;
   kafka::OffsetTracker tracker_;
   redis::Client redis_;
   redis::DeliveredStore delivered_;
+  RateLimiter limiter_;
   std::vector<std::string> delivered_marks_;
+  std::unordered_set<std::string> delivered_marks_set_;
   signing::Signer signer_;
   std::mt19937_64 rng_{std::random_device{}()};
   int wake_fds_[2] = {-1, -1};
-  Metrics metrics_;
 };
 
 }  // namespace hookpipe::deliverer

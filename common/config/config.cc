@@ -94,6 +94,20 @@ Config Config::fromEnv() {
   envInt("HOOKPIPE_HTTP_THREADS", c.http_threads, errors);
   envInt("HOOKPIPE_MAX_EVENT_BYTES", c.max_event_bytes, errors);
   envInt("HOOKPIPE_MAX_IN_FLIGHT", c.max_in_flight, errors);
+  envInt("HOOKPIPE_DELIVERER_THREADS", c.deliverer_threads, errors);
+  envInt("HOOKPIPE_ENDPOINT_CONCURRENCY", c.endpoint_concurrency, errors);
+  envInt("HOOKPIPE_BREAKER_FAILURES", c.breaker_failures, errors);
+  envInt("HOOKPIPE_MAX_WAITING", c.max_waiting, errors);
+  for (auto [name, field] : {std::pair{"HOOKPIPE_BREAKER_COOLDOWN", &c.breaker_cooldown},
+                             std::pair{"HOOKPIPE_MAX_PAUSE", &c.max_pause}}) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') continue;
+    std::chrono::milliseconds d{};
+    if (parseDuration(v, d) && d.count() > 0)
+      *field = d;
+    else
+      errors.push_back(std::string(name) + ": bad duration '" + v + "' (use 30s, 5m, 72h)");
+  }
   long long ms = 0;
   if (const char* v = std::getenv("HOOKPIPE_CONNECT_TIMEOUT_MS"); v && parseInt(v, ms))
     c.connect_timeout = std::chrono::milliseconds(ms);
@@ -117,6 +131,14 @@ Config Config::fromEnv() {
   envInt("HOOKPIPE_MAX_BATCH_BYTES", c.max_batch_bytes, errors);
   envInt("HOOKPIPE_MAX_BATCH_EVENTS", c.max_batch_events, errors);
   c.allow_private_targets = env("HOOKPIPE_ALLOW_PRIVATE_TARGETS", "false") == "true";
+  if (const std::string eo = env("HOOKPIPE_EXACTLY_ONCE_ROUTING", "false");
+      eo == "true" || eo == "false")
+    c.exactly_once_routing = eo == "true";
+  else
+    errors.push_back("HOOKPIPE_EXACTLY_ONCE_ROUTING must be true or false, got '" + eo + "'");
+  long long commit_ms = c.exactly_once_commit_interval.count();
+  envInt("HOOKPIPE_EXACTLY_ONCE_COMMIT_MS", commit_ms, errors);
+  c.exactly_once_commit_interval = std::chrono::milliseconds(commit_ms);
   if (const char* tiers = std::getenv("HOOKPIPE_RETRY_TIERS"); tiers != nullptr && *tiers != '\0') {
     c.retry_tiers.clear();
     std::stringstream ss(tiers);
@@ -141,10 +163,18 @@ std::vector<std::string> Config::validate() const {
   if (http_port < 0 || http_port > 65535) problems.push_back("HOOKPIPE_HTTP_PORT out of range");
   if (http_threads < 1) problems.push_back("HOOKPIPE_HTTP_THREADS must be at least 1");
   if (max_in_flight < 1) problems.push_back("HOOKPIPE_MAX_IN_FLIGHT must be at least 1");
+  if (deliverer_threads < 1 || deliverer_threads > 64)
+    problems.push_back("HOOKPIPE_DELIVERER_THREADS must be 1..64");
+  if (endpoint_concurrency < 1)
+    problems.push_back("HOOKPIPE_ENDPOINT_CONCURRENCY must be at least 1");
+  if (breaker_failures < 1) problems.push_back("HOOKPIPE_BREAKER_FAILURES must be at least 1");
+  if (max_waiting < 1) problems.push_back("HOOKPIPE_MAX_WAITING must be at least 1");
   if (retry_tiers.empty()) problems.push_back("HOOKPIPE_RETRY_TIERS needs at least one tier");
   for (std::size_t i = 1; i < retry_tiers.size(); ++i)
     if (retry_tiers[i] <= retry_tiers[i - 1])
       problems.push_back("HOOKPIPE_RETRY_TIERS must be ascending");
+  if (exactly_once_commit_interval.count() < 1 || exactly_once_commit_interval.count() > 10'000)
+    problems.push_back("HOOKPIPE_EXACTLY_ONCE_COMMIT_MS must be 1..10000");
   if (connect_timeout.count() <= 0 || request_timeout.count() <= 0)
     problems.push_back("timeouts must be positive");
   if (max_batch_bytes < 1 || max_batch_events < 1)

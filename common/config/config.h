@@ -41,7 +41,21 @@ struct Config {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds request_timeout{30'000};
   bool allow_private_targets = false;  // loopback/private receivers (tests, demos)
+  // Router: produce deliveries and commit the events' offsets in Kafka transactions,
+  // committed every `exactly_once_commit_interval` (router/README.md).
+  bool exactly_once_routing = false;
+  std::chrono::milliseconds exactly_once_commit_interval{100};
   std::chrono::hours delivered_ttl{24 * 7};
+  // Deliverer: worker threads (each with its own consumer, curl multi handle and Redis
+  // connection), the default per-endpoint concurrency cap, the circuit breaker, how
+  // many deliveries one worker may hold waiting for a rate-limit token or a free slot,
+  // and how long a paused subscription's deliveries wait before the dead-letter topic.
+  int deliverer_threads = 1;
+  int endpoint_concurrency = 64;
+  int breaker_failures = 5;
+  std::chrono::milliseconds breaker_cooldown{30'000};
+  std::size_t max_waiting = 10'000;
+  std::chrono::milliseconds max_pause{72LL * 3600 * 1000};
   std::string group_prefix;  // consumer group ids are <prefix><role>; defaults to topic prefix
   // Producer API: bearer tokens (HOOKPIPE_API_TOKENS, comma-separated; empty: auth off),
   // how long an Idempotency-Key or event id is remembered, and the batch limits.

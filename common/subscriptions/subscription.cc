@@ -83,6 +83,26 @@ bool validPattern(std::string_view p) {
          (star == p.size() - 1 && (p.size() == 1 || p[p.size() - 2] == '.'));
 }
 
+void parseRateLimit(simdjson::dom::object obj, RateLimit& rl, std::vector<std::string>& problems) {
+  for (auto [key, value] : obj) {
+    int64_t* field = key == "per_second"   ? &rl.per_second
+                     : key == "per_minute" ? &rl.per_minute
+                     : key == "per_hour"   ? &rl.per_hour
+                                           : nullptr;
+    if (field == nullptr) {
+      problems.push_back("rate_limit." + std::string(key) +
+                         " is not a limit (per_second, per_minute or per_hour)");
+      continue;
+    }
+    int64_t n = 0;
+    if (value.is_null()) continue;
+    if (value.get_int64().get(n) || n < 0 || n > 1'000'000)
+      problems.push_back("rate_limit." + std::string(key) + " must be an integer 0..1000000");
+    else
+      *field = n;
+  }
+}
+
 }  // namespace
 
 bool matchesEventType(std::string_view pattern, std::string_view type) {
@@ -95,6 +115,21 @@ std::vector<std::string> Subscription::signingSecrets(int64_t now_ms) const {
   std::vector<std::string> out{secret};
   if (!previous_secret.empty() && now_ms < previous_secret_expires_ms)
     out.push_back(previous_secret);
+  return out;
+}
+
+std::vector<std::string> Subscription::signingKeys(int64_t now_ms) const {
+  std::vector<std::string> out;
+  auto add = [&out](const std::string& key, const std::string& secret) {
+    if (!key.empty()) {
+      out.push_back(key);
+    } else if (auto decoded = signing::secretKey(secret)) {
+      out.push_back(std::move(*decoded));
+    }
+  };
+  if (!secret.empty()) add(secret_key, secret);
+  if (!previous_secret.empty() && now_ms < previous_secret_expires_ms)
+    add(previous_secret_key, previous_secret);
   return out;
 }
 
@@ -190,6 +225,27 @@ Result<Subscription> parseSubscription(std::string_view json) {
     else
       s.timeout_ms = n;
   }
+  if (auto rl = obj["rate_limit"]; rl.error() != simdjson::NO_SUCH_FIELD && !rl.is_null()) {
+    simdjson::dom::object rlo;
+    if (rl.get_object().get(rlo))
+      problems.push_back("rate_limit must be an object (per_second, per_minute, per_hour)");
+    else
+      parseRateLimit(rlo, s.rate_limit, problems);
+  }
+  if (auto c = obj["max_concurrency"]; c.error() != simdjson::NO_SUCH_FIELD && !c.is_null()) {
+    int64_t n = 0;
+    if (c.get_int64().get(n) || n < 0 || n > 1000)
+      problems.push_back("max_concurrency must be an integer 0..1000 (0: the default)");
+    else
+      s.max_concurrency = static_cast<int>(n);
+  }
+  if (auto o = obj["ordered"]; o.error() != simdjson::NO_SUCH_FIELD && !o.is_null()) {
+    bool b = false;
+    if (o.get_bool().get(b))
+      problems.push_back("ordered must be a boolean");
+    else
+      s.ordered = b;
+  }
   if (auto h = obj["headers"]; h.error() != simdjson::NO_SUCH_FIELD) {
     simdjson::dom::object ho;
     if (h.get_object().get(ho))
@@ -215,10 +271,18 @@ Result<Subscription> parseSubscription(std::string_view json) {
   }
   if (s.signature_style != "standard" && s.signature_style != "github")
     problems.push_back("signature_style must be standard or github");
-  if (!s.secret.empty() && !signing::secretKey(s.secret))
-    problems.push_back("secret must be whsec_ followed by base64");
-  if (!s.previous_secret.empty() && !signing::secretKey(s.previous_secret))
-    problems.push_back("previous_secret must be whsec_ followed by base64");
+  if (!s.secret.empty()) {
+    if (auto key = signing::secretKey(s.secret))
+      s.secret_key = std::move(*key);
+    else
+      problems.push_back("secret must be whsec_ followed by base64");
+  }
+  if (!s.previous_secret.empty()) {
+    if (auto key = signing::secretKey(s.previous_secret))
+      s.previous_secret_key = std::move(*key);
+    else
+      problems.push_back("previous_secret must be whsec_ followed by base64");
+  }
 
   if (!problems.empty()) {
     std::string message;
@@ -260,6 +324,15 @@ std::string toJson(const Subscription& s, bool with_secret) {
   rc["jitter"] = s.retry_config.jitter;
   o["retry_config"] = std::move(rc);
   if (s.timeout_ms > 0) o["timeout_ms"] = s.timeout_ms;
+  if (s.rate_limit.any()) {
+    boost::json::object rl;
+    if (s.rate_limit.per_second > 0) rl["per_second"] = s.rate_limit.per_second;
+    if (s.rate_limit.per_minute > 0) rl["per_minute"] = s.rate_limit.per_minute;
+    if (s.rate_limit.per_hour > 0) rl["per_hour"] = s.rate_limit.per_hour;
+    o["rate_limit"] = std::move(rl);
+  }
+  if (s.max_concurrency > 0) o["max_concurrency"] = s.max_concurrency;
+  if (s.ordered) o["ordered"] = true;
   o["created_at"] = s.created_at;
   o["updated_at"] = s.updated_at;
   return boost::json::serialize(o);

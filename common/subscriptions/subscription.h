@@ -24,6 +24,16 @@ struct RetryConfig {
   bool jitter = true;
 };
 
+// Per-subscription delivery rate limits, shared by every deliverer through Redis.
+// 0 means no limit for that window. Each limit is enforced as a smooth rate (a token
+// bucket holding at most one second's worth of tokens, at least one).
+struct RateLimit {
+  int64_t per_second = 0;
+  int64_t per_minute = 0;
+  int64_t per_hour = 0;
+  bool any() const { return per_second > 0 || per_minute > 0 || per_hour > 0; }
+};
+
 // A subscription as stored on the compacted subscriptions topic (the record is the
 // JSON form below, secrets included; the topic is internal).
 struct Subscription {
@@ -46,6 +56,15 @@ struct Subscription {
   std::map<std::string, std::string> headers;
   RetryConfig retry_config;
   int64_t timeout_ms = 0;  // 0: the deliverer's default
+  RateLimit rate_limit;
+  // Most requests in flight at once to this endpoint from one deliverer process
+  // (0: the deliverer's default, HOOKPIPE_ENDPOINT_CONCURRENCY).
+  int max_concurrency = 0;
+  // Deliveries go one at a time, in order, retrying in place.
+  bool ordered = false;
+  // Decoded key bytes of `secret` and `previous_secret`, filled by parseSubscription.
+  std::string secret_key;
+  std::string previous_secret_key;
   std::string created_at;
   std::string updated_at;
 
@@ -53,6 +72,8 @@ struct Subscription {
   // The keys that sign a delivery at `now_ms`: the secret, plus the previous one while
   // its grace period lasts.
   std::vector<std::string> signingSecrets(int64_t now_ms) const;
+  // The same as decoded key bytes (decoded once at parse time when possible).
+  std::vector<std::string> signingKeys(int64_t now_ms) const;
 };
 
 // True when `type` matches `pattern`: exact, "*" (all) or "order.*" (prefix "order.").

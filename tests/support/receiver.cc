@@ -22,6 +22,9 @@ struct Receiver::Impl {
   mutable std::condition_variable cv;
   std::vector<ReceivedRequest> requests;
   Respond respond;
+  Receiver::ReplyHeaders reply_headers;
+  int active = 0;
+  int max_active = 0;
   std::vector<std::shared_ptr<tcp::socket>> sockets;
 
   void serve(std::shared_ptr<tcp::socket> socket) {
@@ -32,6 +35,7 @@ struct Receiver::Impl {
       http::read(*socket, buffer, req, ec);
       if (ec) break;
       ReceivedRequest r;
+      r.at = std::chrono::steady_clock::now();
       r.target = std::string(req.target());
       for (const auto& f : req) {
         std::string name(f.name_string());
@@ -40,18 +44,24 @@ struct Receiver::Impl {
       }
       r.body = req.body();
       Respond fn;
+      Receiver::ReplyHeaders extra;
       {
         std::lock_guard lock(mu);
         fn = respond;
+        extra = reply_headers;
+        max_active = std::max(max_active, ++active);
       }
       const int status = fn ? fn(r) : 200;
       {
         std::lock_guard lock(mu);
+        --active;
         requests.push_back(std::move(r));
       }
       cv.notify_all();
       http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
       res.body() = "status " + std::to_string(status);
+      if (extra)
+        for (const auto& [name, value] : extra(status)) res.set(name, value);
       res.keep_alive(req.keep_alive());
       res.prepare_payload();
       http::write(*socket, res, ec);
@@ -119,6 +129,16 @@ bool Receiver::waitFor(const std::function<bool(const std::vector<ReceivedReques
                        std::chrono::milliseconds timeout) const {
   std::unique_lock lock(impl_->mu);
   return impl_->cv.wait_for(lock, timeout, [&] { return done(impl_->requests); });
+}
+
+void Receiver::setReplyHeaders(ReplyHeaders headers) {
+  std::lock_guard lock(impl_->mu);
+  impl_->reply_headers = std::move(headers);
+}
+
+int Receiver::maxConcurrent() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->max_active;
 }
 
 void Receiver::setRespond(Respond respond) {

@@ -16,6 +16,7 @@ struct ReceivedRequest {
   std::string target;
   std::map<std::string, std::string> headers;  // lower-cased names
   std::string body;
+  std::chrono::steady_clock::time_point at;  // when the request arrived
 };
 
 // A webhook receiver for tests: a real HTTP/1.1 server (Boost.Beast) on 127.0.0.1,
@@ -34,6 +35,11 @@ class Receiver {
   bool waitFor(const std::function<bool(const std::vector<ReceivedRequest>&)>& done,
                std::chrono::milliseconds timeout) const;
   void setRespond(Respond respond);
+  // Extra response headers for an answer with `status` (e.g. Retry-After on 429).
+  using ReplyHeaders = std::function<std::map<std::string, std::string>(int status)>;
+  void setReplyHeaders(ReplyHeaders headers);
+  // Most requests that were being answered at the same time.
+  int maxConcurrent() const;
 
  private:
   struct Impl;

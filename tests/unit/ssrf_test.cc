@@ -1,5 +1,5 @@
-// Unit tests for deliverer/ssrf.h: which resolved addresses the deliverer refuses.
-#include "deliverer/ssrf.h"
+// Unit tests for common/webhook/ssrf.h: which resolved addresses the deliverer refuses.
+#include "common/webhook/ssrf.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace hookpipe::deliverer {
+namespace hookpipe::webhook {
 namespace {
 
 struct Case {
@@ -143,4 +143,4 @@ TEST(SsrfGuard, UnknownAddressFamiliesAreRefused) {
 }
 
 }  // namespace
-}  // namespace hookpipe::deliverer
+}  // namespace hookpipe::webhook

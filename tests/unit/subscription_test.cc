@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "common/signing/signer.h"
+
 namespace hookpipe {
 namespace {
 
@@ -170,6 +172,15 @@ TEST(ParseSubscription, ReportsEachValidationError) {
       {with(R"("secret":"whsec_")"), "secret must be whsec_ followed by base64"},
       {with(R"("secret":42)"), "secret must be a string"},
       {with(R"("signature_style":"md5")"), "signature_style must be standard or github"},
+      {with(R"("rate_limit":100)"), "rate_limit must be an object"},
+      {with(R"("rate_limit":{"per_day":5})"), "rate_limit.per_day is not a limit"},
+      {with(R"("rate_limit":{"per_second":-1})"), "rate_limit.per_second must be"},
+      {with(R"("rate_limit":{"per_minute":1.5})"), "rate_limit.per_minute must be"},
+      {with(R"("rate_limit":{"per_hour":"10"})"), "rate_limit.per_hour must be"},
+      {with(R"("rate_limit":{"per_second":1000001})"), "rate_limit.per_second must be"},
+      {with(R"("max_concurrency":-2)"), "max_concurrency must be"},
+      {with(R"("max_concurrency":1001)"), "max_concurrency must be"},
+      {with(R"("ordered":"yes")"), "ordered must be a boolean"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.json);
@@ -193,6 +204,36 @@ TEST(ParseSubscription, ReportsEveryProblemInOneMessage) {
     SCOPED_TRACE(problem);
     EXPECT_NE(message.find(problem), std::string::npos) << message;
   }
+}
+
+TEST(ParseSubscription, DeliveryControls) {
+  auto s = parseSubscription(
+      R"({"url":"https://x.example","events":["*"],"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",)"
+      R"("rate_limit":{"per_second":50,"per_hour":1000},"max_concurrency":4,"ordered":true})");
+  ASSERT_TRUE(s.has_value()) << s.error().message;
+  EXPECT_EQ(s->rate_limit.per_second, 50);
+  EXPECT_EQ(s->rate_limit.per_minute, 0);
+  EXPECT_EQ(s->rate_limit.per_hour, 1000);
+  EXPECT_TRUE(s->rate_limit.any());
+  EXPECT_EQ(s->max_concurrency, 4);
+  EXPECT_TRUE(s->ordered);
+  // The secret is decoded once, at parse time.
+  EXPECT_EQ(s->secret_key, *signing::secretKey(kSecret));
+  EXPECT_EQ(s->signingKeys(0), std::vector<std::string>{s->secret_key});
+  auto again = parseSubscription(toJson(*s));
+  ASSERT_TRUE(again.has_value()) << again.error().message;
+  EXPECT_EQ(again->rate_limit.per_hour, 1000);
+  EXPECT_EQ(again->max_concurrency, 4);
+  EXPECT_TRUE(again->ordered);
+  // Defaults: no limit, the deliverer's concurrency, unordered; none written out.
+  auto plain = parseSubscription(R"({"url":"https://x.example","events":["*"]})");
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_FALSE(plain->rate_limit.any());
+  EXPECT_EQ(plain->max_concurrency, 0);
+  EXPECT_FALSE(plain->ordered);
+  const std::string json = toJson(*plain);
+  EXPECT_EQ(json.find("rate_limit"), std::string::npos);
+  EXPECT_EQ(json.find("ordered"), std::string::npos);
 }
 
 TEST(SubscriptionJson, RoundTripsThroughParse) {

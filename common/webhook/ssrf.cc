@@ -1,11 +1,11 @@
-#include "deliverer/ssrf.h"
+#include "common/webhook/ssrf.h"
 
 #include <netinet/in.h>
 
 #include <cstdint>
 #include <cstring>
 
-namespace hookpipe::deliverer {
+namespace hookpipe::webhook {
 namespace {
 
 bool privateV4(uint32_t a) {  // host byte order
@@ -47,4 +47,4 @@ bool isPrivateAddress(const sockaddr* addr) {
   return false;
 }
 
-}  // namespace hookpipe::deliverer
+}  // namespace hookpipe::webhook

@@ -1,0 +1,67 @@
+#pragma once
+
+#include <curl/curl.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/signing/signer.h"
+#include "common/subscriptions/subscription.h"
+
+// One webhook HTTP attempt as curl sees it: the headers (Standard Webhooks or GitHub-style
+// signature, custom headers, User-Agent), the easy-handle options (timeouts, no redirects,
+// http/https only, HTTP/2 when offered over TLS, TCP_NODELAY), the SSRF guard on the address
+// actually connected to, and a capped response body. Shared by the deliverer and the API's
+// `POST /v1/subscriptions/{id}/test`, so both send exactly the same request.
+namespace hookpipe::webhook {
+
+inline constexpr std::size_t kResponseSnippetBytes = 1024;
+
+struct Options {
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds request_timeout{30'000};  // a subscription's timeout_ms wins
+  bool allow_private_targets = false;
+};
+
+// Lives as long as its transfer (curl keeps pointers to the headers, the body and this).
+class Request {
+ public:
+  Request() = default;
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+  ~Request();
+
+  // Builds the headers and sets every option on `easy` (already reset). `body` must
+  // outlive the transfer.
+  void prepare(CURL* easy, const Subscription& sub, std::string_view delivery_id,
+               std::string_view body, signing::Signer& signer, const Options& options,
+               int64_t now_ms);
+
+  // The header lines sent, in order ("Name: value").
+  const std::vector<std::string>& headerLines() const { return lines_; }
+  // The first kResponseSnippetBytes of the response body (the rest is discarded unread).
+  const std::string& responseSnippet() const { return snippet_; }
+  const std::string& retryAfter() const { return retry_after_; }
+  // True when the SSRF guard refused the connected address.
+  bool refused() const { return refused_; }
+  // A readable reason for a failed transfer: refusal, curl's error, or "HTTP <status>: body".
+  std::string failureMessage(CURLcode code, long status) const;
+
+ private:
+  static size_t onBody(char* data, size_t size, size_t n, void* self) noexcept;
+  static size_t onHeader(char* data, size_t size, size_t n, void* self) noexcept;
+  static curl_socket_t onOpenSocket(void* self, curlsocktype, curl_sockaddr* address) noexcept;
+
+  curl_slist* headers_ = nullptr;
+  std::vector<std::string> lines_;
+  std::string snippet_;
+  std::string retry_after_;
+  bool allow_private_ = false;
+  bool refused_ = false;
+  char error_buffer_[CURL_ERROR_SIZE] = {};
+};
+
+}  // namespace hookpipe::webhook

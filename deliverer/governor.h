@@ -1,0 +1,79 @@
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+namespace hookpipe::deliverer {
+
+enum class BreakerState { kClosed, kOpen, kHalfOpen };
+const char* breakerStateName(BreakerState s);
+
+// What an attempt said about its endpoint.
+struct Feedback {
+  bool success = false;    // 2xx
+  bool failure = false;    // 5xx, timeout, connection/DNS/TLS error: counts for the breaker
+  bool throttled = false;  // 429 or 503: the adaptive limit backs off
+};
+
+// Per-endpoint admission for one deliverer process: a circuit breaker and an adaptive
+// concurrency limit per subscription. Shared by the worker threads (one mutex; a
+// subscription's deliveries live on one partition, so contention is rare). Times are
+// passed in, so tests drive a fake clock.
+//
+// Breaker: closed until `failures` attempts in a row fail; then open for `cooldown`
+// (doubling on each failed probe, up to 8x); then half-open: one probe at a time, whose
+// success closes it and whose failure opens it again.
+// Adaptive limit (AIMD): starts at the cap; each throttled answer halves it (at most once
+// per second, never below 1); each success adds 1/limit, so a full window of successes
+// grows it by one, back up to the cap.
+class Governor {
+ public:
+  struct Settings {
+    int failures = 5;
+    std::chrono::milliseconds cooldown{30'000};
+  };
+  enum class Admit { kGo, kBusy, kOpen };
+  struct View {
+    BreakerState state = BreakerState::kClosed;
+    int in_flight = 0;
+    double limit = 0;  // 0 until the endpoint was first used
+    int consecutive_failures = 0;
+    int64_t open_until_ms = 0;
+  };
+
+  explicit Governor(Settings settings) : settings_(settings) {}
+
+  // How many more requests `id` may start now (0 when busy or open), for an endpoint
+  // whose hard cap is `cap`.
+  int available(const std::string& id, int cap, int64_t now_ms);
+  // Takes one slot. kGo: the caller must call release() when the attempt ends.
+  // kOpen: the breaker is open until view(id).open_until_ms.
+  Admit acquire(const std::string& id, int cap, int64_t now_ms);
+  void release(const std::string& id, Feedback feedback, int64_t now_ms);
+  View view(const std::string& id) const;
+
+  std::atomic<uint64_t> breaker_opened{0};
+  std::atomic<uint64_t> breaker_closed{0};
+  std::atomic<uint64_t> throttle_backoffs{0};
+
+ private:
+  struct Entry {
+    View v;
+    bool probe_in_flight = false;
+    int64_t cooldown_ms = 0;
+    int64_t last_decrease_ms = INT64_MIN / 2;  // no decrease yet
+  };
+  // Moves an open breaker whose cooldown passed to half-open.
+  void refresh(const std::string& id, Entry& e, int cap, int64_t now_ms);
+  void transition(const std::string& id, Entry& e, BreakerState to);
+
+  Settings settings_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+}  // namespace hookpipe::deliverer

@@ -1,0 +1,329 @@
+// The deliverer's isolation and shaping on the real broker and Redis: rate limits shared
+// by two deliverer processes, the circuit breaker, concurrency caps and parking without
+// spending attempts, ordered delivery, Retry-After, timeouts, several worker threads and
+// max_pause for paused subscriptions. Every role runs as its own `hookpipe` process.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "common/kafka/kafka.h"
+#include "common/records/delivery.h"
+#include "support/harness.h"
+#include "support/receiver.h"
+
+namespace hookpipe::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+class DelivererTest : public PipelineFixture {
+ protected:
+  // Publishes `n` events of `type` straight to the events topic, all with one key so
+  // they keep their order; returns their ids in order.
+  std::vector<std::string> produceEvents(const std::string& type, int n,
+                                         const std::string& key = "") {
+    auto producer = kafka::Producer::create(pipeline_->config());
+    EXPECT_TRUE(producer.has_value());
+    std::vector<std::string> ids;
+    for (int i = 0; i < n; ++i) {
+      const std::string id = "evt_" + type + "_" + std::to_string(i);
+      ids.push_back(id);
+      EXPECT_TRUE((*producer)->produceBlocking(pipeline_->config().topics.events(),
+                                               key.empty() ? id : key,
+                                               R"({"id":")" + id + R"(","type":")" + type +
+                                                   R"(","data":{"seq":)" + std::to_string(i) + "}}",
+                                               {}, nullptr));
+    }
+    EXPECT_TRUE((*producer)->flush(10s));
+    return ids;
+  }
+  static std::map<std::string, int> countByWebhookId(const std::vector<ReceivedRequest>& reqs) {
+    std::map<std::string, int> counts;
+    for (const auto& r : reqs) ++counts[r.headers.at("webhook-id")];
+    return counts;
+  }
+  std::vector<kafka::OwnedMessage> tierRecords() {
+    std::vector<kafka::OwnedMessage> out;
+    for (auto tier : {1s, 5s}) {
+      auto recs = readTopic(pipeline_->config(), pipeline_->config().topics.retryTier(tier));
+      out.insert(out.end(), recs.begin(), recs.end());
+    }
+    return out;
+  }
+};
+
+TEST_F(DelivererTest, RateLimitIsSharedByTwoDeliverers) {
+  Receiver receiver;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  auto sub = subscribe(R"({"url":")" + receiver.url("/limited") +
+                       R"(","events":["rl.*"],"rate_limit":{"per_second":20}})");
+  pipeline_->start("retry");
+  // A small waiting budget, so part of the backlog is parked in a tier and comes back.
+  const std::map<std::string, std::string> small = {{"HOOKPIPE_MAX_WAITING", "30"}};
+  auto* first = &pipeline_->start("deliverer", "1", small);
+  auto* second = &pipeline_->start("deliverer", "2", small);
+  // The router keys a subscription's deliveries by its id (one partition, one deliverer);
+  // here they are spread over every partition, as a replay or another producer may, so
+  // both deliverers send to the endpoint at once and only Redis keeps them in step.
+  constexpr int kEvents = 120;
+  auto producer = kafka::Producer::create(pipeline_->config());
+  ASSERT_TRUE(producer.has_value());
+  for (int i = 0; i < kEvents; ++i) {
+    records::DeliveryMeta meta;
+    meta.event_id = "evt_rl_" + std::to_string(i);
+    meta.event_type = "rl.tick";
+    meta.subscription_id = sub.id;
+    meta.delivery_id = records::deliveryIdFor(meta.event_id, sub.id);
+    kafka::HeaderList headers;
+    meta.writeTo(headers);
+    ASSERT_TRUE((*producer)->produceBlocking(
+        pipeline_->config().topics.deliveries(), meta.delivery_id,
+        R"({"id":")" + meta.event_id + R"(","type":"rl.tick"})", headers, nullptr));
+  }
+  ASSERT_TRUE((*producer)->flush(10s));
+  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= kEvents; }, 90s))
+      << receiver.requests().size();
+  // Both deliverers took part.
+  pipeline_->stop(*first);
+  pipeline_->stop(*second);
+  EXPECT_EQ(pipeline_->logs().find("stopped worker=0 delivered=0 "), std::string::npos)
+      << "one deliverer sent nothing: the test did not exercise sharing";
+  auto reqs = receiver.requests();
+  ASSERT_EQ(countByWebhookId(reqs).size(), static_cast<std::size_t>(kEvents));
+  std::vector<Clock::time_point> at;
+  for (const auto& r : reqs) at.push_back(r.at);
+  std::sort(at.begin(), at.end());
+  // A token bucket of 20/s holding one second's worth: no window of T seconds sees more
+  // than 20 + 20·T requests (a little slack for clock edges).
+  for (std::size_t i = 0; i < at.size(); ++i) {
+    for (double window : {1.0, 2.0, 3.0}) {
+      const auto end = at[i] + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(window));
+      const auto n = std::upper_bound(at.begin(), at.end(), end) - (at.begin() + i);
+      EXPECT_LE(n, static_cast<long>(20 + 20 * window + 3)) << "window " << window << "s";
+    }
+  }
+  // And the limit does not starve it: 120 at 20/s after a burst of 20 is about 5 s.
+  const double span = std::chrono::duration<double>(at.back() - at.front()).count();
+  EXPECT_GE(span, 4.0);
+  EXPECT_LE(span, 30.0);
+  // Parked deliveries went through a tier without spending an attempt.
+  auto parked = tierRecords();
+  EXPECT_FALSE(parked.empty()) << "nothing was parked: the test did not exercise parking";
+  for (const auto& m : parked) EXPECT_EQ(records::DeliveryMeta::fromHeaders(m.headers).attempt, 1);
+  EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
+}
+
+TEST_F(DelivererTest, CircuitBreakerOpensHoldsOffThenClosesAfterASuccessfulProbe) {
+  std::atomic<bool> healthy{false};
+  Receiver receiver([&](const ReceivedRequest&) { return healthy ? 200 : 503; });
+  Receiver other;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  subscribe(R"({"url":")" + receiver.url("/down") +
+            R"(","events":["cb.*"],"max_concurrency":1,)"
+            R"("retry_config":{"strategy":"fixed","retry_delay":100,"max_retries":50}})");
+  subscribe(R"({"url":")" + other.url("/up") + R"(","events":["cb.*"]})");
+  pipeline_->start("router");
+  pipeline_->start("retry");
+  pipeline_->start("deliverer", "1",
+                   {{"HOOKPIPE_BREAKER_FAILURES", "3"}, {"HOOKPIPE_BREAKER_COOLDOWN", "3s"}});
+  produceEvents("cb.event", 10);
+  // The healthy endpoint is not held up by the failing one.
+  ASSERT_TRUE(other.waitFor([](auto& r) { return r.size() >= 10; }, 60s));
+  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 3; }, 60s));
+  const auto opened = receiver.requests()[2].at;
+  // Open: nothing reaches the endpoint until the cooldown has passed.
+  std::this_thread::sleep_for(2500ms);
+  auto reqs = receiver.requests();
+  for (std::size_t i = 3; i < reqs.size(); ++i)
+    EXPECT_GE(reqs[i].at - opened, 2900ms) << "request " << i << " while the breaker was open";
+  // Half-open: one probe, which fails and opens it again for twice the cooldown.
+  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 4; }, 30s));
+  const auto probe = receiver.requests()[3].at;
+  EXPECT_GE(probe - opened, 2900ms);
+  healthy = true;
+  std::this_thread::sleep_for(3000ms);
+  EXPECT_EQ(receiver.requests().size(), 4u) << "sent again within the doubled cooldown";
+  // The next probe succeeds, the breaker closes, and everything goes out.
+  ASSERT_TRUE(receiver.waitFor(
+      [](auto& r) {
+        int ok = 0;
+        std::set<std::string> ids;
+        for (const auto& x : r) ids.insert(x.headers.at("webhook-id"));
+        ok = static_cast<int>(ids.size());
+        return ok >= 10 && r.size() >= 14;
+      },
+      60s));
+  auto all = receiver.requests();
+  EXPECT_GE(all[4].at - probe, 5900ms);
+  EXPECT_EQ(countByWebhookId(all).size(), 10u);
+  std::string log;
+  EXPECT_TRUE(eventually(
+      [&] {
+        log = pipeline_->logs();
+        return log.find("half_open -> closed") != std::string::npos;
+      },
+      10s));
+  EXPECT_NE(log.find("closed -> open"), std::string::npos);
+  EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
+}
+
+TEST_F(DelivererTest, ConcurrencyCapHoldsAndParkedDeliveriesSpendNoAttempts) {
+  Receiver receiver([](const ReceivedRequest&) {
+    std::this_thread::sleep_for(100ms);
+    return 200;
+  });
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  // No retries at all: a parked delivery that spent an attempt would be dead-lettered.
+  subscribe(R"({"url":")" + receiver.url("/slow") +
+            R"(","events":["cap.*"],"max_concurrency":2,"retry_config":{"strategy":"none"}})");
+  pipeline_->start("router");
+  pipeline_->start("retry");
+  pipeline_->start("deliverer", "1", {{"HOOKPIPE_MAX_WAITING", "4"}});
+  constexpr int kEvents = 30;
+  produceEvents("cap.event", kEvents);
+  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= kEvents; }, 90s));
+  EXPECT_LE(receiver.maxConcurrent(), 2);
+  auto counts = countByWebhookId(receiver.requests());
+  EXPECT_EQ(counts.size(), static_cast<std::size_t>(kEvents));
+  for (const auto& [id, n] : counts) EXPECT_EQ(n, 1) << id;
+  EXPECT_FALSE(tierRecords().empty()) << "nothing was parked";
+  EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
+}
+
+TEST_F(DelivererTest, OrderedSubscriptionDeliversInOrderRetryingInPlace) {
+  std::atomic<int> failures_left{2};
+  Receiver receiver([&](const ReceivedRequest& r) {
+    // The fourth event fails twice before it is taken.
+    if (r.body.find("\"seq\":3}") != std::string::npos && failures_left-- > 0) return 500;
+    return 200;
+  });
+  Receiver unordered;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  subscribe(R"({"url":")" + receiver.url("/ordered") +
+            R"(","events":["ord.*"],"ordered":true,)"
+            R"("retry_config":{"strategy":"fixed","retry_delay":300,"max_retries":5}})");
+  subscribe(R"({"url":")" + unordered.url("/any") + R"(","events":["ord.*"]})");
+  pipeline_->start("router");
+  pipeline_->start("retry");
+  pipeline_->start("deliverer");
+  constexpr int kEvents = 12;
+  produceEvents("ord.event", kEvents, "one-key");
+  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= kEvents + 2; }, 60s));
+  std::vector<int> seqs;
+  for (const auto& r : receiver.requests()) {
+    auto at = r.body.find("\"seq\":");
+    seqs.push_back(std::stoi(r.body.substr(at + 6)));
+  }
+  const std::vector<int> expected = {0, 1, 2, 3, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+  EXPECT_EQ(seqs, expected);
+  EXPECT_LE(receiver.maxConcurrent(), 1);
+  // Retried in place: the same delivery id, about retry_delay apart.
+  auto reqs = receiver.requests();
+  EXPECT_EQ(reqs[3].headers.at("webhook-id"), reqs[5].headers.at("webhook-id"));
+  EXPECT_GE(reqs[4].at - reqs[3].at, 280ms);
+  // The other subscription got everything without waiting for the retries.
+  ASSERT_TRUE(unordered.waitFor([](auto& r) { return r.size() >= kEvents; }, 30s));
+  EXPECT_LT(unordered.requests().back().at, reqs[5].at);
+  EXPECT_TRUE(tierRecords().empty()) << "ordered deliveries must not go through a tier";
+}
+
+TEST_F(DelivererTest, RetryAfterOnA429IsHonoured) {
+  std::atomic<int> calls{0};
+  Receiver receiver([&](const ReceivedRequest&) { return calls++ == 0 ? 429 : 200; });
+  receiver.setReplyHeaders([](int status) {
+    return status == 429 ? std::map<std::string, std::string>{{"Retry-After", "3"}}
+                         : std::map<std::string, std::string>{};
+  });
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  subscribe(R"({"url":")" + receiver.url("/busy") +
+            R"(","events":["ra.*"],"retry_config":{"strategy":"fixed","retry_delay":100}})");
+  pipeline_->start("router");
+  pipeline_->start("retry");
+  pipeline_->start("deliverer");
+  produceEvents("ra.event", 1);
+  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 2; }, 60s));
+  auto reqs = receiver.requests();
+  EXPECT_GE(reqs[1].at - reqs[0].at, 2900ms);  // not the policy's 100 ms
+  EXPECT_EQ(reqs[0].headers.at("webhook-id"), reqs[1].headers.at("webhook-id"));
+}
+
+TEST_F(DelivererTest, SlowReceiverTimesOutAndIsDeadLetteredAsTimeout) {
+  Receiver receiver([](const ReceivedRequest&) {
+    std::this_thread::sleep_for(1500ms);
+    return 200;
+  });
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  auto sub =
+      subscribe(R"({"url":")" + receiver.url("/slow") +
+                R"(","events":["to.*"],"timeout_ms":300,"retry_config":{"strategy":"none"}})");
+  pipeline_->start("router");
+  pipeline_->start("deliverer");
+  produceEvents("to.event", 1);
+  std::vector<kafka::OwnedMessage> dlq;
+  ASSERT_TRUE(eventually(
+      [&] {
+        dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
+        return !dlq.empty();
+      },
+      60s));
+  auto meta = records::DeliveryMeta::fromHeaders(dlq[0].headers);
+  EXPECT_EQ(meta.error_class, "timeout");
+  EXPECT_EQ(meta.subscription_id, sub.id);
+  EXPECT_EQ(meta.last_status, 0);
+}
+
+TEST_F(DelivererTest, SeveralWorkerThreadsDeliverEverythingOnce) {
+  Receiver receiver;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  for (int i = 0; i < 6; ++i)
+    subscribe(R"({"url":")" + receiver.url("/w" + std::to_string(i)) + R"(","events":["mt.*"]})");
+  pipeline_->start("router");
+  auto& d = pipeline_->start("deliverer", "1", {{"HOOKPIPE_DELIVERER_THREADS", "3"}});
+  constexpr int kEvents = 100;
+  produceEvents("mt.event", kEvents);
+  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 6 * kEvents; }, 60s));
+  std::this_thread::sleep_for(500ms);
+  auto counts = countByWebhookId(receiver.requests());
+  EXPECT_EQ(counts.size(), 6u * kEvents);
+  for (const auto& [id, n] : counts) EXPECT_EQ(n, 1) << id;
+  std::string log;
+  EXPECT_TRUE(eventually(
+      [&] {
+        log = pipeline_->logs();
+        return log.find("started workers=3") != std::string::npos;
+      },
+      5s))
+      << d.logPath();
+}
+
+TEST_F(DelivererTest, PausedPastMaxPauseIsDeadLetteredAsPaused) {
+  Receiver receiver;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  auto sub = subscribe(R"({"url":")" + receiver.url("/paused") +
+                       R"(","events":["mp.*"],"is_active":false})");
+  pipeline_->start("router");
+  pipeline_->start("retry");
+  pipeline_->start("deliverer", "1", {{"HOOKPIPE_MAX_PAUSE", "2s"}});
+  produceEvents("mp.event", 3);
+  std::vector<kafka::OwnedMessage> dlq;
+  ASSERT_TRUE(eventually(
+      [&] {
+        dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
+        return dlq.size() >= 3;
+      },
+      60s));
+  for (const auto& m : dlq) {
+    EXPECT_EQ(kafka::findHeader(m.headers, records::kDeadLetterReason).value_or(""), "paused");
+    auto meta = records::DeliveryMeta::fromHeaders(m.headers);
+    EXPECT_EQ(meta.attempt, 1);  // never attempted
+    EXPECT_GT(meta.parked_since_ms, 0);
+  }
+  EXPECT_TRUE(receiver.requests().empty());
+}
+
+}  // namespace
+}  // namespace hookpipe::testing

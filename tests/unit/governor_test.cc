@@ -1,0 +1,130 @@
+// Unit tests for deliverer/governor.h: the circuit breaker's transitions and the
+// adaptive concurrency limit, on a fake clock.
+#include "deliverer/governor.h"
+
+#include <gtest/gtest.h>
+
+namespace hookpipe::deliverer {
+namespace {
+
+constexpr Feedback kOk{true, false, false};
+constexpr Feedback kFail{false, true, false};
+constexpr Feedback k429{false, false, true};
+constexpr Feedback k503{false, true, true};
+
+Governor make() { return Governor({.failures = 3, .cooldown = std::chrono::seconds(10)}); }
+
+// Runs one attempt that started at `now` and ended with `fb`.
+void attempt(Governor& g, int64_t now, Feedback fb, int cap = 8) {
+  ASSERT_EQ(g.acquire("s", cap, now), Governor::Admit::kGo);
+  g.release("s", fb, now);
+}
+
+TEST(Breaker, OpensAfterTheConfiguredRunOfFailures) {
+  Governor g = make();
+  attempt(g, 0, kFail);
+  attempt(g, 1, kFail);
+  EXPECT_EQ(g.view("s").state, BreakerState::kClosed);
+  attempt(g, 2, kFail);
+  EXPECT_EQ(g.view("s").state, BreakerState::kOpen);
+  EXPECT_EQ(g.view("s").open_until_ms, 10'002);
+  EXPECT_EQ(g.acquire("s", 8, 5'000), Governor::Admit::kOpen);
+  EXPECT_EQ(g.available("s", 8, 5'000), 0);
+  EXPECT_EQ(g.breaker_opened.load(), 1u);
+}
+
+TEST(Breaker, ASuccessResetsTheRun) {
+  Governor g = make();
+  attempt(g, 0, kFail);
+  attempt(g, 1, kFail);
+  attempt(g, 2, kOk);
+  attempt(g, 3, kFail);
+  attempt(g, 4, kFail);
+  EXPECT_EQ(g.view("s").state, BreakerState::kClosed);
+}
+
+TEST(Breaker, PermanentFailuresAndThrottlingAloneDoNotOpenIt) {
+  Governor g = make();
+  for (int i = 0; i < 10; ++i) attempt(g, i * 2000, Feedback{});     // e.g. 400: neither
+  for (int i = 0; i < 10; ++i) attempt(g, 30'000 + i * 2000, k429);  // 429 throttles only
+  EXPECT_EQ(g.view("s").state, BreakerState::kClosed);
+}
+
+TEST(Breaker, HalfOpenAllowsOneProbeThatClosesItOnSuccess) {
+  Governor g = make();
+  for (int i = 0; i < 3; ++i) attempt(g, i, kFail);
+  ASSERT_EQ(g.view("s").state, BreakerState::kOpen);
+  EXPECT_EQ(g.available("s", 8, 10'002), 1);  // cooldown over: half-open
+  EXPECT_EQ(g.view("s").state, BreakerState::kHalfOpen);
+  ASSERT_EQ(g.acquire("s", 8, 10'002), Governor::Admit::kGo);
+  EXPECT_EQ(g.acquire("s", 8, 10'003), Governor::Admit::kBusy);  // one probe at a time
+  EXPECT_EQ(g.available("s", 8, 10'003), 0);
+  g.release("s", kOk, 10'050);
+  EXPECT_EQ(g.view("s").state, BreakerState::kClosed);
+  EXPECT_EQ(g.breaker_closed.load(), 1u);
+  EXPECT_EQ(g.available("s", 8, 10'051), 8);
+}
+
+TEST(Breaker, AFailedProbeReopensWithADoubledCooldownUpToEightTimes) {
+  Governor g = make();
+  for (int i = 0; i < 3; ++i) attempt(g, 0, kFail);
+  int64_t now = 10'000;
+  const int64_t expected[] = {20'000, 40'000, 80'000, 80'000};
+  for (int64_t cooldown : expected) {
+    ASSERT_EQ(g.acquire("s", 8, now), Governor::Admit::kGo) << now;
+    g.release("s", kFail, now);
+    EXPECT_EQ(g.view("s").state, BreakerState::kOpen);
+    EXPECT_EQ(g.view("s").open_until_ms, now + cooldown);
+    EXPECT_EQ(g.acquire("s", 8, now + cooldown - 1), Governor::Admit::kOpen);
+    now += cooldown;
+  }
+  // A success after all that closes it, and the next opening starts from the base again.
+  attempt(g, now, kOk);
+  for (int i = 0; i < 3; ++i) attempt(g, now, kFail);
+  EXPECT_EQ(g.view("s").open_until_ms, now + 10'000);
+}
+
+TEST(Concurrency, CapsRequestsInFlight) {
+  Governor g = make();
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(g.acquire("s", 4, 0), Governor::Admit::kGo);
+  EXPECT_EQ(g.acquire("s", 4, 0), Governor::Admit::kBusy);
+  EXPECT_EQ(g.view("s").in_flight, 4);
+  g.release("s", kOk, 1);
+  EXPECT_EQ(g.available("s", 4, 1), 1);
+  EXPECT_EQ(g.acquire("s", 4, 1), Governor::Admit::kGo);
+  // Endpoints are independent.
+  EXPECT_EQ(g.acquire("other", 4, 1), Governor::Admit::kGo);
+}
+
+TEST(Concurrency, ThrottlingHalvesTheLimitOncePerSecondAndSuccessGrowsItBack) {
+  Governor g = make();
+  attempt(g, 0, k503, 16);
+  EXPECT_DOUBLE_EQ(g.view("s").limit, 8);
+  attempt(g, 500, k429, 16);  // within a second of the last cut: no second cut
+  EXPECT_DOUBLE_EQ(g.view("s").limit, 8);
+  attempt(g, 1000, k429, 16);
+  EXPECT_DOUBLE_EQ(g.view("s").limit, 4);
+  EXPECT_EQ(g.available("s", 16, 1001), 4);
+  for (int64_t t = 2000; t < 10'000; t += 1000) attempt(g, t, k429, 16);
+  EXPECT_DOUBLE_EQ(g.view("s").limit, 1);  // never below one
+  EXPECT_EQ(g.throttle_backoffs.load(), 10u);
+  // Additive increase: about one more slot per window of successes, up to the cap.
+  int successes = 0;
+  while (g.view("s").limit < 4) {
+    attempt(g, 20'000, kOk, 16);
+    ++successes;
+  }
+  // +1/1 to 2, +1/2 twice to 3, then +1/3, +1/3.33, +1/3.63, +1/3.91 past 4.
+  EXPECT_EQ(successes, 1 + 2 + 4);
+  for (int i = 0; i < 1000; ++i) attempt(g, 20'000, kOk, 16);
+  EXPECT_EQ(g.available("s", 16, 20'000), 16);
+}
+
+TEST(Concurrency, ALowerCapTakesEffectAtOnce) {
+  Governor g = make();
+  attempt(g, 0, kOk, 64);
+  EXPECT_EQ(g.available("s", 2, 1), 2);
+}
+
+}  // namespace
+}  // namespace hookpipe::deliverer
