@@ -1,5 +1,10 @@
 #include "router/router.h"
 
+#include <unistd.h>
+
+#include <array>
+#include <cstdlib>
+
 #include "common/log/log.h"
 #include "common/records/delivery.h"
 
@@ -7,45 +12,128 @@ namespace hookpipe::router {
 namespace {
 
 constexpr std::size_t kMaxPendingEvents = 20'000;
+constexpr std::size_t kMaxTransactionEvents = 20'000;
 constexpr auto kDrainBudget = std::chrono::seconds(10);
+constexpr auto kTransactionCallTimeout = std::chrono::seconds(30);
+constexpr auto kInitTransactionsTimeout = std::chrono::seconds(60);
+constexpr int kTransactionCallAttempts = 10;
 
 std::shared_ptr<spdlog::logger> log() {
   static auto l = logger("router");
   return l;
 }
 
+// Producer settings for delivery records, measured with hookpipe-router-e2e-bench
+// (benchmarks/README.md): a longer linger gives fuller batches — fewer produce requests
+// for the router's broker thread and the broker.
+kafka::Properties producerProperties(const Config& config) {
+  kafka::Properties props = {{"linger.ms", "20"}};
+  if (!config.exactly_once_routing) {
+    props["message.timeout.ms"] = "0";  // HandOff semantics: a record is never given up
+    return props;
+  }
+  // Stable across restarts when HOOKPIPE_INSTANCE_ID is set, so that a restarted router's
+  // init_transactions aborts the transaction its killed predecessor left open at once
+  // (otherwise read_committed readers wait up to transaction.timeout.ms for it).
+  std::string id = config.groupId("router") + "-";
+  if (const char* instance = std::getenv("HOOKPIPE_INSTANCE_ID"); instance && *instance) {
+    id += instance;
+  } else {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    id += std::string(host) + "-" + std::to_string(getpid());
+    log()->warn(
+        "exactly-once routing without HOOKPIPE_INSTANCE_ID: transactional.id={} is not stable "
+        "across restarts; a killed router's open transaction holds back read_committed "
+        "readers until it times out",
+        id);
+  }
+  props["transactional.id"] = id;
+  props["transaction.timeout.ms"] = "15000";
+  props["message.timeout.ms"] = "15000";  // librdkafka: at most the transaction timeout
+  return props;
+}
+
 }  // namespace
 
+// What the delivery records of one event share; alive until the last is acknowledged.
+struct Router::Event {
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string partition_text, offset_text;  // header values
+  json::Event event;
+  int remaining = 1;  // one share for the routing itself, one per delivery record
+};
+
+// One delivery record (at least once), kept until acknowledged so it can be produced again.
+struct Router::Delivery {
+  std::shared_ptr<Event> event;
+  std::string subscription_id;
+  std::string delivery_id;
+};
+
 Router::Router(const Config& config, SubscriptionTable& table)
-    : config_(config), table_(table), parser_(config.max_event_bytes) {}
+    : config_(config),
+      events_topic_(config.topics.events()),
+      deliveries_topic_(config.topics.deliveries()),
+      invalid_topic_(config.topics.invalid()),
+      table_(table),
+      parser_(config.max_event_bytes),
+      exactly_once_(config.exactly_once_routing) {}
 
 Router::~Router() {
   if (producer_) producer_->flush(kDrainBudget);
+  for (Delivery* d : resend_) delete d;
 }
 
 Result<std::unique_ptr<Router>> Router::create(const Config& config, SubscriptionTable& table) {
   std::unique_ptr<Router> r(new Router(config, table));
-  auto producer = kafka::Producer::create(config, {{"message.timeout.ms", "0"}});
+  auto producer = kafka::Producer::create(config, producerProperties(config));
   if (!producer) return std::unexpected(producer.error());
   r->producer_ = std::move(*producer);
   r->hand_off_ = std::make_unique<kafka::HandOff>(*r->producer_);
-  auto consumer = kafka::Consumer::create(config, config.groupId("router"), r.get());
+  if (r->exactly_once_) {
+    // Fences an older producer with the same transactional.id and aborts what it left
+    // open, before the consumer fetches the committed offsets.
+    if (auto t = r->producer_->initTransactions(kInitTransactionsTimeout); !t)
+      return fail(t.error().message, t.error().retriable);
+  }
+  kafka::Properties consumer_props;
+  // Exactly once: offsets are committed only inside transactions.
+  if (r->exactly_once_) consumer_props["enable.auto.commit"] = "false";
+  auto consumer =
+      kafka::Consumer::create(config, config.groupId("router"), r.get(), consumer_props);
   if (!consumer) return std::unexpected(consumer.error());
   r->consumer_ = std::move(*consumer);
   if (auto s = r->consumer_->subscribe({config.topics.events()}); !s)
     return std::unexpected(s.error());
+  log()->info("router started exactly_once={} commit_interval_ms={}", r->exactly_once_,
+              config.exactly_once_commit_interval.count());
   return r;
 }
 
 int Router::run(const std::atomic<bool>& stop) {
   auto last_report = std::chrono::steady_clock::now();
-  while (!stop && !consumer_->fatal()) {
-    hand_off_->pump(0);
-    if (tracker_.pendingTotal() >= kMaxPendingEvents) {
-      hand_off_->pump(10);  // bounded work in flight: wait for acknowledgements
-      continue;
+  while (!stop && !fatal()) {
+    int timeout_ms = 100;
+    if (exactly_once_) {
+      producer_->poll(0);
+      if (in_transaction_ && transactionDue()) commitTransaction();
+      if (in_transaction_) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            transaction_started_ + config_.exactly_once_commit_interval -
+            std::chrono::steady_clock::now());
+        timeout_ms = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 100));
+      }
+    } else {
+      pump(0);
+      if (tracker_.pendingTotal() >= kMaxPendingEvents) {
+        pump(10);  // bounded work in flight: wait for acknowledgements
+        continue;
+      }
+      if (tracker_.pendingTotal() > 0) timeout_ms = 1;
     }
-    kafka::MessagePtr msg = consumer_->poll(tracker_.pendingTotal() > 0 ? 1 : 100);
+    kafka::MessagePtr msg = consumer_->poll(timeout_ms);
     if (msg) {
       if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR)
         log()->warn("consumer error={}", rd_kafka_message_errstr(msg.get()));
@@ -54,78 +142,263 @@ int Router::run(const std::atomic<bool>& stop) {
     }
     if (auto now = std::chrono::steady_clock::now(); now - last_report > std::chrono::seconds(10)) {
       last_report = now;
-      log()->info("events={} deliveries={} invalid={} unmatched={}", metrics_.events.load(),
-                  metrics_.deliveries.load(), metrics_.invalid.load(), metrics_.unmatched.load());
+      log()->info("events={} deliveries={} invalid={} unmatched={} committed={} aborted={}",
+                  metrics_.events.load(), metrics_.deliveries.load(), metrics_.invalid.load(),
+                  metrics_.unmatched.load(), metrics_.transactions_committed.load(),
+                  metrics_.transactions_aborted.load());
     }
   }
-  hand_off_->pumpUntil([this] { return tracker_.pendingTotal() == 0; }, kDrainBudget);
+  if (exactly_once_) {
+    if (in_transaction_ && !fatal()) commitTransaction();
+  } else {
+    const auto deadline = std::chrono::steady_clock::now() + kDrainBudget;
+    while (tracker_.pendingTotal() > 0 && std::chrono::steady_clock::now() < deadline) pump(10);
+  }
   consumer_->close();
-  return consumer_->fatal() ? 1 : 0;
+  return fatal() ? 1 : 0;
 }
 
 void Router::route(const rd_kafka_message_t* msg) {
-  const std::string topic = rd_kafka_topic_name(msg->rkt);
   const int32_t partition = msg->partition;
   const int64_t offset = msg->offset;
-  tracker_.begin(topic, partition, offset);
+  if (exactly_once_) {
+    beginTransactionIfNone();
+    if (!in_transaction_) return;  // fatal: run() stops
+    auto [range, fresh] = transaction_ranges_.try_emplace(partition, Range{offset, offset + 1});
+    if (!fresh) range->second.next = offset + 1;
+    ++transaction_events_;
+  } else {
+    tracker_.begin(events_topic_, partition, offset);
+  }
   ++metrics_.events;
   const std::string_view payload = kafka::payloadOf(msg);
-  const std::string fallback_id = "evt_" + std::to_string(partition) + "x" + std::to_string(offset);
-  auto event = parser_.parse(payload, rd_kafka_message_timestamp(msg, nullptr), fallback_id);
-  if (!event) {
-    ++metrics_.invalid;
-    kafka::HeaderList headers = kafka::readHeaders(msg);
-    kafka::setHeader(headers, records::kInvalidReason, event.error().message);
-    kafka::setHeader(headers, records::kOriginTopic, topic);
-    kafka::setHeader(headers, records::kOriginPartition, std::to_string(partition));
-    kafka::setHeader(headers, records::kOriginOffset, std::to_string(offset));
-    hand_off_->send(config_.topics.invalid(), std::string(kafka::keyOf(msg)), std::string(payload),
-                    std::move(headers),
-                    [this, topic, partition, offset] { finish(topic, partition, offset); });
+  auto ev = std::make_shared<Event>();
+  ev->partition = partition;
+  ev->offset = offset;
+  ev->partition_text = std::to_string(partition);
+  ev->offset_text = std::to_string(offset);
+  auto parsed = parser_.parse(payload, rd_kafka_message_timestamp(msg, nullptr),
+                              "evt_" + ev->partition_text + "x" + ev->offset_text);
+  if (!parsed) {
+    routeInvalid(msg, partition, offset, std::move(parsed.error().message));
     return;
   }
+  ev->event = std::move(*parsed);
   auto subscriptions = table_.snapshot();
   if (!index_ || index_->source() != subscriptions.get())
     index_ = std::make_shared<const SubscriptionIndex>(subscriptions);
-  EventView view(document_parser_, event->type, event->body);
+  EventView view(document_parser_, ev->event.type, ev->event.body);
   matched_.clear();
   index_->match(view, matched_);
-  // One share for the routing itself, so that an acknowledgement served while a later
-  // delivery waits for queue space cannot finish the event early.
-  auto remaining = std::make_shared<int>(1);
+  if (matched_.empty()) ++metrics_.unmatched;
   for (const Subscription* sub : matched_) {
-    const std::string& id = sub->id;
-    ++*remaining;
-    records::DeliveryMeta meta;
-    meta.delivery_id = records::deliveryIdFor(event->id, id);
-    meta.event_id = event->id;
-    meta.event_type = event->type;
-    meta.subscription_id = id;
-    meta.attempt = 1;
-    meta.due_ms = kafka::nowMs();
-    kafka::HeaderList headers;
-    meta.writeTo(headers);
-    kafka::setHeader(headers, records::kOriginTopic, topic);
-    kafka::setHeader(headers, records::kOriginPartition, std::to_string(partition));
-    kafka::setHeader(headers, records::kOriginOffset, std::to_string(offset));
+    ++ev->remaining;
     ++metrics_.deliveries;
-    hand_off_->send(config_.topics.deliveries(), id, event->body, std::move(headers),
-                    [this, remaining, topic, partition, offset] {
-                      if (--*remaining == 0) finish(topic, partition, offset);
-                    });
+    send(new Delivery{ev, sub->id, records::deliveryIdFor(ev->event.id, sub->id)});
   }
-  if (*remaining == 1) ++metrics_.unmatched;
-  if (--*remaining == 0) finish(topic, partition, offset);
+  if (!exactly_once_ && --ev->remaining == 0) finish(partition, offset);
 }
 
-void Router::finish(const std::string& topic, int32_t partition, int64_t offset) {
-  if (auto next = tracker_.finish(topic, partition, offset))
-    consumer_->storeOffset(topic, partition, *next);
+void Router::routeInvalid(const rd_kafka_message_t* msg, int32_t partition, int64_t offset,
+                          std::string reason) {
+  ++metrics_.invalid;
+  kafka::HeaderList headers = kafka::readHeaders(msg);
+  kafka::setHeader(headers, records::kInvalidReason, std::move(reason));
+  kafka::setHeader(headers, records::kOriginTopic, events_topic_);
+  kafka::setHeader(headers, records::kOriginPartition, std::to_string(partition));
+  kafka::setHeader(headers, records::kOriginOffset, std::to_string(offset));
+  if (exactly_once_) {
+    auto r = producer_->produceBlocking(invalid_topic_, kafka::keyOf(msg), kafka::payloadOf(msg),
+                                        headers, nullptr);
+    if (!r) {
+      log()->error("produce to {} refused, aborting the transaction error={}", invalid_topic_,
+                   r.error().message);
+      transaction_failed_ = true;
+    }
+    return;
+  }
+  hand_off_->send(invalid_topic_, std::string(kafka::keyOf(msg)),
+                  std::string(kafka::payloadOf(msg)), std::move(headers),
+                  [this, partition, offset] { finish(partition, offset); });
+}
+
+void Router::send(Delivery* d) {
+  // A fresh delivery carries only the headers whose value differs from the default that
+  // DeliveryMeta::fromHeaders fills in (attempt 1, due now, no status or error, no
+  // replay): 7 headers instead of 14 — header writing was the largest cost of the
+  // producer (benchmarks/README.md).
+  const Event& ev = *d->event;
+  const std::array<kafka::HeaderView, 7> headers = {{
+      {records::kDeliveryId, d->delivery_id},
+      {records::kEventId, ev.event.id},
+      {records::kEventType, ev.event.type},
+      {records::kSubscriptionId, d->subscription_id},
+      {records::kOriginTopic, events_topic_},
+      {records::kOriginPartition, ev.partition_text},
+      {records::kOriginOffset, ev.offset_text},
+  }};
+  if (exactly_once_) {
+    // The transaction's commit waits for every record and fails if one failed: no
+    // delivery report needed, nothing kept.
+    std::unique_ptr<Delivery> owned(d);
+    while (true) {
+      auto r = producer_->produceViews(deliveries_topic_, d->subscription_id, ev.event.body,
+                                       headers, nullptr);
+      if (r) return;
+      if (!r.error().retryable) {
+        log()->error("produce to {} refused, aborting the transaction error={}", deliveries_topic_,
+                     r.error().message);
+        transaction_failed_ = true;
+        return;
+      }
+      producer_->poll(10);  // local queue full
+    }
+  }
+  while (true) {
+    auto r = producer_->produceViews(
+        deliveries_topic_, d->subscription_id, ev.event.body, headers,
+        [this, d](std::optional<Error> error) { onDelivered(d, std::move(error)); });
+    if (r) return;
+    if (!r.error().retryable) {
+      log()->error("produce to {} refused, trying again error={}", deliveries_topic_,
+                   r.error().message);
+      resend_.push_back(d);
+      return;
+    }
+    producer_->poll(10);  // local queue full: serve acknowledgements, try again
+  }
+}
+
+void Router::onDelivered(Delivery* d, std::optional<Error> error) {
+  if (error) {
+    static int failures = 0;
+    if (++failures % 100 == 1)
+      log()->warn("produce to {} failed, trying again failures={} error={}", deliveries_topic_,
+                  failures, error->message);
+    resend_.push_back(d);
+    return;
+  }
+  std::unique_ptr<Delivery> owned(d);
+  if (--owned->event->remaining == 0) finish(owned->event->partition, owned->event->offset);
+}
+
+void Router::pump(int timeout_ms) {
+  hand_off_->pump(timeout_ms);  // serves every delivery report of the producer
+  for (std::size_t n = resend_.size(); n > 0 && !resend_.empty(); --n) {
+    Delivery* d = resend_.front();
+    resend_.pop_front();
+    send(d);
+  }
+}
+
+void Router::finish(int32_t partition, int64_t offset) {
+  if (auto next = tracker_.finish(events_topic_, partition, offset))
+    consumer_->storeOffset(events_topic_, partition, *next);
 }
 
 void Router::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
-  hand_off_->pumpUntil([&] { return tracker_.pending(partitions) == 0; }, kDrainBudget);
+  if (exactly_once_) {
+    // The partitions' offsets go with the open transaction, before someone else reads
+    // them (eager assignor: every partition is revoked at once).
+    if (in_transaction_) commitTransaction();
+    return;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kDrainBudget;
+  while (tracker_.pending(partitions) > 0 && std::chrono::steady_clock::now() < deadline) pump(10);
   tracker_.forget(partitions);
+}
+
+// ---- Exactly once -----------------------------------------------------------
+
+void Router::beginTransactionIfNone() {
+  if (in_transaction_ || producer_fatal_) return;
+  if (auto b = producer_->beginTransaction(); !b) {
+    log()->critical("cannot begin a transaction, stopping: {}", b.error().message);
+    producer_fatal_ = true;
+    return;
+  }
+  in_transaction_ = true;
+  transaction_failed_ = false;
+  transaction_started_ = std::chrono::steady_clock::now();
+  transaction_events_ = 0;
+}
+
+bool Router::transactionDue() const {
+  return transaction_failed_ || transaction_events_ >= kMaxTransactionEvents ||
+         std::chrono::steady_clock::now() - transaction_started_ >=
+             config_.exactly_once_commit_interval;
+}
+
+void Router::commitTransaction() {
+  if (transaction_failed_) {
+    abortTransactionAndRewind();
+    return;
+  }
+  kafka::PartitionListPtr offsets(
+      rd_kafka_topic_partition_list_new(static_cast<int>(transaction_ranges_.size())));
+  for (const auto& [partition, range] : transaction_ranges_)
+    rd_kafka_topic_partition_list_add(offsets.get(), events_topic_.c_str(), partition)->offset =
+        range.next;
+  // Each step: a retriable error is tried again; an abortable one aborts and rewinds;
+  // a fatal one (fenced by a newer instance) stops the router.
+  auto step = [&](auto call) -> bool {
+    for (int attempt = 1;; ++attempt) {
+      kafka::Producer::TransactionResult r = call();
+      if (r) return true;
+      if (r.error().fatal) {
+        log()->critical("transaction failed fatally, stopping: {}", r.error().message);
+        producer_fatal_ = true;
+        return false;
+      }
+      if (r.error().retriable && !r.error().requires_abort && attempt < kTransactionCallAttempts) {
+        log()->warn("{}; trying again", r.error().message);
+        continue;
+      }
+      log()->warn("{}; aborting the transaction", r.error().message);
+      abortTransactionAndRewind();
+      return false;
+    }
+  };
+  if (!step([&] {
+        return producer_->sendOffsetsToTransaction(*offsets, consumer_->handle(),
+                                                   kTransactionCallTimeout);
+      }))
+    return;
+  if (!step([&] { return producer_->commitTransaction(kTransactionCallTimeout); })) return;
+  ++metrics_.transactions_committed;
+  in_transaction_ = false;
+  transaction_ranges_.clear();
+}
+
+void Router::abortTransactionAndRewind() {
+  for (int attempt = 1;; ++attempt) {
+    auto r = producer_->abortTransaction(kTransactionCallTimeout);
+    if (r) break;
+    if (r.error().fatal || !r.error().retriable || attempt >= kTransactionCallAttempts) {
+      log()->critical("cannot abort the transaction, stopping: {}", r.error().message);
+      producer_fatal_ = true;
+      return;
+    }
+  }
+  ++metrics_.transactions_aborted;
+  // Read again from the first offset of each partition in the aborted transaction; a
+  // partition no longer assigned is read by its new owner from the committed offset.
+  kafka::PartitionListPtr rewind(
+      rd_kafka_topic_partition_list_new(static_cast<int>(transaction_ranges_.size())));
+  for (const auto& [partition, range] : transaction_ranges_)
+    rd_kafka_topic_partition_list_add(rewind.get(), events_topic_.c_str(), partition)->offset =
+        range.first;
+  if (rewind->cnt > 0) {
+    if (rd_kafka_error_t* e = rd_kafka_seek_partitions(consumer_->handle(), rewind.get(), 5000)) {
+      log()->warn("rewind after abort failed error={}", rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+    }
+  }
+  log()->warn("transaction aborted events={} partitions={}; rewound", transaction_events_,
+              transaction_ranges_.size());
+  in_transaction_ = false;
+  transaction_failed_ = false;
+  transaction_ranges_.clear();
 }
 
 }  // namespace hookpipe::router

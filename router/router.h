@@ -1,6 +1,9 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <deque>
+#include <map>
 #include <memory>
 
 #include "common/config/config.h"
@@ -17,17 +20,31 @@ struct Metrics {
   std::atomic<uint64_t> invalid{0};
   std::atomic<uint64_t> deliveries{0};
   std::atomic<uint64_t> unmatched{0};
+  std::atomic<uint64_t> transactions_committed{0};
+  std::atomic<uint64_t> transactions_aborted{0};
 };
 
 // The router role: consumes `events`, produces one delivery per matching subscription
-// (or the event to `events.invalid` with a reason) and stores an event's offset only
-// once every record it produced was acknowledged. Single-threaded: run() owns the
-// consumer, the producer callbacks and the offset tracker.
+// (or the event to `events.invalid` with a reason). Single-threaded: run() owns the
+// consumer, the producer callbacks and the offset bookkeeping.
+//
+// At least once (default): an event's offset is stored only once every record it
+// produced was acknowledged (OffsetTracker); a failed record is produced again.
+//
+// Exactly once (Config::exactly_once_routing): records are produced in a Kafka
+// transaction together with the consumed offsets (send_offsets_to_transaction), committed
+// every exactly_once_commit_interval or kMaxTransactionEvents events, whichever comes
+// first. A failed transaction is aborted and the consumer rewound to the first offset of
+// each partition in it, so read_committed readers of `deliveries` see every delivery
+// once even when the router is killed. Example: events 10..19 of partition 0 are routed
+// in a transaction; the router is killed after producing deliveries for 10..14. Nothing
+// of that transaction is committed: on restart init_transactions aborts it (same
+// transactional.id) and the new router starts at the committed offset 10.
 class Router final : public kafka::RebalanceListener {
  public:
   static Result<std::unique_ptr<Router>> create(const Config& config, SubscriptionTable& table);
   ~Router() override;
-  // Runs until `stop`; returns the exit code (1 after a fatal consumer error).
+  // Runs until `stop`; returns the exit code (1 after a fatal consumer or producer error).
   int run(const std::atomic<bool>& stop);
   const Metrics& metrics() const { return metrics_; }
 
@@ -35,11 +52,32 @@ class Router final : public kafka::RebalanceListener {
   void onRevoked(const rd_kafka_topic_partition_list_t& partitions) override;
 
  private:
+  struct Event;
+  struct Delivery;
+
   Router(const Config& config, SubscriptionTable& table);
   void route(const rd_kafka_message_t* msg);
-  void finish(const std::string& topic, int32_t partition, int64_t offset);
+  void routeInvalid(const rd_kafka_message_t* msg, int32_t partition, int64_t offset,
+                    std::string reason);
+  // Produces one delivery record; at least once: on failure it is queued to be produced
+  // again; exactly once: a failure marks the transaction for abort.
+  void send(Delivery* delivery);
+  void onDelivered(Delivery* delivery, std::optional<Error> error);
+  // Serves delivery reports and produces again what failed.
+  void pump(int timeout_ms);
+  void finish(int32_t partition, int64_t offset);
+
+  // Exactly once.
+  bool fatal() const { return consumer_->fatal() || producer_fatal_; }
+  void beginTransactionIfNone();
+  bool transactionDue() const;
+  void commitTransaction();
+  void abortTransactionAndRewind();
 
   Config config_;
+  const std::string events_topic_;
+  const std::string deliveries_topic_;
+  const std::string invalid_topic_;
   SubscriptionTable& table_;
   json::EventParser parser_;
   // The event is parsed a second time, into this DOM, only when a candidate subscription
@@ -48,9 +86,24 @@ class Router final : public kafka::RebalanceListener {
   std::shared_ptr<const SubscriptionIndex> index_;  // rebuilt when the snapshot changes
   std::vector<const Subscription*> matched_;
   std::unique_ptr<kafka::Producer> producer_;
-  std::unique_ptr<kafka::HandOff> hand_off_;
+  std::unique_ptr<kafka::HandOff> hand_off_;  // invalid events (at least once)
   std::unique_ptr<kafka::Consumer> consumer_;
-  kafka::OffsetTracker tracker_;
+  kafka::OffsetTracker tracker_;  // at least once
+  std::deque<Delivery*> resend_;  // at least once: failed deliveries, produced again on pump()
+
+  // Exactly once: the open transaction, and per partition of `events` the first and the
+  // next offset routed in it.
+  struct Range {
+    int64_t first = 0;
+    int64_t next = 0;
+  };
+  const bool exactly_once_;
+  bool in_transaction_ = false;
+  bool transaction_failed_ = false;  // a record was refused: abort instead of commit
+  bool producer_fatal_ = false;
+  std::chrono::steady_clock::time_point transaction_started_;
+  std::size_t transaction_events_ = 0;
+  std::map<int32_t, Range> transaction_ranges_;
   Metrics metrics_;
 };
 

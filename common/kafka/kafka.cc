@@ -145,6 +145,7 @@ Producer::~Producer() {
   // Callbacks may point into objects already gone: the owner flushes before this
   // if it needs them.
   closing_ = true;
+  if (!rk_) return;  // create() failed
   if (!flush(std::chrono::seconds(10)))
     log()->warn("producer closing with undelivered messages count={}", outstanding());
 }
@@ -167,7 +168,25 @@ Result<void> Producer::produce(const std::string& topic, std::string_view key,
   for (const auto& [k, v] : headers)
     rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
                         static_cast<ssize_t>(v.size()));
-  auto ctx = std::make_unique<DeliveryContext>(DeliveryContext{std::move(done)});
+  return produceWith(topic, key, value, hdrs, std::move(done), partition);
+}
+
+Result<void> Producer::produceViews(const std::string& topic, std::string_view key,
+                                    std::string_view value, std::span<const HeaderView> headers,
+                                    Done done, int32_t partition) {
+  rd_kafka_headers_t* hdrs = rd_kafka_headers_new(headers.size());
+  for (const auto& [k, v] : headers)
+    rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
+                        static_cast<ssize_t>(v.size()));
+  return produceWith(topic, key, value, hdrs, std::move(done), partition);
+}
+
+// Takes `hdrs` over (destroyed here when librdkafka did not take it).
+Result<void> Producer::produceWith(const std::string& topic, std::string_view key,
+                                   std::string_view value, rd_kafka_headers_t* hdrs, Done done,
+                                   int32_t partition) {
+  // No context (one allocation fewer) when nobody waits for the report.
+  auto ctx = done ? std::make_unique<DeliveryContext>(DeliveryContext{std::move(done)}) : nullptr;
   rd_kafka_resp_err_t err =
       rd_kafka_producev(rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -197,6 +216,53 @@ Result<void> Producer::produceBlocking(const std::string& topic, std::string_vie
 
 int Producer::poll(int timeout_ms) { return rd_kafka_poll(rk_.get(), timeout_ms); }
 
+namespace {
+
+// The one place rd_kafka_error_t (the transactional API's errors) is translated.
+Producer::TransactionResult transactionResult(rd_kafka_error_t* error, std::string_view call) {
+  if (error == nullptr) return {};
+  Producer::TransactionError e;
+  e.message = std::string(call) + ": " + rd_kafka_error_string(error);
+  e.retriable = rd_kafka_error_is_retriable(error) != 0;
+  e.requires_abort = rd_kafka_error_txn_requires_abort(error) != 0;
+  e.fatal = rd_kafka_error_is_fatal(error) != 0;
+  rd_kafka_error_destroy(error);
+  return std::unexpected(std::move(e));
+}
+
+int timeoutMs(std::chrono::milliseconds timeout) { return static_cast<int>(timeout.count()); }
+
+}  // namespace
+
+Producer::TransactionResult Producer::initTransactions(std::chrono::milliseconds timeout) {
+  return transactionResult(rd_kafka_init_transactions(rk_.get(), timeoutMs(timeout)),
+                           "init transactions");
+}
+
+Producer::TransactionResult Producer::beginTransaction() {
+  return transactionResult(rd_kafka_begin_transaction(rk_.get()), "begin transaction");
+}
+
+Producer::TransactionResult Producer::sendOffsetsToTransaction(
+    const rd_kafka_topic_partition_list_t& offsets, rd_kafka_t* consumer,
+    std::chrono::milliseconds timeout) {
+  rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer);
+  rd_kafka_error_t* error =
+      rd_kafka_send_offsets_to_transaction(rk_.get(), &offsets, group, timeoutMs(timeout));
+  rd_kafka_consumer_group_metadata_destroy(group);
+  return transactionResult(error, "send offsets to transaction");
+}
+
+Producer::TransactionResult Producer::commitTransaction(std::chrono::milliseconds timeout) {
+  return transactionResult(rd_kafka_commit_transaction(rk_.get(), timeoutMs(timeout)),
+                           "commit transaction");
+}
+
+Producer::TransactionResult Producer::abortTransaction(std::chrono::milliseconds timeout) {
+  return transactionResult(rd_kafka_abort_transaction(rk_.get(), timeoutMs(timeout)),
+                           "abort transaction");
+}
+
 bool Producer::flush(std::chrono::milliseconds timeout) {
   return rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
@@ -222,6 +288,9 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config,
       // The default 500 ms leaves records waiting on a quiet partition's next fetch:
       // measured as ~200 ms median extra latency per hop.
       {"fetch.wait.max.ms", "50"},
+      // librdkafka's default, stated: records of aborted or still open transactions (the
+      // exactly-once router's) are never handed out.
+      {"isolation.level", "read_committed"},
   };
   if (const char* instance = std::getenv("HOOKPIPE_INSTANCE_ID"); instance && *instance)
     props["group.instance.id"] = group_id + "-" + instance;

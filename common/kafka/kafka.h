@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,6 +39,9 @@ using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, KafkaD
 
 using Properties = std::map<std::string, std::string>;
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
+// Headers that point into memory the caller keeps alive for the produce call (librdkafka
+// copies them): the hot path's way to avoid building a HeaderList per record.
+using HeaderView = std::pair<std::string_view, std::string_view>;
 
 // The one place librdkafka error codes become our Error values.
 Error toError(rd_kafka_resp_err_t err, std::string_view context = {});
@@ -80,6 +84,10 @@ class Producer {
   Result<void> produce(const std::string& topic, std::string_view key, std::string_view value,
                        const HeaderList& headers, Done done,
                        int32_t partition = RD_KAFKA_PARTITION_UA);
+  // Same, with header views (copied by librdkafka) instead of a HeaderList.
+  Result<void> produceViews(const std::string& topic, std::string_view key, std::string_view value,
+                            std::span<const HeaderView> headers, Done done,
+                            int32_t partition = RD_KAFKA_PARTITION_UA);
   // Like produce(), but waits (serving callbacks) while the local queue is full.
   Result<void> produceBlocking(const std::string& topic, std::string_view key,
                                std::string_view value, const HeaderList& headers, Done done);
@@ -89,8 +97,30 @@ class Producer {
   int outstanding() const { return rd_kafka_outq_len(rk_.get()); }
   rd_kafka_t* handle() const { return rk_.get(); }
 
+  // Transactions (consume-transform-produce), for a producer created with a
+  // `transactional.id` in `extra`. Each call says what the caller must do on failure.
+  struct TransactionError {
+    std::string message;
+    bool retriable = false;       // the same call may succeed if made again
+    bool requires_abort = false;  // abortTransaction(), rewind the input, go on
+    bool fatal = false;           // the producer is unusable (fenced by a newer instance)
+  };
+  using TransactionResult = std::expected<void, TransactionError>;
+  TransactionResult initTransactions(std::chrono::milliseconds timeout);
+  TransactionResult beginTransaction();
+  // Adds `offsets` (next offsets to read) of `consumer`'s group to the transaction, so
+  // they are committed with it.
+  TransactionResult sendOffsetsToTransaction(const rd_kafka_topic_partition_list_t& offsets,
+                                             rd_kafka_t* consumer,
+                                             std::chrono::milliseconds timeout);
+  // Flushes what was produced in the transaction and commits it.
+  TransactionResult commitTransaction(std::chrono::milliseconds timeout);
+  TransactionResult abortTransaction(std::chrono::milliseconds timeout);
+
  private:
   explicit Producer(HandlePtr rk) : rk_(std::move(rk)) {}
+  Result<void> produceWith(const std::string& topic, std::string_view key, std::string_view value,
+                           rd_kafka_headers_t* headers, Done done, int32_t partition);
   static void onDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) noexcept;
   HandlePtr rk_;
   std::atomic<bool> closing_{false};
