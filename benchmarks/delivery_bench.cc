@@ -1,0 +1,370 @@
+// Deliverer load benchmarks on the real broker and Redis, with real `hookpipe` processes
+// and a fast local sink (benchmarks/fast_sink.h, one asio thread):
+//
+//   e2e        N events × M subscriptions through router and deliverer to the sink:
+//              deliveries/s, CPU per delivery, then publish-to-receipt p50/p99 at half that
+//              rate; printed next to wrk's req/s and a bare curl-multi client's req/s
+//              against the same sink in the same run.
+//   isolation  8 healthy subscriptions alone, then next to one that hangs 30 s per request,
+//              then next to one that answers 500: the healthy ones' deliveries/s each time.
+//   ratelimit  one subscription limited to R/s, two deliverer processes, deliveries offered
+//              at 1.5 R for a minute: the rate the sink saw over 60 s against R.
+//
+// Usage: hookpipe-delivery-bench <path to hookpipe> [e2e|isolation|ratelimit|all]
+// Env: HOOKPIPE_BENCH_BROKERS (127.0.0.1:19092), HOOKPIPE_BENCH_EVENTS (20000),
+//      HOOKPIPE_BENCH_SUBS (10), HOOKPIPE_BENCH_THREADS (deliverer threads, 2),
+//      HOOKPIPE_BENCH_RATE (500), HOOKPIPE_BENCH_SECONDS (60).
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <memory>
+#include <optional>
+
+#include "benchmarks/bench_process.h"
+#include "benchmarks/dlq_bench_support.h"
+#include "benchmarks/fast_sink.h"
+#include "common/kafka/kafka.h"
+#include "common/records/delivery.h"
+#include "common/subscriptions/subscription.h"
+
+using namespace hookpipe;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string g_binary;
+
+long envLong(const char* name, long fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? std::atol(v) : fallback;
+}
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// About 500 B, like a typical webhook event.
+std::string eventBody(long i, int64_t t_us) {
+  return R"({"id":"evt_d)" + std::to_string(i) + R"(","type":"bench.event","data":{"t":)" +
+         std::to_string(t_us) + R"(,"order":)" + std::to_string(i) +
+         R"(,"amount":1250,"currency":"EUR","customer":"cus_0123456789","items":[{"sku":"sku_1",)"
+         R"("qty":2,"price":500},{"sku":"sku_2","qty":1,"price":250}],"shipping":{"name":"Ada )"
+         R"(Lovelace","line1":"12 Analytical Engine Way","city":"London","postcode":"N1 9GU",)"
+         R"("country":"GB"},"note":"benchmark payload padded to a typical webhook size ...."}})";
+}
+
+struct Setup {
+  Config config;
+  std::unique_ptr<kafka::Producer> producer;
+};
+
+std::optional<Setup> setUp(const std::string& name) {
+  Setup s{bench::benchConfig(name), nullptr};
+  s.config.events_partitions = 6;
+  s.config.deliveries_partitions = 6;
+  s.config.retry_partitions = 3;
+  if (!bench::brokerReachable(s.config)) return std::nullopt;
+  if (auto t = kafka::ensureTopics(s.config); !t) {
+    std::fprintf(stderr, "cannot create topics: %s\n", t.error().message.c_str());
+    return std::nullopt;
+  }
+  auto p = kafka::Producer::create(s.config, {{"linger.ms", "1"}});
+  if (!p) return std::nullopt;
+  s.producer = std::move(*p);
+  return s;
+}
+
+// Writes a subscription (JSON as the API would store it) to the subscriptions topic.
+bool subscribe(Setup& s, const std::string& id, const std::string& url,
+               const std::string& extra = "") {
+  auto sub = parseSubscription(
+      R"({"id":")" + id + R"(","url":")" + url +
+      R"(","events":["*"],"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")" + extra + "}");
+  if (!sub) {
+    std::fprintf(stderr, "bad subscription: %s\n", sub.error().message.c_str());
+    return false;
+  }
+  return s.producer
+      ->produceBlocking(s.config.topics.subscriptions(), id, toJson(*sub, true), {}, nullptr)
+      .has_value();
+}
+
+bool produceEvents(Setup& s, long n) {
+  for (long i = 0; i < n; ++i)
+    if (!s.producer->produceBlocking(s.config.topics.events(), "evt_d" + std::to_string(i),
+                                     eventBody(i, bench::steadyMicros()), {}, nullptr))
+      return false;
+  return s.producer->flush(2min);
+}
+
+// Waits until `count()` reaches `target`; returns the rate between 10 % and 90 % of it
+// (steady state), or -1 on timeout.
+double steadyRate(const std::function<uint64_t()>& count, uint64_t target,
+                  std::chrono::seconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::optional<Clock::time_point> t10, t90;
+  uint64_t n10 = 0, n90 = 0;
+  while (Clock::now() < deadline) {
+    const uint64_t n = count();
+    if (!t10 && n >= target / 10) t10 = Clock::now(), n10 = n;
+    if (!t90 && n >= target * 9 / 10) t90 = Clock::now(), n90 = n;
+    if (n >= target) break;
+    std::this_thread::sleep_for(10ms);
+  }
+  if (!t10 || !t90 || *t90 <= *t10) return -1;
+  return static_cast<double>(n90 - n10) / seconds(*t90 - *t10);
+}
+
+// wrk against the sink: 2 threads, 64 connections, the same body, 5 s.
+double wrkRate(const bench::FastSink& sink, const std::string& body) {
+  const std::string script = "/tmp/hookpipe-delivery-bench.lua";
+  if (FILE* f = std::fopen(script.c_str(), "w")) {
+    std::string escaped;
+    for (char c : body)
+      escaped += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+    std::fprintf(f,
+                 "wrk.method = \"POST\"\nwrk.body = \"%s\"\n"
+                 "wrk.headers[\"Content-Type\"] = \"application/json\"\n",
+                 escaped.c_str());
+    std::fclose(f);
+  }
+  const std::string cmd =
+      "wrk -t2 -c64 -d5s -s " + script + " " + sink.url("/wrk") + " 2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return -1;
+  char line[512];
+  double rate = -1;
+  while (std::fgets(line, sizeof line, p) != nullptr)
+    if (std::sscanf(line, "Requests/sec: %lf", &rate) == 1) break;
+  ::pclose(p);
+  return rate;
+}
+
+// A bare curl-multi client: one thread, one multi handle, 64 requests in flight, easy
+// handles and connections reused, 5 s.
+double bareCurlRate(const bench::FastSink& sink, const std::string& body) {
+  constexpr int kInFlight = 64;
+  CURLM* multi = curl_multi_init();
+  const std::string url = sink.url("/curl");
+  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
+  headers = curl_slist_append(headers, "Expect:");
+  auto discard = +[](char*, size_t size, size_t n, void*) -> size_t { return size * n; };
+  std::vector<CURL*> easies;
+  for (int i = 0; i < kInFlight; ++i) {
+    CURL* e = curl_easy_init();
+    curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    curl_multi_add_handle(multi, e);
+    easies.push_back(e);
+  }
+  long done = 0;
+  const auto start = Clock::now();
+  const auto end = start + 5s;
+  while (Clock::now() < end) {
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    int queued = 0;
+    while (CURLMsg* m = curl_multi_info_read(multi, &queued)) {
+      if (m->msg != CURLMSG_DONE) continue;
+      ++done;
+      CURL* e = m->easy_handle;
+      curl_multi_remove_handle(multi, e);
+      curl_multi_add_handle(multi, e);
+    }
+    curl_multi_poll(multi, nullptr, 0, 100, nullptr);
+  }
+  const double rate = static_cast<double>(done) / seconds(Clock::now() - start);
+  for (CURL* e : easies) {
+    curl_multi_remove_handle(multi, e);
+    curl_easy_cleanup(e);
+  }
+  curl_slist_free_all(headers);
+  curl_multi_cleanup(multi);
+  return rate;
+}
+
+int64_t percentile(std::vector<int64_t>& v, double p) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
+}
+
+std::map<std::string, std::string> delivererEnv() {
+  return {{"HOOKPIPE_DELIVERER_THREADS", std::to_string(envLong("HOOKPIPE_BENCH_THREADS", 2))}};
+}
+
+int e2e() {
+  const long events = envLong("HOOKPIPE_BENCH_EVENTS", 20'000);
+  const int subs = static_cast<int>(envLong("HOOKPIPE_BENCH_SUBS", 10));
+  bench::FastSink sink;
+  const std::string body = eventBody(1, 0);
+  const double wrk = wrkRate(sink, body);
+  const double curl = bareCurlRate(sink, body);
+  std::printf(
+      "baselines against the sink (%zu B body): wrk -t2 -c64 %.0f req/s; bare curl-multi "
+      "(1 thread, 64 in flight) %.0f req/s\n",
+      body.size(), wrk, curl);
+
+  auto s = setUp("delivere2e");
+  if (!s) return 1;
+  for (int i = 0; i < subs; ++i)
+    if (!subscribe(*s, "sub_e" + std::to_string(i), sink.url("/ok/" + std::to_string(i)))) return 1;
+  if (!produceEvents(*s, events)) return 1;
+  const uint64_t before = sink.count("ok");
+  const uint64_t target = static_cast<uint64_t>(events) * static_cast<uint64_t>(subs);
+  bench::RoleChild router(g_binary, "router", s->config, {}, "/tmp/hookpipe-bench-router.log");
+  bench::RoleChild deliverer(g_binary, "deliverer", s->config, delivererEnv(),
+                             "/tmp/hookpipe-bench-deliverer.log");
+  bench::RoleChild retry(g_binary, "retry", s->config, {}, "/tmp/hookpipe-bench-retry.log");
+  const double rate = steadyRate([&] { return sink.count("ok") - before; }, target, 5min);
+  const double router_cpu = router.cpuSeconds();
+  const double deliverer_cpu = deliverer.cpuSeconds();
+  std::printf(
+      "e2e: %ld events x %d subscriptions = %lu deliveries; steady %.0f deliveries/s "
+      "(%.2f x wrk, %.2f x bare curl-multi); CPU per delivery: deliverer %.1f us, router %.1f us\n",
+      events, subs, static_cast<unsigned long>(target), rate, rate / wrk, rate / curl,
+      deliverer_cpu * 1e6 / static_cast<double>(target),
+      router_cpu * 1e6 / static_cast<double>(target));
+  if (rate <= 0) return 1;
+
+  // Latency at half that rate, published now and timed at the sink.
+  const double event_rate = rate / 2 / subs;
+  const long paced = static_cast<long>(event_rate * 10);
+  sink.takeLatencies();
+  sink.record = true;
+  const auto start = Clock::now();
+  for (long i = 0; i < paced; ++i) {
+    while (seconds(Clock::now() - start) < static_cast<double>(i) / event_rate)
+      std::this_thread::sleep_for(200us);
+    s->producer->produce(s->config.topics.events(), "evt_p" + std::to_string(i),
+                         eventBody(events + i, bench::steadyMicros()), {}, nullptr);
+    s->producer->poll(0);
+  }
+  s->producer->flush(1min);
+  const uint64_t want = target + static_cast<uint64_t>(paced) * static_cast<uint64_t>(subs);
+  const auto deadline = Clock::now() + 60s;
+  while (sink.count("ok") - before < want && Clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  sink.record = false;
+  auto lat = sink.takeLatencies();
+  std::sort(lat.begin(), lat.end());
+  std::printf(
+      "e2e latency at %.0f deliveries/s (%.0f events/s x %d) for 10 s: publish-to-receipt p50 %.1f "
+      "ms, p99 %.1f ms, max %.1f ms (%zu samples)\n",
+      event_rate * subs, event_rate, subs, static_cast<double>(percentile(lat, 0.5)) / 1000,
+      static_cast<double>(percentile(lat, 0.99)) / 1000,
+      lat.empty() ? -1.0 : static_cast<double>(lat.back()) / 1000, lat.size());
+  return 0;
+}
+
+// Healthy subscriptions' deliveries/s, alone or next to one bad endpoint.
+double isolationRun(const char* label, const std::string& bad_path) {
+  const long events = envLong("HOOKPIPE_BENCH_EVENTS", 20'000) / 2;
+  constexpr int kHealthy = 8;
+  bench::FastSink sink;
+  auto s = setUp("deliveriso");
+  if (!s) return -1;
+  for (int i = 0; i < kHealthy; ++i)
+    if (!subscribe(*s, "sub_h" + std::to_string(i), sink.url("/ok/" + std::to_string(i))))
+      return -1;
+  if (!bad_path.empty() && !subscribe(*s, "sub_bad", sink.url(bad_path))) return -1;
+  if (!produceEvents(*s, events)) return -1;
+  bench::RoleChild router(g_binary, "router", s->config, {}, "/tmp/hookpipe-bench-router.log");
+  bench::RoleChild deliverer(g_binary, "deliverer", s->config, delivererEnv(),
+                             "/tmp/hookpipe-bench-deliverer.log");
+  bench::RoleChild retry(g_binary, "retry", s->config, {}, "/tmp/hookpipe-bench-retry.log");
+  const uint64_t target = static_cast<uint64_t>(events) * kHealthy;
+  const double rate = steadyRate([&] { return sink.count("ok"); }, target, 5min);
+  std::printf(
+      "isolation %-28s healthy deliveries/s %.0f (bad endpoint answered %lu)\n", label, rate,
+      static_cast<unsigned long>(sink.count(bad_path.empty() ? "-" : bad_path.substr(1, 4))));
+  return rate;
+}
+
+int isolation() {
+  const double alone = isolationRun("8 healthy alone:", "");
+  const double slow = isolationRun("+1 hanging 30 s/request:", "/slow/x");
+  const double failing = isolationRun("+1 answering 500:", "/fail/x");
+  std::printf(
+      "isolation: healthy throughput kept %.0f %% next to a hanging endpoint, %.0f %% next "
+      "to a failing one (target >= 90 %%)\n",
+      100 * slow / alone, 100 * failing / alone);
+  return alone > 0 && slow > 0 && failing > 0 ? 0 : 1;
+}
+
+int rateLimit() {
+  const long rate = envLong("HOOKPIPE_BENCH_RATE", 500);
+  const long window = envLong("HOOKPIPE_BENCH_SECONDS", 60);
+  bench::FastSink sink;
+  auto s = setUp("deliverrl");
+  if (!s) return 1;
+  if (!subscribe(*s, "sub_rl", sink.url("/rl"),
+                 R"(,"rate_limit":{"per_second":)" + std::to_string(rate) + "}"))
+    return 1;
+  std::map<std::string, std::string> one = {{"HOOKPIPE_DELIVERER_THREADS", "1"}};
+  auto env2 = one;
+  env2["HOOKPIPE_INSTANCE_ID"] = "b";
+  one["HOOKPIPE_INSTANCE_ID"] = "a";
+  bench::RoleChild d1(g_binary, "deliverer", s->config, one, "/tmp/hookpipe-bench-deliverer.log");
+  bench::RoleChild d2(g_binary, "deliverer", s->config, env2, "/tmp/hookpipe-bench-deliverer2.log");
+  bench::RoleChild retry(g_binary, "retry", s->config, {}, "/tmp/hookpipe-bench-retry.log");
+  std::this_thread::sleep_for(5s);  // both deliverers join the group
+  // Deliveries offered at 1.5 × the limit, spread over every partition (so both
+  // deliverers send to the endpoint), for the window plus warm-up and tail.
+  const double offer = 1.5 * static_cast<double>(rate);
+  const long total = static_cast<long>(offer * static_cast<double>(window + 15));
+  std::atomic<bool> stop{false};
+  std::thread offerer([&] {
+    const auto start = Clock::now();
+    for (long i = 0; i < total && !stop; ++i) {
+      while (seconds(Clock::now() - start) < static_cast<double>(i) / offer && !stop)
+        std::this_thread::sleep_for(500us);
+      records::DeliveryMeta meta;
+      meta.event_id = "evt_rl" + std::to_string(i);
+      meta.event_type = "bench.event";
+      meta.subscription_id = "sub_rl";
+      meta.delivery_id = records::deliveryIdFor(meta.event_id, meta.subscription_id);
+      kafka::HeaderList headers;
+      meta.writeTo(headers);
+      s->producer->produce(s->config.topics.deliveries(), meta.delivery_id, eventBody(i, 0),
+                           headers, nullptr);
+      s->producer->poll(0);
+    }
+  });
+  while (sink.count("rl") == 0) std::this_thread::sleep_for(10ms);
+  std::this_thread::sleep_for(5s);  // warm-up: the initial burst and the first parkings
+  const uint64_t n0 = sink.count("rl");
+  const auto t0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(window));
+  const uint64_t n1 = sink.count("rl");
+  const double measured = static_cast<double>(n1 - n0) / seconds(Clock::now() - t0);
+  stop = true;
+  offerer.join();
+  std::printf(
+      "rate limit %ld/s, 2 deliverer processes, offered %.0f/s: sink saw %.1f/s over %ld s "
+      "(%+.2f %%; target within +-5 %%)\n",
+      rate, offer, measured, window, 100 * (measured / static_cast<double>(rate) - 1));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s <path to hookpipe> [e2e|isolation|ratelimit|all]\n", argv[0]);
+    return 2;
+  }
+  g_binary = argv[1];
+  const std::string mode = argc > 2 ? argv[2] : "all";
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int rc = 0;
+  if (mode == "e2e" || mode == "all") rc |= e2e();
+  if (mode == "isolation" || mode == "all") rc |= isolation();
+  if (mode == "ratelimit" || mode == "all") rc |= rateLimit();
+  return rc;
+}
