@@ -5,6 +5,10 @@
 // reach N x 3. Prints deliveries/s (from router start, and steady state between 10 % and
 // 90 %), the router's CPU seconds, and a baseline: librdkafka producing the same number
 // of delivery-sized records from this process.
+// With HOOKPIPE_BENCH_EXACTLY_ONCE=true the router runs with HOOKPIPE_EXACTLY_ONCE_ROUTING
+// and progress is read from the router group's committed offsets on the events topic
+// (each committed event's 3 deliveries were committed in the same transaction; the high
+// watermarks would also count the transaction markers).
 // Usage: hookpipe-router-e2e-bench <path to hookpipe> [events]   (HOOKPIPE_BENCH_BROKERS)
 #include <fcntl.h>
 #include <signal.h>
@@ -12,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -145,9 +150,12 @@ int main(int argc, char** argv) {
     meta.event_id = "evt_b1";
     meta.event_type = typeName(1);
     meta.subscription_id = "sub_x1";
-    meta.attempt = 1;
-    meta.due_ms = kafka::nowMs();
-    meta.writeTo(headers);
+    // The headers the router writes on a fresh delivery (router/router.cc).
+    for (auto [name, value] : {std::pair{records::kDeliveryId, meta.delivery_id},
+                               {records::kEventId, meta.event_id},
+                               {records::kEventType, meta.event_type},
+                               {records::kSubscriptionId, meta.subscription_id}})
+      kafka::setHeader(headers, name, value);
     kafka::setHeader(headers, records::kOriginTopic, config.topics.events());
     kafka::setHeader(headers, records::kOriginPartition, "3");
     kafka::setHeader(headers, records::kOriginOffset, "123456");
@@ -179,6 +187,14 @@ int main(int argc, char** argv) {
   env_strings.push_back("HOOKPIPE_EVENTS_PARTITIONS=6");
   env_strings.push_back("HOOKPIPE_DELIVERIES_PARTITIONS=6");
   env_strings.push_back("HOOKPIPE_LOG_LEVEL=warn");
+  const char* eo_env = std::getenv("HOOKPIPE_BENCH_EXACTLY_ONCE");
+  const bool exactly_once = eo_env != nullptr && std::string(eo_env) == "true";
+  if (exactly_once) {
+    env_strings.push_back("HOOKPIPE_EXACTLY_ONCE_ROUTING=true");
+    env_strings.push_back("HOOKPIPE_INSTANCE_ID=bench");
+    if (const char* ms = std::getenv("HOOKPIPE_EXACTLY_ONCE_COMMIT_MS"))
+      env_strings.push_back(std::string("HOOKPIPE_EXACTLY_ONCE_COMMIT_MS=") + ms);
+  }
   std::vector<char*> envp;
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
@@ -198,8 +214,26 @@ int main(int argc, char** argv) {
   }
   posix_spawn_file_actions_destroy(&actions);
 
-  // Watch the deliveries topic's high watermarks.
+  // Exactly once: the router group's committed offsets on the events topic.
+  std::string error;
+  kafka::ConfPtr group_conf = kafka::baseConf(
+      config, {{"group.id", config.groupId("router")}, {"enable.auto.commit", "false"}}, error);
+  char errstr[512];
+  kafka::HandlePtr group(rd_kafka_new(RD_KAFKA_CONSUMER, group_conf.get(), errstr, sizeof errstr));
+  if (!group) return fail(errstr);
+  group_conf.release();
+  auto committed = [&]() -> long {
+    kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(config.events_partitions));
+    for (int p = 0; p < config.events_partitions; ++p)
+      rd_kafka_topic_partition_list_add(list.get(), config.topics.events().c_str(), p);
+    if (rd_kafka_committed(group.get(), list.get(), 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
+    long sum = 0;
+    for (int i = 0; i < list->cnt; ++i) sum += std::max<int64_t>(0, list->elems[i].offset);
+    return sum * kFanOut;
+  };
+  // Otherwise the deliveries topic's high watermarks.
   auto count = [&]() -> long {
+    if (exactly_once) return committed();
     long sum = 0;
     for (int p = 0; p < config.deliveries_partitions; ++p) {
       auto wm = kafka::watermarks(producer.handle(), config.topics.deliveries(), p,
@@ -240,9 +274,10 @@ int main(int argc, char** argv) {
   }
   const double total_s = seconds(done - router_start);
   std::printf(
-      "router: %ld deliveries (%ld events x %d) in %.2f s from process start = %.0f "
+      "router%s: %ld deliveries (%ld events x %d) in %.2f s from process start = %.0f "
       "deliveries/s\n",
-      n, events, kFanOut, total_s, static_cast<double>(n) / total_s);
+      exactly_once ? " (exactly once)" : "", n, events, kFanOut, total_s,
+      static_cast<double>(n) / total_s);
   std::printf("  start-up (spawn to first delivery): %.2f s\n", seconds(first - router_start));
   std::printf("  steady state (10 %% to 90 %%): %.0f deliveries/s\n",
               static_cast<double>(n90 - n10) / seconds(at90 - at10));
