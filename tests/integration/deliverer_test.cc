@@ -327,3 +327,86 @@ TEST_F(DelivererTest, PausedPastMaxPauseIsDeadLetteredAsPaused) {
 
 }  // namespace
 }  // namespace hookpipe::testing
+
+namespace hookpipe::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST_F(DelivererTest, EveryOutcomeClassAgainstARealReceiver) {
+  Receiver receiver([](const ReceivedRequest& r) {
+    if (r.target.starts_with("/s302")) return 302;
+    if (r.target.starts_with("/s400")) return 400;
+    if (r.target.starts_with("/s410")) return 410;
+    if (r.target.starts_with("/s500")) return 500;
+    return 200;
+  });
+  receiver.setReplyHeaders([](int status) {
+    return status == 302 ? std::map<std::string, std::string>{{"Location", "/elsewhere"}}
+                         : std::map<std::string, std::string>{};
+  });
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  const std::string none = R"(,"retry_config":{"strategy":"none"}})";
+  std::map<std::string, std::string> class_of;  // subscription id -> expected error class
+  auto add = [&](const std::string& url, const std::string& expected) {
+    auto sub = subscribe(R"({"url":")" + url + R"(","events":["oc.*"])" + none);
+    class_of[sub.id] = expected;
+    return sub.id;
+  };
+  add(receiver.url("/s302"), "http_redirect");
+  add(receiver.url("/s400"), "http_4xx");
+  const std::string gone = add(receiver.url("/s410"), "http_410_gone");
+  add(receiver.url("/s500"), "http_5xx");
+  add("http://127.0.0.1:" + std::to_string(freePort()) + "/closed", "connection");
+  subscribe(R"({"url":")" + receiver.url("/ok") + R"(","events":["oc.*"]})");
+  pipeline_->start("router");
+  pipeline_->start("deliverer");
+  produceEvents("oc.event", 1);
+  std::vector<kafka::OwnedMessage> dlq;
+  ASSERT_TRUE(eventually(
+      [&] {
+        dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
+        return dlq.size() >= class_of.size();
+      },
+      60s))
+      << dlq.size();
+  for (const auto& m : dlq) {
+    auto meta = records::DeliveryMeta::fromHeaders(m.headers);
+    ASSERT_TRUE(class_of.contains(meta.subscription_id));
+    EXPECT_EQ(meta.error_class, class_of[meta.subscription_id]) << meta.error_message;
+  }
+  EXPECT_EQ(receiver.requestsTo("/ok").size(), 1u);
+  EXPECT_EQ(receiver.requestsTo("/s302").size(), 1u);
+  EXPECT_TRUE(receiver.requestsTo("/elsewhere").empty()) << "a redirect was followed";
+  // 410 Gone also disables the subscription.
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = httpRequest("GET", pipeline_->apiUrl("/v1/subscriptions/" + gone), "");
+        return r.body.find("\"is_active\":false") != std::string::npos;
+      },
+      10s));
+}
+
+TEST_F(DelivererTest, PrivateAddressIsRefusedUnlessAllowed) {
+  Receiver receiver;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  auto sub = subscribe(R"({"url":")" + receiver.url("/private") + R"(","events":["ssrf.*"]})");
+  pipeline_->start("router");
+  pipeline_->start("deliverer", "1", {{"HOOKPIPE_ALLOW_PRIVATE_TARGETS", "false"}});
+  produceEvents("ssrf.event", 1);
+  std::vector<kafka::OwnedMessage> dlq;
+  ASSERT_TRUE(eventually(
+      [&] {
+        dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
+        return !dlq.empty();
+      },
+      60s));
+  auto meta = records::DeliveryMeta::fromHeaders(dlq[0].headers);
+  EXPECT_EQ(meta.error_class, "refused_address");
+  EXPECT_EQ(meta.attempt, 1);  // permanent: no retries
+  EXPECT_NE(meta.error_message.find("refused"), std::string::npos);
+  EXPECT_TRUE(receiver.requests().empty());
+}
+
+}  // namespace
+}  // namespace hookpipe::testing

@@ -1,0 +1,91 @@
+// Unit tests for common/webhook/request.h: the header set of a webhook attempt (Standard
+// Webhooks or GitHub style, both secrets during a rotation, custom headers) and the
+// failure messages. No network: only what prepare() builds.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "common/webhook/request.h"
+
+namespace hookpipe::webhook {
+namespace {
+
+constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+constexpr const char* kOldSecret = "whsec_dGhlIG9sZCBzZWNyZXQgb2YgdGhpcyBlbmRwb2ludA==";
+
+Subscription sub(const std::string& extra = "") {
+  auto s = parseSubscription(R"({"id":"sub_1","url":"https://hooks.example.com/x","events":["*"],)"
+                             R"("secret":")" +
+                             std::string(kSecret) + "\"" + extra + "}");
+  EXPECT_TRUE(s.has_value()) << s.error().message;
+  return *s;
+}
+
+std::string header(const Request& r, const std::string& name) {
+  for (const auto& l : r.headerLines())
+    if (l.starts_with(name + ": ")) return l.substr(name.size() + 2);
+  return "<absent>";
+}
+
+struct Easy {
+  CURL* e = curl_easy_init();
+  ~Easy() { curl_easy_cleanup(e); }
+};
+
+TEST(WebhookRequest, StandardWebhooksHeaderSet) {
+  Easy easy;
+  signing::Signer signer;
+  Request r;
+  const std::string body = R"({"id":"evt_1","type":"order.created"})";
+  r.prepare(easy.e, sub(R"(,"headers":{"X-Team":"payments"})"), "msg_abc", body, signer, {},
+            1'700'000'000'123);
+  EXPECT_EQ(header(r, "Content-Type"), "application/json");
+  EXPECT_EQ(header(r, "User-Agent"), "hookpipe/" HOOKPIPE_VERSION);
+  EXPECT_EQ(header(r, "X-Team"), "payments");
+  EXPECT_EQ(header(r, "webhook-id"), "msg_abc");
+  EXPECT_EQ(header(r, "webhook-timestamp"), "1700000000");
+  signing::Signer check;
+  EXPECT_EQ(header(r, "webhook-signature"),
+            check.standardWebhooks({*signing::secretKey(kSecret)}, "msg_abc", 1'700'000'000, body));
+  EXPECT_EQ(header(r, "X-Webhook-Signature"), "<absent>");
+}
+
+TEST(WebhookRequest, BothSecretsSignDuringARotationGracePeriodOnly) {
+  Easy easy;
+  signing::Signer signer;
+  const std::string rotating = R"(,"previous_secret":")" + std::string(kOldSecret) +
+                               R"(","previous_secret_expires_ms":2000000)";
+  Request during;
+  during.prepare(easy.e, sub(rotating), "msg_1", "{}", signer, {}, 1'000'000);
+  const std::string both = header(during, "webhook-signature");
+  EXPECT_EQ(std::count(both.begin(), both.end(), ' '), 1) << both;
+  EXPECT_EQ(both,
+            signer.standardWebhooks({*signing::secretKey(kSecret), *signing::secretKey(kOldSecret)},
+                                    "msg_1", 1000, "{}"));
+  Request after;
+  after.prepare(easy.e, sub(rotating), "msg_1", "{}", signer, {}, 3'000'000);
+  EXPECT_EQ(std::count(header(after, "webhook-signature").begin(),
+                       header(after, "webhook-signature").end(), ' '),
+            0);
+}
+
+TEST(WebhookRequest, GithubStyleReplacesTheStandardHeaders) {
+  Easy easy;
+  signing::Signer signer;
+  Request r;
+  r.prepare(easy.e, sub(R"(,"signature_style":"github")"), "msg_1", "payload", signer, {}, 0);
+  EXPECT_EQ(header(r, "X-Webhook-Signature"),
+            signer.githubStyle(*signing::secretKey(kSecret), "payload"));
+  EXPECT_EQ(header(r, "webhook-id"), "<absent>");
+  EXPECT_EQ(header(r, "webhook-signature"), "<absent>");
+}
+
+TEST(WebhookRequest, FailureMessages) {
+  Request r;
+  EXPECT_EQ(r.failureMessage(CURLE_OK, 503), "HTTP 503: ");
+  EXPECT_EQ(r.failureMessage(CURLE_COULDNT_CONNECT, 0), curl_easy_strerror(CURLE_COULDNT_CONNECT));
+  EXPECT_FALSE(r.refused());
+}
+
+}  // namespace
+}  // namespace hookpipe::webhook
