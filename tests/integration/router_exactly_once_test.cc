@@ -7,7 +7,9 @@
 // a SIGKILL leaves up to a second of routed events whose offsets were never committed; the
 // restarted router routes them again and their deliveries appear twice in `deliveries`
 // (the test asserts a count of exactly one per delivery id). Run with the variable set to
-// false, the test fails with thousands of duplicates (checked by hand, router/README.md).
+// false, the test fails: the kill condition (records of an open transaction in the log)
+// never holds; a version that killed at a fixed count failed with thousands of duplicates
+// (checked by hand, router/README.md).
 // With transactions the killed router's open transaction is aborted by the restarted
 // one's init_transactions (same transactional.id), so its records stay invisible to
 // read_committed readers; the test also checks that they exist (a read_uncommitted read
@@ -29,7 +31,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr int kEvents = 30'000;
+constexpr int kEvents = 60'000;
 constexpr int kInvalidEvery = 1'000;  // events 0, 1000, 2000, ... are not JSON
 constexpr int kFanOut = 2;            // "*" and "eo.*"
 
@@ -76,11 +78,28 @@ std::vector<kafka::OwnedMessage> readAll(const Config& config, const std::string
   return out;
 }
 
-// Sum of the high watermarks (records and transaction markers written so far).
-long written(kafka::Producer& producer, const std::string& topic, int partitions) {
+// A consumer handle that is never subscribed: for offset queries with `isolation`.
+kafka::HandlePtr queryHandle(const Config& config, const std::string& isolation) {
+  std::string error;
+  kafka::ConfPtr conf = kafka::baseConf(
+      config, {{"group.id", "eo-test-query"}, {"isolation.level", isolation}}, error);
+  char errstr[512];
+  kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr));
+  if (rk) conf.release();
+  return rk;
+}
+
+// Sum over partitions of the end offset `rk` sees: the high watermark for
+// read_uncommitted, the last stable offset (before any open transaction) for
+// read_committed.
+long endOffsets(rd_kafka_t* rk, const std::string& topic, int partitions) {
   long sum = 0;
-  for (int p = 0; p < partitions; ++p)
-    if (auto wm = kafka::watermarks(producer.handle(), topic, p, 5s)) sum += wm->second;
+  for (int p = 0; p < partitions; ++p) {
+    int64_t low = 0, high = 0;
+    if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 5000) ==
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+      sum += high;
+  }
   return sum;
 }
 
@@ -141,18 +160,27 @@ TEST(RouterExactlyOnce, KilledRouterProducesEveryDeliveryExactlyOnceForReadCommi
   ASSERT_TRUE(producer.flush(30s));
   ASSERT_EQ(expected_ids.size(), static_cast<std::size_t>((kEvents - invalid) * kFanOut));
 
-  // A short commit interval, so several transactions commit before the kill.
+  // A commit interval long enough that most of the time a transaction's records are in
+  // the log but not committed.
   const std::map<std::string, std::string> eo = {{"HOOKPIPE_EXACTLY_ONCE_ROUTING", "true"},
-                                                 {"HOOKPIPE_EXACTLY_ONCE_COMMIT_MS", "200"}};
+                                                 {"HOOKPIPE_EXACTLY_ONCE_COMMIT_MS", "300"}};
   auto* router = &pipeline.start("router", "1", eo);
-  // Kill once a part of the deliveries was written, at a moment when the log holds
-  // records of a transaction not yet committed (more written than readable committed).
+  // Kill once some transactions committed, at a moment when the log holds records of an
+  // open one (the high watermark is past the last stable offset).
   const std::string deliveries = config.topics.deliveries();
   const int partitions = config.deliveries_partitions;
-  const long threshold = static_cast<long>(expected_ids.size()) / 5;
-  ASSERT_TRUE(
-      eventually([&] { return written(producer, deliveries, partitions) >= threshold; }, 60s))
-      << pipeline.logs();
+  kafka::HandlePtr uncommitted = queryHandle(config, "read_uncommitted");
+  kafka::HandlePtr committed = queryHandle(config, "read_committed");
+  ASSERT_TRUE(uncommitted && committed);
+  const long threshold = static_cast<long>(expected_ids.size()) / 4;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  bool open_transaction = false;
+  while (!open_transaction && std::chrono::steady_clock::now() < deadline) {
+    const long stable = endOffsets(committed.get(), deliveries, partitions);
+    open_transaction =
+        stable >= threshold && endOffsets(uncommitted.get(), deliveries, partitions) > stable;
+  }
+  ASSERT_TRUE(open_transaction) << "no open transaction seen\n" << pipeline.logs();
   router->kill(SIGKILL);
   router->wait(10s);
   pipeline.stop(*router);
