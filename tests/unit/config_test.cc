@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -173,6 +174,34 @@ TEST(ConfigGroupId, DefaultsToTheTopicPrefix) {
   EXPECT_EQ(config.groupId("router"), "hookpipe.router");
   config.group_prefix = "g-";
   EXPECT_EQ(config.groupId("router"), "g-router");
+}
+
+TEST(ConfigFromEnv, ExactlyOnceRoutingIsOffByDefaultAndReadFromTheEnvironment) {
+  unsetenv("HOOKPIPE_EXACTLY_ONCE_ROUTING");
+  unsetenv("HOOKPIPE_EXACTLY_ONCE_COMMIT_MS");
+  Config defaults = Config::fromEnv();
+  EXPECT_FALSE(defaults.exactly_once_routing);
+  EXPECT_EQ(defaults.exactly_once_commit_interval, milliseconds(100));
+  EXPECT_TRUE(defaults.validate().empty()) << joined(defaults.validate());
+
+  setenv("HOOKPIPE_EXACTLY_ONCE_ROUTING", "true", 1);
+  setenv("HOOKPIPE_EXACTLY_ONCE_COMMIT_MS", "250", 1);
+  Config on = Config::fromEnv();
+  EXPECT_TRUE(on.exactly_once_routing);
+  EXPECT_EQ(on.exactly_once_commit_interval, milliseconds(250));
+  EXPECT_TRUE(on.validate().empty()) << joined(on.validate());
+
+  setenv("HOOKPIPE_EXACTLY_ONCE_ROUTING", "yes", 1);
+  setenv("HOOKPIPE_EXACTLY_ONCE_COMMIT_MS", "0", 1);
+  const auto problems = Config::fromEnv().validate();
+  EXPECT_TRUE(contains(problems, "HOOKPIPE_EXACTLY_ONCE_ROUTING must be true or false"))
+      << joined(problems);
+  EXPECT_TRUE(contains(problems, "HOOKPIPE_EXACTLY_ONCE_COMMIT_MS must be 1..10000"))
+      << joined(problems);
+
+  unsetenv("HOOKPIPE_EXACTLY_ONCE_ROUTING");
+  unsetenv("HOOKPIPE_EXACTLY_ONCE_COMMIT_MS");
+  Config::fromEnv();  // forgets the problems remembered for validate()
 }
 
 }  // namespace
