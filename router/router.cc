@@ -211,8 +211,7 @@ void Router::routeInvalid(const rd_kafka_message_t* msg, int32_t partition, int6
     auto r = producer_->produceBlocking(invalid_topic_, kafka::keyOf(msg), kafka::payloadOf(msg),
                                         headers, nullptr);
     if (!r) {
-      log()->error("produce to {} refused, aborting the transaction error={}", invalid_topic_,
-                   r.error().message);
+      logProduceFailure(invalid_topic_, r.error(), "aborting the transaction");
       transaction_failed_ = true;
     }
     return;
@@ -246,8 +245,7 @@ void Router::send(Delivery* d) {
                                        headers, nullptr);
       if (r) return;
       if (!r.error().retryable) {
-        log()->error("produce to {} refused, aborting the transaction error={}", deliveries_topic_,
-                     r.error().message);
+        logProduceFailure(deliveries_topic_, r.error(), "aborting the transaction");
         transaction_failed_ = true;
         return;
       }
@@ -260,8 +258,7 @@ void Router::send(Delivery* d) {
         [this, d](std::optional<Error> error) { onDelivered(d, std::move(error)); });
     if (r) return;
     if (!r.error().retryable) {
-      log()->error("produce to {} refused, trying again error={}", deliveries_topic_,
-                   r.error().message);
+      logProduceFailure(deliveries_topic_, r.error(), "trying again");
       resend_.push_back(d);
       return;
     }
@@ -271,15 +268,18 @@ void Router::send(Delivery* d) {
 
 void Router::onDelivered(Delivery* d, std::optional<Error> error) {
   if (error) {
-    static int failures = 0;
-    if (++failures % 100 == 1)
-      log()->warn("produce to {} failed, trying again failures={} error={}", deliveries_topic_,
-                  failures, error->message);
+    logProduceFailure(deliveries_topic_, *error, "trying again");
     resend_.push_back(d);
     return;
   }
   std::unique_ptr<Delivery> owned(d);
   if (--owned->event->remaining == 0) finish(owned->event->partition, owned->event->offset);
+}
+
+void Router::logProduceFailure(const std::string& topic, const Error& error, const char* then) {
+  if (++produce_failures_ % 100 == 1)  // rate-limited: one line per 100 failures
+    log()->warn("produce to {} failed, {} failures={} error={}", topic, then, produce_failures_,
+                error.message);
 }
 
 void Router::pump(int timeout_ms) {

@@ -66,6 +66,7 @@ class Router final : public kafka::RebalanceListener {
   // Serves delivery reports and produces again what failed.
   void pump(int timeout_ms);
   void finish(int32_t partition, int64_t offset);
+  void logProduceFailure(const std::string& topic, const Error& error, const char* then);
 
   // Exactly once.
   bool fatal() const { return consumer_->fatal() || producer_fatal_; }
@@ -90,6 +91,7 @@ class Router final : public kafka::RebalanceListener {
   std::unique_ptr<kafka::Consumer> consumer_;
   kafka::OffsetTracker tracker_;  // at least once
   std::deque<Delivery*> resend_;  // at least once: failed deliveries, produced again on pump()
+  uint64_t produce_failures_ = 0;
 
   // Exactly once: the open transaction, and per partition of `events` the first and the
   // next offset routed in it.
