@@ -155,6 +155,9 @@ int Router::run(const std::atomic<bool>& stop) {
     while (tracker_.pendingTotal() > 0 && std::chrono::steady_clock::now() < deadline) pump(10);
   }
   consumer_->close();
+  log()->info("router stopped events={} deliveries={} invalid={} committed={} aborted={}",
+              metrics_.events.load(), metrics_.deliveries.load(), metrics_.invalid.load(),
+              metrics_.transactions_committed.load(), metrics_.transactions_aborted.load());
   return fatal() ? 1 : 0;
 }
 

@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "common/records/delivery.h"
 #include "common/subscriptions/subscription.h"
@@ -122,14 +123,11 @@ long routedAndCommitted(const Config& config) {
   return sum;
 }
 
-TEST(RouterExactlyOnce, KilledRouterProducesEveryDeliveryExactlyOnceForReadCommitted) {
-  Pipeline pipeline("RouterExactlyOnce");
-  const Config& config = pipeline.config();
-  ASSERT_TRUE(kafka::ensureTopics(config).has_value());
-  auto created = kafka::Producer::create(config);
-  ASSERT_TRUE(created.has_value());
-  kafka::Producer& producer = **created;
-
+// Two subscriptions ("*" and "eo.*") and kEvents events, every kInvalidEvery-th not JSON;
+// fills the delivery ids the router must produce and the number of invalid events.
+// `pause` after every 1 000 events paces the stream (0: as fast as possible).
+void seed(const Config& config, kafka::Producer& producer, std::set<std::string>& expected_ids,
+          int& invalid, std::chrono::milliseconds pause = 0ms) {
   for (auto [id, pattern] : {std::pair{"sub_eo_all", "*"}, {"sub_eo_prefix", "eo.*"}}) {
     Subscription s;
     s.id = id;
@@ -140,8 +138,7 @@ TEST(RouterExactlyOnce, KilledRouterProducesEveryDeliveryExactlyOnceForReadCommi
         producer.produceBlocking(config.topics.subscriptions(), s.id, toJson(s, true), {}, nullptr)
             .has_value());
   }
-  std::set<std::string> expected_ids;
-  int invalid = 0;
+  invalid = 0;
   for (int i = 0; i < kEvents; ++i) {
     const std::string event_id = "evt_eo_" + std::to_string(i);
     std::string body;
@@ -156,9 +153,48 @@ TEST(RouterExactlyOnce, KilledRouterProducesEveryDeliveryExactlyOnceForReadCommi
     }
     ASSERT_TRUE(
         producer.produceBlocking(config.topics.events(), event_id, body, {}, nullptr).has_value());
+    if (pause > 0ms && i % 1000 == 999) {
+      producer.flush(30s);
+      std::this_thread::sleep_for(pause);
+    }
   }
   ASSERT_TRUE(producer.flush(30s));
   ASSERT_EQ(expected_ids.size(), static_cast<std::size_t>((kEvents - invalid) * kFanOut));
+}
+
+// Checks that a read_committed read of `deliveries` and `events.invalid` holds every
+// expected record exactly once.
+void expectExactlyOnce(const Config& config, const std::set<std::string>& expected_ids,
+                       int invalid) {
+  const auto records = readAll(config, config.topics.deliveries(), "read_committed");
+  std::map<std::string, int> seen;
+  for (const auto& m : records) ++seen[records::DeliveryMeta::fromHeaders(m.headers).delivery_id];
+  int duplicates = 0;
+  for (const auto& [id, n] : seen) {
+    EXPECT_TRUE(expected_ids.contains(id)) << id;
+    if (n > 1) ++duplicates;
+  }
+  EXPECT_EQ(duplicates, 0);
+  EXPECT_EQ(seen.size(), expected_ids.size());
+  EXPECT_EQ(records.size(), expected_ids.size());
+
+  const auto invalid_records = readAll(config, config.topics.invalid(), "read_committed");
+  std::map<std::string, int> invalid_seen;
+  for (const auto& m : invalid_records) ++invalid_seen[m.key];
+  EXPECT_EQ(invalid_records.size(), static_cast<std::size_t>(invalid));
+  EXPECT_EQ(invalid_seen.size(), static_cast<std::size_t>(invalid));
+}
+
+TEST(RouterExactlyOnce, KilledRouterProducesEveryDeliveryExactlyOnceForReadCommitted) {
+  Pipeline pipeline("RouterExactlyOnce");
+  const Config& config = pipeline.config();
+  ASSERT_TRUE(kafka::ensureTopics(config).has_value());
+  auto created = kafka::Producer::create(config);
+  ASSERT_TRUE(created.has_value());
+  kafka::Producer& producer = **created;
+  std::set<std::string> expected_ids;
+  int invalid = 0;
+  ASSERT_NO_FATAL_FAILURE(seed(config, producer, expected_ids, invalid));
 
   // A commit interval long enough that most of the time a transaction's records are in
   // the log but not committed.
@@ -196,30 +232,49 @@ TEST(RouterExactlyOnce, KilledRouterProducesEveryDeliveryExactlyOnceForReadCommi
   ASSERT_TRUE(eventually([&] { return routedAndCommitted(config) >= kEvents; }, 120s))
       << "committed offsets " << routedAndCommitted(config) << " of " << kEvents << "\n"
       << pipeline.logs();
-  const auto records = readAll(config, deliveries, "read_committed");
-
-  std::map<std::string, int> seen;
-  for (const auto& m : records) ++seen[records::DeliveryMeta::fromHeaders(m.headers).delivery_id];
-  int duplicates = 0;
-  for (const auto& [id, n] : seen) {
-    EXPECT_TRUE(expected_ids.contains(id)) << id;
-    if (n > 1) ++duplicates;
-  }
-  EXPECT_EQ(duplicates, 0);
-  EXPECT_EQ(seen.size(), expected_ids.size());
-  EXPECT_EQ(records.size(), expected_ids.size());
-
-  const auto invalid_records = readAll(config, config.topics.invalid(), "read_committed");
-  std::map<std::string, int> invalid_seen;
-  for (const auto& m : invalid_records) ++invalid_seen[m.key];
-  EXPECT_EQ(invalid_records.size(), static_cast<std::size_t>(invalid));
-  EXPECT_EQ(invalid_seen.size(), static_cast<std::size_t>(invalid));
+  expectExactlyOnce(config, expected_ids, invalid);
 
   // The kill hit records of an open transaction: they are in the log (a read_uncommitted
   // reader sees them, and so would a consumer without read_committed) but were aborted.
   const auto all_written = readAll(config, deliveries, "read_uncommitted").size();
   EXPECT_GT(all_written, expected_ids.size())
       << "the kill left no aborted records behind; the crash did not test anything";
+}
+
+// A second router joining mid-stream revokes the first one's partitions (eager assignor):
+// the first commits its open transaction in the revoke callback, both go on with their
+// own transactional ids, and every delivery is still there exactly once. The events
+// arrive paced (about 10 000/s for 6 s) so that the rebalance happens while they flow.
+TEST(RouterExactlyOnce, SecondRouterJoiningMidStreamKeepsEveryDeliveryExactlyOnce) {
+  Pipeline pipeline("RouterExactlyOnceJoin");
+  const Config& config = pipeline.config();
+  ASSERT_TRUE(kafka::ensureTopics(config).has_value());
+  auto created = kafka::Producer::create(config);
+  ASSERT_TRUE(created.has_value());
+  std::set<std::string> expected_ids;
+  int invalid = 0;
+  std::thread publisher([&] { seed(config, **created, expected_ids, invalid, 100ms); });
+
+  const std::map<std::string, std::string> eo = {{"HOOKPIPE_EXACTLY_ONCE_ROUTING", "true"}};
+  auto& first = pipeline.start("router", "1", eo);
+  kafka::HandlePtr committed = queryHandle(config, "read_committed");
+  ASSERT_TRUE(committed);
+  EXPECT_TRUE(eventually(
+      [&] {
+        return endOffsets(committed.get(), config.topics.deliveries(),
+                          config.deliveries_partitions) > 0;
+      },
+      60s))
+      << pipeline.logs();
+  auto& second = pipeline.start("router", "2", eo);
+  publisher.join();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  ASSERT_TRUE(eventually([&] { return routedAndCommitted(config) >= kEvents; }, 120s))
+      << "committed offsets " << routedAndCommitted(config) << " of " << kEvents << "\n"
+      << pipeline.logs();
+  EXPECT_EQ(first.wait(0ms), -1) << "the first router stopped\n" << pipeline.logs();
+  EXPECT_EQ(second.wait(0ms), -1) << "the second router stopped\n" << pipeline.logs();
+  expectExactlyOnce(config, expected_ids, invalid);
 }
 
 }  // namespace
