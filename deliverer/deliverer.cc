@@ -1,9 +1,11 @@
 #include "deliverer/deliverer.h"
 
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 
 #include "common/json/event.h"
 #include "common/log/log.h"
@@ -63,6 +65,7 @@ Deliverer::~Deliverer() {
   for (CURL* e : idle_easy_) curl_easy_cleanup(e);
   for (int fd : wake_fds_)
     if (fd >= 0) ::close(fd);
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
 }
 
 Result<std::unique_ptr<Deliverer>> Deliverer::create(const Config& config, SubscriptionTable& table,
@@ -86,7 +89,21 @@ Result<std::unique_ptr<Deliverer>> Deliverer::create(const Config& config, Subsc
   d->multi_.reset(curl_multi_init());
   if (!d->multi_) return fail("curl_multi_init failed");
   curl_multi_setopt(d->multi_.get(), CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+  // Event-driven curl: it tells us which sockets to watch and when its next timeout is,
+  // and only the sockets that are ready are processed (curl_multi_perform would walk
+  // every transfer on every call, a cost that grows with the number in flight).
+  curl_multi_setopt(d->multi_.get(), CURLMOPT_SOCKETFUNCTION, &Deliverer::onCurlSocket);
+  curl_multi_setopt(d->multi_.get(), CURLMOPT_SOCKETDATA, d.get());
+  curl_multi_setopt(d->multi_.get(), CURLMOPT_TIMERFUNCTION, &Deliverer::onCurlTimer);
+  curl_multi_setopt(d->multi_.get(), CURLMOPT_TIMERDATA, d.get());
+  d->epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (d->epoll_fd_ < 0) return fail("epoll_create1 failed");
   if (::pipe2(d->wake_fds_, O_NONBLOCK | O_CLOEXEC) != 0) return fail("pipe2 failed");
+  epoll_event wake_event{};
+  wake_event.events = EPOLLIN;
+  wake_event.data.fd = d->wake_fds_[0];
+  if (::epoll_ctl(d->epoll_fd_, EPOLL_CTL_ADD, d->wake_fds_[0], &wake_event) != 0)
+    return fail("epoll_ctl failed");
   rd_kafka_queue_t* q = rd_kafka_queue_get_consumer(d->consumer_->handle());
   rd_kafka_queue_io_event_enable(q, d->wake_fds_[1], "c", 1);
   rd_kafka_queue_destroy(q);
@@ -320,7 +337,8 @@ CURL* Deliverer::takeEasy() {
   if (idle_easy_.empty()) return curl_easy_init();
   CURL* e = idle_easy_.back();
   idle_easy_.pop_back();
-  curl_easy_reset(e);
+  // No curl_easy_reset(): webhook::Request::prepare() sets every option it uses each
+  // time, and a reset costs a round of frees and allocations per request.
   return e;
 }
 
@@ -343,25 +361,63 @@ void Deliverer::startRequest(Pending p, std::shared_ptr<const Subscription> sub)
   in_flight_.emplace(key, std::move(req));
 }
 
+int Deliverer::onCurlSocket(CURL*, curl_socket_t fd, int what, void* self, void*) noexcept {
+  auto* d = static_cast<Deliverer*>(self);
+  if (what == CURL_POLL_REMOVE) {
+    ::epoll_ctl(d->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    return 0;
+  }
+  epoll_event ev{};
+  ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+  ev.data.fd = fd;
+  if (::epoll_ctl(d->epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
+    ::epoll_ctl(d->epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  return 0;
+}
+
+int Deliverer::onCurlTimer(CURLM*, long timeout_ms, void* self) noexcept {
+  auto* d = static_cast<Deliverer*>(self);
+  d->curl_deadline_ =
+      timeout_ms < 0 ? std::chrono::steady_clock::time_point::max()
+                     : std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  return 0;
+}
+
 void Deliverer::driveCurl(int timeout_ms) {
+  const auto now = std::chrono::steady_clock::now();
+  int wait_ms = timeout_ms;
+  if (curl_deadline_ != std::chrono::steady_clock::time_point::max())
+    wait_ms = static_cast<int>(std::clamp<int64_t>(
+        std::chrono::ceil<std::chrono::milliseconds>(curl_deadline_ - now).count(), 0, timeout_ms));
+  // Wake on curl's sockets, or on the pipe librdkafka writes to when messages or
+  // delivery reports are waiting.
+  std::array<epoll_event, 128> events;
+  const int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), wait_ms);
   int running = 0;
-  curl_multi_perform(multi_.get(), &running);
+  for (int i = 0; i < n; ++i) {
+    const int fd = events[i].data.fd;
+    if (fd == wake_fds_[0]) {
+      char buf[64];
+      while (::read(wake_fds_[0], buf, sizeof buf) > 0) {
+      }
+      continue;
+    }
+    int flags = 0;
+    if (events[i].events & EPOLLIN) flags |= CURL_CSELECT_IN;
+    if (events[i].events & EPOLLOUT) flags |= CURL_CSELECT_OUT;
+    if (events[i].events & (EPOLLERR | EPOLLHUP)) flags |= CURL_CSELECT_ERR;
+    curl_multi_socket_action(multi_.get(), fd, flags, &running);
+  }
+  if (std::chrono::steady_clock::now() >= curl_deadline_) {
+    curl_deadline_ = std::chrono::steady_clock::time_point::max();  // curl sets the next
+    curl_multi_socket_action(multi_.get(), CURL_SOCKET_TIMEOUT, 0, &running);
+  }
   int queued = 0;
   while (CURLMsg* m = curl_multi_info_read(multi_.get(), &queued)) {
     if (m->msg != CURLMSG_DONE) continue;
     Request* req = nullptr;
     curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &req);
     complete(req, m->data.result);
-  }
-  // Wake on sockets, or on the pipe librdkafka writes to when messages or delivery
-  // reports are waiting.
-  curl_waitfd wake{wake_fds_[0], CURL_WAIT_POLLIN, 0};
-  int numfds = 0;
-  curl_multi_poll(multi_.get(), &wake, 1, timeout_ms, &numfds);
-  if (wake.revents != 0) {
-    char buf[64];
-    while (::read(wake_fds_[0], buf, sizeof buf) > 0) {
-    }
   }
 }
 
@@ -377,20 +433,21 @@ void Deliverer::complete(Request* req, CURLcode code) {
   const int64_t now = kafka::nowMs();
   const int64_t duration_us = steadyUs() - owned->started_us;
 
-  const Outcome outcome = classify(status, code, owned->http.refused());
+  const webhook::Outcome outcome = webhook::classify(status, code, owned->http.refused());
   meta.last_status = static_cast<int>(status);
   const bool throttled = status == 429 || status == 503;
-  shared_.governor.release(meta.subscription_id,
-                           {outcome.verdict == Verdict::kDelivered,
-                            outcome.verdict == Verdict::kRetry && status != 429, throttled},
-                           now);
+  shared_.governor.release(
+      meta.subscription_id,
+      {outcome.verdict == webhook::Verdict::kDelivered,
+       outcome.verdict == webhook::Verdict::kRetry && status != 429, throttled},
+      now);
   ++metrics_.attempts;
   metrics_.attempt_us_total += static_cast<uint64_t>(std::max<int64_t>(0, duration_us));
   if (shared_.on_attempt)
     shared_.on_attempt({meta.subscription_id, meta.delivery_id, meta.attempt, status, duration_us,
                         outcome.verdict, outcome.error_class});
 
-  if (outcome.verdict == Verdict::kDelivered) {
+  if (outcome.verdict == webhook::Verdict::kDelivered) {
     ++metrics_.delivered;
     delivered_marks_.push_back(meta.delivery_id);
     delivered_marks_set_.insert(meta.delivery_id);
@@ -399,7 +456,7 @@ void Deliverer::complete(Request* req, CURLcode code) {
   }
   const std::string message = owned->http.failureMessage(code, status);
   if (outcome.disable_subscription) disableSubscription(*owned->sub);
-  if (outcome.verdict == Verdict::kRetry) {
+  if (outcome.verdict == webhook::Verdict::kRetry) {
     retryOrDeadLetter(*owned, outcome, message);
   } else {
     meta.error_class = outcome.error_class;
@@ -408,7 +465,7 @@ void Deliverer::complete(Request* req, CURLcode code) {
   }
 }
 
-void Deliverer::retryOrDeadLetter(Request& req, const Outcome& outcome,
+void Deliverer::retryOrDeadLetter(Request& req, const webhook::Outcome& outcome,
                                   const std::string& message) {
   records::DeliveryMeta& meta = req.p.meta;
   meta.error_class = outcome.error_class;
@@ -419,7 +476,7 @@ void Deliverer::retryOrDeadLetter(Request& req, const Outcome& outcome,
     return;
   }
   if (!req.http.retryAfter().empty())
-    if (auto after = parseRetryAfter(req.http.retryAfter(), kafka::nowMs() / 1000))
+    if (auto after = webhook::parseRetryAfter(req.http.retryAfter(), kafka::nowMs() / 1000))
       delay = std::max(
           *delay, std::min(*after, std::chrono::milliseconds(req.sub->retry_config.max_delay_ms)));
   ++metrics_.retried;

@@ -19,9 +19,9 @@
 #include "common/redis/redis.h"
 #include "common/signing/signer.h"
 #include "common/subscriptions/table.h"
+#include "common/webhook/outcome.h"
 #include "common/webhook/request.h"
 #include "deliverer/governor.h"
-#include "deliverer/outcome.h"
 #include "deliverer/rate_limiter.h"
 
 namespace hookpipe::deliverer {
@@ -47,7 +47,7 @@ struct AttemptRecord {
   int attempt;
   long status;  // 0: no HTTP response
   int64_t duration_us;
-  Verdict verdict;
+  webhook::Verdict verdict;
   const char* error_class;  // "" when delivered
 };
 
@@ -114,9 +114,14 @@ class Deliverer final : public kafka::RebalanceListener {
   // Starts what every lane may start now (one Redis round trip for all token asks).
   void pumpLanes();
   void startRequest(Pending p, std::shared_ptr<const Subscription> sub);
+  // Waits up to `timeout_ms` for curl's sockets, curl's next timeout or librdkafka's
+  // wake pipe, lets curl act on what is ready and completes finished transfers.
   void driveCurl(int timeout_ms);
+  static int onCurlSocket(CURL* easy, curl_socket_t fd, int what, void* self,
+                          void* socket_data) noexcept;
+  static int onCurlTimer(CURLM* multi, long timeout_ms, void* self) noexcept;
   void complete(Request* req, CURLcode code);
-  void retryOrDeadLetter(Request& req, const Outcome& outcome, const std::string& message);
+  void retryOrDeadLetter(Request& req, const webhook::Outcome& outcome, const std::string& message);
   // Re-queues in the shortest suitable tier without spending an attempt.
   void park(Pending p, int64_t due_ms);
   void parkPaused(Pending p);
@@ -156,6 +161,9 @@ class Deliverer final : public kafka::RebalanceListener {
   signing::Signer signer_;
   std::mt19937_64 rng_{std::random_device{}()};
   int wake_fds_[2] = {-1, -1};
+  int epoll_fd_ = -1;
+  std::chrono::steady_clock::time_point curl_deadline_ =
+      std::chrono::steady_clock::time_point::max();
 };
 
 }  // namespace hookpipe::deliverer

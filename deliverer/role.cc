@@ -1,5 +1,7 @@
 #include "deliverer/role.h"
 
+#include <malloc.h>
+
 #include <thread>
 
 #include "common/log/log.h"
@@ -9,6 +11,10 @@
 namespace hookpipe::deliverer {
 
 int run(const Config& config) {
+  // No fastbins (as in the router): every request allocates and frees many small blocks
+  // (curl's transfer state, header lists, record copies), and glibc spent much of the
+  // deliverer's time in malloc_consolidate (benchmarks/README.md).
+  mallopt(M_MXFAST, 0);
   curl_global_init(CURL_GLOBAL_DEFAULT);
   ensureTopicsOrThrow(config);
   SubscriptionTable table;

@@ -1,12 +1,12 @@
-// Unit tests for deliverer/outcome.h: classifying an attempt and parsing Retry-After.
-#include "deliverer/outcome.h"
+// Unit tests for common/webhook/outcome.h: classifying an attempt and parsing Retry-After.
+#include "common/webhook/outcome.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace hookpipe::deliverer {
+namespace hookpipe::webhook {
 namespace {
 
 using std::chrono::milliseconds;
@@ -218,4 +218,4 @@ TEST(ParseRetryAfter, HugeDelaySecondsNeverBecomeANegativeWait) {
 }
 
 }  // namespace
-}  // namespace hookpipe::deliverer
+}  // namespace hookpipe::webhook

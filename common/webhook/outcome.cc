@@ -1,10 +1,10 @@
-#include "deliverer/outcome.h"
+#include "common/webhook/outcome.h"
 
 #include <algorithm>
 #include <charconv>
 #include <ctime>
 
-namespace hookpipe::deliverer {
+namespace hookpipe::webhook {
 
 Outcome classify(long http_status, CURLcode transport, bool refused) {
   if (refused) return {Verdict::kDeadLetter, "refused_address"};
@@ -65,4 +65,4 @@ std::optional<std::chrono::milliseconds> parseRetryAfter(std::string_view value,
   return std::chrono::milliseconds(std::max<int64_t>(0, at - now_s) * 1000);
 }
 
-}  // namespace hookpipe::deliverer
+}  // namespace hookpipe::webhook

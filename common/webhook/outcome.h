@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace hookpipe::deliverer {
+namespace hookpipe::webhook {
 
 enum class Verdict { kDelivered, kRetry, kDeadLetter };
 
@@ -29,4 +29,4 @@ Outcome classify(long http_status, CURLcode transport, bool refused = false);
 // absent or unparseable; negative waits become zero.
 std::optional<std::chrono::milliseconds> parseRetryAfter(std::string_view value, int64_t now_s);
 
-}  // namespace hookpipe::deliverer
+}  // namespace hookpipe::webhook
