@@ -136,7 +136,9 @@ Api::Api(const Config& config, kafka::Producer& producer, SubscriptionTable& tab
       event_types_(event_types),
       auth_(config.api_tokens),
       idempotency_(std::make_shared<IdempotencyStore>(config, config.idempotency_window)),
-      dead_letters_(std::make_unique<DeadLetterService>(config)) {
+      dead_letters_(std::make_unique<DeadLetterService>(config)),
+      test_sender_(std::make_unique<TestSender>(webhook::Options{
+          config.connect_timeout, config.request_timeout, config.allow_private_targets})) {
   if (!auth_.enabled())
     log()->warn("HOOKPIPE_API_TOKENS is not set: the API accepts requests without a token");
 }
@@ -217,6 +219,10 @@ void Api::route(const Request& req, const std::vector<std::string>& path, Reply 
     if (!sub->previous_secret.empty() && sub->previous_secret_expires_ms > kafka::nowMs())
       o["previous_secret_expires_ms"] = sub->previous_secret_expires_ms;
     return reply.json(http::status::ok, boost::json::serialize(o));
+  }
+  if (n == 4 && path[3] == "test") {
+    if (method != http::verb::post) return notAllowed("POST");
+    return testSubscription(id, req, std::move(reply));
   }
   if (n == 5 && path[3] == "secret" && path[4] == "rotate") {
     if (method != http::verb::post) return notAllowed("POST");
@@ -647,6 +653,41 @@ void Api::deleteSubscription(const std::string& id, Reply reply) {
                 log()->info("subscription deleted id={}", id);
                 reply.noContent();
               });
+}
+
+void Api::testSubscription(const std::string& id, const Request& req, Reply reply) {
+  if (!isJson(req))
+    return reply.error(http::status::unsupported_media_type, "send application/json");
+  if (req.body().size() > config_.max_event_bytes)
+    return reply.error(
+        http::status::payload_too_large,
+        "test payload is over the limit of " + std::to_string(config_.max_event_bytes) + " bytes");
+  auto sub = table_.find(id);
+  if (!sub) return reply.error(http::status::not_found, "no subscription " + id);
+  TestSendInput input;
+  if (auto problems = parseTestSendInput(req.body(), input); !problems.empty())
+    return reply.invalid(problems);
+  // The given payload as is; else the catalog's example (or a built-in one) as an event.
+  std::string body;
+  if (input.payload_json) {
+    body = std::move(*input.payload_json);
+  } else {
+    const std::string type = sampleEventType(*sub, input.event_type);
+    auto entry = event_types_.find(type);
+    body = sampleEvent("evt_test_" + json::newEventId().substr(4), type, kafka::nowMs(),
+                       entry ? std::string_view(entry->example_json) : std::string_view());
+  }
+  const bool queued = test_sender_->submit(
+      sub, "msg_test_" + json::newEventId().substr(4), std::move(body), [reply](TestSendResult r) {
+        log()->info("subscription test sent id={} status={} outcome={}", r.subscription_id,
+                    r.status, verdictName(r.outcome.verdict));
+        reply.json(http::status::ok, testSendJson(r));
+      });
+  if (!queued)
+    reply.error(http::status::too_many_requests,
+                "too many test sends in progress (at most " +
+                    std::to_string(TestSender::kMaxInFlight) + ")",
+                {{"Retry-After", "1"}});
 }
 
 // ---- event types -------------------------------------------------------------

@@ -15,6 +15,7 @@
 #include "producer/event_type.h"
 #include "producer/http_util.h"
 #include "producer/idempotency.h"
+#include "producer/test_send.h"
 
 namespace hookpipe::producer {
 
@@ -69,6 +70,8 @@ class Api {
   void setActive(const std::string& id, bool active, Reply reply);
   void rotateSecret(const std::string& id, const Request& req, Reply reply);
   void deleteSubscription(const std::string& id, Reply reply);
+  // POST /v1/subscriptions/{id}/test: one send now, off the HTTP threads (TestSender).
+  void testSubscription(const std::string& id, const Request& req, Reply reply);
   void routeEventTypes(const Request& req, const std::vector<std::string>& path, Reply reply);
   void createEventType(const Request& req, Reply reply);
   void listEventTypes(const Request& req, Reply reply);
@@ -100,6 +103,7 @@ class Api {
   TokenAuth auth_;
   std::shared_ptr<IdempotencyStore> idempotency_;
   std::unique_ptr<DeadLetterService> dead_letters_;
+  std::unique_ptr<TestSender> test_sender_;
 };
 
 // The OpenAPI 3.1 document served at /v1/openapi.json (producer/openapi.json).
