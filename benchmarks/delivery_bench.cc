@@ -13,7 +13,9 @@
 // Usage: hookpipe-delivery-bench <path to hookpipe> [e2e|isolation|ratelimit|all]
 // Env: HOOKPIPE_BENCH_BROKERS (127.0.0.1:19092), HOOKPIPE_BENCH_EVENTS (20000),
 //      HOOKPIPE_BENCH_SUBS (10), HOOKPIPE_BENCH_THREADS (deliverer threads, 2),
-//      HOOKPIPE_BENCH_RATE (500), HOOKPIPE_BENCH_SECONDS (60).
+//      HOOKPIPE_BENCH_RATE (500), HOOKPIPE_BENCH_SECONDS (60), HOOKPIPE_BENCH_LATENCY_PERCENT
+//      (the latency phase's rate, % of the measured maximum: 50); HOOKPIPE_BENCH_SET_<NAME>=v
+//      runs the deliverer with HOOKPIPE_<NAME>=v (e.g. HOOKPIPE_BENCH_SET_MAX_IN_FLIGHT=128).
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -195,7 +197,16 @@ int64_t percentile(std::vector<int64_t>& v, double p) {
 }
 
 std::map<std::string, std::string> delivererEnv() {
-  return {{"HOOKPIPE_DELIVERER_THREADS", std::to_string(envLong("HOOKPIPE_BENCH_THREADS", 2))}};
+  std::map<std::string, std::string> env = {
+      {"HOOKPIPE_DELIVERER_THREADS", std::to_string(envLong("HOOKPIPE_BENCH_THREADS", 2))}};
+  // HOOKPIPE_BENCH_SET_<NAME>=v runs the deliverer with HOOKPIPE_<NAME>=v.
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string var = *e;
+    constexpr std::string_view kSet = "HOOKPIPE_BENCH_SET_";
+    if (const auto eq = var.find('='); var.starts_with(kSet) && eq != std::string::npos)
+      env["HOOKPIPE_" + var.substr(kSet.size(), eq - kSet.size())] = var.substr(eq + 1);
+  }
+  return env;
 }
 
 int e2e() {
@@ -233,7 +244,9 @@ int e2e() {
   if (rate <= 0) return 1;
 
   // Latency at half that rate, published now and timed at the sink.
-  const double event_rate = rate / 2 / subs;
+  const double fraction =
+      static_cast<double>(envLong("HOOKPIPE_BENCH_LATENCY_PERCENT", 50)) / 100.0;
+  const double event_rate = rate * fraction / subs;
   const long paced = static_cast<long>(event_rate * 10);
   sink.takeLatencies();
   sink.record = true;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 
 #include "common/json/event.h"
 #include "common/log/log.h"
@@ -21,6 +22,8 @@ constexpr int64_t kMinAskSpacingMs = 10;
 constexpr int64_t kTokenLifetimeMs = 1000;
 // A delivery that found its endpoint busy and no room to wait comes back after this.
 constexpr int64_t kBusyParkMs = 1000;
+constexpr std::size_t kMarksPerFlush = 512;
+constexpr auto kMarksFlushInterval = std::chrono::milliseconds(20);
 
 std::shared_ptr<spdlog::logger> log() {
   static auto l = logger("deliverer");
@@ -154,7 +157,7 @@ int Deliverer::run(const std::atomic<bool>& stop) {
   }
   log()->info("worker={} stopping: draining in_flight={}", worker_, in_flight_.size());
   drain([this] { return in_flight_.empty() && hand_off_->waitingToResend() == 0; }, kDrainBudget);
-  flushDeliveredMarks();
+  flushDeliveredMarks(true);
   producer_->flush(kDrainBudget);
   consumer_->close();
   if (consumer_->fatal()) shared_.halt = true;
@@ -163,22 +166,44 @@ int Deliverer::run(const std::atomic<bool>& stop) {
   return consumer_->fatal() ? 1 : 0;
 }
 
+bool Deliverer::mayBeDelivered(const kafka::OwnedMessage& m,
+                               const records::DeliveryMeta& meta) const {
+  // Came back through a tier or a replay: an earlier copy may have been delivered.
+  if (meta.attempt > 1 || meta.due_ms != 0 || !meta.replay_id.empty()) return true;
+  // Written before this worker took the partition over: its previous owner may have
+  // delivered it and died (or lost the partition) before committing the offset.
+  auto it = assigned_end_.find(m.partition);
+  return it == assigned_end_.end() || m.offset < it->second;
+}
+
 void Deliverer::intake(std::vector<kafka::OwnedMessage> batch) {
   std::vector<records::DeliveryMeta> metas;
-  std::vector<std::string> ids;
+  std::vector<std::string> ids;  // the ones Redis is asked about
+  std::vector<int> asked(batch.size(), -1);
   metas.reserve(batch.size());
-  ids.reserve(batch.size());
-  for (const auto& m : batch) {
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto& m = batch[i];
     tracker_.begin(m.topic, m.partition, m.offset);
     metas.push_back(records::DeliveryMeta::fromHeaders(m.headers));
-    ids.push_back(metas.back().delivery_id);
+    if (mayBeDelivered(m, metas.back())) {
+      asked[i] = static_cast<int>(ids.size());
+      ids.push_back(metas.back().delivery_id);
+    }
   }
-  // One round trip for the whole batch; Redis down means "send anyway".
-  auto delivered = delivered_.wereDelivered(ids);
+  // One round trip for what may have been delivered before; Redis down means "send
+  // anyway". A fresh delivery written after the partition was assigned needs no lookup:
+  // only this worker can have sent it (a re-routed twin is caught by recent_).
+  Result<std::vector<bool>> delivered = std::vector<bool>{};
+  if (!ids.empty()) delivered = delivered_.wereDelivered(ids);
   if (!delivered) {
     ++metrics_.redis_errors;
     log()->warn("delivered-id check skipped error={}", delivered.error().message);
   }
+  auto known = [&](std::size_t i) {
+    const std::string& id = metas[i].delivery_id;
+    return (delivered && asked[i] >= 0 && (*delivered)[static_cast<std::size_t>(asked[i])]) ||
+           in_flight_ids_.contains(id) || recent_.contains(id);
+  };
   for (std::size_t i = 0; i < batch.size(); ++i) {
     auto sub = table_.find(metas[i].subscription_id);
     if (!sub) {
@@ -186,8 +211,7 @@ void Deliverer::intake(std::vector<kafka::OwnedMessage> batch) {
       ++metrics_.unknown_subscription;
       log()->debug("dropping delivery of deleted subscription={}", metas[i].subscription_id);
       finish(batch[i]);
-    } else if ((delivered && (*delivered)[i]) || in_flight_ids_.contains(metas[i].delivery_id) ||
-               delivered_marks_set_.contains(metas[i].delivery_id)) {
+    } else if (known(i)) {
       // Delivered already, or the same delivery is in flight right now (a replay or a
       // re-routed copy that overtook the first one's 2xx): that attempt decides.
       ++metrics_.duplicates_skipped;
@@ -449,8 +473,9 @@ void Deliverer::complete(Request* req, CURLcode code) {
 
   if (outcome.verdict == webhook::Verdict::kDelivered) {
     ++metrics_.delivered;
+    if (delivered_marks_.empty()) first_mark_at_ = std::chrono::steady_clock::now();
     delivered_marks_.push_back(meta.delivery_id);
-    delivered_marks_set_.insert(meta.delivery_id);
+    recent_.insert(meta.delivery_id);
     finish(owned->p.msg);
     return;
   }
@@ -560,15 +585,19 @@ void Deliverer::disableSubscription(const Subscription& sub) {
   if (!r) log()->error("could not disable subscription id={} error={}", sub.id, r.error().message);
 }
 
-void Deliverer::flushDeliveredMarks() {
+void Deliverer::flushDeliveredMarks(bool force) {
   if (delivered_marks_.empty()) return;
+  // One pipelined round trip per 20 ms or 512 marks, not one per loop (recent_ covers
+  // the ids meanwhile).
+  if (!force && delivered_marks_.size() < kMarksPerFlush &&
+      std::chrono::steady_clock::now() - first_mark_at_ < kMarksFlushInterval)
+    return;
   if (auto r = delivered_.markDelivered(delivered_marks_); !r) {
     ++metrics_.redis_errors;
     log()->warn("delivered-id marks lost count={} error={}", delivered_marks_.size(),
                 r.error().message);
   }
   delivered_marks_.clear();
-  delivered_marks_set_.clear();
 }
 
 void Deliverer::drain(const std::function<bool()>& done, std::chrono::milliseconds budget) {
@@ -580,6 +609,16 @@ void Deliverer::drain(const std::function<bool()>& done, std::chrono::millisecon
 }
 
 void Deliverer::onAssigned(const rd_kafka_topic_partition_list_t& partitions) {
+  // Where each partition ended when it became ours: what lies below may have been
+  // delivered by its previous owner and is checked against Redis (mayBeDelivered).
+  for (int i = 0; i < partitions.cnt; ++i) {
+    const auto& p = partitions.elems[i];
+    int64_t low = 0, high = 0;
+    const auto err = rd_kafka_query_watermark_offsets(consumer_->handle(), p.topic, p.partition,
+                                                      &low, &high, 5000);
+    assigned_end_[p.partition] =
+        err == RD_KAFKA_RESP_ERR_NO_ERROR ? high : std::numeric_limits<int64_t>::max();
+  }
   log()->info("worker={} assigned partitions={}", worker_, partitions.cnt);
 }
 
@@ -610,7 +649,7 @@ void Deliverer::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
                rd_kafka_outq_len(producer_->handle()) == 0;
       },
       kDrainBudget);
-  flushDeliveredMarks();
+  flushDeliveredMarks(true);
   // Whatever is still running belongs to the next owner now: let it go unfinished.
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
     if (revoked(it->second->p.msg)) {

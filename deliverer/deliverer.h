@@ -40,6 +40,25 @@ struct Metrics {
   std::atomic<uint64_t> attempt_us_total{0};
 };
 
+// The last `capacity` delivery ids a worker delivered, to skip a re-routed twin without
+// asking Redis.
+class RecentIds {
+ public:
+  explicit RecentIds(std::size_t capacity) : ring_(capacity) {}
+  bool contains(const std::string& id) const { return set_.contains(id); }
+  void insert(const std::string& id) {
+    if (!set_.insert(id).second) return;
+    if (!ring_[next_].empty()) set_.erase(ring_[next_]);
+    ring_[next_] = id;
+    next_ = (next_ + 1) % ring_.size();
+  }
+
+ private:
+  std::vector<std::string> ring_;
+  std::size_t next_ = 0;
+  std::unordered_set<std::string> set_;
+};
+
 // What every attempt's outcome was, for whoever records stats.
 struct AttemptRecord {
   const std::string& subscription_id;
@@ -130,7 +149,10 @@ class Deliverer final : public kafka::RebalanceListener {
   void handOff(std::string topic, kafka::OwnedMessage msg, kafka::HeaderList headers);
   void finish(const kafka::OwnedMessage& msg);
   void disableSubscription(const Subscription& sub);
-  void flushDeliveredMarks();
+  // Writes the 2xx'd ids to Redis: every 20 ms or 512 ids, or now when `force`.
+  void flushDeliveredMarks(bool force = false);
+  // Whether an earlier copy of this delivery may have been delivered (so Redis is asked).
+  bool mayBeDelivered(const kafka::OwnedMessage& m, const records::DeliveryMeta& meta) const;
   void drain(const std::function<bool()>& done, std::chrono::milliseconds budget);
   int capOf(const Subscription& sub) const;
   std::size_t laneBound() const;
@@ -156,8 +178,10 @@ class Deliverer final : public kafka::RebalanceListener {
   redis::Client redis_;
   redis::DeliveredStore delivered_;
   RateLimiter limiter_;
-  std::vector<std::string> delivered_marks_;
-  std::unordered_set<std::string> delivered_marks_set_;
+  std::vector<std::string> delivered_marks_;  // 2xx'd, not yet written to Redis
+  std::chrono::steady_clock::time_point first_mark_at_;
+  RecentIds recent_{1 << 16};                          // ids this worker delivered lately
+  std::unordered_map<int32_t, int64_t> assigned_end_;  // partition -> end offset when assigned
   signing::Signer signer_;
   std::mt19937_64 rng_{std::random_device{}()};
   int wake_fds_[2] = {-1, -1};

@@ -37,7 +37,10 @@ struct Config {
   int http_port = 8080;
   int http_threads = 2;
   std::size_t max_event_bytes = 256 * 1024;
-  std::size_t max_in_flight = 256;
+  // Per deliverer worker. curl 7.88's cost per request grows with the transfers (and
+  // connections) of one multi handle: measured 50 us of deliverer CPU per delivery at 64,
+  // 80 us at 256 (benchmarks/README.md). More throughput: more worker threads.
+  std::size_t max_in_flight = 64;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds request_timeout{30'000};
   bool allow_private_targets = false;  // loopback/private receivers (tests, demos)
@@ -50,8 +53,8 @@ struct Config {
   // connection), the default per-endpoint concurrency cap, the circuit breaker, how
   // many deliveries one worker may hold waiting for a rate-limit token or a free slot,
   // and how long a paused subscription's deliveries wait before the dead-letter topic.
-  int deliverer_threads = 1;
-  int endpoint_concurrency = 64;
+  int deliverer_threads = 2;
+  int endpoint_concurrency = 32;
   int breaker_failures = 5;
   std::chrono::milliseconds breaker_cooldown{30'000};
   std::size_t max_waiting = 10'000;
