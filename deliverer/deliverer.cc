@@ -23,6 +23,7 @@ constexpr int64_t kTokenLifetimeMs = 1000;
 // A delivery that found its endpoint busy and no room to wait comes back after this.
 constexpr int64_t kBusyParkMs = 1000;
 constexpr std::size_t kMarksPerFlush = 512;
+constexpr auto kSlowAfter = std::chrono::milliseconds(1000);
 constexpr auto kMarksFlushInterval = std::chrono::milliseconds(20);
 
 std::shared_ptr<spdlog::logger> log() {
@@ -124,7 +125,19 @@ int Deliverer::run(const std::atomic<bool>& stop) {
     hand_off_->pump(0);
     std::vector<kafka::OwnedMessage> batch;
     // Intake stops while the request window is full or the waiting budget is spent.
-    std::size_t room = config_.max_in_flight - std::min(config_.max_in_flight, in_flight_.size());
+    // Requests out for over a second (a hanging endpoint, at most its cap) cost curl
+    // nothing while they wait, so they do not hold the window from the others — up to
+    // three more windows' worth.
+    if (auto now = std::chrono::steady_clock::now(); now - last_slow_count_ > kSlowAfter / 10) {
+      last_slow_count_ = now;
+      const int64_t cutoff = steadyUs() - kSlowAfter.count() * 1000;
+      slow_in_flight_ = static_cast<std::size_t>(
+          std::count_if(in_flight_.begin(), in_flight_.end(),
+                        [cutoff](const auto& r) { return r.second->started_us < cutoff; }));
+    }
+    const std::size_t window =
+        config_.max_in_flight + std::min(slow_in_flight_, 3 * config_.max_in_flight);
+    std::size_t room = window - std::min(window, in_flight_.size());
     if (waiting_total_ >= config_.max_waiting) room = 0;
     while (batch.size() < room) {
       kafka::MessagePtr msg = consumer_->poll(0);

@@ -174,6 +174,8 @@ class Deliverer final : public kafka::RebalanceListener {
   std::unordered_map<std::string, Lane> lanes_;    // by subscription id
   std::unordered_set<std::string> busy_lanes_;     // lanes with waiting deliveries
   std::size_t waiting_total_ = 0;
+  std::size_t slow_in_flight_ = 0;  // out for over a second, recounted every 100 ms
+  std::chrono::steady_clock::time_point last_slow_count_;
   kafka::OffsetTracker tracker_;
   redis::Client redis_;
   redis::DeliveredStore delivered_;

@@ -231,6 +231,7 @@ TEST_F(ApiTest, EveryV1RouteNeedsAKnownBearerTokenButHealthzDoesNot) {
            {"POST", "/v1/subscriptions/sub_x/resume"},
            {"GET", "/v1/subscriptions/sub_x/secret"},
            {"POST", "/v1/subscriptions/sub_x/secret/rotate"},
+           {"POST", "/v1/subscriptions/sub_x/test"},
            {"POST", "/v1/events"},
            {"POST", "/v1/events/batch"},
            {"GET", "/v1/openapi.json"}}) {
