@@ -174,8 +174,9 @@ int Deliverer::run(const std::atomic<bool>& stop) {
   producer_->flush(kDrainBudget);
   consumer_->close();
   if (consumer_->fatal()) shared_.halt = true;
-  log()->info("stopped worker={} delivered={} parked={} dead_lettered={}", worker_,
-              metrics_.delivered.load(), metrics_.parked.load(), metrics_.dead_lettered.load());
+  log()->info("stopped worker={} delivered={} parked={} dead_lettered={} unknown_subscription={}",
+              worker_, metrics_.delivered.load(), metrics_.parked.load(),
+              metrics_.dead_lettered.load(), metrics_.unknown_subscription.load());
   return consumer_->fatal() ? 1 : 0;
 }
 

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 
@@ -21,6 +23,13 @@ using Clock = std::chrono::steady_clock;
 
 class DelivererTest : public PipelineFixture {
  protected:
+  // Stops a role and returns its whole log (Pipeline::logs() only covers running roles).
+  std::string stopAndReadLog(RoleProcess& role) {
+    const std::string path = role.logPath();
+    pipeline_->stop(role);
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
   // Publishes `n` events of `type` straight to the events topic, all with one key so
   // they keep their order; returns their ids in order.
   std::vector<std::string> produceEvents(const std::string& type, int n,
@@ -62,7 +71,9 @@ TEST_F(DelivererTest, RateLimitIsSharedByTwoDeliverers) {
                        R"(","events":["rl.*"],"rate_limit":{"per_second":20}})");
   pipeline_->start("retry");
   // A small waiting budget, so part of the backlog is parked in a tier and comes back.
-  const std::map<std::string, std::string> small = {{"HOOKPIPE_MAX_WAITING", "30"}};
+  // One worker each: the test topics have few partitions, and both processes must own some.
+  const std::map<std::string, std::string> small = {{"HOOKPIPE_MAX_WAITING", "30"},
+                                                    {"HOOKPIPE_DELIVERER_THREADS", "1"}};
   auto* first = &pipeline_->start("deliverer", "1", small);
   auto* second = &pipeline_->start("deliverer", "2", small);
   // The router keys a subscription's deliveries by its id (one partition, one deliverer);
@@ -87,10 +98,12 @@ TEST_F(DelivererTest, RateLimitIsSharedByTwoDeliverers) {
   ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= kEvents; }, 90s))
       << receiver.requests().size();
   // Both deliverers took part.
-  pipeline_->stop(*first);
-  pipeline_->stop(*second);
-  EXPECT_EQ(pipeline_->logs().find("stopped worker=0 delivered=0 "), std::string::npos)
-      << "one deliverer sent nothing: the test did not exercise sharing";
+  for (RoleProcess* d : {first, second}) {
+    const std::string log = stopAndReadLog(*d);
+    EXPECT_NE(log.find("stopped worker=0 delivered="), std::string::npos) << log;
+    EXPECT_EQ(log.find("stopped worker=0 delivered=0 "), std::string::npos)
+        << "one deliverer sent nothing: the test did not exercise sharing";
+  }
   auto reqs = receiver.requests();
   ASSERT_EQ(countByWebhookId(reqs).size(), static_cast<std::size_t>(kEvents));
   std::vector<Clock::time_point> at;
@@ -406,6 +419,43 @@ TEST_F(DelivererTest, PrivateAddressIsRefusedUnlessAllowed) {
   EXPECT_EQ(meta.attempt, 1);  // permanent: no retries
   EXPECT_NE(meta.error_message.find("refused"), std::string::npos);
   EXPECT_TRUE(receiver.requests().empty());
+}
+
+TEST_F(DelivererTest, DeliveriesOfADeletedSubscriptionAreDroppedAndCounted) {
+  Receiver receiver;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  auto live = subscribe(R"({"url":")" + receiver.url("/live") + R"(","events":["del.*"]})");
+  auto gone = subscribe(R"({"url":")" + receiver.url("/gone") + R"(","events":["del.*"]})");
+  ASSERT_EQ(httpRequest("DELETE", pipeline_->apiUrl("/v1/subscriptions/" + gone.id), "").status,
+            204);
+  auto* deliverer = &pipeline_->start("deliverer", "1", {{"HOOKPIPE_DELIVERER_THREADS", "1"}});
+  // Deliveries written before the delete (as a router or a retry tier would still hold
+  // them), then one for the live subscription.
+  auto producer = kafka::Producer::create(pipeline_->config());
+  ASSERT_TRUE(producer.has_value());
+  auto send = [&](const std::string& sub_id, int i) {
+    records::DeliveryMeta meta;
+    meta.event_id = "evt_del_" + std::to_string(i);
+    meta.event_type = "del.event";
+    meta.subscription_id = sub_id;
+    meta.delivery_id = records::deliveryIdFor(meta.event_id, sub_id);
+    kafka::HeaderList headers;
+    meta.writeTo(headers);
+    ASSERT_TRUE((*producer)->produceBlocking(pipeline_->config().topics.deliveries(), sub_id,
+                                             R"({"id":")" + meta.event_id + R"("})", headers,
+                                             nullptr));
+  };
+  for (int i = 0; i < 3; ++i) send(gone.id, i);
+  send(live.id, 3);
+  ASSERT_TRUE((*producer)->flush(10s));
+  ASSERT_TRUE(receiver.waitFor([](auto& r) { return !r.empty(); }, 60s));
+  std::this_thread::sleep_for(1s);
+  const std::string log = stopAndReadLog(*deliverer);
+  EXPECT_TRUE(receiver.requestsTo("/gone").empty());
+  EXPECT_EQ(receiver.requestsTo("/live").size(), 1u);
+  EXPECT_NE(log.find("unknown_subscription=3"), std::string::npos) << log;
+  EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
+  EXPECT_TRUE(tierRecords().empty());
 }
 
 }  // namespace
