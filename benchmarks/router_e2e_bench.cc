@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "benchmarks/bench_process.h"
 #include "benchmarks/dlq_bench_support.h"
 #include "common/kafka/kafka.h"
 #include "common/records/delivery.h"
@@ -47,22 +48,6 @@ std::string typeName(int i) {
 }
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// utime + stime of `pid` in seconds (fields 14 and 15 of /proc/<pid>/stat).
-double processCpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string f;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> f; ++i) {
-    if (i == 14) utime = std::stoull(f);
-    if (i == 15) stime = std::stoull(f);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
 
 std::string eventBody(long i) {
   return R"({"id":"evt_b)" + std::to_string(i) + R"(","type":")" +
@@ -263,7 +248,7 @@ int main(int argc, char** argv) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  const double cpu = processCpuSeconds(pid);
+  const double cpu = bench::processCpuSeconds(pid);
   kill(pid, SIGTERM);
   int status = 0;
   waitpid(pid, &status, 0);

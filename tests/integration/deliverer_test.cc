@@ -54,6 +54,17 @@ class DelivererTest : public PipelineFixture {
     for (const auto& r : reqs) ++counts[r.headers.at("webhook-id")];
     return counts;
   }
+  // The dead letters once there are at least `n` (fewer after a minute).
+  std::vector<kafka::OwnedMessage> waitForDeadLetters(std::size_t n) {
+    std::vector<kafka::OwnedMessage> dlq;
+    eventually(
+        [&] {
+          dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
+          return dlq.size() >= n;
+        },
+        60s);
+    return dlq;
+  }
   std::vector<kafka::OwnedMessage> tierRecords() {
     std::vector<kafka::OwnedMessage> out;
     for (auto tier : {1s, 5s}) {
@@ -276,13 +287,8 @@ TEST_F(DelivererTest, SlowReceiverTimesOutAndIsDeadLetteredAsTimeout) {
   pipeline_->start("router");
   pipeline_->start("deliverer");
   produceEvents("to.event", 1);
-  std::vector<kafka::OwnedMessage> dlq;
-  ASSERT_TRUE(eventually(
-      [&] {
-        dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
-        return !dlq.empty();
-      },
-      60s));
+  const auto dlq = waitForDeadLetters(1);
+  ASSERT_GE(dlq.size(), 1u) << "dead letters";
   auto meta = records::DeliveryMeta::fromHeaders(dlq[0].headers);
   EXPECT_EQ(meta.error_class, "timeout");
   EXPECT_EQ(meta.subscription_id, sub.id);
@@ -322,13 +328,8 @@ TEST_F(DelivererTest, PausedPastMaxPauseIsDeadLetteredAsPaused) {
   pipeline_->start("retry");
   pipeline_->start("deliverer", "1", {{"HOOKPIPE_MAX_PAUSE", "2s"}});
   produceEvents("mp.event", 3);
-  std::vector<kafka::OwnedMessage> dlq;
-  ASSERT_TRUE(eventually(
-      [&] {
-        dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
-        return dlq.size() >= 3;
-      },
-      60s));
+  const auto dlq = waitForDeadLetters(3);
+  ASSERT_GE(dlq.size(), 3u) << "dead letters";
   for (const auto& m : dlq) {
     EXPECT_EQ(kafka::findHeader(m.headers, records::kDeadLetterReason).value_or(""), "paused");
     auto meta = records::DeliveryMeta::fromHeaders(m.headers);
@@ -375,14 +376,8 @@ TEST_F(DelivererTest, EveryOutcomeClassAgainstARealReceiver) {
   pipeline_->start("router");
   pipeline_->start("deliverer");
   produceEvents("oc.event", 1);
-  std::vector<kafka::OwnedMessage> dlq;
-  ASSERT_TRUE(eventually(
-      [&] {
-        dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
-        return dlq.size() >= class_of.size();
-      },
-      60s))
-      << dlq.size();
+  const auto dlq = waitForDeadLetters(class_of.size());
+  ASSERT_GE(dlq.size(), class_of.size());
   for (const auto& m : dlq) {
     auto meta = records::DeliveryMeta::fromHeaders(m.headers);
     ASSERT_TRUE(class_of.contains(meta.subscription_id));
@@ -407,13 +402,8 @@ TEST_F(DelivererTest, PrivateAddressIsRefusedUnlessAllowed) {
   pipeline_->start("router");
   pipeline_->start("deliverer", "1", {{"HOOKPIPE_ALLOW_PRIVATE_TARGETS", "false"}});
   produceEvents("ssrf.event", 1);
-  std::vector<kafka::OwnedMessage> dlq;
-  ASSERT_TRUE(eventually(
-      [&] {
-        dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
-        return !dlq.empty();
-      },
-      60s));
+  const auto dlq = waitForDeadLetters(1);
+  ASSERT_GE(dlq.size(), 1u) << "dead letters";
   auto meta = records::DeliveryMeta::fromHeaders(dlq[0].headers);
   EXPECT_EQ(meta.error_class, "refused_address");
   EXPECT_EQ(meta.attempt, 1);  // permanent: no retries

@@ -18,15 +18,6 @@ using namespace std::chrono_literals;
 
 using PipelineTest = PipelineFixture;
 
-bool validSignature(const ReceivedRequest& r, const std::string& secret) {
-  auto key = signing::secretKey(secret);
-  if (!key) return false;
-  signing::Signer signer;
-  const std::string expected = signer.standardWebhooks(
-      {*key}, r.headers.at("webhook-id"), std::stoll(r.headers.at("webhook-timestamp")), r.body);
-  return r.headers.at("webhook-signature") == expected;
-}
-
 TEST_F(PipelineTest, EventToTwoSubscriptionsArrivesAtBothWithValidSignatures) {
   Receiver receiver;
   ASSERT_NO_FATAL_FAILURE(startApi());

@@ -19,15 +19,6 @@ namespace bj = boost::json;
 constexpr const char* kToken = "test-send-token";
 const std::string kAuth = std::string("Authorization: Bearer ") + kToken;
 
-bool validSignature(const ReceivedRequest& r, const std::string& secret) {
-  auto key = signing::secretKey(secret);
-  if (!key) return false;
-  signing::Signer signer;
-  const std::string expected = signer.standardWebhooks(
-      {*key}, r.headers.at("webhook-id"), std::stoll(r.headers.at("webhook-timestamp")), r.body);
-  return r.headers.at("webhook-signature") == expected;
-}
-
 class SubscriptionTestSendTest : public PipelineFixture {
  protected:
   // The producer, with an API token, on the pipeline's API port.

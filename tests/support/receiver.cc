@@ -5,6 +5,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "common/signing/signer.h"
+
 namespace hookpipe::testing {
 
 namespace net = boost::asio;
@@ -144,6 +146,15 @@ int Receiver::maxConcurrent() const {
 void Receiver::setRespond(Respond respond) {
   std::lock_guard lock(impl_->mu);
   impl_->respond = std::move(respond);
+}
+
+bool validSignature(const ReceivedRequest& r, const std::string& secret) {
+  auto key = signing::secretKey(secret);
+  if (!key) return false;
+  signing::Signer signer;
+  const std::string expected = signer.standardWebhooks(
+      {*key}, r.headers.at("webhook-id"), std::stoll(r.headers.at("webhook-timestamp")), r.body);
+  return r.headers.at("webhook-signature") == expected;
 }
 
 }  // namespace hookpipe::testing

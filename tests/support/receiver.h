@@ -47,4 +47,8 @@ class Receiver {
   unsigned short port_ = 0;
 };
 
+// True when `r` carries a Standard Webhooks signature of its id, timestamp and body made
+// with `secret` (whsec_…).
+bool validSignature(const ReceivedRequest& r, const std::string& secret);
+
 }  // namespace hookpipe::testing
