@@ -166,7 +166,15 @@ void seed(const Config& config, kafka::Producer& producer, std::set<std::string>
 // expected record exactly once.
 void expectExactlyOnce(const Config& config, const std::set<std::string>& expected_ids,
                        int invalid) {
-  const auto records = readAll(config, config.topics.deliveries(), "read_committed");
+  // A transaction's records become visible to read_committed readers when its commit
+  // marker is written, which can trail the committed offsets a little on a loaded machine.
+  std::vector<kafka::OwnedMessage> records;
+  eventually(
+      [&] {
+        records = readAll(config, config.topics.deliveries(), "read_committed");
+        return records.size() >= expected_ids.size();
+      },
+      60s);
   std::map<std::string, int> seen;
   for (const auto& m : records) ++seen[records::DeliveryMeta::fromHeaders(m.headers).delivery_id];
   int duplicates = 0;
