@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include "common/json/event.h"
+
 namespace hookpipe::producer {
 namespace {
 
@@ -40,11 +42,9 @@ std::string eventTypeNameProblem(std::string_view name) {
 
 Result<EventType> parseEventType(std::string_view json, bool strict) {
   simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (auto err = parser.parse(json.data(), json.size()).get(root))
-    return fail(std::string("body is not valid JSON: ") + simdjson::error_message(err));
-  simdjson::dom::object obj;
-  if (root.get_object().get(obj)) return fail("body must be a JSON object");
+  auto parsed = json::parseObject(parser, json);
+  if (!parsed) return std::unexpected(parsed.error());
+  simdjson::dom::object obj = *parsed;
 
   EventType t;
   std::vector<std::string> problems;

@@ -10,6 +10,11 @@
 
 namespace hookpipe::json {
 
+// Parses `text` with `parser` and returns its top-level object, or a clear error ("body is
+// not valid JSON: …" / "body must be a JSON object"). The object lives as long as `parser`
+// is not reused.
+Result<simdjson::dom::object> parseObject(simdjson::dom::parser& parser, std::string_view text);
+
 // An event after validation: `body` is the JSON to store and deliver, with `id` and
 // `timestamp` filled in when the publisher left them out.
 struct Event {

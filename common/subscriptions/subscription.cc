@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/json/event.h"
 #include "common/signing/signer.h"
 
 namespace hookpipe {
@@ -141,11 +142,9 @@ bool Subscription::matchesType(std::string_view type) const {
 
 Result<Subscription> parseSubscription(std::string_view json) {
   simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  if (auto err = parser.parse(json.data(), json.size()).get(root))
-    return fail(std::string("body is not valid JSON: ") + simdjson::error_message(err));
-  simdjson::dom::object obj;
-  if (root.get_object().get(obj)) return fail("body must be a JSON object");
+  auto parsed = json::parseObject(parser, json);
+  if (!parsed) return std::unexpected(parsed.error());
+  simdjson::dom::object obj = *parsed;
 
   Subscription s;
   std::vector<std::string> problems;

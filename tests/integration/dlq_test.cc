@@ -52,6 +52,17 @@ class DlqTest : public ::testing::Test {
   std::vector<kafka::OwnedMessage> deliveries() {
     return readTopic(pipeline_->config(), pipeline_->config().topics.deliveries());
   }
+  // The deliveries once there are at least `n` (fewer after 30 s).
+  std::vector<kafka::OwnedMessage> waitForDeliveries(std::size_t n) {
+    std::vector<kafka::OwnedMessage> sent;
+    eventually(
+        [&] {
+          sent = deliveries();
+          return sent.size() >= n;
+        },
+        30s);
+    return sent;
+  }
 
   static std::vector<std::string> lines(const std::string& text) {
     std::vector<std::string> out;
@@ -140,13 +151,8 @@ TEST_F(DlqTest, SameReplayRunTwiceSendsEachDeadLetterOnceAndResumesAfterMax) {
   ASSERT_EQ(s3, 0) << third;
   EXPECT_NE(third.find("replayed 0 of 0"), std::string::npos) << third;
 
-  std::vector<kafka::OwnedMessage> sent;
-  ASSERT_TRUE(eventually(
-      [&] {
-        sent = deliveries();
-        return sent.size() >= 4;
-      },
-      30s));
+  const auto sent = waitForDeliveries(4);
+  ASSERT_GE(sent.size(), 4u);
   std::multiset<std::string> delivery_ids;
   for (const auto& m : sent) {
     auto meta = records::DeliveryMeta::fromHeaders(m.headers);
@@ -182,13 +188,8 @@ TEST_F(DlqTest, ReplayByTimeRangeToAnotherSubscriptionRewritesAddressAndId) {
                         std::to_string(end), "--to-subscription", "sub_z", "--rate", "50/s"});
   ASSERT_EQ(s2, 0) << out;
   EXPECT_NE(out.find("replayed 1 of 1"), std::string::npos) << out;
-  std::vector<kafka::OwnedMessage> sent;
-  ASSERT_TRUE(eventually(
-      [&] {
-        sent = deliveries();
-        return !sent.empty();
-      },
-      30s));
+  const auto sent = waitForDeliveries(1);
+  ASSERT_GE(sent.size(), 1u);
   ASSERT_EQ(sent.size(), 1u);
   auto meta = records::DeliveryMeta::fromHeaders(sent[0].headers);
   EXPECT_EQ(sent[0].key, "sub_z");
@@ -204,13 +205,8 @@ TEST_F(DlqTest, ReplayCountCapRefusesDeadLettersThatKeepComingBack) {
   ASSERT_EQ(status, 0) << out;
   EXPECT_NE(out.find("replayed 1 of 2"), std::string::npos) << out;
   EXPECT_NE(out.find("refused=1"), std::string::npos) << out;
-  std::vector<kafka::OwnedMessage> sent;
-  ASSERT_TRUE(eventually(
-      [&] {
-        sent = deliveries();
-        return !sent.empty();
-      },
-      30s));
+  const auto sent = waitForDeliveries(1);
+  ASSERT_GE(sent.size(), 1u);
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(kafka::findHeader(sent[0].headers, dlq::kReplayCount).value_or(""), "3");
 
