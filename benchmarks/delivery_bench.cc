@@ -10,7 +10,11 @@
 //   ratelimit  one subscription limited to R/s, two deliverer processes, deliveries offered
 //              at 1.5 R for a minute: the rate the sink saw over 60 s against R.
 //
-// Usage: hookpipe-delivery-bench <path to hookpipe> [e2e|isolation|ratelimit|all]
+//   deliverer  the deliverer alone: N × M delivery records written straight to `deliveries`
+//              (no router running), then one deliverer process drains them: deliveries/s
+//              and its CPU per delivery next to the same baselines.
+//
+// Usage: hookpipe-delivery-bench <path to hookpipe> [e2e|deliverer|isolation|ratelimit|all]
 // Env: HOOKPIPE_BENCH_BROKERS (127.0.0.1:19092), HOOKPIPE_BENCH_EVENTS (20000),
 //      HOOKPIPE_BENCH_SUBS (10), HOOKPIPE_BENCH_THREADS (deliverer threads, 2),
 //      HOOKPIPE_BENCH_RATE (500), HOOKPIPE_BENCH_SECONDS (60), HOOKPIPE_BENCH_LATENCY_PERCENT
@@ -90,6 +94,24 @@ bool subscribe(Setup& s, const std::string& id, const std::string& url,
   return s.producer
       ->produceBlocking(s.config.topics.subscriptions(), id, toJson(*sub, true), {}, nullptr)
       .has_value();
+}
+
+// A delivery record as the router writes it, keyed by delivery id (so deliveries spread
+// over every partition).
+bool produceDelivery(Setup& s, const std::string& event_id, const std::string& subscription_id,
+                     const std::string& body, bool blocking = false) {
+  records::DeliveryMeta meta;
+  meta.event_id = event_id;
+  meta.event_type = "bench.event";
+  meta.subscription_id = subscription_id;
+  meta.delivery_id = records::deliveryIdFor(meta.event_id, meta.subscription_id);
+  kafka::HeaderList headers;
+  meta.writeTo(headers);
+  const std::string& topic = s.config.topics.deliveries();
+  return blocking
+             ? s.producer->produceBlocking(topic, meta.delivery_id, body, headers, nullptr)
+                   .has_value()
+             : s.producer->produce(topic, meta.delivery_id, body, headers, nullptr).has_value();
 }
 
 bool produceEvents(Setup& s, long n) {
@@ -275,6 +297,37 @@ int e2e() {
   return 0;
 }
 
+// The deliverer alone on a backlog of delivery records (no router, no producer running).
+int delivererAlone() {
+  const long events = envLong("HOOKPIPE_BENCH_EVENTS", 20'000);
+  const int subs = static_cast<int>(envLong("HOOKPIPE_BENCH_SUBS", 10));
+  bench::FastSink sink;
+  const std::string body = eventBody(1, 0);
+  const double wrk = wrkRate(sink, body);
+  const double curl = bareCurlRate(sink, body);
+  auto s = setUp("deliveralone");
+  if (!s) return 1;
+  for (int i = 0; i < subs; ++i)
+    if (!subscribe(*s, "sub_a" + std::to_string(i), sink.url("/ok/" + std::to_string(i)))) return 1;
+  for (long e = 0; e < events; ++e)
+    for (int i = 0; i < subs; ++i)
+      if (!produceDelivery(*s, "evt_a" + std::to_string(e), "sub_a" + std::to_string(i), body,
+                           true))
+        return 1;
+  if (!s->producer->flush(2min)) return 1;
+  const uint64_t target = static_cast<uint64_t>(events) * static_cast<uint64_t>(subs);
+  bench::RoleChild deliverer(g_binary, "deliverer", s->config, delivererEnv(),
+                             "/tmp/hookpipe-bench-deliverer.log");
+  const double rate = steadyRate([&] { return sink.count("ok"); }, target, 5min);
+  const double cpu = deliverer.cpuSeconds();
+  std::printf(
+      "deliverer alone: %lu deliveries from a backlog; steady %.0f deliveries/s (%.2f x bare "
+      "curl-multi %.0f, %.2f x wrk %.0f); deliverer CPU per delivery %.1f us\n",
+      static_cast<unsigned long>(target), rate, rate / curl, curl, rate / wrk, wrk,
+      cpu * 1e6 / static_cast<double>(target));
+  return rate > 0 ? 0 : 1;
+}
+
 // Healthy subscriptions' deliveries/s, alone or next to one bad endpoint.
 double isolationRun(const char* label, const std::string& bad_path) {
   const long events = envLong("HOOKPIPE_BENCH_EVENTS", 20'000) / 2;
@@ -337,15 +390,7 @@ int rateLimit() {
     for (long i = 0; i < total && !stop; ++i) {
       while (seconds(Clock::now() - start) < static_cast<double>(i) / offer && !stop)
         std::this_thread::sleep_for(500us);
-      records::DeliveryMeta meta;
-      meta.event_id = "evt_rl" + std::to_string(i);
-      meta.event_type = "bench.event";
-      meta.subscription_id = "sub_rl";
-      meta.delivery_id = records::deliveryIdFor(meta.event_id, meta.subscription_id);
-      kafka::HeaderList headers;
-      meta.writeTo(headers);
-      s->producer->produce(s->config.topics.deliveries(), meta.delivery_id, eventBody(i, 0),
-                           headers, nullptr);
+      produceDelivery(*s, "evt_rl" + std::to_string(i), "sub_rl", eventBody(i, 0));
       s->producer->poll(0);
     }
   });
@@ -369,7 +414,8 @@ int rateLimit() {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s <path to hookpipe> [e2e|isolation|ratelimit|all]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <path to hookpipe> [e2e|deliverer|isolation|ratelimit|all]\n",
+                 argv[0]);
     return 2;
   }
   g_binary = argv[1];
@@ -377,6 +423,7 @@ int main(int argc, char** argv) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = 0;
   if (mode == "e2e" || mode == "all") rc |= e2e();
+  if (mode == "deliverer" || mode == "all") rc |= delivererAlone();
   if (mode == "isolation" || mode == "all") rc |= isolation();
   if (mode == "ratelimit" || mode == "all") rc |= rateLimit();
   return rc;

@@ -39,14 +39,19 @@ int64_t steadyUs() {
 
 }  // namespace
 
-// One HTTP attempt in flight. Owned by Deliverer::in_flight_; the easy handle's
-// CURLOPT_PRIVATE points back here.
+// One HTTP attempt: in Deliverer::in_flight_ while out (at index `slot`), then back in
+// the idle pool. Owns its easy handle, whose CURLOPT_PRIVATE points back here.
 struct Deliverer::Request {
-  CURL* easy = nullptr;
+  Request() : easy(curl_easy_init()) {}
+  ~Request() { curl_easy_cleanup(easy); }
+  Request(const Request&) = delete;
+  Request& operator=(const Request&) = delete;
+  CURL* easy;
   Pending p;
   std::shared_ptr<const Subscription> sub;
   webhook::Request http;
   int64_t started_us = 0;
+  std::size_t slot = 0;
 };
 
 Deliverer::Deliverer(const Config& config, SubscriptionTable& table, Shared& shared, int worker)
@@ -62,11 +67,9 @@ Deliverer::Deliverer(const Config& config, SubscriptionTable& table, Shared& sha
       limiter_(redis_, config.topics.prefix) {}
 
 Deliverer::~Deliverer() {
-  for (auto& [req, owned] : in_flight_) {
-    curl_multi_remove_handle(multi_.get(), owned->easy);
-    curl_easy_cleanup(owned->easy);
-  }
-  for (CURL* e : idle_easy_) curl_easy_cleanup(e);
+  for (auto& req : in_flight_) curl_multi_remove_handle(multi_.get(), req->easy);
+  in_flight_.clear();  // the easy handles go before the multi handle
+  idle_requests_.clear();
   for (int fd : wake_fds_)
     if (fd >= 0) ::close(fd);
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
@@ -133,7 +136,7 @@ int Deliverer::run(const std::atomic<bool>& stop) {
       const int64_t cutoff = steadyUs() - kSlowAfter.count() * 1000;
       slow_in_flight_ = static_cast<std::size_t>(
           std::count_if(in_flight_.begin(), in_flight_.end(),
-                        [cutoff](const auto& r) { return r.second->started_us < cutoff; }));
+                        [cutoff](const auto& r) { return r->started_us < cutoff; }));
     }
     const std::size_t window =
         config_.max_in_flight + std::min(slow_in_flight_, 3 * config_.max_in_flight);
@@ -208,7 +211,7 @@ void Deliverer::intake(std::vector<kafka::OwnedMessage> batch) {
   // anyway". A fresh delivery written after the partition was assigned needs no lookup:
   // only this worker can have sent it (a re-routed twin is caught by recent_).
   Result<std::vector<bool>> delivered = std::vector<bool>{};
-  if (!ids.empty()) delivered = delivered_.wereDelivered(ids);
+  if (!ids.empty()) delivered = delivered_.wereDelivered(ids, kafka::nowMs());
   if (!delivered) {
     ++metrics_.redis_errors;
     log()->warn("delivered-id check skipped error={}", delivered.error().message);
@@ -371,32 +374,48 @@ void Deliverer::pumpLanes() {
   }
 }
 
-CURL* Deliverer::takeEasy() {
-  if (idle_easy_.empty()) return curl_easy_init();
-  CURL* e = idle_easy_.back();
-  idle_easy_.pop_back();
+std::unique_ptr<Deliverer::Request> Deliverer::takeRequest() {
+  if (idle_requests_.empty()) return std::make_unique<Request>();
+  auto req = std::move(idle_requests_.back());
+  idle_requests_.pop_back();
   // No curl_easy_reset(): webhook::Request::prepare() sets every option it uses each
   // time, and a reset costs a round of frees and allocations per request.
-  return e;
+  return req;
+}
+
+void Deliverer::putInFlight(std::unique_ptr<Request> req) {
+  req->slot = in_flight_.size();
+  in_flight_ids_.insert(req->p.meta.delivery_id);
+  in_flight_.push_back(std::move(req));
+}
+
+std::unique_ptr<Deliverer::Request> Deliverer::takeFromFlight(Request* req) {
+  const std::size_t slot = req->slot;
+  std::unique_ptr<Request> owned = std::move(in_flight_[slot]);
+  if (slot + 1 != in_flight_.size()) {
+    in_flight_[slot] = std::move(in_flight_.back());
+    in_flight_[slot]->slot = slot;
+  }
+  in_flight_.pop_back();
+  in_flight_ids_.erase(owned->p.meta.delivery_id);
+  curl_multi_remove_handle(multi_.get(), owned->easy);
+  return owned;
 }
 
 void Deliverer::startRequest(Pending p, std::shared_ptr<const Subscription> sub) {
-  auto req = std::make_unique<Request>();
+  auto req = takeRequest();
   req->p = std::move(p);
   req->sub = std::move(sub);
   records::DeliveryMeta& meta = req->p.meta;
   const int64_t now = kafka::nowMs();
   if (meta.first_attempt_ms == 0) meta.first_attempt_ms = now;
   meta.parked_since_ms = 0;  // it goes out: a later pause starts a new max_pause clock
-  req->easy = takeEasy();
   req->http.prepare(req->easy, *req->sub, meta.delivery_id, req->p.msg.value, signer_,
                     http_options_, now);
   curl_easy_setopt(req->easy, CURLOPT_PRIVATE, req.get());
   req->started_us = steadyUs();
   curl_multi_add_handle(multi_.get(), req->easy);
-  in_flight_ids_.insert(meta.delivery_id);
-  Request* key = req.get();
-  in_flight_.emplace(key, std::move(req));
+  putInFlight(std::move(req));
 }
 
 int Deliverer::onCurlSocket(CURL*, curl_socket_t fd, int what, void* self, void*) noexcept {
@@ -462,11 +481,16 @@ void Deliverer::driveCurl(int timeout_ms) {
 void Deliverer::complete(Request* req, CURLcode code) {
   long status = 0;
   curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
-  curl_multi_remove_handle(multi_.get(), req->easy);
-  idle_easy_.push_back(req->easy);
-  auto node = in_flight_.extract(req);
-  std::unique_ptr<Request> owned = std::move(node.mapped());
-  in_flight_ids_.erase(owned->p.meta.delivery_id);
+  std::unique_ptr<Request> owned = takeFromFlight(req);
+  // Back to the pool however this ends (its message has been moved on by then).
+  struct Recycle {
+    std::vector<std::unique_ptr<Request>>& pool;
+    std::unique_ptr<Request>& req;
+    ~Recycle() {
+      req->sub.reset();
+      pool.push_back(std::move(req));
+    }
+  } recycle{idle_requests_, owned};
   records::DeliveryMeta& meta = owned->p.meta;
   const int64_t now = kafka::nowMs();
   const int64_t duration_us = steadyUs() - owned->started_us;
@@ -487,8 +511,9 @@ void Deliverer::complete(Request* req, CURLcode code) {
 
   if (outcome.verdict == webhook::Verdict::kDelivered) {
     ++metrics_.delivered;
-    if (delivered_marks_.empty()) first_mark_at_ = std::chrono::steady_clock::now();
-    delivered_marks_.push_back(meta.delivery_id);
+    if (marks_count_ == 0) first_mark_at_ = std::chrono::steady_clock::now();
+    if (marks_count_ == delivered_marks_.size()) delivered_marks_.emplace_back();
+    delivered_marks_[marks_count_++].assign(meta.delivery_id);
     recent_.insert(meta.delivery_id);
     finish(owned->p.msg);
     return;
@@ -600,18 +625,19 @@ void Deliverer::disableSubscription(const Subscription& sub) {
 }
 
 void Deliverer::flushDeliveredMarks(bool force) {
-  if (delivered_marks_.empty()) return;
+  if (marks_count_ == 0) return;
   // One pipelined round trip per 20 ms or 512 marks, not one per loop (recent_ covers
   // the ids meanwhile).
-  if (!force && delivered_marks_.size() < kMarksPerFlush &&
+  if (!force && marks_count_ < kMarksPerFlush &&
       std::chrono::steady_clock::now() - first_mark_at_ < kMarksFlushInterval)
     return;
-  if (auto r = delivered_.markDelivered(delivered_marks_); !r) {
+  if (auto r = delivered_.markDelivered(
+          std::span<const std::string>(delivered_marks_.data(), marks_count_), kafka::nowMs());
+      !r) {
     ++metrics_.redis_errors;
-    log()->warn("delivered-id marks lost count={} error={}", delivered_marks_.size(),
-                r.error().message);
+    log()->warn("delivered-id marks lost count={} error={}", marks_count_, r.error().message);
   }
-  delivered_marks_.clear();
+  marks_count_ = 0;
 }
 
 void Deliverer::drain(const std::function<bool()>& done, std::chrono::milliseconds budget) {
@@ -652,7 +678,7 @@ void Deliverer::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
   }
   auto revoked_in_flight = [&] {
     return std::any_of(in_flight_.begin(), in_flight_.end(),
-                       [&](const auto& r) { return revoked(r.second->p.msg); });
+                       [&](const auto& r) { return revoked(r->p.msg); });
   };
   log()->info("worker={} revoked partitions={} draining in_flight={}", worker_, partitions.cnt,
               in_flight_.size());
@@ -665,16 +691,13 @@ void Deliverer::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
       kDrainBudget);
   flushDeliveredMarks(true);
   // Whatever is still running belongs to the next owner now: let it go unfinished.
-  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
-    if (revoked(it->second->p.msg)) {
-      curl_multi_remove_handle(multi_.get(), it->second->easy);
-      idle_easy_.push_back(it->second->easy);
-      in_flight_ids_.erase(it->second->p.meta.delivery_id);
-      shared_.governor.release(it->second->p.meta.subscription_id, {}, kafka::nowMs());
-      it = in_flight_.erase(it);
-    } else {
-      ++it;
-    }
+  for (std::size_t i = in_flight_.size(); i-- > 0;) {
+    if (!revoked(in_flight_[i]->p.msg)) continue;
+    auto req = takeFromFlight(in_flight_[i].get());
+    shared_.governor.release(req->p.meta.subscription_id, {}, kafka::nowMs());
+    req->sub.reset();
+    req->p = {};
+    idle_requests_.push_back(std::move(req));
   }
   tracker_.forget(partitions);
 }

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -41,22 +42,24 @@ struct Metrics {
 };
 
 // The last `capacity` delivery ids a worker delivered, to skip a re-routed twin without
-// asking Redis.
+// asking Redis. Allocates only the set's node per insert once the ring is warm.
 class RecentIds {
  public:
-  explicit RecentIds(std::size_t capacity) : ring_(capacity) {}
-  bool contains(const std::string& id) const { return set_.contains(id); }
-  void insert(const std::string& id) {
-    if (!set_.insert(id).second) return;
-    if (!ring_[next_].empty()) set_.erase(ring_[next_]);
-    ring_[next_] = id;
+  explicit RecentIds(std::size_t capacity) : ring_(capacity) { set_.reserve(capacity); }
+  bool contains(std::string_view id) const { return set_.contains(id); }
+  void insert(std::string_view id) {
+    if (set_.contains(id)) return;
+    std::string& slot = ring_[next_];
+    if (!slot.empty()) set_.erase(slot);
+    slot.assign(id);  // reuses the slot's buffer
+    set_.insert(slot);
     next_ = (next_ + 1) % ring_.size();
   }
 
  private:
   std::vector<std::string> ring_;
   std::size_t next_ = 0;
-  std::unordered_set<std::string> set_;
+  std::unordered_set<std::string_view> set_;  // views into ring_
 };
 
 // What every attempt's outcome was, for whoever records stats.
@@ -156,7 +159,10 @@ class Deliverer final : public kafka::RebalanceListener {
   void drain(const std::function<bool()>& done, std::chrono::milliseconds budget);
   int capOf(const Subscription& sub) const;
   std::size_t laneBound() const;
-  CURL* takeEasy();
+  // A pooled Request (with its easy handle) for the next attempt, and back.
+  std::unique_ptr<Request> takeRequest();
+  void putInFlight(std::unique_ptr<Request> req);
+  std::unique_ptr<Request> takeFromFlight(Request* req);
 
   Config config_;
   SubscriptionTable& table_;
@@ -168,11 +174,13 @@ class Deliverer final : public kafka::RebalanceListener {
   std::unique_ptr<kafka::HandOff> hand_off_;
   std::unique_ptr<kafka::Consumer> consumer_;
   std::unique_ptr<CURLM, decltype(&curl_multi_cleanup)> multi_{nullptr, &curl_multi_cleanup};
-  std::vector<CURL*> idle_easy_;
-  std::unordered_map<Request*, std::unique_ptr<Request>> in_flight_;
-  std::unordered_set<std::string> in_flight_ids_;  // delivery ids of in_flight_
-  std::unordered_map<std::string, Lane> lanes_;    // by subscription id
-  std::unordered_set<std::string> busy_lanes_;     // lanes with waiting deliveries
+  // Requests are reused (each keeps its easy handle and buffers): in_flight_ holds the
+  // ones out (each knows its index), idle_requests_ the rest.
+  std::vector<std::unique_ptr<Request>> in_flight_;
+  std::vector<std::unique_ptr<Request>> idle_requests_;
+  std::unordered_set<std::string_view> in_flight_ids_;  // delivery ids of in_flight_ (views)
+  std::unordered_map<std::string, Lane> lanes_;         // by subscription id
+  std::unordered_set<std::string> busy_lanes_;          // lanes with waiting deliveries
   std::size_t waiting_total_ = 0;
   std::size_t slow_in_flight_ = 0;  // out for over a second, recounted every 100 ms
   std::chrono::steady_clock::time_point last_slow_count_;
@@ -180,7 +188,9 @@ class Deliverer final : public kafka::RebalanceListener {
   redis::Client redis_;
   redis::DeliveredStore delivered_;
   RateLimiter limiter_;
-  std::vector<std::string> delivered_marks_;  // 2xx'd, not yet written to Redis
+  // 2xx'd, not yet written to Redis: the first marks_count_ (the strings are reused).
+  std::vector<std::string> delivered_marks_;
+  std::size_t marks_count_ = 0;
   std::chrono::steady_clock::time_point first_mark_at_;
   RecentIds recent_{1 << 16};                          // ids this worker delivered lately
   std::unordered_map<int32_t, int64_t> assigned_end_;  // partition -> end offset when assigned

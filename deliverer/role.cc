@@ -1,7 +1,5 @@
 #include "deliverer/role.h"
 
-#include <malloc.h>
-
 #include <thread>
 
 #include "common/log/log.h"
@@ -11,10 +9,7 @@
 namespace hookpipe::deliverer {
 
 int run(const Config& config) {
-  // No fastbins (as in the router): every request allocates and frees many small blocks
-  // (curl's transfer state, header lists, record copies), and glibc spent much of the
-  // deliverer's time in malloc_consolidate (benchmarks/README.md).
-  mallopt(M_MXFAST, 0);
+  tuneMallocForThroughput();
   curl_global_init(CURL_GLOBAL_DEFAULT);
   ensureTopicsOrThrow(config);
   SubscriptionTable table;

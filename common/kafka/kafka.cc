@@ -386,7 +386,9 @@ void Consumer::resumeAt(const std::string& topic, int32_t partition, int64_t off
 // ---- OffsetTracker --------------------------------------------------------
 
 void OffsetTracker::begin(const std::string& topic, int32_t partition, int64_t offset) {
-  Part& p = parts_[{topic, partition}];
+  auto it = parts_.find(Key{topic, partition});
+  if (it == parts_.end()) it = parts_.emplace(std::pair{topic, partition}, Part{}).first;
+  Part& p = it->second;
   // Until something is stored, the lowest offset begun is where we started: committed.
   if (p.stored < 0 && (p.floor < 0 || offset < p.floor)) p.floor = offset;
   p.pending.insert(std::upper_bound(p.pending.begin(), p.pending.end(), offset), offset);
@@ -395,7 +397,7 @@ void OffsetTracker::begin(const std::string& topic, int32_t partition, int64_t o
 
 std::optional<int64_t> OffsetTracker::finish(const std::string& topic, int32_t partition,
                                              int64_t offset) {
-  auto it = parts_.find({topic, partition});
+  auto it = parts_.find(Key{topic, partition});
   if (it == parts_.end()) return std::nullopt;  // partition revoked meanwhile
   Part& p = it->second;
   auto pos = std::lower_bound(p.pending.begin(), p.pending.end(), offset);
@@ -408,7 +410,7 @@ std::optional<int64_t> OffsetTracker::finish(const std::string& topic, int32_t p
 }
 
 std::size_t OffsetTracker::pending(const std::string& topic, int32_t partition) const {
-  auto it = parts_.find({topic, partition});
+  auto it = parts_.find(Key{topic, partition});
   return it == parts_.end() ? 0 : it->second.pending.size();
 }
 
@@ -431,7 +433,7 @@ std::size_t OffsetTracker::pendingTotal() const {
 }
 
 void OffsetTracker::forget(const std::string& topic, int32_t partition) {
-  parts_.erase({topic, partition});
+  if (auto it = parts_.find(Key{topic, partition}); it != parts_.end()) parts_.erase(it);
 }
 
 // ---- Admin ----------------------------------------------------------------

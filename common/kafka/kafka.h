@@ -196,7 +196,17 @@ class OffsetTracker {
     int64_t stored = -1;
     int64_t floor = -1;
   };
-  std::map<std::pair<std::string, int32_t>, Part> parts_;
+  // Ordered by (topic, partition); looked up by views, so a lookup copies no topic name.
+  struct PartLess {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      const int c = std::string_view(a.first).compare(std::string_view(b.first));
+      return c < 0 || (c == 0 && a.second < b.second);
+    }
+  };
+  using Key = std::pair<std::string_view, int32_t>;
+  std::map<std::pair<std::string, int32_t>, Part, PartLess> parts_;
 };
 
 // Creates hookpipe's topics with the configured partition counts (subscriptions and

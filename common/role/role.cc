@@ -1,5 +1,7 @@
 #include "common/role/role.h"
 
+#include <malloc.h>
+
 #include <csignal>
 #include <stdexcept>
 #include <thread>
@@ -19,6 +21,12 @@ void installStopHandlers() {
   std::signal(SIGTERM, onStopSignal);
   std::signal(SIGINT, onStopSignal);
   std::signal(SIGPIPE, SIG_IGN);
+}
+
+void tuneMallocForThroughput() {
+  mallopt(M_MXFAST, 0);
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 void ensureTopicsOrThrow(const Config& config) {

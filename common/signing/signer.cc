@@ -3,6 +3,7 @@
 #include <openssl/core_names.h>
 #include <openssl/rand.h>
 
+#include <charconv>
 #include <stdexcept>
 
 namespace hookpipe::signing {
@@ -54,7 +55,7 @@ Signer::Signer() : mac_(EVP_MAC_fetch(nullptr, "HMAC", nullptr)) {
   if (!ctx_) throw std::runtime_error("EVP_MAC_CTX_new failed");
 }
 
-void Signer::hmac(const std::string& key, std::initializer_list<std::string_view> parts,
+void Signer::hmac(std::string_view key, std::initializer_list<std::string_view> parts,
                   unsigned char* out, size_t& out_len) {
   char digest[] = "SHA256";
   OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
@@ -67,30 +68,50 @@ void Signer::hmac(const std::string& key, std::initializer_list<std::string_view
 
 std::string Signer::standardWebhooks(const std::vector<std::string>& keys, std::string_view id,
                                      int64_t timestamp_s, std::string_view body) {
-  const std::string ts = std::to_string(timestamp_s);
+  std::vector<std::string_view> views(keys.begin(), keys.end());
   std::string header;
-  for (const auto& key : keys) {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    size_t len = 0;
-    hmac(key, {id, ".", ts, ".", body}, out, len);
-    if (!header.empty()) header += ' ';
-    header += "v1,";
-    header += base64Encode(std::string_view(reinterpret_cast<char*>(out), len));
-  }
+  appendStandardWebhooks(header, views, id, timestamp_s, body);
   return header;
 }
 
 std::string Signer::githubStyle(const std::string& key, std::string_view body) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  size_t len = 0;
-  hmac(key, {body}, out, len);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string header = "sha256=";
-  for (size_t i = 0; i < len; ++i) {
-    header += kHex[out[i] >> 4];
-    header += kHex[out[i] & 0xf];
-  }
+  std::string header;
+  appendGithubStyle(header, key, body);
   return header;
+}
+
+void Signer::appendStandardWebhooks(std::string& out, std::span<const std::string_view> keys,
+                                    std::string_view id, int64_t timestamp_s,
+                                    std::string_view body) {
+  char ts_buf[24];
+  const auto ts_end = std::to_chars(ts_buf, ts_buf + sizeof ts_buf, timestamp_s).ptr;
+  const std::string_view ts(ts_buf, static_cast<std::size_t>(ts_end - ts_buf));
+  bool first = true;
+  for (const auto key : keys) {
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    size_t len = 0;
+    hmac(key, {id, ".", ts, ".", body}, mac, len);
+    if (!first) out += ' ';
+    first = false;
+    out += "v1,";
+    const std::size_t at = out.size();
+    out.resize(at + 4 * ((len + 2) / 3));
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + at), mac,
+                                  static_cast<int>(len));
+    out.resize(at + static_cast<std::size_t>(n));
+  }
+}
+
+void Signer::appendGithubStyle(std::string& out, std::string_view key, std::string_view body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  size_t len = 0;
+  hmac(key, {body}, mac, len);
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += "sha256=";
+  for (size_t i = 0; i < len; ++i) {
+    out += kHex[mac[i] >> 4];
+    out += kHex[mac[i] & 0xf];
+  }
 }
 
 }  // namespace hookpipe::signing

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,10 +35,14 @@ class Signer {
                                int64_t timestamp_s, std::string_view body);
   // GitHub style: "sha256=<hex HMAC(body)>".
   std::string githubStyle(const std::string& key, std::string_view body);
+  // The same, appended to `out` (no allocation once `out` has room: the deliverer's path).
+  void appendStandardWebhooks(std::string& out, std::span<const std::string_view> keys,
+                              std::string_view id, int64_t timestamp_s, std::string_view body);
+  void appendGithubStyle(std::string& out, std::string_view key, std::string_view body);
 
  private:
-  void hmac(const std::string& key, std::initializer_list<std::string_view> parts,
-            unsigned char* out, size_t& out_len);
+  void hmac(std::string_view key, std::initializer_list<std::string_view> parts, unsigned char* out,
+            size_t& out_len);
   std::unique_ptr<EVP_MAC, MacDeleter> mac_;
   std::unique_ptr<EVP_MAC_CTX, MacDeleter> ctx_;
 };

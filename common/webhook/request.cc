@@ -4,14 +4,13 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <span>
 
 #include "common/webhook/ssrf.h"
 
 namespace hookpipe::webhook {
-
-Request::~Request() {
-  if (headers_ != nullptr) curl_slist_free_all(headers_);
-}
 
 size_t Request::onBody(char* data, size_t size, size_t n, void* self) noexcept {
   auto* req = static_cast<Request*>(self);
@@ -38,26 +37,73 @@ curl_socket_t Request::onOpenSocket(void* self, curlsocktype, curl_sockaddr* add
   return ::socket(address->family, address->socktype, address->protocol);
 }
 
+void Request::beginLine(std::string_view name) {
+  if (!line_starts_.empty()) lines_ += '\0';
+  line_starts_.push_back(lines_.size());
+  lines_ += name;
+  lines_ += ": ";
+}
+
 void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_id,
                       std::string_view body, signing::Signer& signer, const Options& options,
                       int64_t now_ms) {
   allow_private_ = options.allow_private_targets;
-  lines_ = {"Content-Type: application/json", "User-Agent: hookpipe/" HOOKPIPE_VERSION};
-  for (const auto& [k, v] : s.headers) lines_.push_back(k + ": " + v);
-  const std::vector<std::string> keys = s.signingKeys(now_ms);
+  refused_ = false;
+  snippet_.clear();
+  retry_after_.clear();
+  error_buffer_[0] = '\0';
+  lines_.clear();
+  line_starts_.clear();
+  beginLine("Content-Type");
+  lines_ += "application/json";
+  beginLine("User-Agent");
+  lines_ += "hookpipe/" HOOKPIPE_VERSION;
+  for (const auto& [k, v] : s.headers) {
+    beginLine(k);
+    lines_ += v;
+  }
+  // The signing keys as views into `s` (decoded at parse time); decoded here only for a
+  // subscription built without parseSubscription.
+  std::array<std::string_view, 2> key_views;
+  std::size_t key_count = 0;
+  std::vector<std::string> decoded;
+  const bool previous_live = !s.previous_secret.empty() && now_ms < s.previous_secret_expires_ms;
+  if ((!s.secret.empty() && s.secret_key.empty()) ||
+      (previous_live && s.previous_secret_key.empty())) {
+    decoded = s.signingKeys(now_ms);
+    for (const auto& k : decoded)
+      if (key_count < key_views.size()) key_views[key_count++] = k;
+  } else {
+    if (!s.secret.empty()) key_views[key_count++] = s.secret_key;
+    if (previous_live) key_views[key_count++] = s.previous_secret_key;
+  }
+  const std::span<const std::string_view> keys(key_views.data(), key_count);
   if (s.signature_style == "github") {
-    if (!keys.empty())
-      lines_.push_back("X-Webhook-Signature: " + signer.githubStyle(keys.front(), body));
+    if (!keys.empty()) {
+      beginLine("X-Webhook-Signature");
+      signer.appendGithubStyle(lines_, keys.front(), body);
+    }
   } else {
     const int64_t ts = now_ms / 1000;
-    lines_.push_back("webhook-id: " + std::string(delivery_id));
-    lines_.push_back("webhook-timestamp: " + std::to_string(ts));
-    if (!keys.empty())
-      lines_.push_back("webhook-signature: " +
-                       signer.standardWebhooks(keys, delivery_id, ts, body));
+    beginLine("webhook-id");
+    lines_ += delivery_id;
+    beginLine("webhook-timestamp");
+    char ts_buf[24];
+    lines_.append(ts_buf, std::to_chars(ts_buf, ts_buf + sizeof ts_buf, ts).ptr);
+    if (!keys.empty()) {
+      beginLine("webhook-signature");
+      signer.appendStandardWebhooks(lines_, keys, delivery_id, ts, body);
+    }
   }
-  for (const auto& l : lines_) headers_ = curl_slist_append(headers_, l.c_str());
-  headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
+  beginLine("Expect");  // "Expect:" with no value: no 100-continue round trip
+  lines_.resize(lines_.size() - 1);
+  lines_ += '\0';
+  // lines_ no longer changes: point the list into it.
+  nodes_.resize(line_starts_.size());
+  for (std::size_t i = 0; i < nodes_.size(); ++i) {
+    nodes_[i].data = lines_.data() + line_starts_[i];
+    nodes_[i].next = i + 1 < nodes_.size() ? &nodes_[i + 1] : nullptr;
+  }
 
   const long timeout_ms =
       s.timeout_ms > 0 ? s.timeout_ms : static_cast<long>(options.request_timeout.count());
@@ -66,7 +112,7 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
   curl_easy_setopt(e, CURLOPT_POST, 1L);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, nodes_.data());
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
@@ -83,6 +129,13 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Request::onOpenSocket);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_buffer_);
+}
+
+std::vector<std::string> Request::headerLines() const {
+  std::vector<std::string> out;
+  // All but the last line, the bare "Expect:" that only switches a curl feature off.
+  for (std::size_t i = 0; i + 1 < nodes_.size(); ++i) out.emplace_back(nodes_[i].data);
+  return out;
 }
 
 std::string Request::failureMessage(CURLcode code, long status) const {

@@ -27,21 +27,22 @@ struct Options {
 };
 
 // Lives as long as its transfer (curl keeps pointers to the headers, the body and this).
+// Reusable: prepare() may be called again for the next transfer once one is done, and
+// then allocates nothing once its buffers have grown to size (the deliverer keeps a pool).
 class Request {
  public:
   Request() = default;
   Request(const Request&) = delete;
   Request& operator=(const Request&) = delete;
-  ~Request();
 
-  // Builds the headers and sets every option on `easy` (already reset). `body` must
-  // outlive the transfer.
+  // Builds the headers and sets every option on `easy` (fresh, reset, or last used by a
+  // Request: every option set here is set each time). `body` must outlive the transfer.
   void prepare(CURL* easy, const Subscription& sub, std::string_view delivery_id,
                std::string_view body, signing::Signer& signer, const Options& options,
                int64_t now_ms);
 
   // The header lines sent, in order ("Name: value").
-  const std::vector<std::string>& headerLines() const { return lines_; }
+  std::vector<std::string> headerLines() const;
   // The first kResponseSnippetBytes of the response body (the rest is discarded unread).
   const std::string& responseSnippet() const { return snippet_; }
   const std::string& retryAfter() const { return retry_after_; }
@@ -54,9 +55,15 @@ class Request {
   static size_t onBody(char* data, size_t size, size_t n, void* self) noexcept;
   static size_t onHeader(char* data, size_t size, size_t n, void* self) noexcept;
   static curl_socket_t onOpenSocket(void* self, curlsocktype, curl_sockaddr* address) noexcept;
+  // Starts the next header line in lines_ (ends the previous one with its NUL).
+  void beginLine(std::string_view name);
 
-  curl_slist* headers_ = nullptr;
-  std::vector<std::string> lines_;
+  // The header lines, each NUL-terminated, one after the other; nodes_ is the curl_slist
+  // curl reads, pointing into it (built by hand: curl_slist_append would allocate twice
+  // per line per request). curl only reads the list.
+  std::string lines_;
+  std::vector<std::size_t> line_starts_;
+  std::vector<curl_slist> nodes_;
   std::string snippet_;
   std::string retry_after_;
   bool allow_private_ = false;
