@@ -420,15 +420,24 @@ void Deliverer::startRequest(Pending p, std::shared_ptr<const Subscription> sub)
 
 int Deliverer::onCurlSocket(CURL*, curl_socket_t fd, int what, void* self, void*) noexcept {
   auto* d = static_cast<Deliverer*>(self);
+  if (fd < 0) return 0;
+  if (static_cast<std::size_t>(fd) >= d->fd_state_.size())
+    d->fd_state_.resize(static_cast<std::size_t>(fd) + 64, FdState::kNone);
+  FdState& state = d->fd_state_[static_cast<std::size_t>(fd)];
   if (what == CURL_POLL_REMOVE) {
-    ::epoll_ctl(d->epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    if (state == FdState::kWatched) state = FdState::kParked;  // see fd_state_
     return 0;
   }
   epoll_event ev{};
   ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
   ev.data.fd = fd;
-  if (::epoll_ctl(d->epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0 && errno == ENOENT)
-    ::epoll_ctl(d->epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+  // Parked (or watched) and still open: MOD. Closed meanwhile, its number now another
+  // socket's: MOD fails with ENOENT and it is added.
+  const bool modified =
+      state != FdState::kNone && ::epoll_ctl(d->epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0;
+  if (!modified && ::epoll_ctl(d->epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0 && errno == EEXIST)
+    ::epoll_ctl(d->epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+  state = FdState::kWatched;
   return 0;
 }
 
@@ -457,6 +466,14 @@ void Deliverer::driveCurl(int timeout_ms) {
       char buf[64];
       while (::read(wake_fds_[0], buf, sizeof buf) > 0) {
       }
+      continue;
+    }
+    if (static_cast<std::size_t>(fd) < fd_state_.size() &&
+        fd_state_[static_cast<std::size_t>(fd)] == FdState::kParked) {
+      // An idle cached connection stirred (closed by the server, most likely): stop
+      // watching it; curl finds out when it next picks the connection.
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+      fd_state_[static_cast<std::size_t>(fd)] = FdState::kNone;
       continue;
     }
     int flags = 0;

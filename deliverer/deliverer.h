@@ -198,6 +198,12 @@ class Deliverer final : public kafka::RebalanceListener {
   std::mt19937_64 rng_{std::random_device{}()};
   int wake_fds_[2] = {-1, -1};
   int epoll_fd_ = -1;
+  // What epoll holds for each curl socket, by fd. A keep-alive connection that goes back
+  // to curl's cache (CURL_POLL_REMOVE) stays registered, "parked", so the next request on
+  // it costs one EPOLL_CTL_MOD instead of MOD+ADD+DEL; a parked socket that reports an
+  // event (the server closed it) is removed then, and a closed one left epoll by itself.
+  enum class FdState : uint8_t { kNone, kWatched, kParked };
+  std::vector<FdState> fd_state_;
   std::chrono::steady_clock::time_point curl_deadline_ =
       std::chrono::steady_clock::time_point::max();
 };

@@ -62,7 +62,7 @@ DeliveredStore::DeliveredStore(Client& client, std::string prefix, std::chrono::
     : client_(client),
       prefix_(std::move(prefix)),
       ttl_(std::max(ttl, std::chrono::seconds(1))),
-      width_(std::max<std::chrono::seconds>(std::chrono::minutes(1), ttl_ / 16)) {}
+      width_(std::max<std::chrono::seconds>(std::chrono::minutes(1), ttl_ / 8)) {}
 
 std::string DeliveredStore::keyOf(int64_t bucket) const {
   return prefix_ + "delivered-ids:" + std::to_string(bucket);

@@ -114,6 +114,9 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, nodes_.data());
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  // Never through a proxy from the environment: the SSRF guard checks the address
+  // connected to, which would be the proxy's.
+  curl_easy_setopt(e, CURLOPT_PROXY, "");
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   // HTTP/2 when the TLS handshake offers it (multiplexed on one connection by the multi

@@ -417,6 +417,23 @@ TEST_F(DelivererTest, PrivateAddressIsRefusedUnlessAllowed) {
   EXPECT_TRUE(receiver.requests().empty());
 }
 
+TEST_F(DelivererTest, AProxyFromTheEnvironmentIsNotUsed) {
+  // The SSRF guard checks the address connected to, so requests never go through a proxy
+  // named in the environment (here one where nothing listens: using it would fail).
+  Receiver receiver;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  subscribe(R"({"url":")" + receiver.url("/direct") + R"(","events":["proxy.*"]})");
+  pipeline_->start("router");
+  pipeline_->start("deliverer", "1",
+                   {{"HOOKPIPE_DELIVERER_THREADS", "1"},
+                    {"http_proxy", "http://127.0.0.1:1"},
+                    {"ALL_PROXY", "http://127.0.0.1:1"}});
+  produceEvents("proxy.event", 3);
+  EXPECT_TRUE(eventually([&] { return receiver.requests().size() >= 3; }, 30s))
+      << "delivered: " << receiver.requests().size();
+  EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
+}
+
 TEST_F(DelivererTest, DeliveriesOfADeletedSubscriptionAreDroppedAndCounted) {
   Receiver receiver;
   ASSERT_NO_FATAL_FAILURE(startApi());
