@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -39,6 +40,22 @@ inline double processCpuSeconds(pid_t pid) {
   }
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
+
+// The pid of a local Kafka broker (a java process running kafka.Kafka), or -1: its CPU is
+// part of what a delivery costs this machine.
+inline pid_t brokerPid() {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+    std::ifstream in(entry.path() / "cmdline");
+    std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmdline.find("kafka.Kafka") != std::string::npos) return std::stoi(name);
+  }
+  return -1;
+}
+
+// CPU seconds of this process (all threads): the benchmark's own sink and producer.
+inline double selfCpuSeconds() { return processCpuSeconds(::getpid()); }
 
 // A `hookpipe <role>` child process, logging to `log_path`; SIGTERM on destruction.
 class RoleChild {

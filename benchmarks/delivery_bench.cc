@@ -272,6 +272,16 @@ int e2e() {
   const long paced = static_cast<long>(event_rate * 10);
   sink.takeLatencies();
   sink.record = true;
+  // What the machine spends per delivery while paced: every process that takes part.
+  const pid_t broker = bench::brokerPid();
+  struct CpuSample {
+    double deliverer, router, broker, bench;
+  };
+  auto sample = [&] {
+    return CpuSample{deliverer.cpuSeconds(), router.cpuSeconds(),
+                     broker > 0 ? bench::processCpuSeconds(broker) : 0.0, bench::selfCpuSeconds()};
+  };
+  const CpuSample cpu0 = sample();
   const auto start = Clock::now();
   for (long i = 0; i < paced; ++i) {
     while (seconds(Clock::now() - start) < static_cast<double>(i) / event_rate)
@@ -286,8 +296,16 @@ int e2e() {
   while (sink.count("ok") - before < want && Clock::now() < deadline)
     std::this_thread::sleep_for(10ms);
   sink.record = false;
+  const CpuSample cpu1 = sample();
+  const double paced_n = static_cast<double>(sink.count("ok") - before - target);
+  auto per = [&](double a, double b) { return paced_n > 0 ? (b - a) * 1e6 / paced_n : -1.0; };
   auto lat = sink.takeLatencies();
   std::sort(lat.begin(), lat.end());
+  std::printf(
+      "e2e CPU per delivery while paced: deliverer %.1f us, router %.1f us, broker %.1f us, "
+      "bench (sink + producer) %.1f us\n",
+      per(cpu0.deliverer, cpu1.deliverer), per(cpu0.router, cpu1.router),
+      per(cpu0.broker, cpu1.broker), per(cpu0.bench, cpu1.bench));
   std::printf(
       "e2e latency at %.0f deliveries/s (%.0f events/s x %d) for 10 s: publish-to-receipt p50 %.1f "
       "ms, p99 %.1f ms, max %.1f ms (%zu samples)\n",

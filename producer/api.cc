@@ -137,8 +137,9 @@ Api::Api(const Config& config, kafka::Producer& producer, SubscriptionTable& tab
       auth_(config.api_tokens),
       idempotency_(std::make_shared<IdempotencyStore>(config, config.idempotency_window)),
       dead_letters_(std::make_unique<DeadLetterService>(config)),
-      test_sender_(std::make_unique<TestSender>(webhook::Options{
-          config.connect_timeout, config.request_timeout, config.allow_private_targets})) {
+      test_sender_(std::make_unique<TestSender>(
+          webhook::Options{config.connect_timeout, config.request_timeout,
+                           config.allow_private_targets, config.https_only, config.ca_file})) {
   if (!auth_.enabled())
     log()->warn("HOOKPIPE_API_TOKENS is not set: the API accepts requests without a token");
 }

@@ -131,6 +131,8 @@ Config Config::fromEnv() {
   envInt("HOOKPIPE_MAX_BATCH_BYTES", c.max_batch_bytes, errors);
   envInt("HOOKPIPE_MAX_BATCH_EVENTS", c.max_batch_events, errors);
   c.allow_private_targets = env("HOOKPIPE_ALLOW_PRIVATE_TARGETS", "false") == "true";
+  c.https_only = env("HOOKPIPE_HTTPS_ONLY", "false") == "true";
+  c.ca_file = env("HOOKPIPE_CA_FILE", "");
   if (const std::string eo = env("HOOKPIPE_EXACTLY_ONCE_ROUTING", "false");
       eo == "true" || eo == "false")
     c.exactly_once_routing = eo == "true";

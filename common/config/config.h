@@ -44,6 +44,8 @@ struct Config {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds request_timeout{30'000};
   bool allow_private_targets = false;  // loopback/private receivers (tests, demos)
+  bool https_only = false;             // refuse http:// receivers
+  std::string ca_file;                 // CA bundle for receivers' TLS ("": the system's)
   // Router: produce deliveries and commit the events' offsets in Kafka transactions,
   // committed every `exactly_once_commit_interval` (router/README.md).
   bool exactly_once_routing = false;

@@ -6,6 +6,8 @@
 
 #include "common/log/log.h"
 
+extern char** environ;
+
 namespace hookpipe::kafka {
 namespace {
 
@@ -112,6 +114,18 @@ ConfPtr baseConf(const Config& config, const Properties& extra, std::string& err
       {"reconnect.backoff.max.ms", "2000"},
   };
   for (const auto& [k, v] : extra) props[k] = v;
+  // HOOKPIPE_KAFKA_<PROPERTY>=v sets any librdkafka property on every client, the name
+  // lowercased with '_' for '.' (HOOKPIPE_KAFKA_SECURITY_PROTOCOL=ssl,
+  // HOOKPIPE_KAFKA_FETCH_MIN_BYTES=16384); it wins over hookpipe's own settings.
+  for (char** e = environ; *e != nullptr; ++e) {
+    constexpr std::string_view kPrefix = "HOOKPIPE_KAFKA_";
+    const std::string_view var(*e);
+    const auto eq = var.find('=');
+    if (!var.starts_with(kPrefix) || eq == std::string_view::npos || eq == kPrefix.size()) continue;
+    std::string name(var.substr(kPrefix.size(), eq - kPrefix.size()));
+    for (char& c : name) c = c == '_' ? '.' : static_cast<char>(std::tolower(c));
+    props[name] = std::string(var.substr(eq + 1));
+  }
   for (const auto& [k, v] : props)
     if (!setProp(conf.get(), k, v, error)) return nullptr;
   return conf;

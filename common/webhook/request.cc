@@ -49,6 +49,8 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
                       int64_t now_ms) {
   allow_private_ = options.allow_private_targets;
   refused_ = false;
+  scheme_refused_ =
+      options.https_only && (s.url.size() < 8 || strncasecmp(s.url.c_str(), "https://", 8) != 0);
   snippet_.clear();
   retry_after_.clear();
   error_buffer_[0] = '\0';
@@ -108,7 +110,8 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
   const long timeout_ms =
       s.timeout_ms > 0 ? s.timeout_ms : static_cast<long>(options.request_timeout.count());
   curl_easy_setopt(e, CURLOPT_URL, s.url.c_str());
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, options.https_only ? "https" : "http,https");
+  curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_file.empty() ? nullptr : options.ca_file.c_str());
   curl_easy_setopt(e, CURLOPT_POST, 1L);
   curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
   curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
@@ -122,6 +125,9 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
   // HTTP/2 when the TLS handshake offers it (multiplexed on one connection by the multi
   // handle); HTTP/1.1 with keep-alive otherwise.
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+  // A request to an https endpoint waits for a connection that may turn out to multiplex
+  // rather than opening one of its own; http:// is HTTP/1.1 and never waits.
+  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(options.connect_timeout.count()));
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
@@ -143,6 +149,8 @@ std::vector<std::string> Request::headerLines() const {
 
 std::string Request::failureMessage(CURLcode code, long status) const {
   if (refused_) return "address refused: private, loopback or link-local target";
+  if (scheme_refused_ && code == CURLE_UNSUPPORTED_PROTOCOL)
+    return "refused: HOOKPIPE_HTTPS_ONLY is set and the URL is not https://";
   if (code != CURLE_OK) return error_buffer_[0] != '\0' ? error_buffer_ : curl_easy_strerror(code);
   return "HTTP " + std::to_string(status) + ": " + snippet_.substr(0, 256);
 }

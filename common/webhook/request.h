@@ -24,6 +24,8 @@ struct Options {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds request_timeout{30'000};  // a subscription's timeout_ms wins
   bool allow_private_targets = false;
+  bool https_only = false;  // only https:// URLs (curl refuses the others: bad_url)
+  std::string ca_file;      // CURLOPT_CAINFO when set
 };
 
 // Lives as long as its transfer (curl keeps pointers to the headers, the body and this).
@@ -68,6 +70,7 @@ class Request {
   std::string retry_after_;
   bool allow_private_ = false;
   bool refused_ = false;
+  bool scheme_refused_ = false;  // https_only and the URL is not https
   char error_buffer_[CURL_ERROR_SIZE] = {};
 };
 

@@ -2,18 +2,26 @@
 // by two deliverer processes, the circuit breaker, concurrency caps and parking without
 // spending attempts, ordered delivery, Retry-After, timeouts, several worker threads and
 // max_pause for paused subscriptions. Every role runs as its own `hookpipe` process.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <regex>
 #include <set>
 
 #include "common/kafka/kafka.h"
 #include "common/records/delivery.h"
 #include "support/harness.h"
 #include "support/receiver.h"
+
+extern char** environ;
 
 namespace hookpipe::testing {
 namespace {
@@ -415,6 +423,93 @@ TEST_F(DelivererTest, PrivateAddressIsRefusedUnlessAllowed) {
   EXPECT_EQ(meta.attempt, 1);  // permanent: no retries
   EXPECT_NE(meta.error_message.find("refused"), std::string::npos);
   EXPECT_TRUE(receiver.requests().empty());
+}
+
+// nghttpd (Debian's nghttp2-server): an HTTP/2-only receiver over TLS, with a
+// self-signed certificate for localhost made by the openssl CLI; -v logs every frame and
+// header it receives, each line tagged with its connection ("[id=N]").
+class Http2Receiver {
+ public:
+  Http2Receiver()
+      : dir_(std::filesystem::temp_directory_path() /
+             ("hookpipe-h2-" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(dir_ / "www");
+    std::ofstream(dir_ / "www" / "hook") << "ok\n";
+    const std::string cmd =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost"
+        " -addext subjectAltName=DNS:localhost -keyout " +
+        (dir_ / "key.pem").string() + " -out " + certPath() + " 2>/dev/null";
+    if (std::system(cmd.c_str()) != 0) return;
+    port_ = freePort();
+    const std::string www = (dir_ / "www").string(), key = (dir_ / "key.pem").string(),
+                      port = std::to_string(port_), log = logPath();
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    std::vector<std::string> argv_s = {"nghttpd", "-v", "-d", www, port, key, certPath()};
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawnp(&pid_, "nghttpd", &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Http2Receiver() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  bool running() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+  std::string url() const { return "https://localhost:" + std::to_string(port_) + "/hook"; }
+  std::string certPath() const { return (dir_ / "cert.pem").string(); }
+  std::string logPath() const { return (dir_ / "nghttpd.log").string(); }
+  std::string log() const {
+    std::ifstream in(logPath());
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  // The connection id of every POST received, in order.
+  std::vector<int> postConnections() const {
+    std::vector<int> out;
+    static const std::regex kPost(R"(\[id=(\d+)\].*recv \(stream_id=\d+\) :method: POST)");
+    const std::string text = log();
+    for (std::sregex_iterator it(text.begin(), text.end(), kPost), end; it != end; ++it)
+      out.push_back(std::stoi((*it)[1]));
+    return out;
+  }
+
+ private:
+  std::filesystem::path dir_;
+  unsigned short port_ = 0;
+  pid_t pid_ = -1;
+};
+
+TEST_F(DelivererTest, Http2ReceiverGetsSignedDeliveriesMultiplexedOnOneConnection) {
+  Http2Receiver h2;
+  ASSERT_TRUE(h2.running()) << "nghttpd (package nghttp2-server) and openssl are needed";
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  subscribe(R"({"url":")" + h2.url() + R"(","events":["h2.*"]})");
+  pipeline_->start("router");
+  pipeline_->start("deliverer", "1",
+                   {{"HOOKPIPE_DELIVERER_THREADS", "1"}, {"HOOKPIPE_CA_FILE", h2.certPath()}});
+  constexpr int kEvents = 40;
+  produceEvents("h2.event", kEvents);
+  ASSERT_TRUE(eventually([&] { return h2.postConnections().size() >= kEvents; }, 60s))
+      << "POSTs seen: " << h2.postConnections().size() << "\n"
+      << pipeline_->logs();
+  // Every delivery arrived over HTTP/2 (nghttpd speaks nothing else), signed, and all of
+  // them shared one connection: the multi handle multiplexed them as streams.
+  const auto connections = h2.postConnections();
+  EXPECT_EQ(std::set<int>(connections.begin(), connections.end()).size(), 1u);
+  const std::string text = h2.log();
+  std::size_t signatures = 0;
+  for (auto at = text.find("webhook-signature: v1,"); at != std::string::npos;
+       at = text.find("webhook-signature: v1,", at + 1))
+    ++signatures;
+  EXPECT_GE(signatures, static_cast<std::size_t>(kEvents));
+  EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
 }
 
 TEST_F(DelivererTest, AProxyFromTheEnvironmentIsNotUsed) {

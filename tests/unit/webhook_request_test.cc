@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/webhook/outcome.h"
 #include "common/webhook/request.h"
 
 namespace hookpipe::webhook {
@@ -85,6 +86,41 @@ TEST(WebhookRequest, FailureMessages) {
   EXPECT_EQ(r.failureMessage(CURLE_OK, 503), "HTTP 503: ");
   EXPECT_EQ(r.failureMessage(CURLE_COULDNT_CONNECT, 0), curl_easy_strerror(CURLE_COULDNT_CONNECT));
   EXPECT_FALSE(r.refused());
+}
+
+TEST(WebhookRequest, HttpsOnlyRefusesAPlainHttpUrlWithoutSendingAndSaysWhy) {
+  // curl refuses the scheme before any connection (nothing listens on port 1 anyway).
+  Easy easy;
+  signing::Signer signer;
+  Options options;
+  options.https_only = true;
+  Subscription plain = sub();
+  plain.url = "http://127.0.0.1:1/hook";
+  Request r;
+  r.prepare(easy.e, plain, "msg_1", "{}", signer, options, 0);
+  const CURLcode code = curl_easy_perform(easy.e);
+  EXPECT_EQ(code, CURLE_UNSUPPORTED_PROTOCOL);
+  const Outcome outcome = classify(0, code, r.refused());
+  EXPECT_EQ(outcome.verdict, Verdict::kDeadLetter);
+  EXPECT_STREQ(outcome.error_class, "bad_url");
+  EXPECT_NE(r.failureMessage(code, 0).find("HOOKPIPE_HTTPS_ONLY"), std::string::npos)
+      << r.failureMessage(code, 0);
+}
+
+TEST(WebhookRequest, AReusedRequestStartsClean) {
+  // The deliverer keeps Requests in a pool: a second prepare() must not keep the first
+  // one's headers, response or refusal.
+  Easy easy;
+  signing::Signer signer;
+  Request r;
+  r.prepare(easy.e, sub(R"(,"headers":{"X-First":"1"})"), "msg_1", "{}", signer, {}, 0);
+  r.prepare(easy.e, sub(), "msg_2", "{}", signer, {}, 0);
+  EXPECT_EQ(header(r, "X-First"), "<absent>");
+  EXPECT_EQ(header(r, "webhook-id"), "msg_2");
+  EXPECT_EQ(r.headerLines().size(), 5u);  // type, agent, id, timestamp, signature
+  EXPECT_EQ(r.responseSnippet(), "");
+  EXPECT_EQ(r.failureMessage(CURLE_UNSUPPORTED_PROTOCOL, 0),
+            curl_easy_strerror(CURLE_UNSUPPORTED_PROTOCOL));
 }
 
 }  // namespace
