@@ -75,7 +75,10 @@ std::optional<Setup> setUp(const std::string& name) {
     std::fprintf(stderr, "cannot create topics: %s\n", t.error().message.c_str());
     return std::nullopt;
   }
-  auto p = kafka::Producer::create(s.config, {{"linger.ms", "1"}});
+  // The publishing application: librdkafka's default linger (5 ms) unless
+  // HOOKPIPE_BENCH_PRODUCER_LINGER_MS says otherwise.
+  auto p = kafka::Producer::create(
+      s.config, {{"linger.ms", std::to_string(envLong("HOOKPIPE_BENCH_PRODUCER_LINGER_MS", 5))}});
   if (!p) return std::nullopt;
   s.producer = std::move(*p);
   return s;

@@ -95,6 +95,7 @@ Config Config::fromEnv() {
   envInt("HOOKPIPE_MAX_EVENT_BYTES", c.max_event_bytes, errors);
   envInt("HOOKPIPE_MAX_IN_FLIGHT", c.max_in_flight, errors);
   envInt("HOOKPIPE_DELIVERER_THREADS", c.deliverer_threads, errors);
+  envInt("HOOKPIPE_ROUTER_LINGER_MS", c.router_linger_ms, errors);
   envInt("HOOKPIPE_ENDPOINT_CONCURRENCY", c.endpoint_concurrency, errors);
   envInt("HOOKPIPE_BREAKER_FAILURES", c.breaker_failures, errors);
   envInt("HOOKPIPE_MAX_WAITING", c.max_waiting, errors);
@@ -169,6 +170,8 @@ std::vector<std::string> Config::validate() const {
     problems.push_back("HOOKPIPE_DELIVERER_THREADS must be 1..64");
   if (endpoint_concurrency < 1)
     problems.push_back("HOOKPIPE_ENDPOINT_CONCURRENCY must be at least 1");
+  if (router_linger_ms < 0 || router_linger_ms > 1000)
+    problems.push_back("HOOKPIPE_ROUTER_LINGER_MS must be 0..1000");
   if (breaker_failures < 1) problems.push_back("HOOKPIPE_BREAKER_FAILURES must be at least 1");
   if (max_waiting < 1) problems.push_back("HOOKPIPE_MAX_WAITING must be at least 1");
   if (retry_tiers.empty()) problems.push_back("HOOKPIPE_RETRY_TIERS needs at least one tier");

@@ -56,6 +56,8 @@ struct Config {
   // many deliveries one worker may hold waiting for a rate-limit token or a free slot,
   // and how long a paused subscription's deliveries wait before the dead-letter topic.
   int deliverer_threads = 2;
+  // How long the router's producer lets a batch of deliveries fill (benchmarks/README.md).
+  int router_linger_ms = 10;
   int endpoint_concurrency = 32;
   int breaker_failures = 5;
   std::chrono::milliseconds breaker_cooldown{30'000};
