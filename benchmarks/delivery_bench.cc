@@ -234,13 +234,20 @@ std::map<std::string, std::string> delivererEnv() {
   return env;
 }
 
-int e2e() {
-  const long events = envLong("HOOKPIPE_BENCH_EVENTS", 20'000);
-  const int subs = static_cast<int>(envLong("HOOKPIPE_BENCH_SUBS", 10));
+// What both throughput modes start with: the run's size, the sink, and the baselines
+// measured against it.
+struct Baselines {
+  long events = envLong("HOOKPIPE_BENCH_EVENTS", 20'000);
+  int subs = static_cast<int>(envLong("HOOKPIPE_BENCH_SUBS", 10));
   bench::FastSink sink;
-  const std::string body = eventBody(1, 0);
-  const double wrk = wrkRate(sink, body);
-  const double curl = bareCurlRate(sink, body);
+  std::string body = eventBody(1, 0);
+  double wrk = wrkRate(sink, body);
+  double curl = bareCurlRate(sink, body);
+};
+
+int e2e() {
+  Baselines base;
+  auto& [events, subs, sink, body, wrk, curl] = base;
   std::printf(
       "baselines against the sink (%zu B body): wrk -t2 -c64 %.0f req/s; bare curl-multi "
       "(1 thread, 64 in flight) %.0f req/s\n",
@@ -320,12 +327,8 @@ int e2e() {
 
 // The deliverer alone on a backlog of delivery records (no router, no producer running).
 int delivererAlone() {
-  const long events = envLong("HOOKPIPE_BENCH_EVENTS", 20'000);
-  const int subs = static_cast<int>(envLong("HOOKPIPE_BENCH_SUBS", 10));
-  bench::FastSink sink;
-  const std::string body = eventBody(1, 0);
-  const double wrk = wrkRate(sink, body);
-  const double curl = bareCurlRate(sink, body);
+  Baselines base;
+  auto& [events, subs, sink, body, wrk, curl] = base;
   auto s = setUp("deliveralone");
   if (!s) return 1;
   for (int i = 0; i < subs; ++i)

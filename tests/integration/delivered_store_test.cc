@@ -13,16 +13,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::pair<std::string, int> redisAddress() {
-  const std::string addr = testing::testRedis();
-  const auto colon = addr.rfind(':');
-  return {addr.substr(0, colon), std::stoi(addr.substr(colon + 1))};
-}
-
-std::string uniquePrefix() {
-  std::random_device rd;
-  return "dstest" + std::to_string(rd()) + ".";
-}
+std::pair<std::string, int> redisAddress() { return testing::testRedisHostPort(); }
+std::string uniquePrefix() { return testing::uniqueRedisPrefix("dstest"); }
 
 TEST(DeliveredStoreRedis, MarkedIdsAreFoundForTheTtlAndUnknownOnesAreNot) {
   auto [host, port] = redisAddress();

@@ -17,16 +17,8 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::pair<std::string, int> redisAddress() {
-  const std::string addr = testing::testRedis();
-  const auto colon = addr.rfind(':');
-  return {addr.substr(0, colon), std::stoi(addr.substr(colon + 1))};
-}
-
-std::string uniquePrefix() {
-  std::random_device rd;
-  return "rltest" + std::to_string(rd()) + ".";
-}
+std::pair<std::string, int> redisAddress() { return testing::testRedisHostPort(); }
+std::string uniquePrefix() { return testing::uniqueRedisPrefix("rltest"); }
 
 TEST(RateLimiterRedis, TwoLimitersShareOneBudget) {
   auto [host, port] = redisAddress();

@@ -56,6 +56,17 @@ size_t addHeader(char* data, size_t size, size_t n, void* out) {
 std::string testBrokers() { return envOr("HOOKPIPE_TEST_BROKERS", "127.0.0.1:19092"); }
 std::string testRedis() { return envOr("HOOKPIPE_TEST_REDIS", "127.0.0.1:6379"); }
 
+std::pair<std::string, int> testRedisHostPort() {
+  const std::string addr = testRedis();
+  const auto colon = addr.rfind(':');
+  return {addr.substr(0, colon), std::stoi(addr.substr(colon + 1))};
+}
+
+std::string uniqueRedisPrefix(const std::string& what) {
+  std::random_device rd;
+  return what + std::to_string(rd()) + ".";
+}
+
 RoleProcess::RoleProcess(std::string role, std::map<std::string, std::string> env,
                          std::string log_path, std::vector<std::string> args)
     : log_path_(std::move(log_path)) {

@@ -19,6 +19,10 @@ namespace hookpipe::testing {
 // (default 127.0.0.1:19092) and HOOKPIPE_TEST_REDIS (default 127.0.0.1:6379).
 std::string testBrokers();
 std::string testRedis();
+// testRedis() split into host and port.
+std::pair<std::string, int> testRedisHostPort();
+// A key prefix no other test run uses: `<what><random>.`.
+std::string uniqueRedisPrefix(const std::string& what);
 
 // A hookpipe role running as its own process (the real binary), with its output in a
 // log file. Stopped with SIGTERM on destruction.
