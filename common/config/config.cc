@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 namespace hookpipe {
@@ -170,6 +171,8 @@ std::vector<std::string> Config::validate() const {
     problems.push_back("HOOKPIPE_DELIVERER_THREADS must be 1..64");
   if (endpoint_concurrency < 1)
     problems.push_back("HOOKPIPE_ENDPOINT_CONCURRENCY must be at least 1");
+  if (!ca_file.empty() && !std::ifstream(ca_file).good())
+    problems.push_back("HOOKPIPE_CA_FILE: cannot read '" + ca_file + "'");
   if (router_linger_ms < 0 || router_linger_ms > 1000)
     problems.push_back("HOOKPIPE_ROUTER_LINGER_MS must be 0..1000");
   if (breaker_failures < 1) problems.push_back("HOOKPIPE_BREAKER_FAILURES must be at least 1");

@@ -16,6 +16,7 @@
 #include <regex>
 #include <set>
 
+#include "benchmarks/bench_process.h"
 #include "common/kafka/kafka.h"
 #include "common/records/delivery.h"
 #include "support/harness.h"
@@ -509,6 +510,30 @@ TEST_F(DelivererTest, Http2ReceiverGetsSignedDeliveriesMultiplexedOnOneConnectio
        at = text.find("webhook-signature: v1,", at + 1))
     ++signatures;
   EXPECT_GE(signatures, static_cast<std::size_t>(kEvents));
+  EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
+}
+
+TEST_F(DelivererTest, IdleConnectionsClosedByTheReceiverCostNothingAndAreNotReused) {
+  // A keep-alive connection back in curl's cache stays in the deliverer's epoll set; when
+  // the receiver closes it, the deliverer must drop it (not spin on its readiness) and
+  // the next delivery must still go out.
+  Receiver receiver;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  subscribe(R"({"url":")" + receiver.url("/idle") + R"(","events":["idle.*"]})");
+  pipeline_->start("router");
+  auto& deliverer = pipeline_->start("deliverer", "1", kOneWorker);
+  produceEvents("idle.first", 5);
+  ASSERT_TRUE(receiver.waitFor([](const auto& r) { return r.size() >= 5; }, 30s));
+  std::this_thread::sleep_for(500ms);  // the transfers finish; their connections go idle
+  receiver.closeConnections();
+  std::this_thread::sleep_for(500ms);
+  const double cpu0 = bench::processCpuSeconds(deliverer.pid());
+  std::this_thread::sleep_for(2s);
+  const double idle_cpu = bench::processCpuSeconds(deliverer.pid()) - cpu0;
+  EXPECT_LT(idle_cpu, 0.5) << "the deliverer spun on closed idle connections";
+  produceEvents("idle.second", 3);
+  EXPECT_TRUE(receiver.waitFor([](const auto& r) { return r.size() >= 8; }, 30s))
+      << "delivered: " << receiver.requests().size();
   EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
 }
 

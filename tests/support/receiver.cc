@@ -111,6 +111,12 @@ Receiver::~Receiver() {
   for (auto& t : impl_->connections) t.join();
 }
 
+void Receiver::closeConnections() {
+  beast::error_code ec;
+  std::lock_guard lock(impl_->mu);
+  for (auto& s : impl_->sockets) s->shutdown(tcp::socket::shutdown_both, ec);
+}
+
 std::string Receiver::url(const std::string& path) const {
   return "http://127.0.0.1:" + std::to_string(port_) + path;
 }

@@ -40,6 +40,8 @@ class Receiver {
   void setReplyHeaders(ReplyHeaders headers);
   // Most requests that were being answered at the same time.
   int maxConcurrent() const;
+  // Closes every connection (as a server dropping idle keep-alive connections does).
+  void closeConnections();
 
  private:
   struct Impl;

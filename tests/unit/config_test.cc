@@ -151,6 +151,9 @@ TEST(ConfigValidate, EachProblemOnItsOwn) {
        "timeouts must be positive"},
       {"request timeout", [](Config& c) { c.request_timeout = milliseconds(-1); },
        "timeouts must be positive"},
+      {"router linger", [](Config& c) { c.router_linger_ms = -1; }, "HOOKPIPE_ROUTER_LINGER_MS"},
+      {"CA file", [](Config& c) { c.ca_file = "/nonexistent/ca.pem"; },
+       "HOOKPIPE_CA_FILE: cannot read '/nonexistent/ca.pem'"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);
