@@ -51,19 +51,35 @@ std::string generateSecret(std::size_t bytes) {
 
 Signer::Signer() : mac_(EVP_MAC_fetch(nullptr, "HMAC", nullptr)) {
   if (!mac_) throw std::runtime_error("OpenSSL has no HMAC");
-  ctx_.reset(EVP_MAC_CTX_new(mac_.get()));
-  if (!ctx_) throw std::runtime_error("EVP_MAC_CTX_new failed");
+}
+
+EVP_MAC_CTX* Signer::keyed(std::string_view key) {
+  if (auto it = contexts_.find(key); it != contexts_.end()) {
+    // Same key: a NULL key re-initialises with the one set before (OpenSSL 3).
+    if (EVP_MAC_init(it->second.get(), nullptr, 0, nullptr) != 1)
+      throw std::runtime_error("EVP_MAC_init failed");
+    return it->second.get();
+  }
+  if (contexts_.size() >= kMaxKeys) contexts_.clear();
+  std::unique_ptr<EVP_MAC_CTX, MacDeleter> ctx(EVP_MAC_CTX_new(mac_.get()));
+  if (!ctx) throw std::runtime_error("EVP_MAC_CTX_new failed");
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  // (An empty key still needs a non-null pointer to count as a key.)
+  static const unsigned char kEmpty = 0;
+  const auto* bytes = key.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(key.data());
+  if (EVP_MAC_init(ctx.get(), bytes, key.size(), params) != 1)
+    throw std::runtime_error("EVP_MAC_init failed");
+  return contexts_.emplace(std::string(key), std::move(ctx)).first->second.get();
 }
 
 void Signer::hmac(std::string_view key, std::initializer_list<std::string_view> parts,
                   unsigned char* out, size_t& out_len) {
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                         OSSL_PARAM_construct_end()};
-  EVP_MAC_init(ctx_.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(), params);
+  EVP_MAC_CTX* ctx = keyed(key);
   for (auto part : parts)
-    EVP_MAC_update(ctx_.get(), reinterpret_cast<const unsigned char*>(part.data()), part.size());
-  EVP_MAC_final(ctx_.get(), out, &out_len, EVP_MAX_MD_SIZE);
+    EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(part.data()), part.size());
+  EVP_MAC_final(ctx, out, &out_len, EVP_MAX_MD_SIZE);
 }
 
 std::string Signer::standardWebhooks(const std::vector<std::string>& keys, std::string_view id,

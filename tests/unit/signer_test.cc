@@ -91,6 +91,27 @@ TEST(StandardWebhooksSignature, ReusedSignerMatchesAFreshOne) {
             kSpecSignature);
 }
 
+TEST(StandardWebhooksSignature, KeyedContextsStayApartAcrossManyKeys) {
+  // One context is kept per key: alternating keys, and more keys than are kept, must still
+  // give each key its own signature (checked against a fresh signer each time).
+  Signer shared;
+  const std::size_t keys = Signer::kMaxKeys + 3;
+  for (int round = 0; round < 2; ++round) {
+    for (std::size_t i = 0; i < keys; i += round == 0 ? 1 : 97) {
+      const std::string key = "key-" + std::to_string(i);
+      const std::string body = "{\"n\":" + std::to_string(i) + "}";
+      Signer fresh;
+      ASSERT_EQ(shared.standardWebhooks({key, specKey()}, "msg_1", 7, body),
+                fresh.standardWebhooks({key, specKey()}, "msg_1", 7, body))
+          << "key " << i << " round " << round;
+    }
+  }
+  EXPECT_EQ(shared.standardWebhooks({specKey()}, kSpecMsgId, kSpecTimestamp, kSpecBody),
+            kSpecSignature);
+  EXPECT_EQ(shared.githubStyle("It's a Secret to Everybody", "Hello, World!"),
+            "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+}
+
 TEST(GithubStyleSignature, MatchesOpensslHmacSha256) {
   // Expected values computed independently with:
   //   printf '%s' "$BODY" | openssl dgst -sha256 -hmac "$KEY"
