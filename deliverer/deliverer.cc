@@ -127,7 +127,7 @@ int Deliverer::run(const std::atomic<bool>& stop) {
   auto last_report = std::chrono::steady_clock::now();
   while (!stop && !shared_.halt && !consumer_->fatal()) {
     hand_off_->pump(0);
-    std::vector<kafka::OwnedMessage> batch;
+    std::vector<Pending> batch;
     // Intake stops while the request window is full or the waiting budget is spent.
     // Requests out for over a second (a hanging endpoint, at most its cap) cost curl
     // nothing while they wait, so they do not hold the window from the others — up to
@@ -150,7 +150,9 @@ int Deliverer::run(const std::atomic<bool>& stop) {
         log()->warn("consumer error={}", rd_kafka_message_errstr(msg.get()));
         continue;
       }
-      batch.push_back(kafka::OwnedMessage::copyOf(msg.get()));
+      batch.push_back({kafka::OwnedMessage::copyOf(msg.get(), false),
+                       kafka::PackedHeaders::of(msg.get()),
+                       records::DeliveryMeta::fromMessage(msg.get())});
     }
     if (!batch.empty()) intake(std::move(batch));
     if (!busy_lanes_.empty()) pumpLanes();
@@ -194,18 +196,15 @@ bool Deliverer::mayBeDelivered(const kafka::OwnedMessage& m,
   return it == assigned_end_.end() || m.offset < it->second;
 }
 
-void Deliverer::intake(std::vector<kafka::OwnedMessage> batch) {
-  std::vector<records::DeliveryMeta> metas;
+void Deliverer::intake(std::vector<Pending> batch) {
   std::vector<std::string> ids;  // the ones Redis is asked about
   std::vector<int> asked(batch.size(), -1);
-  metas.reserve(batch.size());
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    const auto& m = batch[i];
+    const auto& m = batch[i].msg;
     tracker_.begin(m.topic, m.partition, m.offset);
-    metas.push_back(records::DeliveryMeta::fromHeaders(m.headers));
-    if (mayBeDelivered(m, metas.back())) {
+    if (mayBeDelivered(m, batch[i].meta)) {
       asked[i] = static_cast<int>(ids.size());
-      ids.push_back(metas.back().delivery_id);
+      ids.push_back(batch[i].meta.delivery_id);
     }
   }
   // One round trip for what may have been delivered before; Redis down means "send
@@ -218,27 +217,28 @@ void Deliverer::intake(std::vector<kafka::OwnedMessage> batch) {
     log()->warn("delivered-id check skipped error={}", delivered.error().message);
   }
   auto known = [&](std::size_t i) {
-    const std::string& id = metas[i].delivery_id;
+    const std::string& id = batch[i].meta.delivery_id;
     return (delivered && asked[i] >= 0 && (*delivered)[static_cast<std::size_t>(asked[i])]) ||
            in_flight_ids_.contains(id) || recent_.contains(id);
   };
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    auto sub = table_.find(metas[i].subscription_id);
+    const records::DeliveryMeta& meta = batch[i].meta;
+    auto sub = table_.find(meta.subscription_id);
     if (!sub) {
       // Deleted subscription: its deliveries are dropped and counted.
       ++metrics_.unknown_subscription;
-      log()->debug("dropping delivery of deleted subscription={}", metas[i].subscription_id);
-      finish(batch[i]);
+      log()->debug("dropping delivery of deleted subscription={}", meta.subscription_id);
+      finish(batch[i].msg);
     } else if (known(i)) {
       // Delivered already, or the same delivery is in flight right now (a replay or a
       // re-routed copy that overtook the first one's 2xx): that attempt decides.
       ++metrics_.duplicates_skipped;
-      log()->debug("skipping delivered id={}", metas[i].delivery_id);
-      finish(batch[i]);
+      log()->debug("skipping delivered id={}", meta.delivery_id);
+      finish(batch[i].msg);
     } else if (!sub->is_active) {
-      parkPaused({std::move(batch[i]), std::move(metas[i])});
+      parkPaused(std::move(batch[i]));
     } else {
-      admit({std::move(batch[i]), std::move(metas[i])}, sub);
+      admit(std::move(batch[i]), sub);
     }
   }
 }
@@ -543,7 +543,7 @@ void Deliverer::complete(Request* req, CURLcode code) {
   } else {
     meta.error_class = outcome.error_class;
     meta.error_message = message;
-    deadLetter(std::move(owned->p.msg), std::move(meta), outcome.error_class);
+    deadLetter(std::move(owned->p), outcome.error_class);
   }
 }
 
@@ -554,7 +554,7 @@ void Deliverer::retryOrDeadLetter(Request& req, const webhook::Outcome& outcome,
   meta.error_message = message;
   auto delay = retry::retryDelay(req.sub->retry_config, meta.attempt, rng_);
   if (!delay) {
-    deadLetter(std::move(req.p.msg), std::move(meta), "retries_exhausted");
+    deadLetter(std::move(req.p), "retries_exhausted");
     return;
   }
   if (!req.http.retryAfter().empty())
@@ -573,7 +573,7 @@ void Deliverer::retryOrDeadLetter(Request& req, const webhook::Outcome& outcome,
     busy_lanes_.insert(req.sub->id);
     return;
   }
-  kafka::HeaderList headers = req.p.msg.headers;
+  kafka::HeaderList headers = req.p.headers.unpack();
   meta.writeTo(headers);
   const int tier = retry::chooseTier(config_.retry_tiers, *delay);
   std::string topic =
@@ -585,7 +585,7 @@ void Deliverer::park(Pending p, int64_t due_ms) {
   ++metrics_.parked;
   const int64_t now = kafka::nowMs();
   p.meta.due_ms = std::max(due_ms, now + 1);
-  kafka::HeaderList headers = p.msg.headers;
+  kafka::HeaderList headers = p.headers.unpack();
   p.meta.writeTo(headers);
   // Never straight back to `deliveries`: a tier holds it until due_ms.
   const int tier = std::max(
@@ -600,17 +600,17 @@ void Deliverer::parkPaused(Pending p) {
   if (now - p.meta.parked_since_ms >= config_.max_pause.count()) {
     p.meta.error_class = "paused";
     p.meta.error_message = "subscription paused for longer than max_pause";
-    deadLetter(std::move(p.msg), std::move(p.meta), "paused");
+    deadLetter(std::move(p), "paused");
     return;
   }
   park(std::move(p), now + config_.retry_tiers.front().count());
 }
 
-void Deliverer::deadLetter(kafka::OwnedMessage msg, records::DeliveryMeta meta,
-                           const std::string& reason) {
+void Deliverer::deadLetter(Pending p, const std::string& reason) {
   ++metrics_.dead_lettered;
-  kafka::HeaderList headers = msg.headers;
-  meta.writeTo(headers);
+  kafka::OwnedMessage& msg = p.msg;
+  kafka::HeaderList headers = p.headers.unpack();
+  p.meta.writeTo(headers);
   kafka::setHeader(headers, records::kDeadLetterReason, reason);
   kafka::setHeader(headers, records::kDeadLetterAtMs, std::to_string(kafka::nowMs()));
   if (!kafka::findHeader(headers, records::kOriginTopic)) {

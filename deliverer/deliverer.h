@@ -118,7 +118,8 @@ class Deliverer final : public kafka::RebalanceListener {
  private:
   struct Request;
   struct Pending {
-    kafka::OwnedMessage msg;
+    kafka::OwnedMessage msg;       // its `headers` left empty:
+    kafka::PackedHeaders headers;  // unpacked only for a record produced onwards
     records::DeliveryMeta meta;
     int64_t not_before_ms = 0;  // an ordered delivery retrying in place
   };
@@ -130,7 +131,7 @@ class Deliverer final : public kafka::RebalanceListener {
   };
   Deliverer(const Config& config, SubscriptionTable& table, Shared& shared, int worker);
 
-  void intake(std::vector<kafka::OwnedMessage> batch);
+  void intake(std::vector<Pending> batch);
   // Sends now, queues in the lane, or parks.
   void admit(Pending p, const std::shared_ptr<const Subscription>& sub);
   // Starts what every lane may start now (one Redis round trip for all token asks).
@@ -147,7 +148,7 @@ class Deliverer final : public kafka::RebalanceListener {
   // Re-queues in the shortest suitable tier without spending an attempt.
   void park(Pending p, int64_t due_ms);
   void parkPaused(Pending p);
-  void deadLetter(kafka::OwnedMessage msg, records::DeliveryMeta meta, const std::string& reason);
+  void deadLetter(Pending p, const std::string& reason);
   // Produces to `topic` and finishes the origin offset once the broker has it.
   void handOff(std::string topic, kafka::OwnedMessage msg, kafka::HeaderList headers);
   void finish(const kafka::OwnedMessage& msg);

@@ -93,7 +93,53 @@ std::string_view keyOf(const rd_kafka_message_t* msg) {
                              : std::string_view();
 }
 
-OwnedMessage OwnedMessage::copyOf(const rd_kafka_message_t* msg) {
+PackedHeaders PackedHeaders::of(const rd_kafka_message_t* msg) {
+  PackedHeaders out;
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
+  const char* name = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  auto each = [&](auto&& fn) {
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+      fn(std::string_view(name), value != nullptr
+                                     ? std::string_view(static_cast<const char*>(value), size)
+                                     : std::string_view());
+  };
+  std::size_t total = 0;
+  each([&](std::string_view n, std::string_view v) { total += 8 + n.size() + v.size(); });
+  out.blob_.reserve(total);
+  auto put = [&out](std::string_view bytes) {
+    const auto len = static_cast<uint32_t>(bytes.size());
+    out.blob_.append(reinterpret_cast<const char*>(&len), sizeof len);
+    out.blob_.append(bytes);
+  };
+  each([&](std::string_view n, std::string_view v) {
+    put(n);
+    put(v);
+  });
+  return out;
+}
+
+HeaderList PackedHeaders::unpack() const {
+  HeaderList out;
+  std::string_view rest = blob_;
+  auto take = [&rest] {
+    uint32_t len = 0;
+    std::memcpy(&len, rest.data(), sizeof len);
+    std::string part(rest.substr(sizeof len, len));
+    rest.remove_prefix(sizeof len + len);
+    return part;
+  };
+  while (!rest.empty()) {
+    std::string name = take();
+    out.emplace_back(std::move(name), take());
+  }
+  return out;
+}
+
+OwnedMessage OwnedMessage::copyOf(const rd_kafka_message_t* msg, bool with_headers) {
   OwnedMessage m;
   m.topic = rd_kafka_topic_name(msg->rkt);
   m.partition = msg->partition;
@@ -101,7 +147,7 @@ OwnedMessage OwnedMessage::copyOf(const rd_kafka_message_t* msg) {
   m.timestamp_ms = rd_kafka_message_timestamp(msg, nullptr);
   m.key = std::string(keyOf(msg));
   m.value = std::string(payloadOf(msg));
-  m.headers = readHeaders(msg);
+  if (with_headers) m.headers = readHeaders(msg);
   return m;
 }
 

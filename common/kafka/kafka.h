@@ -55,6 +55,19 @@ void eraseHeader(HeaderList& headers, std::string_view name);
 std::string_view payloadOf(const rd_kafka_message_t* msg);
 std::string_view keyOf(const rd_kafka_message_t* msg);
 
+// A message's headers copied as one block (one allocation, where a HeaderList takes two
+// strings per header), unpacked only when a record is produced onwards: the deliverer
+// keeps every record it consumes this way (its HeaderList copy was 4 % of its CPU).
+class PackedHeaders {
+ public:
+  static PackedHeaders of(const rd_kafka_message_t* msg);
+  HeaderList unpack() const;
+  bool empty() const { return blob_.empty(); }
+
+ private:
+  std::string blob_;  // per header: name length, name, value length, value (lengths u32)
+};
+
 // A message copied out of librdkafka, for work that outlives the rd_kafka_message_t.
 struct OwnedMessage {
   std::string topic;
@@ -64,7 +77,8 @@ struct OwnedMessage {
   std::string key;
   std::string value;
   HeaderList headers;
-  static OwnedMessage copyOf(const rd_kafka_message_t* msg);
+  // `with_headers` false leaves `headers` empty (see PackedHeaders).
+  static OwnedMessage copyOf(const rd_kafka_message_t* msg, bool with_headers = true);
 };
 
 // Idempotent producer. Thread-safe; callbacks run on the thread that calls poll().

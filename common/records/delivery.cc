@@ -10,29 +10,63 @@
 namespace hookpipe::records {
 namespace {
 
-int64_t toInt(const std::optional<std::string>& s, int64_t fallback) {
-  if (!s) return fallback;
+int64_t toInt(std::string_view s, int64_t fallback) {
   int64_t v = fallback;
-  auto [p, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
-  return (ec == std::errc() && p == s->data() + s->size()) ? v : fallback;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return (ec == std::errc() && p == s.data() + s.size()) ? v : fallback;
 }
 
 }  // namespace
 
+void DeliveryMeta::read(std::string_view name, std::string_view value) {
+  // Every name starts with "hp-": compare the rest.
+  if (!name.starts_with("hp-")) return;
+  const std::string_view n = name.substr(3);
+  auto is = [n](const char* full) { return n == std::string_view(full).substr(3); };
+  if (is(kDeliveryId)) {
+    delivery_id.assign(value);
+  } else if (is(kEventId)) {
+    event_id.assign(value);
+  } else if (is(kEventType)) {
+    event_type.assign(value);
+  } else if (is(kSubscriptionId)) {
+    subscription_id.assign(value);
+  } else if (is(kAttempt)) {
+    attempt = static_cast<int>(toInt(value, 1));
+  } else if (is(kFirstAttemptMs)) {
+    first_attempt_ms = toInt(value, 0);
+  } else if (is(kDueMs)) {
+    due_ms = toInt(value, 0);
+  } else if (is(kLastStatus)) {
+    last_status = static_cast<int>(toInt(value, 0));
+  } else if (is(kErrorClass)) {
+    error_class.assign(value);
+  } else if (is(kErrorMessage)) {
+    error_message.assign(value);
+  } else if (is(kReplayId)) {
+    replay_id.assign(value);
+  } else if (is(kParkedSinceMs)) {
+    parked_since_ms = toInt(value, 0);
+  }
+}
+
 DeliveryMeta DeliveryMeta::fromHeaders(const kafka::HeaderList& headers) {
   DeliveryMeta m;
-  m.delivery_id = kafka::findHeader(headers, kDeliveryId).value_or("");
-  m.event_id = kafka::findHeader(headers, kEventId).value_or("");
-  m.event_type = kafka::findHeader(headers, kEventType).value_or("");
-  m.subscription_id = kafka::findHeader(headers, kSubscriptionId).value_or("");
-  m.attempt = static_cast<int>(toInt(kafka::findHeader(headers, kAttempt), 1));
-  m.first_attempt_ms = toInt(kafka::findHeader(headers, kFirstAttemptMs), 0);
-  m.due_ms = toInt(kafka::findHeader(headers, kDueMs), 0);
-  m.last_status = static_cast<int>(toInt(kafka::findHeader(headers, kLastStatus), 0));
-  m.error_class = kafka::findHeader(headers, kErrorClass).value_or("");
-  m.error_message = kafka::findHeader(headers, kErrorMessage).value_or("");
-  m.replay_id = kafka::findHeader(headers, kReplayId).value_or("");
-  m.parked_since_ms = toInt(kafka::findHeader(headers, kParkedSinceMs), 0);
+  for (const auto& [name, value] : headers) m.read(name, value);
+  return m;
+}
+
+DeliveryMeta DeliveryMeta::fromMessage(const rd_kafka_message_t* msg) {
+  DeliveryMeta m;
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return m;
+  const char* name = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  for (size_t i = 0;
+       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+    m.read(name, value != nullptr ? std::string_view(static_cast<const char*>(value), size)
+                                  : std::string_view());
   return m;
 }
 

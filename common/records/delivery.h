@@ -46,8 +46,14 @@ struct DeliveryMeta {
   int64_t parked_since_ms = 0;
 
   static DeliveryMeta fromHeaders(const kafka::HeaderList& headers);
+  // The same, read straight from a consumed record's headers in one pass (no HeaderList).
+  static DeliveryMeta fromMessage(const rd_kafka_message_t* msg);
   // Writes every field into `headers`, keeping headers it does not own (origin etc.).
   void writeTo(kafka::HeaderList& headers) const;
+
+ private:
+  // Takes one header; a later copy of a name overrides an earlier one.
+  void read(std::string_view name, std::string_view value);
 };
 
 // Stable across every attempt of one (event, subscription): "msg_" + 24 hex digits of

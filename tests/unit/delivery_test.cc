@@ -57,6 +57,27 @@ TEST(DeliveryMeta, RoundTripsThroughHeaders) {
   }
 }
 
+TEST(DeliveryMeta, ReadsTheLastCopyOfEachHeaderAndIgnoresOthers) {
+  // A publisher's own headers pass through untouched; a field given twice takes the
+  // later value (the one writeTo() or a tier appended last); a bad number falls back.
+  const kafka::HeaderList headers = {{"hp-delivery-id", "msg_old"},
+                                     {"x-tenant", "acme"},
+                                     {"hp-", "nothing"},
+                                     {"hp-attempt", "3"},
+                                     {"hp-delivery-id", "msg_new"},
+                                     {"hp-due-ms", "12x"},
+                                     {"hp-attempt", "not a number"},
+                                     {"hp-parked-since-ms", "77"},
+                                     {"hp-subscription-id", ""}};
+  const DeliveryMeta m = DeliveryMeta::fromHeaders(headers);
+  EXPECT_EQ(m.delivery_id, "msg_new");
+  EXPECT_EQ(m.attempt, 1);
+  EXPECT_EQ(m.due_ms, 0);
+  EXPECT_EQ(m.parked_since_ms, 77);
+  EXPECT_EQ(m.subscription_id, "");
+  EXPECT_EQ(m.event_id, "");
+}
+
 TEST(DeliveryMeta, WritesEachFieldUnderItsHeaderName) {
   kafka::HeaderList headers;
   fullMeta().writeTo(headers);
