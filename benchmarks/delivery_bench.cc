@@ -18,7 +18,8 @@
 // Env: HOOKPIPE_BENCH_BROKERS (127.0.0.1:19092), HOOKPIPE_BENCH_EVENTS (20000),
 //      HOOKPIPE_BENCH_SUBS (10), HOOKPIPE_BENCH_THREADS (deliverer threads, 2),
 //      HOOKPIPE_BENCH_RATE (500), HOOKPIPE_BENCH_SECONDS (60), HOOKPIPE_BENCH_LATENCY_PERCENT
-//      (the latency phase's rate, % of the measured maximum: 50); HOOKPIPE_BENCH_SET_<NAME>=v
+//      (the latency phase's rate, % of the measured maximum: 50), HOOKPIPE_BENCH_LATENCY_TRACE
+//      (a file for every paced latency, in arrival order); HOOKPIPE_BENCH_SET_<NAME>=v
 //      runs the deliverer with HOOKPIPE_<NAME>=v (e.g. HOOKPIPE_BENCH_SET_MAX_IN_FLIGHT=128).
 #include <curl/curl.h>
 
@@ -260,6 +261,9 @@ int e2e() {
   if (!produceEvents(*s, events)) return 1;
   const uint64_t before = sink.count("ok");
   const uint64_t target = static_cast<uint64_t>(events) * static_cast<uint64_t>(subs);
+  const pid_t broker = bench::brokerPid();
+  auto broker_cpu = [broker] { return broker > 0 ? bench::processCpuSeconds(broker) : 0.0; };
+  const double broker_cpu0 = broker_cpu();
   bench::RoleChild router(g_binary, "router", s->config, {}, "/tmp/hookpipe-bench-router.log");
   bench::RoleChild deliverer(g_binary, "deliverer", s->config, delivererEnv(),
                              "/tmp/hookpipe-bench-deliverer.log");
@@ -267,12 +271,15 @@ int e2e() {
   const double rate = steadyRate([&] { return sink.count("ok") - before; }, target, 5min);
   const double router_cpu = router.cpuSeconds();
   const double deliverer_cpu = deliverer.cpuSeconds();
+  const double broker_steady = broker_cpu() - broker_cpu0;
   std::printf(
       "e2e: %ld events x %d subscriptions = %lu deliveries; steady %.0f deliveries/s "
-      "(%.2f x wrk, %.2f x bare curl-multi); CPU per delivery: deliverer %.1f us, router %.1f us\n",
+      "(%.2f x wrk, %.2f x bare curl-multi); CPU per delivery: deliverer %.1f us, router %.1f us, "
+      "broker %.1f us\n",
       events, subs, static_cast<unsigned long>(target), rate, rate / wrk, rate / curl,
       deliverer_cpu * 1e6 / static_cast<double>(target),
-      router_cpu * 1e6 / static_cast<double>(target));
+      router_cpu * 1e6 / static_cast<double>(target),
+      broker_steady * 1e6 / static_cast<double>(target));
   if (rate <= 0) return 1;
 
   // Latency at half that rate, published now and timed at the sink.
@@ -283,19 +290,21 @@ int e2e() {
   sink.takeLatencies();
   sink.record = true;
   // What the machine spends per delivery while paced: every process that takes part.
-  const pid_t broker = bench::brokerPid();
   struct CpuSample {
     double deliverer, router, broker, bench;
   };
   auto sample = [&] {
-    return CpuSample{deliverer.cpuSeconds(), router.cpuSeconds(),
-                     broker > 0 ? bench::processCpuSeconds(broker) : 0.0, bench::selfCpuSeconds()};
+    return CpuSample{deliverer.cpuSeconds(), router.cpuSeconds(), broker_cpu(),
+                     bench::selfCpuSeconds()};
   };
   const CpuSample cpu0 = sample();
   const auto start = Clock::now();
   for (long i = 0; i < paced; ++i) {
-    while (seconds(Clock::now() - start) < static_cast<double>(i) / event_rate)
-      std::this_thread::sleep_for(200us);
+    // One wake-up per event, at its time (polling every 200 us cost the bench about a
+    // fifth of a core of the machine the pipeline runs on).
+    std::this_thread::sleep_until(
+        start + std::chrono::duration_cast<Clock::duration>(
+                    std::chrono::duration<double>(static_cast<double>(i) / event_rate)));
     s->producer->produce(s->config.topics.events(), "evt_p" + std::to_string(i),
                          eventBody(events + i, bench::steadyMicros()), {}, nullptr);
     s->producer->poll(0);
@@ -310,6 +319,12 @@ int e2e() {
   const double paced_n = static_cast<double>(sink.count("ok") - before - target);
   auto per = [&](double a, double b) { return paced_n > 0 ? (b - a) * 1e6 / paced_n : -1.0; };
   auto lat = sink.takeLatencies();
+  if (const char* trace = std::getenv("HOOKPIPE_BENCH_LATENCY_TRACE")) {
+    if (FILE* f = std::fopen(trace, "w")) {
+      for (auto v : lat) std::fprintf(f, "%ld\n", static_cast<long>(v));
+      std::fclose(f);
+    }
+  }
   std::sort(lat.begin(), lat.end());
   std::printf(
       "e2e CPU per delivery while paced: deliverer %.1f us, router %.1f us, broker %.1f us, "
