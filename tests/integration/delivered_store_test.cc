@@ -42,6 +42,32 @@ TEST(DeliveredStoreRedis, MarkedIdsAreFoundForTheTtlAndUnknownOnesAreNot) {
   EXPECT_TRUE((*behind)[0]);
 }
 
+TEST(DeliveredStoreRedis, ManyIdsAcrossBucketsComeBackInOrder) {
+  // One check of 2500 ids: ids marked in two different buckets, first, last and in the
+  // middle, are flagged at their own positions and no other.
+  auto [host, port] = redisAddress();
+  Client client(host, port);
+  DeliveredStore store(client, uniquePrefix(), std::chrono::hours(1));
+  const int64_t t0 = 1'800'000'000'000;
+  const int64_t width_ms = store.bucketWidth().count() * 1000;
+  std::vector<std::string> asked;
+  for (int i = 0; i < 2500; ++i) asked.push_back("msg_" + std::to_string(i));
+  const std::vector<std::size_t> early = {0, 999, 1000}, late = {1999, 2000, 2499};
+  std::vector<std::string> marks;
+  for (auto i : early) marks.push_back(asked[i]);
+  ASSERT_TRUE(store.markDelivered(marks, t0).has_value());
+  marks.clear();
+  for (auto i : late) marks.push_back(asked[i]);
+  ASSERT_TRUE(store.markDelivered(marks, t0 + 2 * width_ms).has_value());
+  auto found = store.wereDelivered(asked, t0 + 3 * width_ms);
+  ASSERT_TRUE(found.has_value()) << found.error().message;
+  ASSERT_EQ(found->size(), asked.size());
+  std::vector<bool> expected(asked.size(), false);
+  for (auto i : early) expected[i] = true;
+  for (auto i : late) expected[i] = true;
+  EXPECT_EQ(*found, expected);
+}
+
 TEST(DeliveredStoreRedis, BucketKeysExpireAfterTheTtl) {
   auto [host, port] = redisAddress();
   Client client(host, port);
