@@ -1,6 +1,10 @@
 // Unit tests for deliverer::RecentIds: the bounded set of ids a worker delivered lately.
 #include <gtest/gtest.h>
 
+#include <deque>
+#include <random>
+#include <set>
+
 #include "deliverer/deliverer.h"
 
 namespace hookpipe::deliverer {
@@ -36,6 +40,40 @@ TEST(RecentIds, LongIdsStayFindableThroughManyWrapArounds) {
       EXPECT_FALSE(recent.contains(id(i - 4)));
     }
     for (int back = 1; back < 4 && back <= i; ++back) EXPECT_TRUE(recent.contains(id(i - back)));
+  }
+}
+
+TEST(RecentIds, MatchesASimpleModelOverRandomInsertsAndLookups) {
+  // The open-addressing index moves entries back when the oldest id leaves: compare with
+  // a plain model (the last `capacity` distinct ids) over many random operations, with few
+  // distinct ids so that repeats, evictions and wrapped probe runs all happen.
+  std::mt19937 rng(7);
+  for (std::size_t capacity : {1u, 2u, 3u, 7u, 64u, 1000u}) {
+    SCOPED_TRACE(capacity);
+    RecentIds recent(capacity);
+    std::deque<std::string> order;
+    std::set<std::string> model;
+    std::uniform_int_distribution<int> pick(0, static_cast<int>(capacity * 3));
+    for (int op = 0; op < 20000; ++op) {
+      std::string id = "msg_" + std::to_string(pick(rng));
+      if (op % 3 == 0) {
+        ASSERT_EQ(recent.contains(id), model.contains(id)) << "op " << op << " id " << id;
+        continue;
+      }
+      recent.insert(id);
+      if (!model.contains(id)) {
+        if (order.size() == capacity) {
+          model.erase(order.front());
+          order.pop_front();
+        }
+        order.push_back(id);
+        model.insert(id);
+      }
+    }
+    for (int i = 0; i <= static_cast<int>(capacity * 3); ++i) {
+      const std::string id = "msg_" + std::to_string(i);
+      EXPECT_EQ(recent.contains(id), model.contains(id)) << id;
+    }
   }
 }
 
