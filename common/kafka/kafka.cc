@@ -53,16 +53,9 @@ Error toError(rd_kafka_resp_err_t err, std::string_view context) {
 
 HeaderList readHeaders(const rd_kafka_message_t* msg) {
   HeaderList out;
-  rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
-  const char* name = nullptr;
-  const void* value = nullptr;
-  size_t size = 0;
-  for (size_t i = 0;
-       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i) {
-    out.emplace_back(name, value != nullptr ? std::string(static_cast<const char*>(value), size)
-                                            : std::string());
-  }
+  forEachHeader(msg, [&out](std::string_view name, std::string_view value) {
+    out.emplace_back(std::string(name), std::string(value));
+  });
   return out;
 }
 
@@ -95,27 +88,17 @@ std::string_view keyOf(const rd_kafka_message_t* msg) {
 
 PackedHeaders PackedHeaders::of(const rd_kafka_message_t* msg) {
   PackedHeaders out;
-  rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return out;
-  const char* name = nullptr;
-  const void* value = nullptr;
-  size_t size = 0;
-  auto each = [&](auto&& fn) {
-    for (size_t i = 0;
-         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
-      fn(std::string_view(name), value != nullptr
-                                     ? std::string_view(static_cast<const char*>(value), size)
-                                     : std::string_view());
-  };
   std::size_t total = 0;
-  each([&](std::string_view n, std::string_view v) { total += 8 + n.size() + v.size(); });
+  forEachHeader(msg, [&total](std::string_view n, std::string_view v) {
+    total += 2 * sizeof(uint32_t) + n.size() + v.size();
+  });
   out.blob_.reserve(total);
   auto put = [&out](std::string_view bytes) {
     const auto len = static_cast<uint32_t>(bytes.size());
     out.blob_.append(reinterpret_cast<const char*>(&len), sizeof len);
     out.blob_.append(bytes);
   };
-  each([&](std::string_view n, std::string_view v) {
+  forEachHeader(msg, [&put](std::string_view n, std::string_view v) {
     put(n);
     put(v);
   });

@@ -46,6 +46,21 @@ using HeaderView = std::pair<std::string_view, std::string_view>;
 // The one place librdkafka error codes become our Error values.
 Error toError(rd_kafka_resp_err_t err, std::string_view context = {});
 
+// Calls fn(name, value) for each header of `msg` in order, as views into the message (a
+// header without a value gives an empty one).
+template <typename Fn>
+void forEachHeader(const rd_kafka_message_t* msg, Fn&& fn) {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
+  const char* name = nullptr;
+  const void* value = nullptr;
+  size_t size = 0;
+  for (size_t i = 0;
+       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
+    fn(std::string_view(name), value != nullptr
+                                   ? std::string_view(static_cast<const char*>(value), size)
+                                   : std::string_view());
+}
 HeaderList readHeaders(const rd_kafka_message_t* msg);
 std::optional<std::string> findHeader(const HeaderList& headers, std::string_view name);
 // Replaces the value of `name` (or appends it).

@@ -58,15 +58,8 @@ DeliveryMeta DeliveryMeta::fromHeaders(const kafka::HeaderList& headers) {
 
 DeliveryMeta DeliveryMeta::fromMessage(const rd_kafka_message_t* msg) {
   DeliveryMeta m;
-  rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR) return m;
-  const char* name = nullptr;
-  const void* value = nullptr;
-  size_t size = 0;
-  for (size_t i = 0;
-       rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
-    m.read(name, value != nullptr ? std::string_view(static_cast<const char*>(value), size)
-                                  : std::string_view());
+  kafka::forEachHeader(
+      msg, [&m](std::string_view name, std::string_view value) { m.read(name, value); });
   return m;
 }
 
