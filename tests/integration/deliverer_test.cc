@@ -242,7 +242,9 @@ TEST_F(DelivererTest, OrderedSubscriptionDeliversInOrderRetryingInPlace) {
   ASSERT_NO_FATAL_FAILURE(startApi());
   subscribe(R"({"url":")" + receiver.url("/ordered") +
             R"(","events":["ord.*"],"ordered":true,)"
-            R"("retry_config":{"strategy":"fixed","retry_delay":300,"max_retries":5}})");
+            // No jitter: the gap between attempts is checked below (±10 % would allow 270 ms).
+            R"("retry_config":{"strategy":"fixed","retry_delay":300,"max_retries":5,)"
+            R"("jitter":false}})");
   subscribe(R"({"url":")" + unordered.url("/any") + R"(","events":["ord.*"]})");
   pipeline_->start("router");
   pipeline_->start("retry");
