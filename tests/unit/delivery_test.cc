@@ -9,24 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "delivery_meta_sample.h"
+
 namespace hookpipe::records {
 namespace {
-
-DeliveryMeta fullMeta() {
-  DeliveryMeta m;
-  m.delivery_id = "msg_0123456789abcdef01234567";
-  m.event_id = "evt_abc";
-  m.event_type = "order.created";
-  m.subscription_id = "sub_1";
-  m.attempt = 4;
-  m.first_attempt_ms = 1767972600123;
-  m.due_ms = 1767972900123;
-  m.last_status = 503;
-  m.error_class = "http_5xx";
-  m.error_message = "HTTP 503: busy";
-  m.replay_id = "rpl_9";
-  return m;
-}
 
 void expectSame(const DeliveryMeta& a, const DeliveryMeta& b) {
   EXPECT_EQ(a.delivery_id, b.delivery_id);

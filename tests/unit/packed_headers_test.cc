@@ -12,6 +12,7 @@
 
 #include "common/kafka/kafka.h"
 #include "common/records/delivery.h"
+#include "delivery_meta_sample.h"
 
 namespace hookpipe {
 namespace {
@@ -100,18 +101,7 @@ TEST(PackedHeaders, UnpackGivesWhatReadHeadersGives) {
 }
 
 TEST(DeliveryMeta, FromMessageMatchesFromHeaders) {
-  records::DeliveryMeta meta;
-  meta.delivery_id = "msg_0123456789abcdef01234567";
-  meta.event_id = "evt_1";
-  meta.event_type = "order.created";
-  meta.subscription_id = "sub_1";
-  meta.attempt = 4;
-  meta.first_attempt_ms = 1767972600123;
-  meta.due_ms = 1767972900123;
-  meta.last_status = 503;
-  meta.error_class = "http_5xx";
-  meta.error_message = "HTTP 503: busy";
-  meta.replay_id = "rpl_9";
+  records::DeliveryMeta meta = records::fullMeta();
   meta.parked_since_ms = 42;
   kafka::HeaderList written = {{"x-tenant", "acme"}, {"hp-attempt", "9"}};
   meta.writeTo(written);
