@@ -19,6 +19,13 @@ Result<void> Client::connect() {
   return {};
 }
 
+void Client::failed() {
+  constexpr auto kFirst = std::chrono::milliseconds(250), kMost = std::chrono::milliseconds(5000);
+  ctx_.reset();
+  backoff_ = backoff_.count() == 0 ? kFirst : std::min(backoff_ * 2, kMost);
+  retry_at_ = std::chrono::steady_clock::now() + backoff_;
+}
+
 Result<std::vector<ReplyPtr>> Client::pipeline(
     const std::vector<std::vector<std::string>>& commands) {
   return run(commands);
@@ -31,8 +38,17 @@ Result<std::vector<ReplyPtr>> Client::pipelineViews(
 
 template <typename Commands>
 Result<std::vector<ReplyPtr>> Client::run(const Commands& commands) {
-  if (!ctx_)
-    if (auto r = connect(); !r) return std::unexpected(r.error());
+  if (!ctx_) {
+    if (std::chrono::steady_clock::now() < retry_at_)
+      return fail("redis " + host_ + ":" + std::to_string(port_) +
+                      ": unreachable, not dialled again for up to " +
+                      std::to_string(backoff_.count()) + " ms",
+                  true);
+    if (auto r = connect(); !r) {
+      failed();
+      return std::unexpected(r.error());
+    }
+  }
   std::vector<const char*> args;
   std::vector<size_t> lens;
   for (const auto& argv : commands) {
@@ -50,11 +66,12 @@ Result<std::vector<ReplyPtr>> Client::run(const Commands& commands) {
     void* reply = nullptr;
     if (redisGetReply(ctx_.get(), &reply) != REDIS_OK) {
       std::string message = std::string("redis: ") + ctx_->errstr;
-      ctx_.reset();  // re-dial next time
+      failed();  // re-dial after the backoff
       return fail(message, true);
     }
     replies.emplace_back(static_cast<redisReply*>(reply));
   }
+  backoff_ = std::chrono::milliseconds(0);
   return replies;
 }
 

@@ -27,7 +27,8 @@ class Client {
   Client(std::string host, int port,
          std::chrono::milliseconds timeout = std::chrono::milliseconds(500));
   // Each command is an argv vector. Returns one reply per command, or an error
-  // (retryable) when Redis cannot be reached.
+  // (retryable) when Redis cannot be reached — at once, without dialling, while backing
+  // off after a failure.
   Result<std::vector<ReplyPtr>> pipeline(const std::vector<std::vector<std::string>>& commands);
   // The same with arguments as views (nothing copied).
   Result<std::vector<ReplyPtr>> pipelineViews(
@@ -35,12 +36,18 @@ class Client {
 
  private:
   Result<void> connect();
+  void failed();
   template <typename Commands>
   Result<std::vector<ReplyPtr>> run(const Commands& commands);
   std::string host_;
   int port_;
   std::chrono::milliseconds timeout_;
   ContextPtr ctx_;
+  // After a failure Redis is not dialled again before retry_at_ (250 ms, doubling up to
+  // 5 s while it keeps failing): a Redis that does not answer at all (blackholed, hung)
+  // costs a caller one timeout per period, not one per call.
+  std::chrono::milliseconds backoff_{0};
+  std::chrono::steady_clock::time_point retry_at_{};
 };
 
 // Remembers delivery ids acknowledged with 2xx so that a crash, a rebalance or a
