@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/webhook/ssrf.h"
+
 namespace hookpipe {
 namespace {
 
@@ -133,6 +135,7 @@ Config Config::fromEnv() {
   envInt("HOOKPIPE_MAX_BATCH_BYTES", c.max_batch_bytes, errors);
   envInt("HOOKPIPE_MAX_BATCH_EVENTS", c.max_batch_events, errors);
   c.allow_private_targets = env("HOOKPIPE_ALLOW_PRIVATE_TARGETS", "false") == "true";
+  c.allowed_targets = env("HOOKPIPE_ALLOWED_TARGETS", "");
   c.https_only = env("HOOKPIPE_HTTPS_ONLY", "false") == "true";
   c.ca_file = env("HOOKPIPE_CA_FILE", "");
   if (const std::string eo = env("HOOKPIPE_EXACTLY_ONCE_ROUTING", "false");
@@ -173,6 +176,8 @@ std::vector<std::string> Config::validate() const {
     problems.push_back("HOOKPIPE_ENDPOINT_CONCURRENCY must be at least 1");
   if (!ca_file.empty() && !std::ifstream(ca_file).good())
     problems.push_back("HOOKPIPE_CA_FILE: cannot read '" + ca_file + "'");
+  if (auto ranges = webhook::AddressRanges::parse(allowed_targets); !ranges)
+    problems.push_back("HOOKPIPE_ALLOWED_TARGETS: " + ranges.error());
   if (router_linger_ms < 0 || router_linger_ms > 1000)
     problems.push_back("HOOKPIPE_ROUTER_LINGER_MS must be 0..1000");
   if (breaker_failures < 1) problems.push_back("HOOKPIPE_BREAKER_FAILURES must be at least 1");

@@ -44,6 +44,7 @@ struct Config {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds request_timeout{30'000};
   bool allow_private_targets = false;  // loopback/private receivers (tests, demos)
+  std::string allowed_targets;         // private CIDRs receivers may be at nonetheless
   bool https_only = false;             // refuse http:// receivers
   std::string ca_file;                 // CA bundle for receivers' TLS ("": the system's)
   // Router: produce deliveries and commit the events' offsets in Kafka transactions,

@@ -7,7 +7,8 @@
 namespace hookpipe::webhook {
 
 Outcome classify(long http_status, CURLcode transport, bool refused) {
-  if (refused) return {Verdict::kDeadLetter, "refused_address"};
+  if (refusedOutright(http_status, transport, refused))
+    return {Verdict::kDeadLetter, "refused_address"};
   switch (transport) {
     case CURLE_OK:
       break;

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <span>
 
+#include "common/webhook/outcome.h"
 #include "common/webhook/ssrf.h"
 
 namespace hookpipe::webhook {
@@ -28,9 +29,18 @@ size_t Request::onHeader(char* data, size_t size, size_t n, void* self) noexcept
   return size * n;
 }
 
+Options requestOptions(const Config& config) {
+  Options o{config.connect_timeout, config.request_timeout, config.allow_private_targets,
+            config.https_only,      config.ca_file,         nullptr};
+  if (auto ranges = AddressRanges::parse(config.allowed_targets); ranges && !ranges->empty())
+    o.allowed_targets = std::make_shared<const AddressRanges>(std::move(*ranges));
+  return o;
+}
+
 curl_socket_t Request::onOpenSocket(void* self, curlsocktype, curl_sockaddr* address) noexcept {
   auto* req = static_cast<Request*>(self);
-  if (!req->allow_private_ && isPrivateAddress(&address->addr)) {
+  if (!req->allow_private_ && isPrivateAddress(&address->addr) &&
+      !(req->allowed_ && req->allowed_->contains(&address->addr))) {
     req->refused_ = true;
     return CURL_SOCKET_BAD;
   }
@@ -48,6 +58,7 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
                       std::string_view body, signing::Signer& signer, const Options& options,
                       int64_t now_ms) {
   allow_private_ = options.allow_private_targets;
+  if (allowed_ != options.allowed_targets) allowed_ = options.allowed_targets;
   refused_ = false;
   scheme_refused_ =
       options.https_only && (s.url.size() < 8 || strncasecmp(s.url.c_str(), "https://", 8) != 0);
@@ -148,7 +159,8 @@ std::vector<std::string> Request::headerLines() const {
 }
 
 std::string Request::failureMessage(CURLcode code, long status) const {
-  if (refused_) return "address refused: private, loopback or link-local target";
+  if (refusedOutright(status, code, refused_))
+    return "address refused: private, loopback or link-local target";
   if (scheme_refused_ && code == CURLE_UNSUPPORTED_PROTOCOL)
     return "refused: HOOKPIPE_HTTPS_ONLY is set and the URL is not https://";
   if (code != CURLE_OK) return error_buffer_[0] != '\0' ? error_buffer_ : curl_easy_strerror(code);

@@ -4,12 +4,15 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/config/config.h"
 #include "common/signing/signer.h"
 #include "common/subscriptions/subscription.h"
+#include "common/webhook/ssrf.h"
 
 // One webhook HTTP attempt as curl sees it: the headers (Standard Webhooks or GitHub-style
 // signature, custom headers, User-Agent), the easy-handle options (timeouts, no redirects,
@@ -26,7 +29,11 @@ struct Options {
   bool allow_private_targets = false;
   bool https_only = false;  // only https:// URLs (curl refuses the others: bad_url)
   std::string ca_file;      // CURLOPT_CAINFO when set
+  // Private ranges receivers may still be reached at (HOOKPIPE_ALLOWED_TARGETS).
+  std::shared_ptr<const AddressRanges> allowed_targets;
 };
+// The options HOOKPIPE_* configure (Config::validate has checked them).
+Options requestOptions(const Config& config);
 
 // Lives as long as its transfer (curl keeps pointers to the headers, the body and this).
 // Reusable: prepare() may be called again for the next transfer once one is done, and
@@ -69,6 +76,7 @@ class Request {
   std::string snippet_;
   std::string retry_after_;
   bool allow_private_ = false;
+  std::shared_ptr<const AddressRanges> allowed_;
   bool refused_ = false;
   bool scheme_refused_ = false;  // https_only and the URL is not https
   char error_buffer_[CURL_ERROR_SIZE] = {};

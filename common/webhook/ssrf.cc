@@ -1,5 +1,6 @@
 #include "common/webhook/ssrf.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <cstdint>
@@ -44,6 +45,75 @@ bool isPrivateAddress(const sockaddr* addr) {
   if ((b[0] & 0xfe) == 0xfc) return true;                                         // fc00::/7
   if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;                         // fe80::/10
   if (b[0] == 0xff) return true;                                                  // multicast
+  return false;
+}
+
+std::expected<AddressRanges, std::string> AddressRanges::parse(std::string_view list) {
+  AddressRanges out;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    std::string_view entry = list.substr(0, comma);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+    if (entry.empty()) continue;
+    const auto slash = entry.find('/');
+    const std::string address(entry.substr(0, slash));
+    Range r;
+    r.v6 = address.find(':') != std::string::npos;
+    // (Strings built with += : g++ 12 warns falsely on "lit" + std::string.)
+    std::string quoted = "'";
+    quoted += entry;
+    quoted += "'";
+    if (inet_pton(r.v6 ? AF_INET6 : AF_INET, address.c_str(), r.bytes.data()) != 1)
+      return std::unexpected(quoted + " is not an IPv4 or IPv6 address");
+    const int max_bits = r.v6 ? 128 : 32;
+    r.bits = max_bits;
+    if (slash != std::string_view::npos) {
+      const std::string_view bits = entry.substr(slash + 1);
+      int n = -1;
+      if (!bits.empty() && bits.size() <= 3 &&
+          bits.find_first_not_of("0123456789") == std::string_view::npos)
+        n = std::stoi(std::string(bits));
+      if (n < 0 || n > max_bits) {
+        quoted += ": the prefix length must be 0..";
+        quoted += std::to_string(max_bits);
+        return std::unexpected(quoted);
+      }
+      r.bits = n;
+    }
+    out.ranges_.push_back(r);
+  }
+  return out;
+}
+
+bool AddressRanges::matches(const Range& r, bool v6, const uint8_t* bytes) {
+  if (r.v6 != v6) return false;
+  const int whole = r.bits / 8, rest = r.bits % 8;
+  if (std::memcmp(r.bytes.data(), bytes, static_cast<std::size_t>(whole)) != 0) return false;
+  if (rest == 0) return true;
+  const auto mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (r.bytes[static_cast<std::size_t>(whole)] & mask) == (bytes[whole] & mask);
+}
+
+bool AddressRanges::contains(const sockaddr* addr) const {
+  const uint8_t* bytes = nullptr;
+  bool v6 = false;
+  if (addr->sa_family == AF_INET) {
+    bytes = reinterpret_cast<const uint8_t*>(
+        &reinterpret_cast<const sockaddr_in*>(addr)->sin_addr.s_addr);
+  } else if (addr->sa_family == AF_INET6) {
+    bytes = reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr.s6_addr;
+    v6 = true;
+  } else {
+    return false;
+  }
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  const bool mapped = v6 && std::memcmp(bytes, kMapped, 12) == 0;
+  for (const Range& r : ranges_) {
+    if (matches(r, v6, bytes)) return true;
+    if (mapped && matches(r, false, bytes + 12)) return true;
+  }
   return false;
 }
 

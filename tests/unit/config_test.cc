@@ -154,6 +154,8 @@ TEST(ConfigValidate, EachProblemOnItsOwn) {
       {"router linger", [](Config& c) { c.router_linger_ms = -1; }, "HOOKPIPE_ROUTER_LINGER_MS"},
       {"CA file", [](Config& c) { c.ca_file = "/nonexistent/ca.pem"; },
        "HOOKPIPE_CA_FILE: cannot read '/nonexistent/ca.pem'"},
+      {"allowed targets", [](Config& c) { c.allowed_targets = "10.0.0.0/8,intranet"; },
+       "HOOKPIPE_ALLOWED_TARGETS: 'intranet' is not an IPv4 or IPv6 address"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.what);

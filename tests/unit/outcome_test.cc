@@ -126,19 +126,23 @@ TEST(ClassifyOutcome, WriteErrorAfterTheStatusLineIsClassifiedByStatus) {
   EXPECT_STREQ(name(classify(404, CURLE_WRITE_ERROR).verdict), name(Verdict::kDeadLetter));
 }
 
-TEST(ClassifyOutcome, RefusedAddressIsDeadLetteredWhateverElseHappened) {
-  for (auto [status, code] :
-       std::vector<std::pair<long, CURLcode>>{{0, CURLE_OK},
-                                              {200, CURLE_OK},
-                                              {503, CURLE_OK},
-                                              {0, CURLE_COULDNT_CONNECT},
-                                              {0, CURLE_OPERATION_TIMEDOUT}}) {
-    SCOPED_TRACE(status);
-    const Outcome got = classify(status, code, /*refused=*/true);
-    EXPECT_STREQ(name(got.verdict), name(Verdict::kDeadLetter));
-    EXPECT_EQ(std::string(got.error_class), "refused_address");
-    EXPECT_FALSE(got.disable_subscription);
-  }
+TEST(ClassifyOutcome, AnAddressRefusedOutrightIsDeadLettered) {
+  // Every address of the host refused: curl could not connect at all.
+  const Outcome got = classify(0, CURLE_COULDNT_CONNECT, /*refused=*/true);
+  EXPECT_STREQ(name(got.verdict), name(Verdict::kDeadLetter));
+  EXPECT_EQ(std::string(got.error_class), "refused_address");
+  EXPECT_FALSE(got.disable_subscription);
+}
+
+TEST(ClassifyOutcome, WhenAnotherAddressWasLetThroughWhatHappenedThereDecides) {
+  // A host with a private and a public address: the guard refused the first and curl
+  // reached the second. A 2xx from there was delivered — dead-lettering it would have a
+  // replay send it twice.
+  EXPECT_STREQ(name(classify(200, CURLE_OK, true).verdict), name(Verdict::kDelivered));
+  EXPECT_EQ(std::string(classify(503, CURLE_OK, true).error_class), "http_5xx");
+  EXPECT_EQ(std::string(classify(0, CURLE_OPERATION_TIMEDOUT, true).error_class), "timeout");
+  EXPECT_EQ(std::string(classify(404, CURLE_OK, true).error_class),
+            std::string(classify(404, CURLE_OK, false).error_class));
 }
 
 // Wed, 21 Oct 2015 07:28:00 GMT (date -u -d "2015-10-21 07:28:00" +%s).

@@ -142,5 +142,72 @@ TEST(SsrfGuard, UnknownAddressFamiliesAreRefused) {
   EXPECT_TRUE(isPrivateAddress(reinterpret_cast<const sockaddr*>(&sa)));
 }
 
+// HOOKPIPE_ALLOWED_TARGETS: private ranges receivers may be reached at nonetheless.
+bool allowed(const AddressRanges& ranges, const std::string& text) {
+  if (text.find(':') == std::string::npos) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    EXPECT_EQ(inet_pton(AF_INET, text.c_str(), &sa.sin_addr), 1) << text;
+    return ranges.contains(reinterpret_cast<const sockaddr*>(&sa));
+  }
+  sockaddr_in6 sa{};
+  sa.sin6_family = AF_INET6;
+  EXPECT_EQ(inet_pton(AF_INET6, text.c_str(), &sa.sin6_addr), 1) << text;
+  return ranges.contains(reinterpret_cast<const sockaddr*>(&sa));
+}
+
+TEST(AllowedTargets, CidrsAndSingleAddressesOfBothFamiliesWithTheirEdges) {
+  auto ranges = AddressRanges::parse(" 10.20.0.0/16, 192.168.1.7 ,fd12:3456::/32,172.16.0.0/13");
+  ASSERT_TRUE(ranges.has_value()) << ranges.error();
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {"10.19.255.255", false},
+      {"10.20.0.0", true},
+      {"10.20.255.255", true},
+      {"10.21.0.0", false},
+      {"192.168.1.7", true},
+      {"192.168.1.6", false},
+      {"192.168.1.8", false},
+      {"172.16.0.1", true},  // /13: 172.16.0.0 .. 172.23.255.255
+      {"172.23.255.255", true},
+      {"172.24.0.0", false},
+      {"fd12:3456::1", true},
+      {"fd12:3456:ffff::1", true},
+      {"fd12:3457::1", false},
+      // IPv4-mapped IPv6 follows the IPv4 ranges, and only them.
+      {"::ffff:10.20.3.4", true},
+      {"::ffff:10.21.3.4", false},
+      {"::ffff:192.168.1.7", true},
+  };
+  for (const auto& [address, want] : cases) EXPECT_EQ(allowed(*ranges, address), want) << address;
+}
+
+TEST(AllowedTargets, EmptyListAllowsNothingAndZeroPrefixEverything) {
+  auto none = AddressRanges::parse("");
+  ASSERT_TRUE(none.has_value());
+  EXPECT_TRUE(none->empty());
+  EXPECT_FALSE(allowed(*none, "10.0.0.1"));
+  auto all = AddressRanges::parse("0.0.0.0/0");
+  ASSERT_TRUE(all.has_value());
+  EXPECT_TRUE(allowed(*all, "127.0.0.1"));
+  EXPECT_TRUE(allowed(*all, "::ffff:127.0.0.1"));
+  EXPECT_FALSE(allowed(*all, "::1")) << "an IPv4 range says nothing about IPv6";
+}
+
+TEST(AllowedTargets, BadEntriesAreNamed) {
+  for (const auto& [list, says] : std::vector<std::pair<std::string, std::string>>{
+           {"10.0.0.0/33", "'10.0.0.0/33': the prefix length must be 0..32"},
+           {"fd00::/129", "'fd00::/129': the prefix length must be 0..128"},
+           {"10.0.0.0/", "'10.0.0.0/': the prefix length must be 0..32"},
+           {"10.0.0.0/x", "'10.0.0.0/x': the prefix length must be 0..32"},
+           {"10.0.0.0/-1", "'10.0.0.0/-1': the prefix length must be 0..32"},
+           {"10.0.0.0/8, example.com", "'example.com' is not an IPv4 or IPv6 address"},
+           {"10.0.0", "'10.0.0' is not an IPv4 or IPv6 address"},
+       }) {
+    auto got = AddressRanges::parse(list);
+    ASSERT_FALSE(got.has_value()) << list;
+    EXPECT_EQ(got.error(), says);
+  }
+}
+
 }  // namespace
 }  // namespace hookpipe::webhook
