@@ -22,6 +22,11 @@ constexpr int64_t kMinAskSpacingMs = 10;
 constexpr int64_t kTokenLifetimeMs = 1000;
 // A delivery that found its endpoint busy and no room to wait comes back after this.
 constexpr int64_t kBusyParkMs = 1000;
+constexpr auto kBudgetStall = std::chrono::milliseconds(kBusyParkMs);
+constexpr int64_t kMaxParkMs = 10 * 60'000;
+// A paused subscription's deliveries come back every so often to see whether it was resumed:
+// after the shortest tier at first, then as long as it has been paused, up to this.
+constexpr int64_t kMaxPausedParkMs = 60'000;
 constexpr std::size_t kMarksPerFlush = 512;
 constexpr auto kSlowAfter = std::chrono::milliseconds(1000);
 constexpr auto kMarksFlushInterval = std::chrono::milliseconds(20);
@@ -105,8 +110,7 @@ Deliverer::Deliverer(const Config& config, SubscriptionTable& table, Shared& sha
       shared_(shared),
       metrics_(shared.metrics),
       worker_(worker),
-      http_options_{config.connect_timeout, config.request_timeout, config.allow_private_targets,
-                    config.https_only, config.ca_file},
+      http_options_(webhook::requestOptions(config)),
       redis_(config.redis_host, config.redis_port),
       delivered_(redis_, config.topics.prefix,
                  std::chrono::duration_cast<std::chrono::seconds>(config.delivered_ttl)),
@@ -187,7 +191,18 @@ int Deliverer::run(const std::atomic<bool>& stop) {
     const std::size_t window =
         config_.max_in_flight + std::min(slow_in_flight_, 3 * config_.max_in_flight);
     std::size_t room = window - std::min(window, in_flight_.size());
-    if (waiting_total_ >= config_.max_waiting) room = 0;
+    // A spent waiting budget stops intake for a moment, as backpressure: the lanes of
+    // endpoints that keep up drain in well under a second. Past that, intake goes on and
+    // what cannot go at once is parked (admit()): lanes stuck behind slow endpoints must
+    // not hold up this worker's other partitions, nor keep it from polling for longer than
+    // max.poll.interval.ms (the group would evict it).
+    if (waiting_total_ >= config_.max_waiting) {
+      const auto now = std::chrono::steady_clock::now();
+      if (!budget_spent_since_) budget_spent_since_ = now;
+      if (now - *budget_spent_since_ < kBudgetStall) room = 0;
+    } else {
+      budget_spent_since_.reset();
+    }
     while (batch.size() < room) {
       kafka::MessagePtr msg = consumer_->poll(0);
       if (!msg) break;
@@ -195,6 +210,7 @@ int Deliverer::run(const std::atomic<bool>& stop) {
         log()->warn("consumer error={}", rd_kafka_message_errstr(msg.get()));
         continue;
       }
+      next_offset_[msg->partition] = msg->offset + 1;
       batch.push_back({kafka::OwnedMessage::copyOf(msg.get(), false),
                        kafka::PackedHeaders::of(msg.get()),
                        records::DeliveryMeta::fromMessage(msg.get())});
@@ -294,8 +310,8 @@ int Deliverer::capOf(const Subscription& sub) const {
 }
 
 std::size_t Deliverer::laneBound() const {
-  // (Ordered lanes never park; they are bounded by intake stopping at max_waiting.)
   // A quarter of the budget: one slow or limited endpoint cannot fill it for the others.
+  // (Ordered lanes never park: at their bound they pause their partition.)
   return std::max<std::size_t>(1, config_.max_waiting / 4);
 }
 
@@ -319,20 +335,53 @@ void Deliverer::admit(Pending p, const std::shared_ptr<const Subscription>& sub)
     }
   }
   if (sub->ordered || (lane.waiting.size() < laneBound() && waiting_total_ < config_.max_waiting)) {
+    const int32_t partition = p.msg.partition;
     lane.waiting.push_back(std::move(p));
     ++waiting_total_;
     busy_lanes_.insert(sub->id);
+    if (sub->ordered && lane.waiting.size() >= laneBound() && lane.holding < 0)
+      holdPartition(lane, partition);
     return;
   }
-  // No room to wait: park for about as long as the lane ahead of it needs.
-  int64_t wait_ms = kBusyParkMs;
-  if (const auto specs = bucketsFor(sub->rate_limit); !specs.empty()) {
-    double per_ms = specs.front().per_ms;
-    for (const auto& s : specs) per_ms = std::min(per_ms, s.per_ms);
-    wait_ms =
-        std::max(wait_ms, static_cast<int64_t>(static_cast<double>(lane.waiting.size()) / per_ms));
-  }
-  park(std::move(p), now + wait_ms);
+  park(std::move(p), overflowDue(lane, *sub, now));
+}
+
+void Deliverer::holdPartition(Lane& lane, int32_t partition) {
+  lane.holding = partition;
+  if (partition_holds_[partition]++ > 0) return;
+  log()->info("worker={} partition={} paused: an ordered subscription's lane is full", worker_,
+              partition);
+  consumer_->pause(config_.topics.deliveries(), partition);
+}
+
+void Deliverer::releaseIfDrained(Lane& lane) {
+  if (lane.holding < 0 || lane.waiting.size() > laneBound() / 2) return;
+  const int32_t partition = std::exchange(lane.holding, -1);
+  auto it = partition_holds_.find(partition);
+  if (it == partition_holds_.end() || --it->second > 0) return;
+  partition_holds_.erase(it);
+  // The pause purged what was fetched beyond intake: fetch again from where it stopped.
+  auto next = next_offset_.find(partition);
+  if (next == next_offset_.end()) return;
+  log()->info("worker={} partition={} resumed at offset={}", worker_, partition, next->second);
+  consumer_->resumeAt(config_.topics.deliveries(), partition, next->second);
+}
+
+int64_t Deliverer::overflowDue(Lane& lane, const Subscription& sub, int64_t now) {
+  // The endpoint's pace: its rate limit, or how fast it has been getting through requests
+  // (a hanging one's pace is measured by how long its requests have been out).
+  double per = shared_.governor.msPerDelivery(sub.id, capOf(sub), now);
+  for (const auto& s : bucketsFor(sub.rate_limit)) per = std::max(per, 1.0 / s.per_ms);
+  // Due when the lane ahead of it should have drained, and after the ones parked before it
+  // by one delivery's time each: a burst comes back at the pace it can go out, instead of
+  // all at once to be parked again (a hanging endpoint's backlog cycled through the tiers
+  // every second). Never sooner than kBusyParkMs, never later than kMaxParkMs.
+  const double lane_ahead = static_cast<double>(lane.waiting.size()) * per;
+  const double due =
+      std::clamp(std::max(static_cast<double>(now) + lane_ahead, lane.park_cursor_ms),
+                 static_cast<double>(now + kBusyParkMs), static_cast<double>(now + kMaxParkMs));
+  lane.park_cursor_ms = due + per;
+  return static_cast<int64_t>(due);
 }
 
 void Deliverer::pumpLanes() {
@@ -353,8 +402,10 @@ void Deliverer::pumpLanes() {
       std::deque<Pending> all = std::move(lane.waiting);
       lane.waiting.clear();
       waiting_total_ -= all.size();
+      releaseIfDrained(lane);
       return all;
     };
+    releaseIfDrained(lane);
     if (lane.waiting.empty()) {
       it = busy_lanes_.erase(it);
       continue;
@@ -561,11 +612,11 @@ void Deliverer::complete(Request* req, CURLcode code) {
   const webhook::Outcome outcome = webhook::classify(status, code, owned->http.refused());
   meta.last_status = static_cast<int>(status);
   const bool throttled = status == 429 || status == 503;
-  shared_.governor.release(
-      meta.subscription_id,
-      {outcome.verdict == webhook::Verdict::kDelivered,
-       outcome.verdict == webhook::Verdict::kRetry && status != 429, throttled},
-      now);
+  shared_.governor.release(meta.subscription_id,
+                           {outcome.verdict == webhook::Verdict::kDelivered,
+                            outcome.verdict == webhook::Verdict::kRetry && status != 429, throttled,
+                            std::max<int64_t>(0, duration_us / 1000)},
+                           now);
   ++metrics_.attempts;
   metrics_.attempt_us_total += static_cast<uint64_t>(std::max<int64_t>(0, duration_us));
   if (shared_.on_attempt)
@@ -648,7 +699,10 @@ void Deliverer::parkPaused(Pending p) {
     deadLetter(std::move(p), "paused");
     return;
   }
-  park(std::move(p), now + config_.retry_tiers.front().count());
+  const int64_t shortest = config_.retry_tiers.front().count();
+  const int64_t wait = std::clamp<int64_t>(now - p.meta.parked_since_ms, shortest,
+                                           std::max(kMaxPausedParkMs, shortest));
+  park(std::move(p), now + wait);
 }
 
 void Deliverer::deadLetter(Pending p, const std::string& reason) {
@@ -681,6 +735,7 @@ void Deliverer::disableSubscription(const Subscription& sub) {
   Subscription disabled = sub;
   disabled.is_active = false;
   disabled.updated_at = json::formatTimestamp(kafka::nowMs());
+  disabled.disabled_reason = "the endpoint answered 410 Gone at " + disabled.updated_at;
   log()->warn("disabling subscription id={} reason=410_gone", sub.id);
   auto r =
       producer_->produce(config_.topics.subscriptions(), sub.id, toJson(disabled), {}, nullptr);
@@ -738,6 +793,16 @@ void Deliverer::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
     const auto before = lane.waiting.size();
     std::erase_if(lane.waiting, [&](const Pending& p) { return revoked(p.msg); });
     waiting_total_ -= before - lane.waiting.size();
+  }
+  // Partitions held paused for ordered lanes are let go with them, unpaused (so that a
+  // later assignment of the same partition starts fetching).
+  for (int i = 0; i < partitions.cnt; ++i) {
+    const int32_t partition = partitions.elems[i].partition;
+    if (partition_holds_.erase(partition) > 0)
+      consumer_->resume(config_.topics.deliveries(), partition);
+    next_offset_.erase(partition);
+    for (auto& [id, lane] : lanes_)
+      if (lane.holding == partition) lane.holding = -1;
   }
   auto revoked_in_flight = [&] {
     return std::any_of(in_flight_.begin(), in_flight_.end(),

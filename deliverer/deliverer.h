@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <span>
 #include <string>
@@ -140,6 +141,9 @@ class Deliverer final : public kafka::RebalanceListener {
     int64_t tokens = 0;  // granted by the rate limiter, not used yet
     int64_t tokens_at_ms = 0;
     int64_t next_ask_ms = 0;
+    int32_t holding = -1;  // an ordered lane at its bound: the partition it holds paused
+    // The due time of the last delivery parked from this lane, plus the endpoint's pace.
+    double park_cursor_ms = 0;
   };
   Deliverer(const Config& config, SubscriptionTable& table, Shared& shared, int worker);
 
@@ -160,6 +164,12 @@ class Deliverer final : public kafka::RebalanceListener {
   // Re-queues in the shortest suitable tier without spending an attempt.
   void park(Pending p, int64_t due_ms);
   void parkPaused(Pending p);
+  // An ordered lane at its bound pauses its partition (its deliveries cannot be parked);
+  // the partition resumes where intake left it once the lane is down to half.
+  void holdPartition(Lane& lane, int32_t partition);
+  void releaseIfDrained(Lane& lane);
+  // When a delivery that found no room in its lane should come back (see admit()).
+  int64_t overflowDue(Lane& lane, const Subscription& sub, int64_t now);
   void deadLetter(Pending p, const std::string& reason);
   // Produces to `topic` and finishes the origin offset once the broker has it.
   void handOff(std::string topic, kafka::OwnedMessage msg, kafka::HeaderList headers);
@@ -207,6 +217,10 @@ class Deliverer final : public kafka::RebalanceListener {
   std::chrono::steady_clock::time_point first_mark_at_;
   RecentIds recent_{1 << 16};                          // ids this worker delivered lately
   std::unordered_map<int32_t, int64_t> assigned_end_;  // partition -> end offset when assigned
+  std::unordered_map<int32_t, int64_t> next_offset_;   // partition -> after the last taken in
+  std::unordered_map<int32_t, int> partition_holds_;   // partition -> ordered lanes holding it
+  // Since when the waiting budget has been spent (intake stops for at most kBudgetStall).
+  std::optional<std::chrono::steady_clock::time_point> budget_spent_since_;
   signing::Signer signer_;
   std::mt19937_64 rng_{std::random_device{}()};
   int wake_fds_[2] = {-1, -1};

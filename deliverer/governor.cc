@@ -10,6 +10,7 @@ namespace {
 
 constexpr int64_t kDecreaseSpacingMs = 1000;
 constexpr int64_t kMaxCooldownFactor = 8;
+constexpr double kLatencyWeight = 0.2;  // of the newest attempt in the moving average
 
 std::shared_ptr<spdlog::logger> log() {
   static auto l = logger("breaker");
@@ -71,14 +72,14 @@ Governor::Admit Governor::acquire(const std::string& id, int cap, int64_t now_ms
     case BreakerState::kHalfOpen:
       if (e.probe_in_flight) return Admit::kBusy;
       e.probe_in_flight = true;
-      ++e.v.in_flight;
+      if (e.v.in_flight++ == 0) e.progress_ms = now_ms;
       return Admit::kGo;
     case BreakerState::kClosed:
       break;
   }
   const int limit = std::max(1, static_cast<int>(std::floor(e.v.limit)));
   if (e.v.in_flight >= limit) return Admit::kBusy;
-  ++e.v.in_flight;
+  if (e.v.in_flight++ == 0) e.progress_ms = now_ms;
   return Admit::kGo;
 }
 
@@ -86,6 +87,11 @@ void Governor::release(const std::string& id, Feedback feedback, int64_t now_ms)
   std::lock_guard lock(mu_);
   Entry& e = entries_[id];
   e.v.in_flight = std::max(0, e.v.in_flight - 1);
+  e.progress_ms = now_ms;
+  if (feedback.duration_ms >= 0) {
+    const auto d = static_cast<double>(feedback.duration_ms);
+    e.latency_ms = e.latency_ms <= 0 ? d : (1 - kLatencyWeight) * e.latency_ms + kLatencyWeight * d;
+  }
   const bool was_probe = e.v.state == BreakerState::kHalfOpen && e.probe_in_flight;
   if (was_probe) e.probe_in_flight = false;
 
@@ -123,6 +129,21 @@ Governor::View Governor::view(const std::string& id) const {
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
   return it == entries_.end() ? View{} : it->second.v;
+}
+
+double Governor::msPerDelivery(const std::string& id, int cap, int64_t now_ms) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(id);
+  if (it == entries_.end()) return 0;
+  const Entry& e = it->second;
+  double per_request = e.latency_ms;
+  if (e.v.in_flight > 0)
+    per_request = std::max(per_request, static_cast<double>(now_ms - e.progress_ms));
+  const int at_once =
+      e.v.state == BreakerState::kClosed
+          ? std::max(1, static_cast<int>(std::floor(e.v.limit > 0 ? e.v.limit : cap)))
+          : 1;
+  return per_request / at_once;
 }
 
 }  // namespace hookpipe::deliverer

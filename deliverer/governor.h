@@ -14,9 +14,10 @@ const char* breakerStateName(BreakerState s);
 
 // What an attempt said about its endpoint.
 struct Feedback {
-  bool success = false;    // 2xx
-  bool failure = false;    // 5xx, timeout, connection/DNS/TLS error: counts for the breaker
-  bool throttled = false;  // 429 or 503: the adaptive limit backs off
+  bool success = false;      // 2xx
+  bool failure = false;      // 5xx, timeout, connection/DNS/TLS error: counts for the breaker
+  bool throttled = false;    // 429 or 503: the adaptive limit backs off
+  int64_t duration_ms = -1;  // how long the attempt took; -1: it did not run to an end
 };
 
 // Per-endpoint admission for one deliverer process: a circuit breaker and an adaptive
@@ -55,6 +56,11 @@ class Governor {
   Admit acquire(const std::string& id, int cap, int64_t now_ms);
   void release(const std::string& id, Feedback feedback, int64_t now_ms);
   View view(const std::string& id) const;
+  // About how many ms each delivery queued for `id` adds to the wait of the ones behind it:
+  // its attempts' typical duration — or, while requests are out and none has ended for
+  // longer than that, the time since one last ended — over how many may be out at once.
+  // What a delivery that cannot wait in memory is parked for, per delivery ahead of it.
+  double msPerDelivery(const std::string& id, int cap, int64_t now_ms) const;
 
   std::atomic<uint64_t> breaker_opened{0};
   std::atomic<uint64_t> breaker_closed{0};
@@ -66,6 +72,8 @@ class Governor {
     bool probe_in_flight = false;
     int64_t cooldown_ms = 0;
     int64_t last_decrease_ms = INT64_MIN / 2;  // no decrease yet
+    double latency_ms = 0;    // moving average of attempt durations, 0 until one ended
+    int64_t progress_ms = 0;  // when an attempt last ended, or the first one of a run began
   };
   // Moves an open breaker whose cooldown passed to half-open.
   void refresh(const std::string& id, Entry& e, int cap, int64_t now_ms);

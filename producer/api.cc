@@ -137,9 +137,7 @@ Api::Api(const Config& config, kafka::Producer& producer, SubscriptionTable& tab
       auth_(config.api_tokens),
       idempotency_(std::make_shared<IdempotencyStore>(config, config.idempotency_window)),
       dead_letters_(std::make_unique<DeadLetterService>(config)),
-      test_sender_(std::make_unique<TestSender>(
-          webhook::Options{config.connect_timeout, config.request_timeout,
-                           config.allow_private_targets, config.https_only, config.ca_file})) {
+      test_sender_(std::make_unique<TestSender>(webhook::requestOptions(config))) {
   if (!auth_.enabled())
     log()->warn("HOOKPIPE_API_TOKENS is not set: the API accepts requests without a token");
 }
@@ -558,6 +556,8 @@ void Api::updateSubscription(const std::string& id, const Request& req, bool mer
   if (!sub) return reply.invalid(problemsFromMessage(sub.error().message));
   sub->previous_secret = current->previous_secret;
   sub->previous_secret_expires_ms = current->previous_secret_expires_ms;
+  // Only hookpipe sets the reason, and it holds only while the subscription is inactive.
+  sub->disabled_reason = sub->is_active ? "" : current->disabled_reason;
   sub->updated_at = json::formatTimestamp(kafka::nowMs());
   storeSubscription(
       std::make_shared<Subscription>(std::move(*sub)), http::status::ok,
@@ -569,6 +569,7 @@ void Api::setActive(const std::string& id, bool active, Reply reply) {
   if (!current) return reply.error(http::status::not_found, "no subscription " + id);
   auto sub = std::make_shared<Subscription>(*current);
   sub->is_active = active;
+  if (active) sub->disabled_reason.clear();
   sub->updated_at = json::formatTimestamp(kafka::nowMs());
   storeSubscription(
       sub, http::status::ok, [](const Subscription& s) { return toJson(s, false); },

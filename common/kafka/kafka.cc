@@ -415,6 +415,12 @@ void Consumer::pause(const std::string& topic, int32_t partition) {
   rd_kafka_pause_partitions(rk_.get(), list.get());
 }
 
+void Consumer::resume(const std::string& topic, int32_t partition) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
+  rd_kafka_resume_partitions(rk_.get(), list.get());
+}
+
 void Consumer::resumeAt(const std::string& topic, int32_t partition, int64_t offset) {
   PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;

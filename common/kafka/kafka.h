@@ -185,6 +185,7 @@ class Consumer {
   void storeOffset(const std::string& topic, int32_t partition, int64_t next_offset);
   void commitSync();
   void pause(const std::string& topic, int32_t partition);
+  void resume(const std::string& topic, int32_t partition);
   // Resumes and seeks to `offset`, so messages purged by the pause are fetched again.
   void resumeAt(const std::string& topic, int32_t partition, int64_t offset);
   void close();

@@ -167,6 +167,7 @@ Result<Subscription> parseSubscription(std::string_view json) {
   str("signature_style", s.signature_style);
   str("created_at", s.created_at);
   str("updated_at", s.updated_at);
+  str("disabled_reason", s.disabled_reason);
 
   if (s.url.empty())
     problems.push_back("url is required");
@@ -310,6 +311,7 @@ std::string toJson(const Subscription& s, bool with_secret) {
   if (!s.tenant.empty()) o["tenant"] = s.tenant;
   if (!s.filters_json.empty()) o["filters"] = boost::json::parse(s.filters_json);
   o["is_active"] = s.is_active;
+  if (!s.disabled_reason.empty()) o["disabled_reason"] = s.disabled_reason;
   o["signature_style"] = s.signature_style;
   boost::json::object headers;
   for (const auto& [k, v] : s.headers) headers[k] = v;

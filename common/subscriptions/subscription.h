@@ -52,6 +52,9 @@ struct Subscription {
   // filters_json compiled once when the subscription is parsed; null for none.
   std::shared_ptr<const filter::Filter> filter;
   bool is_active = true;
+  // Why hookpipe itself deactivated it (the endpoint answered 410 Gone); empty otherwise,
+  // and cleared when it is made active again. Not settable through the API.
+  std::string disabled_reason;
   std::string signature_style = "standard";  // or "github"
   std::map<std::string, std::string> headers;
   RetryConfig retry_config;

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <mutex>
 #include <regex>
 #include <set>
 
@@ -231,6 +232,42 @@ TEST_F(DelivererTest, ConcurrencyCapHoldsAndParkedDeliveriesSpendNoAttempts) {
   EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
 }
 
+// A delivery parked for want of room comes back about when its endpoint can take it: a
+// slow endpoint's backlog must not cycle through the tiers every second (each cycle costs
+// the deliverer, the retry role and the broker a produce and a fetch per delivery).
+TEST_F(DelivererTest, ParkedDeliveriesOfASlowEndpointComeBackAtItsPaceNotEverySecond) {
+  Receiver receiver([](const ReceivedRequest&) {
+    std::this_thread::sleep_for(2s);
+    return 200;
+  });
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  subscribe(R"({"url":")" + receiver.url("/slow") +
+            R"(","events":["pace.*"],"max_concurrency":1,"retry_config":{"strategy":"none"}})");
+  pipeline_->start("router");
+  pipeline_->start("retry");
+  // Room for one waiting delivery per lane: the other six are parked at once.
+  auto env = kOneWorker;
+  env["HOOKPIPE_MAX_WAITING"] = "4";
+  pipeline_->start("deliverer", "1", env);
+  constexpr int kEvents = 8;
+  produceEvents("pace.event", kEvents);
+  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= kEvents; }, 90s));
+  auto counts = countByWebhookId(receiver.requests());
+  EXPECT_EQ(counts.size(), static_cast<std::size_t>(kEvents));
+  for (const auto& [id, n] : counts) EXPECT_EQ(n, 1) << id;
+  // Each park writes a new due time; a hop between tiers keeps it.
+  std::set<std::pair<std::string, int64_t>> parks;
+  for (const auto& r : tierRecords()) {
+    const auto meta = records::DeliveryMeta::fromHeaders(r.headers);
+    parks.emplace(meta.delivery_id, meta.due_ms);
+  }
+  // 16 s of sending: parked every second, the six were parked 42 times (measured).
+  std::printf("parks: %zu for %d deliveries\n", parks.size(), kEvents);
+  EXPECT_GE(parks.size(), 6u);
+  EXPECT_LE(parks.size(), 3u * kEvents) << "parked deliveries cycled through the tiers";
+  EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
+}
+
 TEST_F(DelivererTest, OrderedSubscriptionDeliversInOrderRetryingInPlace) {
   std::atomic<int> failures_left{2};
   Receiver receiver([&](const ReceivedRequest& r) {
@@ -270,6 +307,85 @@ TEST_F(DelivererTest, OrderedSubscriptionDeliversInOrderRetryingInPlace) {
   ASSERT_TRUE(unordered.waitFor([](auto& r) { return r.size() >= kEvents; }, 30s));
   EXPECT_LT(unordered.requests().back().at, reqs[5].at);
   EXPECT_TRUE(tierRecords().empty()) << "ordered deliveries must not go through a tier";
+}
+
+// An ordered subscription whose head keeps failing holds back only its own partition: at
+// its lane's bound it pauses that partition, and the worker goes on taking in (and
+// polling) the others. Once the head goes, the partition resumes where it stopped, in order.
+TEST_F(DelivererTest, AStuckOrderedSubscriptionHoldsBackOnlyItsOwnPartition) {
+  std::atomic<bool> failing{true};
+  std::mutex mu;
+  std::vector<std::string> delivered;  // "first 3", "later 0", … as the ordered one took them
+  Receiver ordered([&](const ReceivedRequest& r) {
+    if (failing) return 500;
+    constexpr std::string_view kType = R"("type":"ord2.)";
+    const auto type = r.body.find(kType) + kType.size();
+    const auto seq = r.body.find("\"seq\":");
+    std::lock_guard lock(mu);
+    delivered.push_back(r.body.substr(type, r.body.find('"', type) - type) + " " +
+                        std::to_string(std::stoi(r.body.substr(seq + 6))));
+    return 200;
+  });
+  Receiver others;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  const std::string ordered_id =
+      subscribe(R"({"url":")" + ordered.url("/ordered") +
+                R"(","events":["ord2.*"],"ordered":true,)"
+                R"("retry_config":{"strategy":"fixed","retry_delay":300,"max_retries":100}})")
+          .id;
+  // Ten more, spread over the two partitions of `deliveries` by their ids.
+  std::map<std::string, std::string> path_of;  // subscription id -> receiver path
+  for (int i = 0; i < 10; ++i) {
+    const std::string path = "/o" + std::to_string(i);
+    path_of[subscribe(R"({"url":")" + others.url(path) + R"(","events":["ord2.*"]})").id] = path;
+  }
+  pipeline_->start("router");
+  pipeline_->start("retry");
+  auto env = kOneWorker;
+  env["HOOKPIPE_MAX_WAITING"] = "8";  // lanes of 2
+  auto& deliverer = pipeline_->start("deliverer", "1", env);
+  produceEvents("ord2.first", 20, "one-key");
+  ASSERT_TRUE(ordered.waitFor([](auto& r) { return r.size() >= 3; }, 60s)) << "head not retried";
+  // Before the fix, the stuck lane held the whole waiting budget and intake stopped: none
+  // of these would reach anyone until the head went through.
+  produceEvents("ord2.later", 10, "one-key");
+  std::map<std::string, int32_t> partition_of;
+  for (const auto& m : readTopic(pipeline_->config(), pipeline_->config().topics.deliveries()))
+    partition_of[records::DeliveryMeta::fromHeaders(m.headers).subscription_id] = m.partition;
+  ASSERT_TRUE(partition_of.contains(ordered_id));
+  std::vector<std::string> elsewhere;  // paths of subscriptions on the other partition
+  for (const auto& [id, path] : path_of)
+    if (partition_of.contains(id) && partition_of[id] != partition_of[ordered_id])
+      elsewhere.push_back(path);
+  ASSERT_FALSE(elsewhere.empty()) << "all ten on the ordered one's partition (1 in 1024)";
+  EXPECT_TRUE(others.waitFor(
+      [&](const std::vector<ReceivedRequest>& reqs) {
+        for (const auto& path : elsewhere)
+          if (std::count_if(reqs.begin(), reqs.end(),
+                            [&](const auto& r) { return r.target == path; }) < 30)
+            return false;
+        return true;
+      },
+      30s))
+      << "subscriptions on another partition were held up";
+  EXPECT_TRUE(failing.load());
+  failing = false;
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::lock_guard lock(mu);
+        return delivered.size() >= 30;
+      },
+      60s));
+  std::vector<std::string> expected;
+  for (int i = 0; i < 20; ++i) expected.push_back("first " + std::to_string(i));
+  for (int i = 0; i < 10; ++i) expected.push_back("later " + std::to_string(i));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(delivered, expected);
+  }
+  const std::string log = stopAndReadLog(deliverer);
+  EXPECT_NE(log.find("paused: an ordered subscription's lane is full"), std::string::npos) << log;
+  EXPECT_NE(log.find("resumed at offset="), std::string::npos) << log;
 }
 
 TEST_F(DelivererTest, RetryAfterOnA429IsHonoured) {
@@ -403,13 +519,22 @@ TEST_F(DelivererTest, EveryOutcomeClassAgainstARealReceiver) {
   EXPECT_EQ(receiver.requestsTo("/ok").size(), 1u);
   EXPECT_EQ(receiver.requestsTo("/s302").size(), 1u);
   EXPECT_TRUE(receiver.requestsTo("/elsewhere").empty()) << "a redirect was followed";
-  // 410 Gone also disables the subscription.
+  // 410 Gone also disables the subscription, saying why.
+  std::string disabled;
   EXPECT_TRUE(eventually(
       [&] {
-        auto r = httpRequest("GET", pipeline_->apiUrl("/v1/subscriptions/" + gone), "");
-        return r.body.find("\"is_active\":false") != std::string::npos;
+        disabled = httpRequest("GET", pipeline_->apiUrl("/v1/subscriptions/" + gone), "").body;
+        return disabled.find("\"is_active\":false") != std::string::npos;
       },
       10s));
+  EXPECT_NE(disabled.find(R"("disabled_reason":"the endpoint answered 410 Gone at )"),
+            std::string::npos)
+      << disabled;
+  // Made active again, it no longer carries the reason.
+  auto resumed =
+      httpRequest("POST", pipeline_->apiUrl("/v1/subscriptions/" + gone + "/resume"), "");
+  EXPECT_EQ(resumed.status, 200) << resumed.body;
+  EXPECT_EQ(resumed.body.find("disabled_reason"), std::string::npos) << resumed.body;
 }
 
 TEST_F(DelivererTest, PrivateAddressIsRefusedUnlessAllowed) {
@@ -417,7 +542,8 @@ TEST_F(DelivererTest, PrivateAddressIsRefusedUnlessAllowed) {
   ASSERT_NO_FATAL_FAILURE(startApi());
   auto sub = subscribe(R"({"url":")" + receiver.url("/private") + R"(","events":["ssrf.*"]})");
   pipeline_->start("router");
-  pipeline_->start("deliverer", "1", {{"HOOKPIPE_ALLOW_PRIVATE_TARGETS", "false"}});
+  auto& deliverer =
+      pipeline_->start("deliverer", "1", {{"HOOKPIPE_ALLOW_PRIVATE_TARGETS", "false"}});
   produceEvents("ssrf.event", 1);
   const auto dlq = waitForDeadLetters(1);
   ASSERT_GE(dlq.size(), 1u) << "dead letters";
@@ -426,6 +552,14 @@ TEST_F(DelivererTest, PrivateAddressIsRefusedUnlessAllowed) {
   EXPECT_EQ(meta.attempt, 1);  // permanent: no retries
   EXPECT_NE(meta.error_message.find("refused"), std::string::npos);
   EXPECT_TRUE(receiver.requests().empty());
+  // A range in HOOKPIPE_ALLOWED_TARGETS is reached although private.
+  pipeline_->stop(deliverer);
+  pipeline_->start("deliverer", "1",
+                   {{"HOOKPIPE_ALLOW_PRIVATE_TARGETS", "false"},
+                    {"HOOKPIPE_ALLOWED_TARGETS", "10.0.0.0/8, 127.0.0.0/8"}});
+  produceEvents("ssrf.allowed", 1);
+  EXPECT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 1; }, 30s));
+  EXPECT_EQ(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).size(), 1u);
 }
 
 // nghttpd (Debian's nghttp2-server): an HTTP/2-only receiver over TLS, with a

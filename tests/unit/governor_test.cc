@@ -126,5 +126,46 @@ TEST(Concurrency, ALowerCapTakesEffectAtOnce) {
   EXPECT_EQ(g.available("s", 2, 1), 2);
 }
 
+TEST(Pace, AttemptDurationsOverTheRequestsAllowedAtOnce) {
+  Governor g = make();
+  EXPECT_EQ(g.msPerDelivery("s", 4, 0), 0) << "nothing known yet";
+  ASSERT_EQ(g.acquire("s", 4, 0), Governor::Admit::kGo);
+  g.release("s", {.success = true, .duration_ms = 400}, 400);
+  EXPECT_DOUBLE_EQ(g.msPerDelivery("s", 4, 400), 100);  // 400 ms, 4 at once
+  ASSERT_EQ(g.acquire("s", 4, 400), Governor::Admit::kGo);
+  g.release("s", {.success = true, .duration_ms = 800}, 1'200);
+  // A moving average: 0.8 × 400 + 0.2 × 800.
+  EXPECT_DOUBLE_EQ(g.msPerDelivery("s", 4, 1'200), 480.0 / 4);
+  // An attempt that did not run to an end (abandoned) says nothing about the endpoint.
+  ASSERT_EQ(g.acquire("s", 4, 1'200), Governor::Admit::kGo);
+  g.release("s", {}, 1'300);
+  EXPECT_DOUBLE_EQ(g.msPerDelivery("s", 4, 1'300), 480.0 / 4);
+}
+
+TEST(Pace, RequestsOutLongerThanUsualSlowItDownAsTheyHang) {
+  Governor g = make();
+  ASSERT_EQ(g.acquire("s", 2, 0), Governor::Admit::kGo);
+  g.release("s", {.success = true, .duration_ms = 10}, 10);
+  // Two requests go out at 1 000 and hang: no end is heard of for 9 s.
+  ASSERT_EQ(g.acquire("s", 2, 1'000), Governor::Admit::kGo);
+  ASSERT_EQ(g.acquire("s", 2, 1'000), Governor::Admit::kGo);
+  EXPECT_DOUBLE_EQ(g.msPerDelivery("s", 2, 1'005), 5);  // the usual 10 ms still rules
+  EXPECT_DOUBLE_EQ(g.msPerDelivery("s", 2, 10'000), 4'500);
+  // One ends: the clock of hanging restarts from there.
+  g.release("s", {.success = true, .duration_ms = 9'000}, 10'000);
+  EXPECT_DOUBLE_EQ(g.msPerDelivery("s", 2, 10'000), (0.8 * 10 + 0.2 * 9'000) / 2);
+  EXPECT_DOUBLE_EQ(g.msPerDelivery("s", 2, 14'000), 2'000);
+}
+
+TEST(Pace, AnOpenOrHalfOpenBreakerLetsOneAtATime) {
+  Governor g = make();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(g.acquire("s", 8, i), Governor::Admit::kGo);
+    g.release("s", {.failure = true, .duration_ms = 80}, i);
+  }
+  ASSERT_EQ(g.view("s").state, BreakerState::kOpen);
+  EXPECT_DOUBLE_EQ(g.msPerDelivery("s", 8, 5), 80);
+}
+
 }  // namespace
 }  // namespace hookpipe::deliverer

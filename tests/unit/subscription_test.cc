@@ -23,6 +23,7 @@ const std::string kFull = R"({
   "events": ["order.created", "invoice.*", "*"],
   "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
   "is_active": false,
+  "disabled_reason": "the endpoint answered 410 Gone",
   "signature_style": "github",
   "headers": {"X-Team": "payments", "Authorization": "Bearer abc"},
   "retry_config": {"strategy": "linear", "max_retries": 5, "retry_delay": 2000,
@@ -40,6 +41,7 @@ void expectSame(const Subscription& a, const Subscription& b) {
   EXPECT_EQ(a.events, b.events);
   EXPECT_EQ(a.secret, b.secret);
   EXPECT_EQ(a.is_active, b.is_active);
+  EXPECT_EQ(a.disabled_reason, b.disabled_reason);
   EXPECT_EQ(a.signature_style, b.signature_style);
   EXPECT_EQ(a.headers, b.headers);
   EXPECT_EQ(a.retry_config.strategy, b.retry_config.strategy);
@@ -63,6 +65,7 @@ TEST(ParseSubscription, ReadsEveryField) {
   EXPECT_EQ(s->events, (std::vector<std::string>{"order.created", "invoice.*", "*"}));
   EXPECT_EQ(s->secret, kSecret);
   EXPECT_FALSE(s->is_active);
+  EXPECT_EQ(s->disabled_reason, "the endpoint answered 410 Gone");
   EXPECT_EQ(s->signature_style, "github");
   EXPECT_EQ(s->headers, (std::map<std::string, std::string>{{"X-Team", "payments"},
                                                             {"Authorization", "Bearer abc"}}));
