@@ -227,12 +227,14 @@ int Deliverer::run(const std::atomic<bool>& stop) {
       last_report = now;
       log()->info(
           "worker={} delivered={} retried={} dead_lettered={} parked={} duplicates_skipped={} "
-          "unknown_subscription={} in_flight={} waiting={} breakers_opened={} "
-          "rate_limit_round_trips={}",
+          "unknown_subscription={} in_flight={} waiting={} breakers_open={} breakers_opened={} "
+          "breakers_closed={} throttle_backoffs={} partitions_held={} rate_limit_round_trips={}",
           worker_, metrics_.delivered.load(), metrics_.retried.load(),
           metrics_.dead_lettered.load(), metrics_.parked.load(), metrics_.duplicates_skipped.load(),
           metrics_.unknown_subscription.load(), in_flight_.size(), waiting_total_,
-          shared_.governor.breaker_opened.load(), limiter_.round_trips.load());
+          shared_.governor.openBreakers(), shared_.governor.breaker_opened.load(),
+          shared_.governor.breaker_closed.load(), shared_.governor.throttle_backoffs.load(),
+          partition_holds_.size(), limiter_.round_trips.load());
     }
   }
   log()->info("worker={} stopping: draining in_flight={}", worker_, in_flight_.size());
@@ -241,9 +243,11 @@ int Deliverer::run(const std::atomic<bool>& stop) {
   producer_->flush(kDrainBudget);
   consumer_->close();
   if (consumer_->fatal()) shared_.halt = true;
-  log()->info("stopped worker={} delivered={} parked={} dead_lettered={} unknown_subscription={}",
-              worker_, metrics_.delivered.load(), metrics_.parked.load(),
-              metrics_.dead_lettered.load(), metrics_.unknown_subscription.load());
+  log()->info(
+      "stopped worker={} delivered={} parked={} dead_lettered={} duplicates_skipped={} "
+      "unknown_subscription={}",
+      worker_, metrics_.delivered.load(), metrics_.parked.load(), metrics_.dead_lettered.load(),
+      metrics_.duplicates_skipped.load(), metrics_.unknown_subscription.load());
   return consumer_->fatal() ? 1 : 0;
 }
 

@@ -131,6 +131,13 @@ Governor::View Governor::view(const std::string& id) const {
   return it == entries_.end() ? View{} : it->second.v;
 }
 
+int Governor::openBreakers() const {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(std::count_if(entries_.begin(), entries_.end(), [](const auto& e) {
+    return e.second.v.state != BreakerState::kClosed;
+  }));
+}
+
 double Governor::msPerDelivery(const std::string& id, int cap, int64_t now_ms) const {
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);

@@ -56,6 +56,8 @@ class Governor {
   Admit acquire(const std::string& id, int cap, int64_t now_ms);
   void release(const std::string& id, Feedback feedback, int64_t now_ms);
   View view(const std::string& id) const;
+  // Endpoints whose breaker is open or half-open now (for the periodic stats line).
+  int openBreakers() const;
   // About how many ms each delivery queued for `id` adds to the wait of the ones behind it:
   // its attempts' typical duration — or, while requests are out and none has ended for
   // longer than that, the time since one last ended — over how many may be out at once.

@@ -452,6 +452,69 @@ TEST_F(DelivererTest, SeveralWorkerThreadsDeliverEverythingOnce) {
       << d.logPath();
 }
 
+// What a deliverer acknowledged with 2xx is remembered in Redis, not only in its memory: a
+// new deliverer process (nothing in memory) handed copies of those delivery records — as a
+// crash before the commit, a rebalance or a replay would — skips them, and still delivers
+// what is new.
+TEST_F(DelivererTest, ANewDelivererSkipsWhatAnEarlierOneDeliveredPerRedis) {
+  Receiver receiver;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  subscribe(R"({"url":")" + receiver.url("/once") + R"(","events":["once.*"]})");
+  pipeline_->start("router");
+  auto& first = pipeline_->start("deliverer", "1", kOneWorker);
+  constexpr int kEvents = 10;
+  produceEvents("once.event", kEvents);
+  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= kEvents; }, 30s));
+  pipeline_->stop(first);  // flushes its delivered marks to Redis
+  // The same delivery records again, written before the next deliverer is assigned.
+  const auto& config = pipeline_->config();
+  auto originals = readTopic(config, config.topics.deliveries());
+  ASSERT_EQ(originals.size(), static_cast<std::size_t>(kEvents));
+  auto producer = kafka::Producer::create(config);
+  ASSERT_TRUE(producer.has_value());
+  for (auto& m : originals)
+    ASSERT_TRUE((*producer)->produceBlocking(config.topics.deliveries(), m.key, m.value, m.headers,
+                                             nullptr));
+  ASSERT_TRUE((*producer)->flush(10s));
+  auto& second = pipeline_->start("deliverer", "2", kOneWorker);
+  produceEvents("once.later", 3);
+  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= kEvents + 3; }, 30s));
+  std::this_thread::sleep_for(1s);  // time for any copy to arrive, were it sent
+  auto counts = countByWebhookId(receiver.requests());
+  EXPECT_EQ(counts.size(), static_cast<std::size_t>(kEvents + 3));
+  for (const auto& [id, n] : counts) EXPECT_EQ(n, 1) << id;
+  const std::string log = stopAndReadLog(second);
+  EXPECT_NE(log.find("duplicates_skipped=" + std::to_string(kEvents)), std::string::npos) << log;
+}
+
+// A second deliverer joins while the first has requests out: the first stops taking in
+// the revoked partitions, lets their requests finish within its drain budget, marks and
+// commits them, and lets go; between the two every delivery is made exactly once.
+TEST_F(DelivererTest, ARebalanceMidLoadDrainsInFlightWorkAndSendsNothingTwice) {
+  Receiver receiver([](const ReceivedRequest&) {
+    std::this_thread::sleep_for(300ms);
+    return 200;
+  });
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  for (int i = 0; i < 4; ++i)
+    subscribe(R"({"url":")" + receiver.url("/rb" + std::to_string(i)) +
+              R"(","events":["rb.*"],"max_concurrency":4})");
+  pipeline_->start("router");
+  auto& first = pipeline_->start("deliverer", "1", kOneWorker);
+  constexpr int kEvents = 40;  // 160 deliveries, 16 at a time: about 3 s of work
+  produceEvents("rb.event", kEvents);
+  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 20; }, 30s));
+  auto& second = pipeline_->start("deliverer", "2", kOneWorker);
+  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 4 * kEvents; }, 60s));
+  std::this_thread::sleep_for(2s);  // time for any duplicate to arrive
+  auto counts = countByWebhookId(receiver.requests());
+  EXPECT_EQ(counts.size(), 4u * kEvents);
+  for (const auto& [id, n] : counts) EXPECT_EQ(n, 1) << id;
+  const std::string log = stopAndReadLog(first);
+  EXPECT_NE(log.find("revoked partitions="), std::string::npos) << "no rebalance happened";
+  stopAndReadLog(second);
+}
+
 TEST_F(DelivererTest, PausedPastMaxPauseIsDeadLetteredAsPaused) {
   Receiver receiver;
   ASSERT_NO_FATAL_FAILURE(startApi());

@@ -31,6 +31,12 @@ TEST(Breaker, OpensAfterTheConfiguredRunOfFailures) {
   EXPECT_EQ(g.acquire("s", 8, 5'000), Governor::Admit::kOpen);
   EXPECT_EQ(g.available("s", 8, 5'000), 0);
   EXPECT_EQ(g.breaker_opened.load(), 1u);
+  EXPECT_EQ(g.openBreakers(), 1);
+  // Half-open still counts; closed again, it does not.
+  EXPECT_EQ(g.acquire("s", 8, 10'002), Governor::Admit::kGo);
+  EXPECT_EQ(g.openBreakers(), 1);
+  g.release("s", kOk, 10'003);
+  EXPECT_EQ(g.openBreakers(), 0);
 }
 
 TEST(Breaker, ASuccessResetsTheRun) {
