@@ -77,6 +77,36 @@ class DelivererTest : public PipelineFixture {
         60s);
     return dlq;
   }
+  // Sends `events` events of type `<type>.event` to `receiver` through a subscription
+  // capped at `cap` requests at once and without retries (a parked delivery that spent an
+  // attempt would be dead-lettered), with the router, the retry role and a deliverer whose
+  // lanes hold one delivery (HOOKPIPE_MAX_WAITING 4) so that the rest is parked; checks
+  // that each arrived exactly once and nothing was dead-lettered.
+  void deliverToACappedEndpoint(Receiver& receiver, const std::string& type, int cap, int events,
+                                std::map<std::string, std::string> deliverer_env) {
+    ASSERT_NO_FATAL_FAILURE(startApi());
+    subscribe(R"({"url":")" + receiver.url("/" + type) + R"(","events":[")" + type +
+              R"(.*"],"max_concurrency":)" + std::to_string(cap) +
+              R"(,"retry_config":{"strategy":"none"}})");
+    pipeline_->start("router");
+    pipeline_->start("retry");
+    deliverer_env["HOOKPIPE_MAX_WAITING"] = "4";
+    pipeline_->start("deliverer", "1", deliverer_env);
+    produceEvents(type + ".event", events);
+    ASSERT_TRUE(receiver.waitFor([&](auto& r) { return r.size() >= std::size_t(events); }, 90s));
+    auto counts = countByWebhookId(receiver.requests());
+    EXPECT_EQ(counts.size(), static_cast<std::size_t>(events));
+    for (const auto& [id, n] : counts) EXPECT_EQ(n, 1) << id;
+    EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
+  }
+  // The API, one subscription of `receiver` (path /<name>, events <name>.*), the router and
+  // a one-worker deliverer, which is returned.
+  RoleProcess& subscribeAndStart(Receiver& receiver, const std::string& name) {
+    startApi();
+    subscribe(R"({"url":")" + receiver.url("/" + name) + R"(","events":[")" + name + R"(.*"]})");
+    pipeline_->start("router");
+    return pipeline_->start("deliverer", "1", kOneWorker);
+  }
   std::vector<kafka::OwnedMessage> tierRecords() {
     std::vector<kafka::OwnedMessage> out;
     for (auto tier : {1s, 5s}) {
@@ -214,22 +244,9 @@ TEST_F(DelivererTest, ConcurrencyCapHoldsAndParkedDeliveriesSpendNoAttempts) {
     std::this_thread::sleep_for(100ms);
     return 200;
   });
-  ASSERT_NO_FATAL_FAILURE(startApi());
-  // No retries at all: a parked delivery that spent an attempt would be dead-lettered.
-  subscribe(R"({"url":")" + receiver.url("/slow") +
-            R"(","events":["cap.*"],"max_concurrency":2,"retry_config":{"strategy":"none"}})");
-  pipeline_->start("router");
-  pipeline_->start("retry");
-  pipeline_->start("deliverer", "1", {{"HOOKPIPE_MAX_WAITING", "4"}});
-  constexpr int kEvents = 30;
-  produceEvents("cap.event", kEvents);
-  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= kEvents; }, 90s));
+  ASSERT_NO_FATAL_FAILURE(deliverToACappedEndpoint(receiver, "cap", 2, 30, {}));
   EXPECT_LE(receiver.maxConcurrent(), 2);
-  auto counts = countByWebhookId(receiver.requests());
-  EXPECT_EQ(counts.size(), static_cast<std::size_t>(kEvents));
-  for (const auto& [id, n] : counts) EXPECT_EQ(n, 1) << id;
   EXPECT_FALSE(tierRecords().empty()) << "nothing was parked";
-  EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
 }
 
 // A delivery parked for want of room comes back about when its endpoint can take it: a
@@ -240,21 +257,9 @@ TEST_F(DelivererTest, ParkedDeliveriesOfASlowEndpointComeBackAtItsPaceNotEverySe
     std::this_thread::sleep_for(2s);
     return 200;
   });
-  ASSERT_NO_FATAL_FAILURE(startApi());
-  subscribe(R"({"url":")" + receiver.url("/slow") +
-            R"(","events":["pace.*"],"max_concurrency":1,"retry_config":{"strategy":"none"}})");
-  pipeline_->start("router");
-  pipeline_->start("retry");
-  // Room for one waiting delivery per lane: the other six are parked at once.
-  auto env = kOneWorker;
-  env["HOOKPIPE_MAX_WAITING"] = "4";
-  pipeline_->start("deliverer", "1", env);
+  // One at a time and room for one waiting: of 8, six are parked at once.
   constexpr int kEvents = 8;
-  produceEvents("pace.event", kEvents);
-  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= kEvents; }, 90s));
-  auto counts = countByWebhookId(receiver.requests());
-  EXPECT_EQ(counts.size(), static_cast<std::size_t>(kEvents));
-  for (const auto& [id, n] : counts) EXPECT_EQ(n, 1) << id;
+  ASSERT_NO_FATAL_FAILURE(deliverToACappedEndpoint(receiver, "pace", 1, kEvents, kOneWorker));
   // Each park writes a new due time; a hop between tiers keeps it.
   std::set<std::pair<std::string, int64_t>> parks;
   for (const auto& r : tierRecords()) {
@@ -265,7 +270,6 @@ TEST_F(DelivererTest, ParkedDeliveriesOfASlowEndpointComeBackAtItsPaceNotEverySe
   std::printf("parks: %zu for %d deliveries\n", parks.size(), kEvents);
   EXPECT_GE(parks.size(), 6u);
   EXPECT_LE(parks.size(), 3u * kEvents) << "parked deliveries cycled through the tiers";
-  EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
 }
 
 TEST_F(DelivererTest, OrderedSubscriptionDeliversInOrderRetryingInPlace) {
@@ -458,10 +462,8 @@ TEST_F(DelivererTest, SeveralWorkerThreadsDeliverEverythingOnce) {
 // what is new.
 TEST_F(DelivererTest, ANewDelivererSkipsWhatAnEarlierOneDeliveredPerRedis) {
   Receiver receiver;
-  ASSERT_NO_FATAL_FAILURE(startApi());
-  subscribe(R"({"url":")" + receiver.url("/once") + R"(","events":["once.*"]})");
-  pipeline_->start("router");
-  auto& first = pipeline_->start("deliverer", "1", kOneWorker);
+  auto& first = subscribeAndStart(receiver, "once");
+  ASSERT_FALSE(HasFatalFailure());
   constexpr int kEvents = 10;
   produceEvents("once.event", kEvents);
   ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= kEvents; }, 30s));
@@ -717,10 +719,8 @@ TEST_F(DelivererTest, IdleConnectionsClosedByTheReceiverCostNothingAndAreNotReus
   // the receiver closes it, the deliverer must drop it (not spin on its readiness) and
   // the next delivery must still go out.
   Receiver receiver;
-  ASSERT_NO_FATAL_FAILURE(startApi());
-  subscribe(R"({"url":")" + receiver.url("/idle") + R"(","events":["idle.*"]})");
-  pipeline_->start("router");
-  auto& deliverer = pipeline_->start("deliverer", "1", kOneWorker);
+  auto& deliverer = subscribeAndStart(receiver, "idle");
+  ASSERT_FALSE(HasFatalFailure());
   produceEvents("idle.first", 5);
   ASSERT_TRUE(receiver.waitFor([](const auto& r) { return r.size() >= 5; }, 30s));
   std::this_thread::sleep_for(500ms);  // the transfers finish; their connections go idle
