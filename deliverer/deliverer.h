@@ -103,8 +103,9 @@ struct Shared {
 //
 // Threads: run() owns everything here (consumer, producer, curl handles, offset tracker,
 // lanes); producer delivery reports and rebalance callbacks are served inside it. One
-// curl_multi_poll() waits on the sockets and on a pipe that librdkafka writes to when the
-// consumer or producer queue gets work, so nothing polls on a timer.
+// epoll_wait() waits on curl's sockets (curl_multi_socket_action) and on a pipe that
+// librdkafka writes to when the consumer or producer queue gets work, so nothing polls on
+// a timer.
 //
 // Admission: each subscription has a lane. A delivery goes out at once when its endpoint
 // has a free slot (Governor: concurrency cap, adaptive limit, circuit breaker) and, for a

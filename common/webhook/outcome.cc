@@ -27,7 +27,8 @@ Outcome classify(long http_status, CURLcode transport, bool refused) {
     case CURLE_URL_MALFORMAT:
       return {Verdict::kDeadLetter, "bad_url"};
     case CURLE_WRITE_ERROR:
-      // Our write callback stops reading past the cap: the status line already arrived.
+      // A write callback refusing the body (ours keeps 1 KiB and discards the rest, so it
+      // never does): the status line had arrived, and the status decides.
       if (http_status != 0) break;
       return {Verdict::kRetry, "connection"};
     default:

@@ -120,7 +120,7 @@ TEST(ClassifyOutcome, TransportErrorWinsOverAPartialResponse) {
 }
 
 TEST(ClassifyOutcome, WriteErrorAfterTheStatusLineIsClassifiedByStatus) {
-  // Our write callback stops reading a response body past its cap.
+  // A write callback that refuses the body after the status line: the status decides.
   EXPECT_STREQ(name(classify(200, CURLE_WRITE_ERROR).verdict), name(Verdict::kDelivered));
   EXPECT_STREQ(name(classify(503, CURLE_WRITE_ERROR).verdict), name(Verdict::kRetry));
   EXPECT_STREQ(name(classify(404, CURLE_WRITE_ERROR).verdict), name(Verdict::kDeadLetter));
