@@ -463,11 +463,22 @@ void Api::publishBatch(const Request& req, Reply reply) {
   }
 }
 
+namespace {
+std::vector<Problem> problemsOf(const std::vector<std::string>& messages) {
+  std::vector<Problem> out;
+  for (const auto& m : messages)
+    for (auto& p : problemsFromMessage(m)) out.push_back(std::move(p));
+  return out;
+}
+}  // namespace
+
 void Api::createSubscription(const Request& req, Reply reply) {
   if (!isJson(req))
     return reply.error(http::status::unsupported_media_type, "send application/json");
   auto sub = parseSubscription(req.body());
   if (!sub) return reply.invalid(problemsFromMessage(sub.error().message));
+  if (auto problems = apiProblems(*sub); !problems.empty())
+    return reply.invalid(problemsOf(problems));
   if (sub->id.empty()) sub->id = "sub_" + json::newEventId().substr(4);
   if (sub->secret.empty()) sub->secret = signing::generateSecret();
   sub->created_at = sub->updated_at = json::formatTimestamp(kafka::nowMs());
@@ -554,6 +565,8 @@ void Api::updateSubscription(const std::string& id, const Request& req, bool mer
   next.erase("previous_secret_expires_ms");
   auto sub = parseSubscription(boost::json::serialize(next));
   if (!sub) return reply.invalid(problemsFromMessage(sub.error().message));
+  if (auto problems = apiProblems(*sub); !problems.empty())
+    return reply.invalid(problemsOf(problems));
   sub->previous_secret = current->previous_secret;
   sub->previous_secret_expires_ms = current->previous_secret_expires_ms;
   // Only hookpipe sets the reason, and it holds only while the subscription is inactive.

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 
 #include "common/json/event.h"
@@ -225,6 +226,13 @@ Result<Subscription> parseSubscription(std::string_view json) {
     else
       s.timeout_ms = n;
   }
+  if (auto t = obj["connect_timeout_ms"]; t.error() != simdjson::NO_SUCH_FIELD && !t.is_null()) {
+    int64_t n = 0;
+    if (t.get_int64().get(n) || n < 100 || n > 60000)
+      problems.push_back("connect_timeout_ms must be 100..60000");
+    else
+      s.connect_timeout_ms = n;
+  }
   if (auto rl = obj["rate_limit"]; rl.error() != simdjson::NO_SUCH_FIELD && !rl.is_null()) {
     simdjson::dom::object rlo;
     if (rl.get_object().get(rlo))
@@ -325,6 +333,7 @@ std::string toJson(const Subscription& s, bool with_secret) {
   rc["jitter"] = s.retry_config.jitter;
   o["retry_config"] = std::move(rc);
   if (s.timeout_ms > 0) o["timeout_ms"] = s.timeout_ms;
+  if (s.connect_timeout_ms > 0) o["connect_timeout_ms"] = s.connect_timeout_ms;
   if (s.rate_limit.any()) {
     boost::json::object rl;
     if (s.rate_limit.per_second > 0) rl["per_second"] = s.rate_limit.per_second;
@@ -337,6 +346,26 @@ std::string toJson(const Subscription& s, bool with_secret) {
   o["created_at"] = s.created_at;
   o["updated_at"] = s.updated_at;
   return boost::json::serialize(o);
+}
+
+std::vector<std::string> apiProblems(const Subscription& s) {
+  static constexpr std::string_view kReserved[] = {
+      "content-type",      "content-length",     "host",
+      "transfer-encoding", "connection",         "expect",
+      "user-agent",        "webhook-id",         "webhook-timestamp",
+      "webhook-signature", "x-webhook-signature"};
+  std::vector<std::string> problems;
+  for (const auto& [name, value] : s.headers) {
+    std::string lower = name;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (std::find(std::begin(kReserved), std::end(kReserved), lower) != std::end(kReserved)) {
+      std::string problem = "headers: '";
+      problem += name;
+      problem += "' is set by hookpipe and cannot be replaced";
+      problems.push_back(std::move(problem));
+    }
+  }
+  return problems;
 }
 
 }  // namespace hookpipe

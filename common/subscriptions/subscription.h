@@ -58,7 +58,8 @@ struct Subscription {
   std::string signature_style = "standard";  // or "github"
   std::map<std::string, std::string> headers;
   RetryConfig retry_config;
-  int64_t timeout_ms = 0;  // 0: the deliverer's default
+  int64_t timeout_ms = 0;          // 0: the deliverer's default (HOOKPIPE_REQUEST_TIMEOUT_MS)
+  int64_t connect_timeout_ms = 0;  // 0: the deliverer's default (HOOKPIPE_CONNECT_TIMEOUT_MS)
   RateLimit rate_limit;
   // Most requests in flight at once to this endpoint from one deliverer process
   // (0: the deliverer's default, HOOKPIPE_ENDPOINT_CONCURRENCY).
@@ -84,6 +85,10 @@ bool matchesEventType(std::string_view pattern, std::string_view type);
 
 // Parses and validates a subscription; on failure the message lists every problem.
 Result<Subscription> parseSubscription(std::string_view json);
+// What the API refuses on top of parseSubscription (stored records written before a rule
+// existed still load): custom headers that would replace the ones hookpipe sets
+// (Content-Type, Content-Length, Host, User-Agent, the signature headers, …). Empty when fine.
+std::vector<std::string> apiProblems(const Subscription& s);
 // The stored form; `with_secret` false for API listings.
 std::string toJson(const Subscription& s, bool with_secret = true);
 

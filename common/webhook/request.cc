@@ -140,7 +140,8 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
   // rather than opening one of its own; http:// is HTTP/1.1 and never waits.
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(options.connect_timeout.count()));
+                   s.connect_timeout_ms > 0 ? static_cast<long>(s.connect_timeout_ms)
+                                            : static_cast<long>(options.connect_timeout.count()));
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Request::onBody);
   curl_easy_setopt(e, CURLOPT_WRITEDATA, this);

@@ -295,6 +295,11 @@ TEST_F(ApiTest, SubscriptionsAreReplacedPatchedPausedListedAndRotated) {
   EXPECT_EQ(secret_patch.status, 400);
   EXPECT_NE(secret_patch.body.find("\"/secret\""), std::string::npos);
   EXPECT_EQ(call("PATCH", url, R"({"id":"sub_other"})").status, 400);
+  // Custom headers may not replace the ones hookpipe sets (signature, content type, …).
+  auto forged = call("PATCH", url, R"({"headers":{"webhook-signature":"v1,x","X-Ok":"1"}})");
+  EXPECT_EQ(forged.status, 400) << forged.body;
+  EXPECT_NE(forged.body.find(R"("pointer":"/headers")"), std::string::npos) << forged.body;
+  EXPECT_NE(forged.body.find("'webhook-signature' is set by hookpipe"), std::string::npos);
   EXPECT_EQ(call("PATCH", url, "not json").status, 400);
   EXPECT_EQ(call("PATCH", url, "[1]").status, 400);
   EXPECT_EQ(jsonField(call("GET", url).body, "name"), "renamed");

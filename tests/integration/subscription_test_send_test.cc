@@ -3,8 +3,13 @@
 // answer carries the status, the deliverer's error class, the time, the response body and
 // the headers sent; nothing is written to Kafka; 404, 400 and auth.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
+#include <thread>
+#include <vector>
 
 #include "common/signing/signer.h"
 #include "support/harness.h"
@@ -148,6 +153,40 @@ TEST_F(SubscriptionTestSendTest, UnreachableEndpointGivesStatusZeroAndConnection
   EXPECT_EQ(a.at("error_class").as_string(), "connection");
   EXPECT_FALSE(a.at("error").as_string().empty());
   EXPECT_EQ(a.at("response_body").as_string(), "");
+}
+
+// A subscription's connect_timeout_ms replaces HOOKPIPE_CONNECT_TIMEOUT_MS (10 s). The
+// endpoint never completes a handshake: a listener whose accept queue is full, so the
+// kernel drops further SYNs, and curl gives up after the subscription's 300 ms.
+TEST_F(SubscriptionTestSendTest, ASubscriptionsConnectTimeoutReplacesTheDefault) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof sa;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&sa), len), 0);
+  ASSERT_EQ(::listen(listener, 0), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  std::vector<int> fillers;  // fill the accept queue (never accepted)
+  for (int i = 0; i < 4; ++i) {
+    const int c = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    ::connect(c, reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    fillers.push_back(c);
+  }
+  std::this_thread::sleep_for(200ms);
+  ASSERT_NO_FATAL_FAILURE(startProducer());
+  auto sub = create(R"({"url":"http://127.0.0.1:)" + std::to_string(ntohs(sa.sin_port)) +
+                    R"(/hook","events":["*"],"connect_timeout_ms":300})");
+  auto r = testSend(sub.id);
+  for (int c : fillers) ::close(c);
+  ::close(listener);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto a = json(r);
+  EXPECT_EQ(a.at("status").as_int64(), 0);
+  EXPECT_EQ(a.at("error_class").as_string(), "timeout") << r.body;
+  // curl names the limit it hit.
+  EXPECT_NE(std::string(a.at("error").as_string()).find("after 300 ms"), std::string::npos)
+      << r.body;
 }
 
 TEST_F(SubscriptionTestSendTest, PausedSubscriptionIsSentToAndNothingIsWrittenToKafka) {

@@ -148,6 +148,9 @@ TEST(ParseSubscription, ReportsEachValidationError) {
       {with(R"("name":7)"), "name must be a string"},
       {with(R"("timeout_ms":50)"), "timeout_ms must be 100..300000"},
       {with(R"("timeout_ms":300001)"), "timeout_ms must be 100..300000"},
+      {with(R"("connect_timeout_ms":99)"), "connect_timeout_ms must be 100..60000"},
+      {with(R"("connect_timeout_ms":60001)"), "connect_timeout_ms must be 100..60000"},
+      {with(R"("connect_timeout_ms":"5s")"), "connect_timeout_ms must be 100..60000"},
       {with(R"("timeout_ms":"5s")"), "timeout_ms must be 100..300000"},
       {with(R"("retry_config":"fast")"), "retry_config must be an object"},
       {with(R"("retry_config":{"strategy":"random"})"), "retry_config.strategy must be"},
@@ -212,7 +215,8 @@ TEST(ParseSubscription, ReportsEveryProblemInOneMessage) {
 TEST(ParseSubscription, DeliveryControls) {
   auto s = parseSubscription(
       R"({"url":"https://x.example","events":["*"],"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",)"
-      R"("rate_limit":{"per_second":50,"per_hour":1000},"max_concurrency":4,"ordered":true})");
+      R"("rate_limit":{"per_second":50,"per_hour":1000},"max_concurrency":4,"ordered":true,)"
+      R"("connect_timeout_ms":2500})");
   ASSERT_TRUE(s.has_value()) << s.error().message;
   EXPECT_EQ(s->rate_limit.per_second, 50);
   EXPECT_EQ(s->rate_limit.per_minute, 0);
@@ -220,6 +224,7 @@ TEST(ParseSubscription, DeliveryControls) {
   EXPECT_TRUE(s->rate_limit.any());
   EXPECT_EQ(s->max_concurrency, 4);
   EXPECT_TRUE(s->ordered);
+  EXPECT_EQ(s->connect_timeout_ms, 2500);
   // The secret is decoded once, at parse time.
   EXPECT_EQ(s->secret_key, *signing::secretKey(kSecret));
   EXPECT_EQ(s->signingKeys(0), std::vector<std::string>{s->secret_key});
@@ -228,6 +233,7 @@ TEST(ParseSubscription, DeliveryControls) {
   EXPECT_EQ(again->rate_limit.per_hour, 1000);
   EXPECT_EQ(again->max_concurrency, 4);
   EXPECT_TRUE(again->ordered);
+  EXPECT_EQ(again->connect_timeout_ms, 2500);
   // Defaults: no limit, the deliverer's concurrency, unordered; none written out.
   auto plain = parseSubscription(R"({"url":"https://x.example","events":["*"]})");
   ASSERT_TRUE(plain.has_value());
@@ -237,6 +243,24 @@ TEST(ParseSubscription, DeliveryControls) {
   const std::string json = toJson(*plain);
   EXPECT_EQ(json.find("rate_limit"), std::string::npos);
   EXPECT_EQ(json.find("ordered"), std::string::npos);
+  EXPECT_EQ(plain->connect_timeout_ms, 0);
+  EXPECT_EQ(json.find("connect_timeout_ms"), std::string::npos);
+}
+
+TEST(ApiProblems, CustomHeadersCannotReplaceTheOnesHookpipeSets) {
+  auto s = parseSubscription(
+      R"({"url":"https://x.example","events":["*"],"headers":{"X-Team":"a","Authorization":"b",)"
+      R"("content-type":"text/plain","Webhook-Signature":"v1,forged","User-Agent":"me"}})");
+  ASSERT_TRUE(s.has_value()) << s.error().message;  // a stored record still loads
+  const auto problems = apiProblems(*s);
+  EXPECT_EQ(problems, (std::vector<std::string>{
+                          "headers: 'User-Agent' is set by hookpipe and cannot be replaced",
+                          "headers: 'Webhook-Signature' is set by hookpipe and cannot be replaced",
+                          "headers: 'content-type' is set by hookpipe and cannot be replaced"}));
+  auto fine = parseSubscription(
+      R"({"url":"https://x.example","events":["*"],"headers":{"X-Team":"a","Authorization":"b"}})");
+  ASSERT_TRUE(fine.has_value());
+  EXPECT_TRUE(apiProblems(*fine).empty());
 }
 
 TEST(SubscriptionJson, RoundTripsThroughParse) {
