@@ -155,6 +155,28 @@ TEST_F(SubscriptionTestSendTest, UnreachableEndpointGivesStatusZeroAndConnection
   EXPECT_EQ(a.at("response_body").as_string(), "");
 }
 
+// The error classes the deliverer retries on, from real failures: a name that does not
+// resolve (.invalid never does, RFC 6761) and a TLS handshake with a plain HTTP server.
+TEST_F(SubscriptionTestSendTest, DnsAndTlsFailuresAreRetriedWithTheirOwnClass) {
+  Receiver plain;  // speaks HTTP/1.1 only
+  ASSERT_NO_FATAL_FAILURE(startProducer());
+  // (A resolver that answers slowly must not turn this into a connect timeout.)
+  auto dns = create(
+      R"({"url":"https://no-such-host.invalid/hook","events":["*"],"connect_timeout_ms":30000})");
+  auto tls =
+      create(R"({"url":")" + plain.url("/hook").replace(0, 4, "https") + R"(","events":["*"]})");
+  for (const auto& [id, error_class] :
+       std::vector<std::pair<std::string, std::string>>{{dns.id, "dns"}, {tls.id, "tls"}}) {
+    auto r = testSend(id);
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto a = json(r);
+    EXPECT_EQ(a.at("status").as_int64(), 0) << r.body;
+    EXPECT_EQ(a.at("outcome").as_string(), "retry") << r.body;
+    EXPECT_EQ(a.at("error_class").as_string(), error_class) << r.body;
+  }
+  EXPECT_TRUE(plain.requests().empty()) << "the TLS handshake reached the HTTP handler";
+}
+
 // A subscription's connect_timeout_ms replaces HOOKPIPE_CONNECT_TIMEOUT_MS (10 s). The
 // endpoint never completes a handshake: a listener whose accept queue is full, so the
 // kernel drops further SYNs, and curl gives up after the subscription's 300 ms.
