@@ -24,6 +24,12 @@ bool privateV4(uint32_t a) {  // host byte order
          in(0xF0000000, 4);     // 240/4 reserved, broadcast
 }
 
+// ::ffff:a.b.c.d — the IPv4 address is in the last 4 bytes.
+bool ipv4Mapped(const uint8_t* v6) {
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(v6, kMapped, sizeof kMapped) == 0;
+}
+
 }  // namespace
 
 bool isPrivateAddress(const sockaddr* addr) {
@@ -34,8 +40,7 @@ bool isPrivateAddress(const sockaddr* addr) {
   if (addr->sa_family != AF_INET6) return true;  // unknown families are refused
   const auto* v6 = reinterpret_cast<const sockaddr_in6*>(addr);
   const uint8_t* b = v6->sin6_addr.s6_addr;
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  if (std::memcmp(b, kMapped, 12) == 0) {
+  if (ipv4Mapped(b)) {
     const uint32_t a =
         (uint32_t(b[12]) << 24) | (uint32_t(b[13]) << 16) | (uint32_t(b[14]) << 8) | b[15];
     return privateV4(a);
@@ -108,8 +113,7 @@ bool AddressRanges::contains(const sockaddr* addr) const {
   } else {
     return false;
   }
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  const bool mapped = v6 && std::memcmp(bytes, kMapped, 12) == 0;
+  const bool mapped = v6 && ipv4Mapped(bytes);
   for (const Range& r : ranges_) {
     if (matches(r, v6, bytes)) return true;
     if (mapped && matches(r, false, bytes + 12)) return true;
