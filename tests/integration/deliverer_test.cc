@@ -392,6 +392,45 @@ TEST_F(DelivererTest, AStuckOrderedSubscriptionHoldsBackOnlyItsOwnPartition) {
   EXPECT_NE(log.find("resumed at offset="), std::string::npos) << log;
 }
 
+// Lanes stuck behind hanging endpoints fill the waiting budget: intake stops for at most a
+// second, then goes on (parking what cannot go), so a healthy subscription's deliveries
+// that arrive meanwhile go out without waiting for the hanging requests to end.
+TEST_F(DelivererTest, AWaitingBudgetFullOfHangingLanesHoldsIntakeForASecondAtMost) {
+  // (A receiver records a request when it answers: arrivals are counted here.)
+  std::atomic<int> hanging_arrived{0};
+  std::atomic<bool> let_go{false};  // set at the end: the hanging requests answer then
+  auto hang = [&](const ReceivedRequest&) {
+    ++hanging_arrived;
+    for (int i = 0; i < 100 && !let_go; ++i) std::this_thread::sleep_for(100ms);
+    return 200;
+  };
+  std::vector<std::unique_ptr<Receiver>> hanging;
+  Receiver healthy;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  for (int i = 0; i < 4; ++i) {
+    hanging.push_back(std::make_unique<Receiver>(hang));
+    subscribe(R"({"url":")" + hanging.back()->url("/hang") +
+              R"(","events":["bs.slow"],"max_concurrency":1,"timeout_ms":30000,)"
+              R"("retry_config":{"strategy":"none"}})");
+  }
+  subscribe(R"({"url":")" + healthy.url("/ok") + R"(","events":["bs.fast"]})");
+  pipeline_->start("router");
+  pipeline_->start("retry");
+  auto env = kOneWorker;
+  env["HOOKPIPE_MAX_WAITING"] = "8";  // lanes of 2: four hanging lanes spend it
+  pipeline_->start("deliverer", "1", env);
+  produceEvents("bs.slow", 3);  // per hanging endpoint: one out, two waiting
+  ASSERT_TRUE(eventually([&] { return hanging_arrived >= 4; }, 9s)) << hanging_arrived.load();
+  const auto hung_at = Clock::now();
+  produceEvents("bs.fast", 5);
+  // Before, intake stayed stopped until the hanging requests ended, 10 s after they began.
+  ASSERT_TRUE(healthy.waitFor([](auto& r) { return r.size() >= 5; }, 30s));
+  EXPECT_LT(healthy.requests().back().at - hung_at, 5s)
+      << "the healthy deliveries waited for the hanging requests";
+  EXPECT_EQ(hanging_arrived, 4) << "a hanging request ended before the healthy ones went";
+  let_go = true;
+}
+
 TEST_F(DelivererTest, RetryAfterOnA429IsHonoured) {
   std::atomic<int> calls{0};
   Receiver receiver([&](const ReceivedRequest&) { return calls++ == 0 ? 429 : 200; });
