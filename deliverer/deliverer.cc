@@ -228,12 +228,14 @@ int Deliverer::run(const std::atomic<bool>& stop) {
       log()->info(
           "worker={} delivered={} retried={} dead_lettered={} parked={} duplicates_skipped={} "
           "unknown_subscription={} in_flight={} waiting={} breakers_open={} breakers_opened={} "
-          "breakers_closed={} throttle_backoffs={} partitions_held={} rate_limit_round_trips={}",
+          "breakers_closed={} breaker_cut_short={} throttle_backoffs={} partitions_held={} "
+          "rate_limit_round_trips={}",
           worker_, metrics_.delivered.load(), metrics_.retried.load(),
           metrics_.dead_lettered.load(), metrics_.parked.load(), metrics_.duplicates_skipped.load(),
           metrics_.unknown_subscription.load(), in_flight_.size(), waiting_total_,
           shared_.governor.openBreakers(), shared_.governor.breaker_opened.load(),
-          shared_.governor.breaker_closed.load(), shared_.governor.throttle_backoffs.load(),
+          shared_.governor.breaker_closed.load(), metrics_.cut_short.load(),
+          shared_.governor.throttle_backoffs.load(),
           partition_holds_.size(), limiter_.round_trips.load());
     }
   }
@@ -330,7 +332,7 @@ void Deliverer::admit(Pending p, const std::shared_ptr<const Subscription>& sub)
         return;
       case Governor::Admit::kOpen:
         if (!sub->ordered) {
-          park(std::move(p), shared_.governor.view(sub->id).open_until_ms);
+          parkForBreaker(std::move(p), *sub, shared_.governor.view(sub->id).open_until_ms);
           return;
         }
         break;
@@ -430,7 +432,7 @@ void Deliverer::pumpLanes() {
     const int slots = shared_.governor.available(id, capOf(*sub), now);
     const auto breaker = shared_.governor.view(id);
     if (breaker.state == BreakerState::kOpen && !sub->ordered) {
-      for (auto& p : take_all()) park(std::move(p), breaker.open_until_ms);
+      for (auto& p : take_all()) parkForBreaker(std::move(p), *sub, breaker.open_until_ms);
       it = busy_lanes_.erase(it);
       continue;
     }
@@ -694,6 +696,27 @@ void Deliverer::park(Pending p, int64_t due_ms) {
           std::move(headers));
 }
 
+void Deliverer::parkForBreaker(Pending p, const Subscription& sub, int64_t open_until_ms) {
+  const int64_t now = kafka::nowMs();
+  records::DeliveryMeta& meta = p.meta;
+  // Time held back counts against the schedule: a delivery first seen by an open breaker
+  // starts its clock now (first_attempt_ms is "its first chance", attempted or not).
+  if (meta.first_attempt_ms == 0) meta.first_attempt_ms = now;
+  const int64_t deadline = meta.first_attempt_ms + retry::horizon(sub.retry_config).count();
+  if (now > deadline) {
+    ++metrics_.cut_short;
+    meta.error_message = "cut short by an open circuit breaker: the retry policy's horizon passed" +
+                         (meta.error_message.empty() ? std::string()
+                                                     : "; last error: " + meta.error_message);
+    if (meta.error_class.empty()) meta.error_class = "breaker_open";
+    deadLetter(std::move(p), "breaker_open");
+    return;
+  }
+  // Back when it reopens (half-open: a probe may take it); past its deadline then, it goes
+  // to the dead-letter topic — at most one cooldown after its horizon.
+  park(std::move(p), open_until_ms);
+}
+
 void Deliverer::parkPaused(Pending p) {
   const int64_t now = kafka::nowMs();
   if (p.meta.parked_since_ms == 0) p.meta.parked_since_ms = now;
@@ -736,6 +759,8 @@ void Deliverer::finish(const kafka::OwnedMessage& msg) {
 }
 
 void Deliverer::disableSubscription(const Subscription& sub) {
+  // Every request out when the endpoint went away answers 410: one write per version.
+  if (!sub.is_active || !shared_.firstToDisable(sub)) return;
   Subscription disabled = sub;
   disabled.is_active = false;
   disabled.updated_at = json::formatTimestamp(kafka::nowMs());

@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <span>
@@ -38,6 +39,7 @@ struct Metrics {
   std::atomic<uint64_t> duplicates_skipped{0};
   std::atomic<uint64_t> unknown_subscription{0};  // deliveries of deleted subscriptions, dropped
   std::atomic<uint64_t> parked{0};                // re-queued without spending an attempt
+  std::atomic<uint64_t> cut_short{0};  // dead-lettered: horizon passed behind an open breaker
   std::atomic<uint64_t> redis_errors{0};
   std::atomic<uint64_t> attempt_us_total{0};
 };
@@ -89,12 +91,25 @@ struct AttemptRecord {
 // What the workers of one process share.
 struct Shared {
   explicit Shared(const Config& config)
-      : governor({config.breaker_failures, config.breaker_cooldown}) {}
+      : governor({.failures = config.breaker_failures,
+                  .cooldown = config.breaker_cooldown,
+                  .window = config.breaker_window,
+                  .failure_rate_pct = config.breaker_failure_rate_pct}) {}
   Governor governor;
+  // Whether this process should write `sub` back disabled after a 410: once per version of
+  // the subscription (its updated_at), however many of its requests answered 410.
+  bool firstToDisable(const Subscription& sub) {
+    std::lock_guard lock(disabled_mu_);
+    return disabled_versions_.insert(sub.id + '\n' + sub.updated_at).second;
+  }
   Metrics metrics;
   std::function<void(const AttemptRecord&)> on_attempt;  // optional; called on worker threads
   // Set when one worker fails fatally: the others stop too, so the process exits.
   std::atomic<bool> halt{false};
+
+ private:
+  std::mutex disabled_mu_;
+  std::unordered_set<std::string> disabled_versions_;
 };
 
 // One deliverer worker: consumes `deliveries` (its own consumer in the `<prefix>deliverer`
@@ -165,6 +180,10 @@ class Deliverer final : public kafka::RebalanceListener {
   // Re-queues in the shortest suitable tier without spending an attempt.
   void park(Pending p, int64_t due_ms);
   void parkPaused(Pending p);
+  // Holds a delivery back while its endpoint's breaker is open until `open_until_ms`,
+  // without spending an attempt — unless its retry policy's horizon (first attempt + the
+  // policy's delays) has passed: then it is dead-lettered as cut short, `breaker_open`.
+  void parkForBreaker(Pending p, const Subscription& sub, int64_t open_until_ms);
   // An ordered lane at its bound pauses its partition (its deliveries cannot be parked);
   // the partition resumes where intake left it once the lane is down to half.
   void holdPartition(Lane& lane, int32_t partition);

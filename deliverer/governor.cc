@@ -33,8 +33,9 @@ const char* breakerStateName(BreakerState s) {
 
 void Governor::transition(const std::string& id, Entry& e, BreakerState to) {
   if (e.v.state == to) return;
-  log()->warn("circuit breaker subscription={} {} -> {} consecutive_failures={}", id,
-              breakerStateName(e.v.state), breakerStateName(to), e.v.consecutive_failures);
+  log()->warn("circuit breaker subscription={} {} -> {} window_failures={} window_attempts={}", id,
+              breakerStateName(e.v.state), breakerStateName(to), e.v.window_failures,
+              e.v.window_attempts);
   if (to == BreakerState::kOpen) ++breaker_opened;
   if (to == BreakerState::kClosed) ++breaker_closed;
   e.v.state = to;
@@ -42,8 +43,32 @@ void Governor::transition(const std::string& id, Entry& e, BreakerState to) {
 
 void Governor::refresh(const std::string& id, Entry& e, int cap, int64_t now_ms) {
   if (e.v.limit <= 0 || e.v.limit > cap) e.v.limit = cap;
-  if (e.v.state == BreakerState::kOpen && now_ms >= e.v.open_until_ms)
+  if (e.v.state == BreakerState::kOpen && now_ms >= e.v.open_until_ms) {
+    e.probes_failed = 0;
     transition(id, e, BreakerState::kHalfOpen);
+  }
+}
+
+void Governor::record(Entry& e, bool success, bool failure, int64_t now_ms) const {
+  const int64_t width = std::max<int64_t>(1, settings_.window.count() / kBuckets);
+  const int64_t slot = now_ms / width;
+  Bucket& b = e.buckets[static_cast<std::size_t>(slot % kBuckets)];
+  if (b.slot != slot) b = {slot, 0, 0};
+  b.ok += success ? 1 : 0;
+  b.failed += failure ? 1 : 0;
+  e.v.window_failures = 0;
+  e.v.window_attempts = 0;
+  for (const Bucket& x : e.buckets) {
+    if (x.slot < 0 || x.slot <= slot - kBuckets) continue;  // older than the window
+    e.v.window_failures += x.failed;
+    e.v.window_attempts += x.ok + x.failed;
+  }
+}
+
+void Governor::open(const std::string& id, Entry& e, int64_t cooldown_ms, int64_t now_ms) {
+  e.cooldown_ms = cooldown_ms;
+  e.v.open_until_ms = now_ms + cooldown_ms;
+  transition(id, e, BreakerState::kOpen);
 }
 
 int Governor::available(const std::string& id, int cap, int64_t now_ms) {
@@ -54,7 +79,7 @@ int Governor::available(const std::string& id, int cap, int64_t now_ms) {
     case BreakerState::kOpen:
       return 0;
     case BreakerState::kHalfOpen:
-      return e.probe_in_flight ? 0 : 1;
+      return std::max(0, kProbes - e.probes_failed - e.v.in_flight);
     case BreakerState::kClosed:
       break;
   }
@@ -66,18 +91,17 @@ Governor::Admit Governor::acquire(const std::string& id, int cap, int64_t now_ms
   std::lock_guard lock(mu_);
   Entry& e = entries_[id];
   refresh(id, e, cap, now_ms);
+  int limit = 0;
   switch (e.v.state) {
     case BreakerState::kOpen:
       return Admit::kOpen;
     case BreakerState::kHalfOpen:
-      if (e.probe_in_flight) return Admit::kBusy;
-      e.probe_in_flight = true;
-      if (e.v.in_flight++ == 0) e.progress_ms = now_ms;
-      return Admit::kGo;
+      limit = kProbes - e.probes_failed;
+      break;
     case BreakerState::kClosed:
+      limit = std::max(1, static_cast<int>(std::floor(e.v.limit)));
       break;
   }
-  const int limit = std::max(1, static_cast<int>(std::floor(e.v.limit)));
   if (e.v.in_flight >= limit) return Admit::kBusy;
   if (e.v.in_flight++ == 0) e.progress_ms = now_ms;
   return Admit::kGo;
@@ -92,8 +116,6 @@ void Governor::release(const std::string& id, Feedback feedback, int64_t now_ms)
     const auto d = static_cast<double>(feedback.duration_ms);
     e.latency_ms = e.latency_ms <= 0 ? d : (1 - kLatencyWeight) * e.latency_ms + kLatencyWeight * d;
   }
-  const bool was_probe = e.v.state == BreakerState::kHalfOpen && e.probe_in_flight;
-  if (was_probe) e.probe_in_flight = false;
 
   if (feedback.throttled && now_ms - e.last_decrease_ms >= kDecreaseSpacingMs) {
     e.v.limit = std::max(1.0, e.v.limit / 2);
@@ -102,27 +124,37 @@ void Governor::release(const std::string& id, Feedback feedback, int64_t now_ms)
   } else if (feedback.success && e.v.limit > 0) {
     e.v.limit += 1.0 / e.v.limit;  // capped at the cap by refresh()
   }
+  if (!feedback.success && !feedback.failure) return;  // e.g. a 400 or a 429: no verdict
+  record(e, feedback.success, feedback.failure, now_ms);
 
-  if (feedback.success) {
-    e.v.consecutive_failures = 0;
-    if (e.v.state != BreakerState::kClosed) {
-      e.cooldown_ms = 0;
-      transition(id, e, BreakerState::kClosed);
-    }
+  const int64_t base = settings_.cooldown.count();
+  switch (e.v.state) {
+    case BreakerState::kOpen:
+      // An attempt that was out when it opened: a success says the endpoint is back.
+      if (!feedback.success) return;
+      [[fallthrough]];
+    case BreakerState::kHalfOpen:
+      if (feedback.success) {
+        e.cooldown_ms = 0;
+        e.buckets = {};  // judged afresh from here
+        e.bad_since_ms = -1;
+        transition(id, e, BreakerState::kClosed);
+      } else if (++e.probes_failed >= kProbes) {
+        open(id, e, std::min(base * kMaxCooldownFactor, std::max(base, e.cooldown_ms * 2)), now_ms);
+      }
+      return;
+    case BreakerState::kClosed:
+      break;
+  }
+  const bool bad = e.v.window_failures >= settings_.failures &&
+                   int64_t{e.v.window_failures} * 100 >=
+                       int64_t{settings_.failure_rate_pct} * e.v.window_attempts;
+  if (!bad) {
+    e.bad_since_ms = -1;
     return;
   }
-  if (!feedback.failure) return;
-  ++e.v.consecutive_failures;
-  const int64_t base = settings_.cooldown.count();
-  if (was_probe || e.v.state == BreakerState::kHalfOpen) {
-    e.cooldown_ms = std::min(base * kMaxCooldownFactor, std::max(base, e.cooldown_ms * 2));
-    e.v.open_until_ms = now_ms + e.cooldown_ms;
-    transition(id, e, BreakerState::kOpen);
-  } else if (e.v.state == BreakerState::kClosed && e.v.consecutive_failures >= settings_.failures) {
-    e.cooldown_ms = base;
-    e.v.open_until_ms = now_ms + base;
-    transition(id, e, BreakerState::kOpen);
-  }
+  if (e.bad_since_ms < 0) e.bad_since_ms = now_ms;
+  if (now_ms - e.bad_since_ms >= settings_.window.count()) open(id, e, base, now_ms);
 }
 
 Governor::View Governor::view(const std::string& id) const {

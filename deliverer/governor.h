@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -25,24 +26,34 @@ struct Feedback {
 // subscription's deliveries live on one partition, so contention is rare). Times are
 // passed in, so tests drive a fake clock.
 //
-// Breaker: closed until `failures` attempts in a row fail; then open for `cooldown`
-// (doubling on each failed probe, up to 8x); then half-open: one probe at a time, whose
-// success closes it and whose failure opens it again.
+// Breaker (modelled on Envoy's outlier detection): it judges the endpoint by its failure
+// rate over a rolling `window`, not by a run of independent deliveries. It opens when, over
+// the window, at least `failures` attempts failed and they were at least `failure_rate_pct`
+// percent of all attempts — and the rate has stayed that high for a whole window, so a
+// burst of new deliveries whose first tries fail (a flaky endpoint, or one that fails each
+// delivery's first tries) is judged only once their retries have had time to succeed. Open
+// for `cooldown`, doubling on each failed half-open round up to 8x; then half-open: up to
+// kProbes attempts at once, the first success closes it, kProbes failures reopen it. So an
+// endpoint that is down for good sees kProbes requests per cooldown, whatever arrives.
 // Adaptive limit (AIMD): starts at the cap; each throttled answer halves it (at most once
 // per second, never below 1); each success adds 1/limit, so a full window of successes
 // grows it by one, back up to the cap.
 class Governor {
  public:
   struct Settings {
-    int failures = 5;
+    int failures = 5;  // at least this many failures in the window to open
     std::chrono::milliseconds cooldown{30'000};
+    std::chrono::milliseconds window{10'000};
+    int failure_rate_pct = 90;
   };
+  static constexpr int kProbes = 3;  // attempts a half-open breaker lets through
   enum class Admit { kGo, kBusy, kOpen };
   struct View {
     BreakerState state = BreakerState::kClosed;
     int in_flight = 0;
     double limit = 0;  // 0 until the endpoint was first used
-    int consecutive_failures = 0;
+    int window_failures = 0;  // in the rolling window, as of the last attempt that ended
+    int window_attempts = 0;
     int64_t open_until_ms = 0;
   };
 
@@ -69,9 +80,17 @@ class Governor {
   std::atomic<uint64_t> throttle_backoffs{0};
 
  private:
+  static constexpr int kBuckets = 10;  // the window in tenths
+  struct Bucket {
+    int64_t slot = -1;  // now_ms / (window / kBuckets) when it was filled
+    int ok = 0;
+    int failed = 0;
+  };
   struct Entry {
     View v;
-    bool probe_in_flight = false;
+    std::array<Bucket, kBuckets> buckets;
+    int64_t bad_since_ms = -1;  // since when the window's failure rate has been at the bar
+    int probes_failed = 0;      // in this half-open round
     int64_t cooldown_ms = 0;
     int64_t last_decrease_ms = INT64_MIN / 2;  // no decrease yet
     double latency_ms = 0;    // moving average of attempt durations, 0 until one ended
@@ -80,6 +99,9 @@ class Governor {
   // Moves an open breaker whose cooldown passed to half-open.
   void refresh(const std::string& id, Entry& e, int cap, int64_t now_ms);
   void transition(const std::string& id, Entry& e, BreakerState to);
+  // Counts an ended attempt into the rolling window and refreshes the window totals.
+  void record(Entry& e, bool success, bool failure, int64_t now_ms) const;
+  void open(const std::string& id, Entry& e, int64_t cooldown_ms, int64_t now_ms);
 
   Settings settings_;
   mutable std::mutex mu_;

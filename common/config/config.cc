@@ -101,8 +101,10 @@ Config Config::fromEnv() {
   envInt("HOOKPIPE_ROUTER_LINGER_MS", c.router_linger_ms, errors);
   envInt("HOOKPIPE_ENDPOINT_CONCURRENCY", c.endpoint_concurrency, errors);
   envInt("HOOKPIPE_BREAKER_FAILURES", c.breaker_failures, errors);
+  envInt("HOOKPIPE_BREAKER_FAILURE_RATE", c.breaker_failure_rate_pct, errors);
   envInt("HOOKPIPE_MAX_WAITING", c.max_waiting, errors);
   for (auto [name, field] : {std::pair{"HOOKPIPE_BREAKER_COOLDOWN", &c.breaker_cooldown},
+                             std::pair{"HOOKPIPE_BREAKER_WINDOW", &c.breaker_window},
                              std::pair{"HOOKPIPE_MAX_PAUSE", &c.max_pause}}) {
     const char* v = std::getenv(name);
     if (v == nullptr || *v == '\0') continue;
@@ -181,6 +183,8 @@ std::vector<std::string> Config::validate() const {
   if (router_linger_ms < 0 || router_linger_ms > 1000)
     problems.push_back("HOOKPIPE_ROUTER_LINGER_MS must be 0..1000");
   if (breaker_failures < 1) problems.push_back("HOOKPIPE_BREAKER_FAILURES must be at least 1");
+  if (breaker_failure_rate_pct < 1 || breaker_failure_rate_pct > 100)
+    problems.push_back("HOOKPIPE_BREAKER_FAILURE_RATE must be a percentage, 1..100");
   if (max_waiting < 1) problems.push_back("HOOKPIPE_MAX_WAITING must be at least 1");
   if (retry_tiers.empty()) problems.push_back("HOOKPIPE_RETRY_TIERS needs at least one tier");
   for (std::size_t i = 1; i < retry_tiers.size(); ++i)

@@ -60,7 +60,12 @@ struct Config {
   // How long the router's producer lets a batch of deliveries fill (benchmarks/README.md).
   int router_linger_ms = 10;
   int endpoint_concurrency = 32;
+  // Circuit breaker (deliverer/README.md): opens when, over a rolling window, at least
+  // `breaker_failures` attempts failed and they were at least `breaker_failure_rate_pct`
+  // percent of the attempts, for a whole window; stays open for the cooldown.
   int breaker_failures = 5;
+  int breaker_failure_rate_pct = 90;
+  std::chrono::milliseconds breaker_window{10'000};
   std::chrono::milliseconds breaker_cooldown{30'000};
   std::size_t max_waiting = 10'000;
   std::chrono::milliseconds max_pause{72LL * 3600 * 1000};

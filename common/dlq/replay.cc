@@ -138,7 +138,9 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
           meta.subscription_id = options.to_subscription;
           key = options.to_subscription;
         }
+        // A replay starts a new run of the retry policy: its horizon counts from now.
         meta.attempt = 1;
+        meta.first_attempt_ms = 0;
         meta.due_ms = kafka::nowMs();
         meta.replay_id = stats.replay_id;
         meta.writeTo(headers);

@@ -43,6 +43,21 @@ std::optional<std::chrono::milliseconds> retryDelay(const RetryConfig& config, i
   return milliseconds(static_cast<int64_t>(delay_ms));
 }
 
+std::chrono::milliseconds horizon(const RetryConfig& config) {
+  RetryConfig longest = config;
+  longest.jitter = false;
+  std::mt19937_64 unused;
+  double total_ms = 0;
+  for (int n = 1;; ++n) {
+    auto delay = retryDelay(longest, n, unused);
+    if (!delay) break;
+    double ms = static_cast<double>(delay->count());
+    if (config.jitter) ms = std::min(ms * 1.1, static_cast<double>(config.max_delay_ms));
+    total_ms += ms;
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(total_ms));
+}
+
 int chooseTier(const std::vector<std::chrono::milliseconds>& tiers,
                std::chrono::milliseconds remaining) {
   if (remaining.count() <= 0 || tiers.empty()) return -1;

@@ -24,6 +24,11 @@ inline const std::vector<std::chrono::milliseconds>& defaultSchedule() {
 std::optional<std::chrono::milliseconds> retryDelay(const RetryConfig& config, int failed_attempt,
                                                     std::mt19937_64& rng);
 
+// How long a delivery may live after its first attempt: the sum of the policy's delays,
+// the longest they can be (jitter at its top). A delivery held back by an open circuit
+// breaker past this is dead-lettered; parking shapes traffic, it does not extend a life.
+std::chrono::milliseconds horizon(const RetryConfig& config);
+
 // Which fixed-delay tier (index into ascending `tiers`) holds a message that must wait
 // `remaining`: the longest tier not longer than the wait, or the shortest tier when the
 // wait is shorter than every tier (the tier consumer releases it at its due time).

@@ -1,5 +1,5 @@
 // The deliverer's isolation and shaping on the real broker and Redis: rate limits shared
-// by two deliverer processes, the circuit breaker, concurrency caps and parking without
+// by two deliverer processes, concurrency caps and parking without
 // spending attempts, ordered delivery, Retry-After, timeouts, several worker threads and
 // max_pause for paused subscriptions. Every role runs as its own `hookpipe` process.
 #include <fcntl.h>
@@ -180,62 +180,6 @@ TEST_F(DelivererTest, RateLimitIsSharedByTwoDeliverers) {
   auto parked = tierRecords();
   EXPECT_FALSE(parked.empty()) << "nothing was parked: the test did not exercise parking";
   for (const auto& m : parked) EXPECT_EQ(records::DeliveryMeta::fromHeaders(m.headers).attempt, 1);
-  EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
-}
-
-TEST_F(DelivererTest, CircuitBreakerOpensHoldsOffThenClosesAfterASuccessfulProbe) {
-  std::atomic<bool> healthy{false};
-  Receiver receiver([&](const ReceivedRequest&) { return healthy ? 200 : 503; });
-  Receiver other;
-  ASSERT_NO_FATAL_FAILURE(startApi());
-  subscribe(R"({"url":")" + receiver.url("/down") +
-            R"(","events":["cb.*"],"max_concurrency":1,)"
-            R"("retry_config":{"strategy":"fixed","retry_delay":100,"max_retries":50}})");
-  subscribe(R"({"url":")" + other.url("/up") + R"(","events":["cb.*"]})");
-  pipeline_->start("router");
-  pipeline_->start("retry");
-  pipeline_->start("deliverer", "1",
-                   {{"HOOKPIPE_BREAKER_FAILURES", "3"},
-                    {"HOOKPIPE_BREAKER_COOLDOWN", "3s"},
-                    {"HOOKPIPE_DELIVERER_THREADS", "1"}});
-  produceEvents("cb.event", 10);
-  // The healthy endpoint is not held up by the failing one.
-  ASSERT_TRUE(other.waitFor([](auto& r) { return r.size() >= 10; }, 60s));
-  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 3; }, 60s));
-  const auto opened = receiver.requests()[2].at;
-  // Open: nothing reaches the endpoint until the cooldown has passed.
-  std::this_thread::sleep_for(2500ms);
-  auto reqs = receiver.requests();
-  for (std::size_t i = 3; i < reqs.size(); ++i)
-    EXPECT_GE(reqs[i].at - opened, 2900ms) << "request " << i << " while the breaker was open";
-  // Half-open: one probe, which fails and opens it again for twice the cooldown.
-  ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 4; }, 30s));
-  const auto probe = receiver.requests()[3].at;
-  EXPECT_GE(probe - opened, 2900ms);
-  healthy = true;
-  std::this_thread::sleep_for(3000ms);
-  EXPECT_EQ(receiver.requests().size(), 4u) << "sent again within the doubled cooldown";
-  // The next probe succeeds, the breaker closes, and everything goes out.
-  ASSERT_TRUE(receiver.waitFor(
-      [](auto& r) {
-        int ok = 0;
-        std::set<std::string> ids;
-        for (const auto& x : r) ids.insert(x.headers.at("webhook-id"));
-        ok = static_cast<int>(ids.size());
-        return ok >= 10 && r.size() >= 14;
-      },
-      60s));
-  auto all = receiver.requests();
-  EXPECT_GE(all[4].at - probe, 5900ms);
-  EXPECT_EQ(countByWebhookId(all).size(), 10u);
-  std::string log;
-  EXPECT_TRUE(eventually(
-      [&] {
-        log = pipeline_->logs();
-        return log.find("half_open -> closed") != std::string::npos;
-      },
-      10s));
-  EXPECT_NE(log.find("closed -> open"), std::string::npos);
   EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).empty());
 }
 

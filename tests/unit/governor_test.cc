@@ -12,7 +12,14 @@ constexpr Feedback kFail{false, true, false};
 constexpr Feedback k429{false, false, true};
 constexpr Feedback k503{false, true, true};
 
-Governor make() { return Governor({.failures = 3, .cooldown = std::chrono::seconds(10)}); }
+// Judged over a 1 s window: at least 3 failures, at least 90 % of the attempts, for a whole
+// window; open for 10 s.
+Governor make() {
+  return Governor({.failures = 3,
+                   .cooldown = std::chrono::seconds(10),
+                   .window = std::chrono::seconds(1),
+                   .failure_rate_pct = 90});
+}
 
 // Runs one attempt that started at `now` and ended with `fb`.
 void attempt(Governor& g, int64_t now, Feedback fb, int cap = 8) {
@@ -20,65 +27,112 @@ void attempt(Governor& g, int64_t now, Feedback fb, int cap = 8) {
   g.release("s", fb, now);
 }
 
-TEST(Breaker, OpensAfterTheConfiguredRunOfFailures) {
+// Fails every 100 ms from `from` until the breaker opens; returns when it did.
+int64_t failUntilOpen(Governor& g, int64_t from) {
+  for (int64_t t = from; t < from + 5'000; t += 100) {
+    attempt(g, t, kFail);
+    if (g.view("s").state == BreakerState::kOpen) return t;
+  }
+  ADD_FAILURE() << "the breaker did not open";
+  return -1;
+}
+
+TEST(Breaker, OpensOnceTheFailureRateHasHeldForAWholeWindow) {
   Governor g = make();
-  attempt(g, 0, kFail);
-  attempt(g, 1, kFail);
-  EXPECT_EQ(g.view("s").state, BreakerState::kClosed);
-  attempt(g, 2, kFail);
+  // The third failure (at 200 ms) meets the minimum; the rate then holds for a window.
+  for (int64_t t = 0; t < 1'200; t += 100) {
+    attempt(g, t, kFail);
+    EXPECT_EQ(g.view("s").state, BreakerState::kClosed) << t;
+  }
+  attempt(g, 1'200, kFail);
   EXPECT_EQ(g.view("s").state, BreakerState::kOpen);
-  EXPECT_EQ(g.view("s").open_until_ms, 10'002);
+  EXPECT_EQ(g.view("s").open_until_ms, 11'200);
   EXPECT_EQ(g.acquire("s", 8, 5'000), Governor::Admit::kOpen);
   EXPECT_EQ(g.available("s", 8, 5'000), 0);
   EXPECT_EQ(g.breaker_opened.load(), 1u);
   EXPECT_EQ(g.openBreakers(), 1);
   // Half-open still counts; closed again, it does not.
-  EXPECT_EQ(g.acquire("s", 8, 10'002), Governor::Admit::kGo);
+  EXPECT_EQ(g.acquire("s", 8, 11'200), Governor::Admit::kGo);
   EXPECT_EQ(g.openBreakers(), 1);
-  g.release("s", kOk, 10'003);
+  g.release("s", kOk, 11'201);
   EXPECT_EQ(g.openBreakers(), 0);
 }
 
-TEST(Breaker, ASuccessResetsTheRun) {
+TEST(Breaker, ABurstOfFirstTriesThatFailDoesNotOpenItWhenTheirRetriesSucceed) {
+  // An endpoint that fails each delivery's first two tries: 200 new deliveries fail at
+  // once, their retries fail 300 ms later, the next ones succeed.
   Governor g = make();
-  attempt(g, 0, kFail);
-  attempt(g, 1, kFail);
-  attempt(g, 2, kOk);
-  attempt(g, 3, kFail);
-  attempt(g, 4, kFail);
+  for (int64_t round : {0, 300}) {
+    for (int i = 0; i < 200; ++i) attempt(g, round, kFail, 1000);
+    EXPECT_EQ(g.view("s").state, BreakerState::kClosed);
+  }
+  for (int i = 0; i < 200; ++i) attempt(g, 600 + i, kOk, 1000);
+  // And the same again with the next burst, well within the window.
+  for (int i = 0; i < 200; ++i) attempt(g, 1'200, kFail, 1000);
+  for (int i = 0; i < 200; ++i) attempt(g, 1'500, kFail, 1000);
+  for (int i = 0; i < 200; ++i) attempt(g, 1'800, kOk, 1000);
+  EXPECT_EQ(g.view("s").state, BreakerState::kClosed);
+  EXPECT_EQ(g.breaker_opened.load(), 0u);
+}
+
+TEST(Breaker, HalfOfAllRequestsFailingDoesNotOpenIt) {
+  Governor g = make();
+  for (int64_t t = 0; t < 10'000; t += 10) attempt(g, t, (t / 10) % 2 ? kOk : k503);
+  EXPECT_EQ(g.view("s").state, BreakerState::kClosed);
+}
+
+TEST(Breaker, ARareSuccessDoesNotKeepAFailingEndpointClosed) {
+  Governor g = make();
+  int64_t t = 0;
+  for (; t < 3'000 && g.view("s").state == BreakerState::kClosed; t += 10)
+    attempt(g, t, (t / 10) % 20 == 19 ? kOk : kFail);  // 95 % fail
+  EXPECT_EQ(g.view("s").state, BreakerState::kOpen);
+  EXPECT_GE(t, 1'000);
+}
+
+TEST(Breaker, FewerFailuresThanTheMinimumInAWindowDoNotOpenIt) {
+  Governor g = make();
+  for (int64_t t = 0; t < 20'000; t += 500) attempt(g, t, kFail);  // two per window
   EXPECT_EQ(g.view("s").state, BreakerState::kClosed);
 }
 
 TEST(Breaker, PermanentFailuresAndThrottlingAloneDoNotOpenIt) {
   Governor g = make();
-  for (int i = 0; i < 10; ++i) attempt(g, i * 2000, Feedback{});     // e.g. 400: neither
-  for (int i = 0; i < 10; ++i) attempt(g, 30'000 + i * 2000, k429);  // 429 throttles only
+  for (int i = 0; i < 10; ++i) attempt(g, i * 200, Feedback{});     // e.g. 400: neither
+  for (int i = 0; i < 10; ++i) attempt(g, 30'000 + i * 200, k429);  // 429 throttles only
   EXPECT_EQ(g.view("s").state, BreakerState::kClosed);
 }
 
-TEST(Breaker, HalfOpenAllowsOneProbeThatClosesItOnSuccess) {
+TEST(Breaker, HalfOpenLetsAFewProbesOutAndTheFirstSuccessClosesIt) {
   Governor g = make();
-  for (int i = 0; i < 3; ++i) attempt(g, i, kFail);
-  ASSERT_EQ(g.view("s").state, BreakerState::kOpen);
-  EXPECT_EQ(g.available("s", 8, 10'002), 1);  // cooldown over: half-open
+  const int64_t opened = failUntilOpen(g, 0);
+  const int64_t half = opened + 10'000;
+  EXPECT_EQ(g.available("s", 8, half), Governor::kProbes);  // cooldown over: half-open
   EXPECT_EQ(g.view("s").state, BreakerState::kHalfOpen);
-  ASSERT_EQ(g.acquire("s", 8, 10'002), Governor::Admit::kGo);
-  EXPECT_EQ(g.acquire("s", 8, 10'003), Governor::Admit::kBusy);  // one probe at a time
-  EXPECT_EQ(g.available("s", 8, 10'003), 0);
-  g.release("s", kOk, 10'050);
+  for (int i = 0; i < Governor::kProbes; ++i)
+    ASSERT_EQ(g.acquire("s", 8, half), Governor::Admit::kGo);
+  EXPECT_EQ(g.acquire("s", 8, half + 1), Governor::Admit::kBusy);
+  EXPECT_EQ(g.available("s", 8, half + 1), 0);
+  g.release("s", kFail, half + 40);
+  EXPECT_EQ(g.view("s").state, BreakerState::kHalfOpen);
+  g.release("s", kOk, half + 50);
   EXPECT_EQ(g.view("s").state, BreakerState::kClosed);
   EXPECT_EQ(g.breaker_closed.load(), 1u);
-  EXPECT_EQ(g.available("s", 8, 10'051), 8);
+  g.release("s", kOk, half + 60);
+  EXPECT_EQ(g.available("s", 8, half + 61), 8);
 }
 
-TEST(Breaker, AFailedProbeReopensWithADoubledCooldownUpToEightTimes) {
+TEST(Breaker, FailedProbesReopenItWithADoubledCooldownUpToEightTimes) {
   Governor g = make();
-  for (int i = 0; i < 3; ++i) attempt(g, 0, kFail);
-  int64_t now = 10'000;
+  int64_t now = failUntilOpen(g, 0) + 10'000;
   const int64_t expected[] = {20'000, 40'000, 80'000, 80'000};
   for (int64_t cooldown : expected) {
-    ASSERT_EQ(g.acquire("s", 8, now), Governor::Admit::kGo) << now;
-    g.release("s", kFail, now);
+    // A dead endpoint gets kProbes requests per cooldown, one after another or at once.
+    for (int i = 0; i < Governor::kProbes; ++i) {
+      EXPECT_EQ(g.view("s").state, i == 0 ? BreakerState::kOpen : BreakerState::kHalfOpen);
+      ASSERT_EQ(g.acquire("s", 8, now), Governor::Admit::kGo) << now;
+      g.release("s", kFail, now);
+    }
     EXPECT_EQ(g.view("s").state, BreakerState::kOpen);
     EXPECT_EQ(g.view("s").open_until_ms, now + cooldown);
     EXPECT_EQ(g.acquire("s", 8, now + cooldown - 1), Governor::Admit::kOpen);
@@ -86,8 +140,8 @@ TEST(Breaker, AFailedProbeReopensWithADoubledCooldownUpToEightTimes) {
   }
   // A success after all that closes it, and the next opening starts from the base again.
   attempt(g, now, kOk);
-  for (int i = 0; i < 3; ++i) attempt(g, now, kFail);
-  EXPECT_EQ(g.view("s").open_until_ms, now + 10'000);
+  const int64_t reopened = failUntilOpen(g, now + 1);
+  EXPECT_EQ(g.view("s").open_until_ms, reopened + 10'000);
 }
 
 TEST(Concurrency, CapsRequestsInFlight) {
@@ -165,9 +219,9 @@ TEST(Pace, RequestsOutLongerThanUsualSlowItDownAsTheyHang) {
 
 TEST(Pace, AnOpenOrHalfOpenBreakerLetsOneAtATime) {
   Governor g = make();
-  for (int i = 0; i < 3; ++i) {
-    ASSERT_EQ(g.acquire("s", 8, i), Governor::Admit::kGo);
-    g.release("s", {.failure = true, .duration_ms = 80}, i);
+  for (int64_t t = 0; g.view("s").state != BreakerState::kOpen && t < 5'000; t += 100) {
+    ASSERT_EQ(g.acquire("s", 8, t), Governor::Admit::kGo);
+    g.release("s", {.failure = true, .duration_ms = 80}, t);
   }
   ASSERT_EQ(g.view("s").state, BreakerState::kOpen);
   EXPECT_DOUBLE_EQ(g.msPerDelivery("s", 8, 5), 80);

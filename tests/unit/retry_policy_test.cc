@@ -205,6 +205,30 @@ TEST(ChooseTier, PicksTheLongestTierNotLongerThanTheWait) {
   }
 }
 
+TEST(Horizon, IsTheSumOfThePolicysDelaysAtTheirLongest) {
+  RetryConfig fixed;
+  fixed.strategy = Strategy::kFixed;
+  fixed.retry_delay_ms = 1000;
+  fixed.max_retries = 3;
+  fixed.jitter = false;
+  EXPECT_EQ(horizon(fixed), seconds(3));
+  fixed.jitter = true;  // every delay at +10 %
+  EXPECT_EQ(horizon(fixed), milliseconds(3300));
+  RetryConfig none;
+  none.strategy = Strategy::kNone;
+  EXPECT_EQ(horizon(none), milliseconds(0));
+  RetryConfig defaults;
+  defaults.jitter = false;
+  EXPECT_EQ(horizon(defaults), seconds(5) + minutes(35) + hours(27));
+  // Capped delays are summed as capped, jitter included.
+  RetryConfig capped;
+  capped.strategy = Strategy::kExponential;
+  capped.retry_delay_ms = 1000;
+  capped.max_retries = 4;  // 1 + 2 + 4 + 8 s, capped at 3 s
+  capped.max_delay_ms = 3000;
+  EXPECT_EQ(horizon(capped), milliseconds(1100 + 2200 + 3000 + 3000));
+}
+
 TEST(ChooseTier, NoTiersMeansNoTier) { EXPECT_EQ(chooseTier({}, minutes(5)), -1); }
 
 }  // namespace
