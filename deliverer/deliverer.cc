@@ -772,7 +772,10 @@ void Deliverer::disableSubscription(const Subscription& sub) {
 }
 
 void Deliverer::flushDeliveredMarks(bool force) {
-  if (marks_count_ == 0) return;
+  // Marks Redis could not take are kept by the store (bounded) and written with the next
+  // flush that reaches it, new marks or not.
+  const std::size_t kept = delivered_.unwritten();
+  if (marks_count_ == 0 && kept == 0) return;
   // One pipelined round trip per 20 ms or 512 marks, not one per loop (recent_ covers
   // the ids meanwhile).
   if (!force && marks_count_ < kMarksPerFlush &&
@@ -781,8 +784,19 @@ void Deliverer::flushDeliveredMarks(bool force) {
   if (auto r = delivered_.markDelivered(
           std::span<const std::string>(delivered_marks_.data(), marks_count_), kafka::nowMs());
       !r) {
-    ++metrics_.redis_errors;
-    log()->warn("delivered-id marks lost count={} error={}", marks_count_, r.error().message);
+    if (marks_count_ > 0) {
+      ++metrics_.redis_errors;
+      const auto now = std::chrono::steady_clock::now();
+      if (now - marks_warned_at_ >= std::chrono::seconds(1)) {
+        marks_warned_at_ = now;
+        log()->warn(
+            "delivered-id marks kept until Redis is back count={} kept={} dropped={} error={}",
+            marks_count_, delivered_.unwritten(), delivered_.dropped(), r.error().message);
+      }
+    }
+  } else if (kept > 0) {
+    log()->info("delivered-id marks kept during a Redis outage written count={} dropped={}", kept,
+                delivered_.dropped());
   }
   marks_count_ = 0;
 }

@@ -235,6 +235,7 @@ class Deliverer final : public kafka::RebalanceListener {
   std::vector<std::string> delivered_marks_;
   std::size_t marks_count_ = 0;
   std::chrono::steady_clock::time_point first_mark_at_;
+  std::chrono::steady_clock::time_point marks_warned_at_;  // rate-limits the warning
   RecentIds recent_{1 << 16};                          // ids this worker delivered lately
   std::unordered_map<int32_t, int64_t> assigned_end_;  // partition -> end offset when assigned
   std::unordered_map<int32_t, int64_t> next_offset_;   // partition -> after the last taken in

@@ -46,7 +46,9 @@ std::unique_ptr<redis::Client> IdempotencyStore::takeClient() {
       return c;
     }
   }
-  return std::make_unique<redis::Client>(host_, port_, std::chrono::milliseconds(200));
+  // kNever: a SET NX repeated after a close that raced it would find its own claim.
+  return std::make_unique<redis::Client>(host_, port_, std::chrono::milliseconds(200),
+                                         redis::Client::Repeat::kNever);
 }
 
 void IdempotencyStore::giveBack(std::unique_ptr<redis::Client> c) {

@@ -9,6 +9,12 @@ namespace hookpipe::webhook {
 Outcome classify(long http_status, CURLcode transport, bool refused) {
   if (refusedOutright(http_status, transport, refused))
     return {Verdict::kDeadLetter, "refused_address"};
+  // A 2xx status line is the receiver's answer: it took the delivery, whatever became of
+  // the rest of the response (a timeout or a reset while the body was on its way). Sending
+  // it again would be a duplicate of an accepted delivery (issue 13: a request that spent
+  // its timeout waiting for a connection read "200" and then timed out, and was re-sent).
+  // curl reports the status only once it parsed the status line of this transfer.
+  if (http_status >= 200 && http_status < 300) return {Verdict::kDelivered, ""};
   switch (transport) {
     case CURLE_OK:
       break;

@@ -22,7 +22,8 @@ struct Outcome {
 // `refused` is set when the SSRF guard refused an address: permanent when no connection
 // was made at all (curl's CURLE_COULDNT_CONNECT); when the host had another address the
 // guard let through, what happened there decides.
-// 2xx delivered; 408, 425, 429, 5xx, timeouts, connection/DNS/TLS errors retried;
+// 2xx delivered (also when the transfer failed after the status line: the receiver
+// answered); 408, 425, 429, 5xx, timeouts, connection/DNS/TLS errors retried;
 // other statuses (4xx, and 1xx/3xx since redirects are not followed) dead-lettered;
 // 410 also disables the subscription.
 Outcome classify(long http_status, CURLcode transport, bool refused = false);

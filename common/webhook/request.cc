@@ -29,6 +29,10 @@ size_t Request::onHeader(char* data, size_t size, size_t n, void* self) noexcept
   return size * n;
 }
 
+bool mayMultiplex(std::string_view url) {
+  return url.size() >= 8 && strncasecmp(url.data(), "https://", 8) == 0;
+}
+
 Options requestOptions(const Config& config) {
   Options o{config.connect_timeout, config.request_timeout, config.allow_private_targets,
             config.https_only,      config.ca_file,         nullptr};
@@ -60,8 +64,8 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
   allow_private_ = options.allow_private_targets;
   if (allowed_ != options.allowed_targets) allowed_ = options.allowed_targets;
   refused_ = false;
-  scheme_refused_ =
-      options.https_only && (s.url.size() < 8 || strncasecmp(s.url.c_str(), "https://", 8) != 0);
+  const bool tls = mayMultiplex(s.url);
+  scheme_refused_ = options.https_only && !tls;
   snippet_.clear();
   retry_after_.clear();
   error_buffer_[0] = '\0';
@@ -136,9 +140,14 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
   // HTTP/2 when the TLS handshake offers it (multiplexed on one connection by the multi
   // handle); HTTP/1.1 with keep-alive otherwise.
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
-  // A request to an https endpoint waits for a connection that may turn out to multiplex
-  // rather than opening one of its own; http:// is HTTP/1.1 and never waits.
-  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+  // A request to an https endpoint waits for a connection to it that is still in its TLS
+  // handshake, which may offer HTTP/2 (then the request becomes a stream on it), rather
+  // than opening one of its own: a burst shares one connection. Never over http://: there
+  // libcurl 7.88 waits for the first *response* on the host:port's connection to learn it
+  // is HTTP/1.1, and an endpoint that hangs never sends one, so every request to that
+  // host:port (other subscriptions' too, and the endpoint's own) waited out its timeout
+  // behind it (issue 13). Set each time: the easy handle may have gone to https before.
+  curl_easy_setopt(e, CURLOPT_PIPEWAIT, tls ? 1L : 0L);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                    s.connect_timeout_ms > 0 ? static_cast<long>(s.connect_timeout_ms)
                                             : static_cast<long>(options.connect_timeout.count()));

@@ -32,6 +32,10 @@ struct Options {
   // Private ranges receivers may still be reached at (HOOKPIPE_ALLOWED_TARGETS).
   std::shared_ptr<const AddressRanges> allowed_targets;
 };
+// True for https:// URLs, the only ones whose connection may multiplex (HTTP/2 is offered
+// in the TLS handshake): only these wait for another request's connection (PIPEWAIT).
+bool mayMultiplex(std::string_view url);
+
 // The options HOOKPIPE_* configure (Config::validate has checked them).
 Options requestOptions(const Config& config);
 

@@ -112,11 +112,23 @@ TEST(ClassifyOutcome, TransportErrorsWithoutResponse) {
   }
 }
 
-TEST(ClassifyOutcome, TransportErrorWinsOverAPartialResponse) {
-  // A timeout after the status line arrived is still a timeout, not a delivery.
-  EXPECT_STREQ(name(classify(200, CURLE_OPERATION_TIMEDOUT).verdict), name(Verdict::kRetry));
-  EXPECT_EQ(std::string(classify(200, CURLE_OPERATION_TIMEDOUT).error_class), "timeout");
-  EXPECT_STREQ(name(classify(200, CURLE_RECV_ERROR).verdict), name(Verdict::kRetry));
+TEST(ClassifyOutcome, A2xxStatusLineIsADeliveryWhateverBecameOfTheBody) {
+  // The receiver answered 2xx, then the body timed out or the connection broke: it took
+  // the delivery, and sending it again would be a duplicate (issue 13).
+  for (CURLcode code : {CURLE_OPERATION_TIMEDOUT, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE,
+                        CURLE_SEND_ERROR, CURLE_WRITE_ERROR})
+    for (long status : {200L, 202L, 204L, 299L}) {
+      const Outcome got = classify(status, code);
+      EXPECT_STREQ(name(got.verdict), name(Verdict::kDelivered)) << status << " " << code;
+      EXPECT_STREQ(got.error_class, "");
+    }
+}
+
+TEST(ClassifyOutcome, TransportErrorWinsOverAPartialNon2xxResponse) {
+  // A timeout after a 4xx or 5xx status line is a timeout: retried, not dead-lettered.
+  EXPECT_STREQ(name(classify(503, CURLE_OPERATION_TIMEDOUT).verdict), name(Verdict::kRetry));
+  EXPECT_EQ(std::string(classify(404, CURLE_OPERATION_TIMEDOUT).error_class), "timeout");
+  EXPECT_EQ(std::string(classify(500, CURLE_RECV_ERROR).error_class), "connection");
 }
 
 TEST(ClassifyOutcome, WriteErrorAfterTheStatusLineIsClassifiedByStatus) {

@@ -123,5 +123,15 @@ TEST(WebhookRequest, AReusedRequestStartsClean) {
             curl_easy_strerror(CURLE_UNSUPPORTED_PROTOCOL));
 }
 
+TEST(WebhookRequest, OnlyHttpsUrlsWaitForAConnectionThatMayMultiplex) {
+  // PIPEWAIT over http:// waits for the first response on the host:port, which a hanging
+  // endpoint never sends (issue 13): only https, where HTTP/2 comes with the handshake.
+  EXPECT_TRUE(mayMultiplex("https://example.com/hook"));
+  EXPECT_TRUE(mayMultiplex("HTTPS://example.com/hook"));
+  EXPECT_FALSE(mayMultiplex("http://example.com/hook"));
+  EXPECT_FALSE(mayMultiplex("https:/"));
+  EXPECT_FALSE(mayMultiplex(""));
+}
+
 }  // namespace
 }  // namespace hookpipe::webhook
