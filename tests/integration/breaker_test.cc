@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <random>
@@ -102,11 +103,13 @@ TEST_F(BreakerTest, AnEndpointThatFailsEachDeliverysFirstTwoTriesGetsEveryDelive
 TEST_F(BreakerTest, AnEndpointThatFailsARandomHalfOfAllRequestsGetsEveryDelivery) {
   std::mutex mu;
   std::mt19937 rng(42);
-  std::set<std::string> delivered;
+  std::map<std::string, Clock::time_point> first_seen, delivered;
   Receiver receiver([&](const ReceivedRequest& r) {
     std::lock_guard lock(mu);
+    const std::string& id = r.headers.at("webhook-id");
+    first_seen.try_emplace(id, r.at);
     if (rng() % 2 == 0) return 503;
-    delivered.insert(r.headers.at("webhook-id"));
+    delivered.try_emplace(id, r.at);
     return 200;
   });
   // 20 retries 200 ms apart: a delivery failing all 21 tries is one in two million.
@@ -122,6 +125,10 @@ TEST_F(BreakerTest, AnEndpointThatFailsARandomHalfOfAllRequestsGetsEveryDelivery
       },
       60s))
       << delivered.size() << " of " << kEvents << " delivered";
+  // Within the policy's horizon (20 x 200 ms), with a second of slack: five failures in a
+  // row used to open the breaker for 30 s.
+  std::lock_guard lock(mu);
+  for (const auto& [id, at] : delivered) EXPECT_LE(at - first_seen.at(id), 5s) << id;
   EXPECT_TRUE(deadLetters().empty());
 }
 
@@ -172,6 +179,15 @@ TEST_F(BreakerTest, AnEndpointDownForGoodSeesAFewProbesPerCooldownAndItsDeliveri
   const std::size_t after_open = reqs.size() - before_open;
   const auto rounds = std::chrono::duration_cast<std::chrono::seconds>(done - *opened).count() / 3 + 1;
   EXPECT_LE(after_open, std::size_t(3 * rounds)) << "requests after the breaker opened";
+  int64_t latest_ms = 0;
+  for (const auto& m : dlq) {
+    const auto meta = records::DeliveryMeta::fromHeaders(m.headers);
+    if (auto at = kafka::findHeader(m.headers, records::kDeadLetterAtMs))
+      latest_ms = std::max<int64_t>(latest_ms, std::stoll(std::string(*at)) - meta.first_attempt_ms);
+  }
+  std::cout << "figures: requests before open=" << before_open << " after open=" << after_open
+            << " over " << std::chrono::duration<double>(done - *opened).count()
+            << " s; longest first attempt to dead letter=" << latest_ms << " ms\n";
   // Nothing while open: no request within the first cooldown after the opening.
   for (const auto& r : reqs) {
     if (r.at > *opened) {
@@ -239,6 +255,8 @@ TEST_F(BreakerTest, AHealedEndpointsBacklogFlowsAgainWithinOneCooldown) {
       << delivered.size() << " of " << kEvents;
   // Within one cooldown (6 s) of healing, plus the time to send 60 at 4 at once.
   EXPECT_LE(Clock::now() - healed, 6s + 3s);
+  std::cout << "figures: healed to all delivered="
+            << std::chrono::duration<double>(Clock::now() - healed).count() << " s\n";
   EXPECT_LE(receiver.maxConcurrent(), 4);
   EXPECT_TRUE(deadLetters().empty());
 }
