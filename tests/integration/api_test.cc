@@ -535,6 +535,27 @@ TEST_F(ApiTest, TypeAndIdAreBoundedAndFreeOfControlCharacters) {
   EXPECT_EQ(batch.json().at("accepted").as_int64(), 1);
 }
 
+// Issue 13 §4: request headers over ~8 KB reset the connection without an answer.
+TEST_F(ApiTest, RequestHeadersOverTheLimitAreAnswered431) {
+  const auto base = startProducer();
+  const std::string auth = std::string("Authorization: Bearer ") + kToken;
+  auto big = call("POST", base + "/v1/events", R"({"type":"a"})",
+                  {auth, "X-Padding: " + std::string(9000, 'p')});
+  EXPECT_EQ(big.status, 431) << big.body;
+  EXPECT_NE(big.body.find("8192"), std::string::npos) << big.body;
+  // Many headers that add up to over the limit, too; and a large body is not the cause.
+  std::vector<std::string> many = {auth};
+  for (int i = 0; i < 100; ++i)
+    many.push_back("X-H" + std::to_string(i) + ": " + std::string(90, 'v'));
+  EXPECT_EQ(call("POST", base + "/v1/events", R"({"type":"a"})", many).status, 431);
+  EXPECT_EQ(call("POST", base + "/v1/events",
+                 R"({"type":"a","data":")" + std::string(20000, 'x') + R"("})",
+                 {auth, "X-Padding: " + std::string(6000, 'p')})
+                .status,
+            202);
+  EXPECT_EQ(call("GET", base + "/healthz", "", {}).status, 200);
+}
+
 TEST_F(ApiTest, RepeatedIdempotencyKeysAndEventIdsReplayTheFirstAnswer) {
   const auto base = startProducer();
   const std::vector<std::string> keyed = {std::string("Authorization: Bearer ") + kToken,
