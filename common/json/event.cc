@@ -12,7 +12,9 @@ namespace hookpipe::json {
 
 Result<simdjson::dom::object> parseObject(simdjson::dom::parser& parser, std::string_view text) {
   simdjson::dom::element root;
-  if (auto err = parseDocument(parser, text, root))
+  // Not parseDocument: callers minify parts of the object to store them, which would
+  // store a widened number (1e308 for 1e400) instead of what was sent.
+  if (auto err = parser.parse(text.data(), text.size()).get(root))
     return fail(std::string("body is not valid JSON: ") + simdjson::error_message(err));
   simdjson::dom::object obj;
   if (root.get_object().get(obj)) return fail("body must be a JSON object");
