@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/json/document.h"
 #include "common/json/event.h"
 #include "common/log/log.h"
 #include "common/signing/signer.h"
@@ -362,14 +363,17 @@ void Api::publishBatch(const Request& req, Reply reply) {
   } else {
     thread_local simdjson::dom::parser array_parser;
     simdjson::dom::element root;
-    if (auto err = array_parser.parse(body.data(), body.size()).get(root))
+    if (auto err = json::parseDocument(array_parser, body, root))
       return reply.invalid(
           {{"", std::string("body is not valid JSON: ") + simdjson::error_message(err)}});
-    simdjson::dom::array arr;
-    if (root.get_array().get(arr))
+    if (!root.is_array())
       return reply.invalid({{"", "body must be a JSON array of events (or send NDJSON)"}});
-    for (auto e : arr) {
-      items.push_back(simdjson::minify(e));
+    // Each item as written (not as simdjson would print it): delivered as sent, numbers
+    // beyond the DOM's range and duplicate keys included, which the item parse refuses.
+    auto elements = json::arrayElements(body);
+    if (!elements) return reply.invalid({{"", "body must be a JSON array of events"}});
+    for (std::string_view e : *elements) {
+      items.emplace_back(e);
       if (items.size() > config_.max_batch_events) break;
     }
   }

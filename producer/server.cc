@@ -1,8 +1,11 @@
 #include "producer/server.h"
 
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
+
+#include <cstdint>
 
 #include "common/log/log.h"
 
@@ -12,6 +15,13 @@ namespace {
 namespace beast = boost::beast;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+
+// After an answer to a request that was not read to its end (headers or body over the
+// limit), the rest is read and dropped for this long at most, this much at most, before
+// the socket closes: closing with unread bytes makes the kernel send a reset, which can
+// destroy the answer before the client reads it (nginx's lingering close).
+constexpr auto kLingerTime = std::chrono::seconds(2);
+constexpr std::size_t kLingerBytes = 1 << 20;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -26,6 +36,7 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   void read() {
     parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes));
     parser_->body_limit(body_limit_);
     stream_.expires_after(std::chrono::seconds(60));
     http::async_read(stream_, buffer_, *parser_,
@@ -34,10 +45,15 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void onRead(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream) return close();
-    if (ec == http::error::body_limit) {
+    if (ec == http::error::body_limit || ec == http::error::header_limit) {
       Request req;
       req.version(11);
       req.keep_alive(false);
+      linger_ = true;
+      if (ec == http::error::header_limit)
+        return write(errorResponse(req, http::status::request_header_fields_too_large,
+                                   "request line and headers are over the limit of " +
+                                       std::to_string(kMaxHeaderBytes) + " bytes"));
       return write(
           errorResponse(req, http::status::payload_too_large,
                         "body is over the limit of " + std::to_string(body_limit_) + " bytes"));
@@ -67,6 +83,19 @@ class Session : public std::enable_shared_from_this<Session> {
   void close() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (!linger_) return;
+    stream_.expires_after(kLingerTime);
+    drain();
+  }
+
+  // Reads and drops what the client still sends, until it closes, kLingerTime or
+  // kLingerBytes; the session (and the socket) goes when the last read ends.
+  void drain() {
+    stream_.async_read_some(net::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (!ec && self->drained_ < kLingerBytes) self->drain();
+                            });
   }
 
   beast::tcp_stream stream_;
@@ -76,6 +105,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   Request request_;
   Response response_;
+  bool linger_ = false;  // the request was not read to its end: drain before closing
+  std::size_t drained_ = 0;
+  std::array<char, 16 * 1024> discard_{};
 };
 
 }  // namespace

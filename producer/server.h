@@ -10,6 +10,10 @@
 
 namespace hookpipe::producer {
 
+// The request line and headers of one request together (Beast's default, as nginx's
+// large_client_header_buffers); over it the answer is 431 and the connection closes.
+inline constexpr std::size_t kMaxHeaderBytes = 8 * 1024;
+
 // Boost.Beast HTTP/1.1 server with keep-alive. `threads` threads run one io_context;
 // each connection is a session whose reads and writes run on its own strand, so an
 // answer produced later on the Kafka callback thread is posted back to that strand.

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/json/document.h"
+
 namespace hookpipe::router {
 namespace {
 
@@ -17,10 +19,11 @@ bool passes(const Subscription& s, EventView& event) {
 const simdjson::dom::element* EventView::document() {
   if (state_ == State::kUnparsed) {
     simdjson::dom::element root;
-    state_ =
-        parser_.parse(body_.data(), body_.size()).get(root) == simdjson::SUCCESS && root.is_object()
-            ? State::kParsed
-            : State::kFailed;
+    // parseDocument: numbers beyond int64/uint64/double (which json::EventParser accepts)
+    // are read as doubles, so that filters compare what they can.
+    state_ = json::parseDocument(parser_, body_, root) == simdjson::SUCCESS && root.is_object()
+                 ? State::kParsed
+                 : State::kFailed;
     root_ = root;
   }
   return state_ == State::kParsed ? &root_ : nullptr;

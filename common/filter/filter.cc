@@ -8,6 +8,8 @@
 #include <limits>
 #include <optional>
 
+#include "common/json/document.h"
+
 namespace hookpipe::filter {
 
 enum class Op { kAnd, kOr, kNot, kEq, kNe, kIn, kNin, kGt, kGte, kLt, kLte, kExists, kRegex };
@@ -446,7 +448,7 @@ Result<std::shared_ptr<const Filter>> compileFilter(std::string_view json) {
       simdjson::SUCCESS)
     return fail("filter: out of memory");
   element root;
-  if (auto err = parser.parse(json.data(), json.size()).get(root)) {
+  if (auto err = json::parseDocument(parser, json, root)) {
     if (err == simdjson::DEPTH_ERROR)
       return fail("filter is nested too deeply (at most " + std::to_string(kMaxDepth) + " levels)");
     return fail(std::string("filter is not valid JSON: ") + simdjson::error_message(err));

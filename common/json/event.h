@@ -15,6 +15,12 @@ namespace hookpipe::json {
 // is not reused.
 Result<simdjson::dom::object> parseObject(simdjson::dom::parser& parser, std::string_view text);
 
+// Bounds on an event's `type` and `id` (bytes of UTF-8). Both also refuse control
+// characters (U+0000-U+001F, U+007F-U+009F): they travel in Kafka headers, HTTP headers
+// (the id in logs and webhook payloads) and log lines.
+inline constexpr std::size_t kMaxTypeBytes = 256;
+inline constexpr std::size_t kMaxIdBytes = 256;
+
 // An event after validation: `body` is the JSON to store and deliver, with `id` and
 // `timestamp` filled in when the publisher left them out.
 struct Event {
@@ -24,6 +30,10 @@ struct Event {
 };
 
 // Validates and completes events. Holds a reusable simdjson parser: one per thread.
+// Refused: invalid JSON, not an object, over max_bytes or max_depth, a `type` that is not
+// a non-empty string of at most kMaxTypeBytes without control characters, an `id` likewise
+// (kMaxIdBytes), a `timestamp` that is not a string, and an object anywhere with a key
+// twice. Numbers beyond int64/uint64/double are accepted (json::parseDocument).
 class EventParser {
  public:
   explicit EventParser(std::size_t max_bytes, std::size_t max_depth = 64);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 
 namespace hookpipe::webhook {
 namespace {
@@ -24,13 +25,49 @@ bool privateV4(uint32_t a) {  // host byte order
          in(0xF0000000, 4);     // 240/4 reserved, broadcast
 }
 
-// ::ffff:a.b.c.d — the IPv4 address is in the last 4 bytes.
-bool ipv4Mapped(const uint8_t* v6) {
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  return std::memcmp(v6, kMapped, sizeof kMapped) == 0;
+uint32_t v4At(const uint8_t* b, int i0, int i1, int i2, int i3) {
+  return (uint32_t(b[i0]) << 24) | (uint32_t(b[i1]) << 16) | (uint32_t(b[i2]) << 8) | b[i3];
+}
+
+bool startsWith(const uint8_t* v6, std::initializer_list<uint8_t> prefix) {
+  return std::memcmp(v6, prefix.begin(), prefix.size()) == 0;
+}
+
+// :: and ::1 (IPv6's own, not IPv4-compatible addresses).
+bool unspecifiedOrLoopback(const uint8_t* v6) {
+  static constexpr uint8_t kZero[15] = {};
+  return std::memcmp(v6, kZero, sizeof kZero) == 0 && (v6[15] == 0 || v6[15] == 1);
 }
 
 }  // namespace
+
+// The IPv4 addresses an IPv6 address stands for: a packet to it reaches (or is
+// translated to) that IPv4 host, so the host is judged by the IPv4 rules.
+//   ::ffff:a.b.c.d       IPv4-mapped (::ffff:0:0/96)
+//   ::ffff:0:a.b.c.d     IPv4-translated, SIIT (::ffff:0:0:0/96)
+//   ::a.b.c.d            IPv4-compatible (::/96 but :: and ::1, RFC 4291; deprecated)
+//   64:ff9b::a.b.c.d     NAT64 well-known prefix (64:ff9b::/96, RFC 6052)
+//   64:ff9b:1:…          NAT64 local-use prefix (64:ff9b:1::/48, RFC 8215): the operator
+//                        picks the prefix length inside it, so both the /96 layout (the
+//                        last 32 bits) and, when bits 48-95 are not zero, the /48 layout
+//                        (bits 48-63 and 72-87, RFC 6052 section 2.2) are judged
+//   2002:abcd:ef01::/48  6to4 (2002::/16): the IPv4 address is bits 16-47
+EmbeddedIpv4 embeddedIpv4(const uint8_t* b) {
+  EmbeddedIpv4 out;
+  static constexpr uint8_t kZero[12] = {};
+  if (startsWith(b, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}) ||
+      startsWith(b, {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0}) ||
+      (std::memcmp(b, kZero, sizeof kZero) == 0 && !unspecifiedOrLoopback(b)) ||
+      startsWith(b, {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0})) {
+    out.v4[out.count++] = v4At(b, 12, 13, 14, 15);
+  } else if (startsWith(b, {0, 0x64, 0xff, 0x9b, 0, 1})) {
+    out.v4[out.count++] = v4At(b, 12, 13, 14, 15);
+    if (std::memcmp(b + 6, kZero, 6) != 0) out.v4[out.count++] = v4At(b, 6, 7, 9, 10);
+  } else if (startsWith(b, {0x20, 0x02})) {
+    out.v4[out.count++] = v4At(b, 2, 3, 4, 5);
+  }
+  return out;
+}
 
 bool isPrivateAddress(const sockaddr* addr) {
   if (addr->sa_family == AF_INET) {
@@ -40,13 +77,10 @@ bool isPrivateAddress(const sockaddr* addr) {
   if (addr->sa_family != AF_INET6) return true;  // unknown families are refused
   const auto* v6 = reinterpret_cast<const sockaddr_in6*>(addr);
   const uint8_t* b = v6->sin6_addr.s6_addr;
-  if (ipv4Mapped(b)) {
-    const uint32_t a =
-        (uint32_t(b[12]) << 24) | (uint32_t(b[13]) << 16) | (uint32_t(b[14]) << 8) | b[15];
-    return privateV4(a);
-  }
-  static constexpr uint8_t kZero[16] = {};
-  if (std::memcmp(b, kZero, 15) == 0 && (b[15] == 0 || b[15] == 1)) return true;  // :: and ::1
+  const EmbeddedIpv4 embedded = embeddedIpv4(b);
+  for (int i = 0; i < embedded.count; ++i)
+    if (privateV4(embedded.v4[i])) return true;
+  if (unspecifiedOrLoopback(b)) return true;
   if ((b[0] & 0xfe) == 0xfc) return true;                                         // fc00::/7
   if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;                         // fe80::/10
   if (b[0] == 0xff) return true;                                                  // multicast
@@ -113,12 +147,24 @@ bool AddressRanges::contains(const sockaddr* addr) const {
   } else {
     return false;
   }
-  const bool mapped = v6 && ipv4Mapped(bytes);
-  for (const Range& r : ranges_) {
+  for (const Range& r : ranges_)
     if (matches(r, v6, bytes)) return true;
-    if (mapped && matches(r, false, bytes + 12)) return true;
+  if (!v6) return false;
+  // An IPv6 address standing for IPv4 ones (mapped, NAT64, 6to4 ...) is admitted by the
+  // IPv4 ranges when one of its addresses is in them and none of the others is private.
+  const EmbeddedIpv4 embedded = embeddedIpv4(bytes);
+  bool in_range = false;
+  for (int i = 0; i < embedded.count; ++i) {
+    uint8_t v4[4];
+    for (int k = 0; k < 4; ++k) v4[k] = static_cast<uint8_t>(embedded.v4[i] >> (24 - 8 * k));
+    bool hit = false;
+    for (const Range& r : ranges_) hit = hit || matches(r, false, v4);
+    if (hit)
+      in_range = true;
+    else if (privateV4(embedded.v4[i]))
+      return false;
   }
-  return false;
+  return in_range;
 }
 
 }  // namespace hookpipe::webhook

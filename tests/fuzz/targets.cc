@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/filter/filter.h"
+#include "common/json/document.h"
 #include "common/json/event.h"
 #include "router/index.h"
 
@@ -69,11 +70,25 @@ int filterOne(const uint8_t* data, std::size_t size) {
 int eventOne(const uint8_t* data, std::size_t size) {
   static json::EventParser events(64 * 1024);
   static simdjson::dom::parser p1, p2;
+  // The tape walk (the router's) and the element walk agree on duplicate keys.
+  if (simdjson::dom::element root;
+      json::parseDocument(p1, std::string_view(reinterpret_cast<const char*>(data), size),
+                          root) == simdjson::SUCCESS &&
+      json::hasDuplicateKey(p1) != json::duplicateKey(root).has_value())
+    std::abort();
   auto event =
       events.parse(std::string_view(reinterpret_cast<const char*>(data), size), 0, "evt_0");
   if (!event) return 0;
+  // What the parser accepted, the router's second parse reads, with no key twice and a
+  // bounded type free of control characters.
+  if (event->type.empty() || event->type.size() > json::kMaxTypeBytes ||
+      event->id.size() > json::kMaxIdBytes)
+    std::abort();
+  for (unsigned char c : event->type + event->id)
+    if (c < 0x20 || c == 0x7f) std::abort();
   const auto& index = sampleIndex();
   router::EventView v1(p1, event->type, event->body), v2(p2, event->type, event->body);
+  if (v1.document() == nullptr || json::duplicateKey(*v1.document())) std::abort();
   std::vector<const Subscription*> indexed, linear;
   index.match(v1, indexed);
   router::matchLinear(*index.source(), v2, linear);

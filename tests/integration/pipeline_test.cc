@@ -151,6 +151,54 @@ TEST_F(PipelineTest, InvalidEventsGoToInvalidTopicAndLaterEventsStillFlow) {
   EXPECT_EQ(httpRequest("POST", pipeline_->apiUrl("/v1/events"), "{}", "text/plain").status, 415);
 }
 
+// Issue 13 §4: what the API refuses, records produced straight to Kafka are refused for
+// too: the router sends them to events.invalid with the reason.
+TEST_F(PipelineTest, RouterSendsDuplicateKeysAndBadTypesOrIdsToTheInvalidTopicWithTheReason) {
+  Receiver receiver;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  subscribe(R"({"url":")" + receiver.url("/hook") + R"(","events":["*"]})");
+  pipeline_->start("router");
+  pipeline_->start("deliverer");
+
+  auto producer = kafka::Producer::create(pipeline_->config());
+  ASSERT_TRUE(producer.has_value());
+  const std::string topic = pipeline_->config().topics.events();
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"({"type":"dup.a","type":"dup.b","data":{"amount":5}})",
+       "field type appears twice (duplicate keys are refused)"},
+      {R"({"type":"dup.a","data":{"amount":5,"amount":500}})",
+       "field data.amount appears twice (duplicate keys are refused)"},
+      {R"({"type":")" + std::string(300, 't') + R"("})",
+       "field type must be at most 256 bytes (it has 300)"},
+      {R"({"type":"a\u0000b"})", "field type must not hold control characters"},
+      {R"({"type":"a","id":"evt_x\r\nInjected: 1"})", "field id must not hold control characters"},
+  };
+  for (const auto& [value, reason] : bad)
+    ASSERT_TRUE((*producer)->produce(topic, "k", value, {}, nullptr).has_value());
+  const std::string good =
+      R"({"id":"evt_good_big","timestamp":"t","type":"good.big","data":{"n":1e400}})";
+  ASSERT_TRUE((*producer)->produce(topic, "k", good, {}, nullptr).has_value());
+  ASSERT_TRUE((*producer)->flush(10s));
+
+  ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return !reqs.empty(); }, 60s));
+  EXPECT_EQ(receiver.requests()[0].body, good);
+  std::vector<kafka::OwnedMessage> invalid;
+  ASSERT_TRUE(eventually(
+      [&] {
+        invalid = readTopic(pipeline_->config(), pipeline_->config().topics.invalid());
+        return invalid.size() >= bad.size();
+      },
+      30s));
+  ASSERT_EQ(invalid.size(), bad.size());
+  for (std::size_t i = 0; i < bad.size(); ++i) {
+    SCOPED_TRACE(bad[i].first.substr(0, 60));
+    EXPECT_EQ(invalid[i].value, bad[i].first);
+    const auto reason = kafka::findHeader(invalid[i].headers, records::kInvalidReason).value_or("");
+    EXPECT_EQ(reason.substr(0, bad[i].second.size()), bad[i].second) << reason;
+  }
+  EXPECT_EQ(receiver.requests().size(), 1u) << "nothing invalid was delivered";
+}
+
 TEST_F(PipelineTest, DelivererWithoutRedisStillDelivers) {
   // Redis only remembers delivered ids; without it deliveries go on (at least once).
   Receiver receiver;

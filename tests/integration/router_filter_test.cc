@@ -70,6 +70,55 @@ TEST_F(RouterFilterTest, EventReachesOnlyTheSubscriptionsWhoseFilterAndTenantMat
   EXPECT_TRUE(receiver.requestsTo("/never").empty());
 }
 
+// Issue 13 §4: numbers simdjson's DOM cannot hold made the event invalid JSON. Now the
+// event is routed, filters compare such a number as the nearest double (±1.8e308 beyond
+// the double range), and the receiver gets the body as sent.
+TEST_F(RouterFilterTest, FiltersCompareNumbersBeyondInt64AndDouble) {
+  Receiver receiver;
+  auto sub = [&](const std::string& path, const std::string& filter) {
+    return subscribe(R"({"url":")" + receiver.url(path) + R"(","events":["big.*"],"filters":)" +
+                     filter + "}")
+        .id;
+  };
+  sub("/huge", R"({"data.n":{"$gt":1e300}})");
+  sub("/above-uint64", R"({"data.n":{"$gte":18446744073709551615}})");
+  sub("/below-int64", R"({"data.n":{"$lt":-1e18}})");
+  sub("/small", R"({"data.n":{"$lt":1000}})");
+  pipeline_->start("router");
+  pipeline_->start("deliverer");
+
+  const std::string e1 =
+      R"({"id":"evt_n1","timestamp":"t","type":"big.a","data":{"n":1e400}})";
+  const std::string e2 =
+      R"({"id":"evt_n2","timestamp":"t","type":"big.a","data":{"n":18446744073709551616}})";
+  const std::string e3 =
+      R"({"id":"evt_n3","timestamp":"t","type":"big.a","data":{"n":-9223372036854775809}})";
+  for (const auto& e : {e1, e2, e3}) ASSERT_EQ(publish(e).empty(), false) << e;
+  publish(R"({"id":"evt_n4","timestamp":"t","type":"big.a","data":{"n":5}})");
+  // huge: e1; above-uint64: e1, e2; below-int64: e3; small: e3, evt_n4.
+  ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return reqs.size() >= 6; }, 60s));
+  // What the router produced: one delivery per match, no more.
+  std::vector<kafka::OwnedMessage> deliveries;
+  ASSERT_TRUE(eventually(
+      [&] {
+        deliveries = readTopic(pipeline_->config(), pipeline_->config().topics.deliveries());
+        return deliveries.size() >= 6;
+      },
+      30s));
+  EXPECT_EQ(deliveries.size(), 6u);
+  auto bodies = [&](const std::string& path) {
+    std::set<std::string> out;
+    for (const auto& r : receiver.requestsTo(path)) out.insert(r.body);
+    return out;
+  };
+  EXPECT_EQ(bodies("/huge"), (std::set<std::string>{e1}));
+  EXPECT_EQ(bodies("/above-uint64"), (std::set<std::string>{e1, e2}));
+  EXPECT_EQ(bodies("/below-int64"), (std::set<std::string>{e3}));
+  EXPECT_EQ(bodies("/small").size(), 2u) << "e3 and evt_n4";
+  EXPECT_TRUE(bodies("/small").contains(e3));
+  EXPECT_TRUE(readTopic(pipeline_->config(), pipeline_->config().topics.invalid()).empty());
+}
+
 TEST_F(RouterFilterTest, SubscriptionWithABadFilterIsRejectedWithTheReason) {
   auto res = httpRequest("POST", pipeline_->apiUrl("/v1/subscriptions"),
                          R"({"url":"https://example.com/h","events":["*"],)"

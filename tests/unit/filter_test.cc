@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "common/json/document.h"
 #include "common/subscriptions/subscription.h"
 
 namespace hookpipe::filter {
@@ -165,6 +166,41 @@ TEST(Filter, AndOrNotNesting) {
               kOrder));
   EXPECT_FALSE(matches(R"({"data.amount":{"$not":{"$gt":100}}})", kOrder));
   EXPECT_TRUE(matches(R"({"data.amount":{"$not":{"$gt":100,"$lt":120}}})", kOrder));
+}
+
+// Issue 13 §4: events may hold numbers simdjson's DOM cannot (json::parseDocument reads
+// them as the nearest double, ±1.8e308 beyond the double range); filters compare those.
+bool matchesWide(const std::string& filter, const std::string& event) {
+  auto f = compileFilter(filter);
+  EXPECT_TRUE(f.has_value()) << filter << " -> " << (f ? "" : f.error().message);
+  if (!f) return false;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  EXPECT_EQ(json::parseDocument(parser, event, root), simdjson::SUCCESS) << event;
+  return (*f)->matches(root);
+}
+
+TEST(Filter, NumbersBeyondInt64AndDoubleCompareAsDoubles) {
+  const std::string huge = R"({"data":{"n":1e400}})";
+  const std::string tiny = R"({"data":{"n":-1e400}})";
+  const std::string above = R"({"data":{"n":18446744073709551616}})";
+  const std::string below = R"({"data":{"n":-9223372036854775809}})";
+  EXPECT_TRUE(matchesWide(R"({"data.n":{"$gt":1e300}})", huge));
+  EXPECT_FALSE(matchesWide(R"({"data.n":{"$lt":0}})", huge));
+  EXPECT_TRUE(matchesWide(R"({"data.n":{"$lt":-1e300}})", tiny));
+  EXPECT_TRUE(matchesWide(R"({"data.n":{"$gte":18446744073709551615}})", above))
+      << "both are 2^64 as doubles";
+  EXPECT_TRUE(matchesWide(R"({"data.n":{"$gt":10000000000000000000}})", above));
+  EXPECT_TRUE(matchesWide(R"({"data.n":{"$gt":9223372036854775807}})", above));
+  EXPECT_FALSE(matchesWide(R"({"data.n":{"$lt":100}})", above));
+  EXPECT_TRUE(matchesWide(R"({"data.n":{"$lt":-1e18}})", below));
+  EXPECT_TRUE(matchesWide(R"({"data.n":{"$exists":true}})", below));
+  EXPECT_FALSE(matchesWide(R"({"data.n":"18446744073709551616"})", above))
+      << "a string is not a number";
+  // The filter's own numbers may be out of range too.
+  EXPECT_TRUE(matchesWide(R"({"data.n":{"$lt":1e400}})", above));
+  EXPECT_TRUE(matchesWide(R"({"data.n":{"$gt":-100000000000000000000000}})", below));
+  EXPECT_FALSE(compileFilter(R"({"data.n":{"$gt":01}})").has_value()) << "malformed stays invalid";
 }
 
 TEST(Filter, EmptyFilterMatchesEverything) { EXPECT_TRUE(matches("{}", kOrder)); }

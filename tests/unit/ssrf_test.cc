@@ -136,6 +136,69 @@ TEST(SsrfGuard, Ipv4MappedIpv6FollowsTheIpv4Rules) {
   }
 }
 
+// IPv6 forms that carry an IPv4 address are judged by that address (issue 13: NAT64 and
+// IPv4-compatible loopback were let through).
+TEST(SsrfGuard, Ipv4CompatibleAndTranslatedFollowTheIpv4Rules) {
+  const std::vector<Case> cases = {
+      {"::127.0.0.1", true},        {"::7f00:1", true},          {"::10.0.0.1", true},
+      {"::169.254.169.254", true},  {"::192.168.1.1", true},     {"::2", true},
+      {"::ffff:0:127.0.0.1", true}, {"::ffff:0:10.1.2.3", true}, {"::8.8.8.8", false},
+      {"::ffff:0:8.8.8.8", false},  {"::1.1.1.1", false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.address);
+    EXPECT_EQ(refusedV6(c.address), c.refused);
+  }
+}
+
+TEST(SsrfGuard, Nat64WellKnownAndLocalUsePrefixesFollowTheIpv4Rules) {
+  const std::vector<Case> cases = {
+      // 64:ff9b::/96
+      {"64:ff9b::7f00:1", true},
+      {"64:ff9b::127.0.0.1", true},
+      {"64:ff9b::10.1.2.3", true},
+      {"64:ff9b::169.254.169.254", true},
+      {"64:ff9b::100.64.0.1", true},
+      {"64:ff9b::0.0.0.0", true},
+      {"64:ff9b::8.8.8.8", false},
+      {"64:ff9b::93.184.216.34", false},
+      // 64:ff9b:1::/48, /96 layout (IPv4 in the last 32 bits)
+      {"64:ff9b:1::7f00:1", true},
+      {"64:ff9b:1::192.168.0.1", true},
+      {"64:ff9b:1:abcd::127.0.0.1", true},  // an operator's /96 inside the /48
+      {"64:ff9b:1::8.8.8.8", false},
+      // 64:ff9b:1::/48, /48 layout (bits 48-63 and 72-87; bits 64-71 are zero)
+      {"64:ff9b:1:7f00:0:100::", true},  // 127.0.0.1
+      {"64:ff9b:1:a00:0:100::", true},   // 10.0.0.1
+      {"64:ff9b:1:808:8:800:808:808", false},  // 8.8.8.8 in both layouts
+      // the prefixes' neighbours are ordinary IPv6 addresses
+      {"64:ff9a::7f00:1", false},
+      {"64:ff9b:2::7f00:1", false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.address);
+    EXPECT_EQ(refusedV6(c.address), c.refused);
+  }
+}
+
+TEST(SsrfGuard, SixToFourFollowsTheIpv4Rules) {
+  const std::vector<Case> cases = {
+      {"2002:7f00:1::", true},          // 127.0.0.1
+      {"2002:7f00:1::1", true},         // any host behind it
+      {"2002:a01:203::1", true},        // 10.1.2.3
+      {"2002:a9fe:a9fe::", true},       // 169.254.169.254
+      {"2002:c0a8:101:1::1", true},     // 192.168.1.1
+      {"2002:e000:1::", true},          // 224.0.0.1
+      {"2002:808:808::1", false},       // 8.8.8.8
+      {"2002:5db8:d822::1", false},     // 93.184.216.34
+      {"2003:7f00:1::", false},         // not 6to4
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.address);
+    EXPECT_EQ(refusedV6(c.address), c.refused);
+  }
+}
+
 TEST(SsrfGuard, UnknownAddressFamiliesAreRefused) {
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
@@ -179,6 +242,29 @@ TEST(AllowedTargets, CidrsAndSingleAddressesOfBothFamiliesWithTheirEdges) {
       {"::ffff:192.168.1.7", true},
   };
   for (const auto& [address, want] : cases) EXPECT_EQ(allowed(*ranges, address), want) << address;
+}
+
+TEST(AllowedTargets, Ipv4RangesAdmitTheIpv6FormsThatCarryTheirAddresses) {
+  auto ranges = AddressRanges::parse("10.20.0.0/16, 127.0.0.1");
+  ASSERT_TRUE(ranges.has_value()) << ranges.error();
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {"64:ff9b::10.20.3.4", true},
+      {"64:ff9b::10.21.3.4", false},
+      {"64:ff9b::7f00:1", true},
+      {"64:ff9b::7f00:2", false},
+      {"64:ff9b:1::10.20.0.1", true},
+      {"64:ff9b:1:7f00:0:100::", false},  // /48 layout 127.0.0.1, /96 layout 0.0.0.0: private
+      {"::127.0.0.1", true},
+      {"::10.20.9.9", true},
+      {"::ffff:0:10.20.9.9", true},
+      {"2002:a14:101::1", true},  // 10.20.1.1
+      {"2002:a15:101::1", false},
+      {"::1", false},  // IPv6 loopback, not an IPv4-compatible address
+  };
+  for (const auto& [address, want] : cases) EXPECT_EQ(allowed(*ranges, address), want) << address;
+  auto v6 = AddressRanges::parse("64:ff9b::/96");
+  ASSERT_TRUE(v6.has_value());
+  EXPECT_TRUE(allowed(*v6, "64:ff9b::7f00:1")) << "an IPv6 range admits its own addresses";
 }
 
 TEST(AllowedTargets, EmptyListAllowsNothingAndZeroPrefixEverything) {
