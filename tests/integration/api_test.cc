@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <mutex>
@@ -197,6 +198,7 @@ class ApiTest : public ::testing::Test {
     const std::string log = ::testing::TempDir() + "/" +
                             ::testing::UnitTest::GetInstance()->current_test_info()->name() +
                             "-producer-" + std::to_string(producers_.size()) + ".log";
+    std::remove(log.c_str());  // appended to: a run before this one must not show in it
     producers_.push_back(std::make_unique<RoleProcess>("producer", env, log));
     const std::string base = "http://127.0.0.1:" + std::to_string(port);
     EXPECT_TRUE(
