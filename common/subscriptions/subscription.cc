@@ -79,14 +79,15 @@ std::string printable(std::string_view name) {
 }
 
 constexpr std::string_view kTopLevelFields[] = {
-    "id",          "name",          "description",     "url",
-    "events",      "secret",        "previous_secret", "previous_secret_expires_ms",
-    "tenant",      "filters",       "is_active",       "disabled_reason",
-    "signature_style", "headers",   "metadata",        "retry_config",
-    "timeout_ms",  "connect_timeout_ms", "rate_limit", "max_concurrency",
-    "ordered",     "created_at",    "updated_at"};
-constexpr std::string_view kRetryConfigFields[] = {"strategy",   "max_retries",        "retry_delay",
-                                                   "max_delay",  "backoff_multiplier", "jitter"};
+    "id",         "name",        "description",     "url",
+    "events",     "secret",      "previous_secret", "previous_secret_expires_ms",
+    "tenant",     "filters",     "is_active",       "disabled_reason",
+    "signature_style",           "headers",         "metadata",
+    "retry_config",              "timeout_ms",      "connect_timeout_ms",
+    "rate_limit", "max_concurrency",                "ordered",
+    "created_at", "updated_at"};
+constexpr std::string_view kRetryConfigFields[] = {"strategy",  "max_retries",        "retry_delay",
+                                                   "max_delay", "backoff_multiplier", "jitter"};
 constexpr std::string_view kRateLimitFields[] = {"per_second", "per_minute", "per_hour"};
 
 // Names people reach for that are spelled differently here.
@@ -353,7 +354,8 @@ bool idChar(char c) {
 
 std::string subscriptionIdProblem(std::string_view id) {
   if (id.empty() || id.size() > kMaxSubscriptionIdLength ||
-      !std::all_of(id.begin(), id.end(), idChar) || !std::isalnum(static_cast<unsigned char>(id[0])))
+      !std::all_of(id.begin(), id.end(), idChar) ||
+      !std::isalnum(static_cast<unsigned char>(id[0])))
     return "id must be 1.." + std::to_string(kMaxSubscriptionIdLength) +
            " characters of A-Z, a-z, 0-9, '_', '-' and '.', starting with a letter or digit";
   return {};
@@ -464,8 +466,8 @@ std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
     for (const char* field : {"previous_secret", "previous_secret_expires_ms"})
       if (obj[field].error() != simdjson::NO_SUCH_FIELD)
         problems.add(std::string("/") + field,
-                     std::string(field) +
-                         " cannot be set: a rotation sets it (POST /v1/subscriptions/{id}/secret/rotate)");
+                     std::string(field) + " cannot be set: a rotation sets it "
+                                          "(POST /v1/subscriptions/{id}/secret/rotate)");
   }
 
   if (auto url = obj["url"]; !given(url))
@@ -537,14 +539,16 @@ std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
   if (auto rl = obj["rate_limit"]; given(rl)) {
     simdjson::dom::object rlo;
     if (rl.get_object().get(rlo))
-      problems.add("/rate_limit", "rate_limit must be an object (per_second, per_minute, per_hour)");
+      problems.add("/rate_limit",
+                   "rate_limit must be an object (per_second, per_minute, per_hour)");
     else
       parseRateLimit(rlo, s.rate_limit, problems);
   }
   if (auto c = obj["max_concurrency"]; given(c)) {
     int64_t n = 0;
     if (c.get_int64().get(n) || n < 0 || n > 1000)
-      problems.add("/max_concurrency", "max_concurrency must be an integer 0..1000 (0: the default)");
+      problems.add("/max_concurrency",
+                   "max_concurrency must be an integer 0..1000 (0: the default)");
     else
       s.max_concurrency = static_cast<int>(n);
   }
@@ -566,7 +570,8 @@ std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
             k.find_first_of(":\r\n") != std::string_view::npos ||
             sv.find_first_of("\r\n") != std::string_view::npos)
           problems.add(pointerOf("/headers", k),
-                       "headers: '" + printable(k) + "' must be a valid header with a string value");
+                       "headers: '" + printable(k) +
+                           "' must be a valid header with a string value");
         else
           s.headers.emplace(k, sv);
       }
