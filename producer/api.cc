@@ -198,7 +198,7 @@ void Api::route(const Request& req, const std::vector<std::string>& path, Reply 
     if (method == http::verb::get) {
       auto sub = table_.find(id);
       if (!sub) return reply.error(http::status::not_found, "no subscription " + id);
-      return reply.json(http::status::ok, toJson(*sub, false));
+      return reply.json(http::status::ok, apiJson(*sub, false));
     }
     if (method == http::verb::put) return updateSubscription(id, req, false, std::move(reply));
     if (method == http::verb::patch) return updateSubscription(id, req, true, std::move(reply));
@@ -468,27 +468,58 @@ void Api::publishBatch(const Request& req, Reply reply) {
 }
 
 namespace {
-std::vector<Problem> problemsOf(const std::vector<std::string>& messages) {
+
+std::vector<Problem> problemsOf(std::vector<FieldProblem> problems) {
   std::vector<Problem> out;
-  for (const auto& m : messages)
-    for (auto& p : problemsFromMessage(m)) out.push_back(std::move(p));
+  out.reserve(problems.size());
+  for (auto& p : problems) out.push_back({std::move(p.pointer), std::move(p.message)});
   return out;
 }
+
+// An id for a log line: ids written before they were checked may hold anything.
+std::string logSafe(std::string_view id) {
+  std::string out;
+  for (char c : id.substr(0, 128))
+    out.push_back(static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ' ' ? '?' : c);
+  return out;
+}
+
 }  // namespace
 
 void Api::createSubscription(const Request& req, Reply reply) {
   if (!isJson(req))
     return reply.error(http::status::unsupported_media_type, "send application/json");
-  auto sub = parseSubscription(req.body());
-  if (!sub) return reply.invalid(problemsFromMessage(sub.error().message));
-  if (auto problems = apiProblems(*sub); !problems.empty())
-    return reply.invalid(problemsOf(problems));
+  auto sub = checkSubscription(req.body(), SubscriptionSource::kCreate);
+  if (!sub) return reply.invalid(problemsOf(std::move(sub.error())));
   if (sub->id.empty()) sub->id = "sub_" + json::newEventId().substr(4);
+  // A client-chosen id never replaces a subscription: that would hand its deliveries, and
+  // with a new secret its signatures, to whoever asked.
+  {
+    std::lock_guard lock(creating_mu_);
+    if (table_.find(sub->id) || creating_.contains(sub->id))
+      return reply.error(http::status::conflict,
+                         "subscription " + sub->id +
+                             " exists (change it with PUT or PATCH, or choose another id)");
+    creating_.insert(sub->id);
+  }
   if (sub->secret.empty()) sub->secret = signing::generateSecret();
+  sub->refreshSigningKeys();
+  sub->disabled_reason.clear();  // hookpipe's own, never a client's
   sub->created_at = sub->updated_at = json::formatTimestamp(kafka::nowMs());
-  storeSubscription(
-      std::make_shared<Subscription>(std::move(*sub)), http::status::created,
-      [](const Subscription& s) { return toJson(s, true); }, "created", std::move(reply));
+  auto stored = std::make_shared<Subscription>(std::move(*sub));
+  storeRecord(table_, config_.topics.subscriptions(), stored->id, toJson(*stored, true),
+              [this, reply, stored](std::optional<Error> err) {
+                if (!err) table_.upsert(*stored);
+                {
+                  std::lock_guard lock(creating_mu_);
+                  creating_.erase(stored->id);
+                }
+                if (err)
+                  return reply.unavailable(std::string("subscription not stored: ") +
+                                           err->message);
+                log()->info("subscription created id={}", stored->id);
+                reply.json(http::status::created, apiJson(*stored, true));
+              });
 }
 
 void Api::listSubscriptions(const Request& req, Reply reply) {
@@ -521,7 +552,7 @@ void Api::listSubscriptions(const Request& req, Reply reply) {
     if (!event_type.empty() && !sub->matchesType(event_type)) continue;
     if (active && sub->is_active != *active) continue;
     if (total++ < offset || items.size() >= limit) continue;
-    items.push_back(boost::json::parse(toJson(*sub, false)));
+    items.push_back(boost::json::parse(apiJson(*sub, false)));
   }
   boost::json::object o;
   o["data"] = std::move(items);
@@ -552,7 +583,10 @@ void Api::updateSubscription(const std::string& id, const Request& req, bool mer
       problems.push_back({std::string("/") + field,
                           std::string(field) + " cannot be set here: use POST /v1/subscriptions/" +
                               id + "/secret/rotate"});
-  if (!problems.empty()) return reply.invalid(problems);
+  // Unknown fields of the body itself: a merge patch's {"active": null} removes nothing
+  // from the merged result, and is still not a field.
+  for (auto& p : unknownSubscriptionFields(req.body()))
+    problems.push_back({std::move(p.pointer), std::move(p.message)});
 
   boost::json::object next;
   if (merge) {
@@ -567,18 +601,27 @@ void Api::updateSubscription(const std::string& id, const Request& req, bool mer
   next["created_at"] = current->created_at;
   next.erase("previous_secret");
   next.erase("previous_secret_expires_ms");
-  auto sub = parseSubscription(boost::json::serialize(next));
-  if (!sub) return reply.invalid(problemsFromMessage(sub.error().message));
-  if (auto problems = apiProblems(*sub); !problems.empty())
-    return reply.invalid(problemsOf(problems));
+  // The URL as a GET shows it (credentials redacted) keeps the credentials it hides.
+  if (auto it = next.find("url"); it != next.end() && it->value().is_string() &&
+                                  it->value().as_string() == redactedUrl(current->url))
+    it->value() = current->url;
+  auto sub = checkSubscription(boost::json::serialize(next), SubscriptionSource::kUpdate);
+  if (!sub) {
+    for (auto& p : problemsOf(std::move(sub.error())))
+      if (std::none_of(problems.begin(), problems.end(),
+                       [&](const Problem& q) { return q.pointer == p.pointer; }))
+        problems.push_back(std::move(p));
+  }
+  if (!problems.empty()) return reply.invalid(problems);
   sub->previous_secret = current->previous_secret;
   sub->previous_secret_expires_ms = current->previous_secret_expires_ms;
+  sub->refreshSigningKeys();
   // Only hookpipe sets the reason, and it holds only while the subscription is inactive.
   sub->disabled_reason = sub->is_active ? "" : current->disabled_reason;
   sub->updated_at = json::formatTimestamp(kafka::nowMs());
   storeSubscription(
       std::make_shared<Subscription>(std::move(*sub)), http::status::ok,
-      [](const Subscription& s) { return toJson(s, false); }, "updated", std::move(reply));
+      [](const Subscription& s) { return apiJson(s, false); }, "updated", std::move(reply));
 }
 
 void Api::setActive(const std::string& id, bool active, Reply reply) {
@@ -589,7 +632,7 @@ void Api::setActive(const std::string& id, bool active, Reply reply) {
   if (active) sub->disabled_reason.clear();
   sub->updated_at = json::formatTimestamp(kafka::nowMs());
   storeSubscription(
-      sub, http::status::ok, [](const Subscription& s) { return toJson(s, false); },
+      sub, http::status::ok, [](const Subscription& s) { return apiJson(s, false); },
       active ? "resumed" : "paused", std::move(reply));
 }
 
@@ -620,6 +663,7 @@ void Api::rotateSecret(const std::string& id, const Request& req, Reply reply) {
     sub->previous_secret_expires_ms = 0;
   }
   sub->secret = signing::generateSecret();
+  sub->refreshSigningKeys();
   sub->updated_at = json::formatTimestamp(now);
   storeSubscription(
       sub, http::status::ok,
@@ -658,7 +702,7 @@ void Api::storeSubscription(std::shared_ptr<Subscription> sub, http::status stat
       [this, reply, sub, status, answer = std::move(answer), what](std::optional<Error> err) {
         if (err) return reply.unavailable(std::string("subscription not stored: ") + err->message);
         table_.upsert(*sub);
-        log()->info("subscription {} id={}", what, sub->id);
+        log()->info("subscription {} id={}", what, logSafe(sub->id));
         reply.json(status, answer(*sub));
       });
 }
@@ -669,7 +713,7 @@ void Api::deleteSubscription(const std::string& id, Reply reply) {
               [this, reply, id](std::optional<Error> err) {
                 if (err) return reply.unavailable("subscription not deleted: " + err->message);
                 table_.erase(id);
-                log()->info("subscription deleted id={}", id);
+                log()->info("subscription deleted id={}", logSafe(id));
                 reply.noContent();
               });
 }

@@ -3,7 +3,10 @@
 #include <boost/beast/http.hpp>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -104,6 +107,9 @@ class Api {
   std::shared_ptr<IdempotencyStore> idempotency_;
   std::unique_ptr<DeadLetterService> dead_letters_;
   std::unique_ptr<TestSender> test_sender_;
+  // Client-chosen ids whose create is in flight: a second create of one is a 409 too.
+  std::mutex creating_mu_;
+  std::set<std::string> creating_;  // guarded by creating_mu_
 };
 
 // The OpenAPI 3.1 document served at /v1/openapi.json (producer/openapi.json).

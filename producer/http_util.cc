@@ -17,6 +17,25 @@ bool fieldChar(char c) {
          c == '.';
 }
 
+// %XX escapes decoded ('+' stays: it is a space only in query strings); a segment with a
+// broken escape is kept as it is (and names nothing).
+std::string decodeSegment(std::string_view seg) {
+  if (seg.find('%') == std::string_view::npos) return std::string(seg);
+  std::string out;
+  for (std::size_t i = 0; i < seg.size(); ++i) {
+    if (seg[i] != '%') {
+      out.push_back(seg[i]);
+      continue;
+    }
+    const int hi = i + 2 < seg.size() ? hexValue(seg[i + 1]) : -1;
+    const int lo = hi >= 0 ? hexValue(seg[i + 2]) : -1;
+    if (lo < 0) return std::string(seg);
+    out.push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<std::string> percentDecode(std::string_view text) {
@@ -66,7 +85,7 @@ std::vector<std::string> pathSegments(std::string_view target) {
   while (!path.empty()) {
     const auto slash = path.find('/');
     const std::string_view seg = path.substr(0, slash);
-    if (!seg.empty()) out.emplace_back(seg);
+    if (!seg.empty()) out.push_back(decodeSegment(seg));
     if (slash == std::string_view::npos) break;
     path = path.substr(slash + 1);
   }

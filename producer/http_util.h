@@ -16,8 +16,10 @@ std::optional<std::string> percentDecode(std::string_view text);
 // twice keeps its last value; nullopt when an escape is broken.
 std::optional<std::map<std::string, std::string>> parseQuery(std::string_view target);
 
-// The path of a request target split on '/', empty segments dropped:
-// "/v1/subscriptions/sub_1/pause" -> {"v1", "subscriptions", "sub_1", "pause"}.
+// The path of a request target split on '/', empty segments dropped, then each segment
+// %-decoded: "/v1/subscriptions/sub_1/pause" -> {"v1", "subscriptions", "sub_1", "pause"},
+// "/v1/subscriptions/x%2F..%2Fy" -> {"v1", "subscriptions", "x/../y"} (so a record whose key
+// no route could name, written before ids were checked, can still be read and deleted).
 std::vector<std::string> pathSegments(std::string_view target);
 
 // One validation problem: a JSON pointer (RFC 6901) into the request body, or a

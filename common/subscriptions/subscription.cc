@@ -1,9 +1,12 @@
 #include "common/subscriptions/subscription.h"
 
+#include <curl/curl.h>
 #include <simdjson.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <span>
 
 #include "common/json/event.h"
 #include "common/signing/signer.h"
@@ -25,13 +28,154 @@ const char* strategyName(RetryConfig::Strategy s) {
   return "exponential";
 }
 
-void parseRetryConfig(simdjson::dom::object obj, RetryConfig& rc,
-                      std::vector<std::string>& problems) {
+// Problems as they are found, each at its pointer.
+class Problems {
+ public:
+  void add(std::string pointer, std::string message) {
+    list_.push_back({std::move(pointer), std::move(message)});
+  }
+  bool empty() const { return list_.empty(); }
+  std::vector<FieldProblem> take() { return std::move(list_); }
+
+ private:
+  std::vector<FieldProblem> list_;
+};
+
+std::string pointerToken(std::string_view token) {
+  std::string out;
+  for (char c : token) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out.push_back(c);
+  }
+  return out;
+}
+
+std::string pointerOf(std::string_view parent, std::string_view key) {
+  std::string out(parent);
+  out += '/';
+  out += pointerToken(key);
+  return out;
+}
+
+// A name in a message: printable ASCII as is, anything else escaped, at most 64 bytes.
+std::string printable(std::string_view name) {
+  std::string out;
+  for (unsigned char c : name.substr(0, 64)) {
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  if (name.size() > 64) out += "...";
+  return out;
+}
+
+constexpr std::string_view kTopLevelFields[] = {
+    "id",         "name",        "description",     "url",
+    "events",     "secret",      "previous_secret", "previous_secret_expires_ms",
+    "tenant",     "filters",     "is_active",       "disabled_reason",
+    "signature_style",           "headers",         "metadata",
+    "retry_config",              "timeout_ms",      "connect_timeout_ms",
+    "rate_limit", "max_concurrency",                "ordered",
+    "created_at", "updated_at"};
+constexpr std::string_view kRetryConfigFields[] = {"strategy",  "max_retries",        "retry_delay",
+                                                   "max_delay", "backoff_multiplier", "jitter"};
+constexpr std::string_view kRateLimitFields[] = {"per_second", "per_minute", "per_hour"};
+
+// Names people reach for that are spelled differently here.
+std::string_view alias(std::string_view name) {
+  static constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
+      {"active", "is_active"},       {"enabled", "is_active"},
+      {"disabled", "is_active"},     {"paused", "is_active"},
+      {"event_types", "events"},     {"filter_types", "events"},
+      {"filter", "filters"},         {"endpoint", "url"},
+      {"uid", "id"},                 {"timeout", "timeout_ms"},
+      {"retry", "retry_config"},     {"retry_policy", "retry_config"},
+      {"ratelimit", "rate_limit"},   {"rate_limits", "rate_limit"},
+      {"labels", "metadata"},        {"tags", "metadata"},
+      {"signing_secret", "secret"},  {"concurrency", "max_concurrency"},
+      {"max_attempts", "max_retries"}, {"retries", "max_retries"},
+      {"delay", "retry_delay"},      {"multiplier", "backoff_multiplier"}};
+  for (const auto& [from, to] : kAliases)
+    if (from == name) return to;
+  return {};
+}
+
+std::size_t editDistance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "unknown field retry_config.max_retrys (did you mean max_retries?)".
+std::string unknownFieldMessage(std::string_view path, std::string_view key,
+                                std::span<const std::string_view> known) {
+  std::string message = "unknown field ";
+  if (!path.empty()) message += std::string(path) + ".";
+  message += printable(key);
+  std::string_view best = alias(key);
+  if (!best.empty() && std::find(known.begin(), known.end(), best) == known.end()) best = {};
+  if (best.empty() && key.size() < 64) {
+    std::size_t best_distance = 3;  // at most two edits away
+    for (auto k : known)
+      if (const auto d = editDistance(key, k); d < best_distance) {
+        best_distance = d;
+        best = k;
+      }
+  }
+  if (!best.empty()) message += " (did you mean " + std::string(best) + "?)";
+  return message;
+}
+
+void unknownKeys(simdjson::dom::object obj, std::string_view path, std::string_view pointer,
+                 std::span<const std::string_view> known, Problems& problems) {
   for (auto [key, value] : obj) {
+    (void)value;
+    if (std::find(known.begin(), known.end(), key) == known.end())
+      problems.add(pointerOf(pointer, key), unknownFieldMessage(path, key, known));
+  }
+}
+
+// `rate_limit` false: parseRateLimit reports its unknown keys itself (in every record).
+void unknownFields(simdjson::dom::object obj, bool rate_limit, Problems& problems) {
+  unknownKeys(obj, "", "", kTopLevelFields, problems);
+  simdjson::dom::object nested;
+  if (!obj["retry_config"].get_object().get(nested))
+    unknownKeys(nested, "retry_config", "/retry_config", kRetryConfigFields, problems);
+  if (rate_limit && !obj["rate_limit"].get_object().get(nested))
+    unknownKeys(nested, "rate_limit", "/rate_limit", kRateLimitFields, problems);
+}
+
+// A field that is absent or null: not given (its default applies).
+bool given(simdjson::simdjson_result<simdjson::dom::element> field) {
+  return field.error() != simdjson::NO_SUCH_FIELD && !field.is_null();
+}
+
+void parseRetryConfig(simdjson::dom::object obj, RetryConfig& rc, Problems& problems) {
+  for (auto [key, value] : obj) {
+    if (value.is_null()) continue;
+    const std::string pointer = pointerOf("/retry_config", key);
     if (key == "strategy") {
       std::string_view s;
       if (value.get_string().get(s)) {
-        problems.push_back("retry_config.strategy must be a string");
+        problems.add(pointer, "retry_config.strategy must be a string");
         continue;
       }
       if (s == "exponential")
@@ -43,35 +187,35 @@ void parseRetryConfig(simdjson::dom::object obj, RetryConfig& rc,
       else if (s == "none")
         rc.strategy = RetryConfig::Strategy::kNone;
       else
-        problems.push_back("retry_config.strategy must be exponential, linear, fixed or none");
+        problems.add(pointer, "retry_config.strategy must be exponential, linear, fixed or none");
     } else if (key == "max_retries") {
       int64_t n = 0;
       if (value.get_int64().get(n) || n < 0 || n > 100)
-        problems.push_back("retry_config.max_retries must be an integer 0..100");
+        problems.add(pointer, "retry_config.max_retries must be an integer 0..100");
       else
         rc.max_retries = static_cast<int>(n);
     } else if (key == "retry_delay") {
       int64_t n = 0;
       if (value.get_int64().get(n) || n < 0)
-        problems.push_back("retry_config.retry_delay must be milliseconds >= 0");
+        problems.add(pointer, "retry_config.retry_delay must be milliseconds >= 0");
       else
         rc.retry_delay_ms = n;
     } else if (key == "max_delay") {
       int64_t n = 0;
       if (value.get_int64().get(n) || n < 0)
-        problems.push_back("retry_config.max_delay must be milliseconds >= 0");
+        problems.add(pointer, "retry_config.max_delay must be milliseconds >= 0");
       else
         rc.max_delay_ms = n;
     } else if (key == "backoff_multiplier") {
       double d = 0;
       if (value.get_double().get(d) || d < 1.0 || d > 100.0)
-        problems.push_back("retry_config.backoff_multiplier must be between 1 and 100");
+        problems.add(pointer, "retry_config.backoff_multiplier must be between 1 and 100");
       else
         rc.backoff_multiplier = d;
     } else if (key == "jitter") {
       bool b = false;
       if (value.get_bool().get(b))
-        problems.push_back("retry_config.jitter must be a boolean");
+        problems.add(pointer, "retry_config.jitter must be a boolean");
       else
         rc.jitter = b;
     }
@@ -85,27 +229,155 @@ bool validPattern(std::string_view p) {
          (star == p.size() - 1 && (p.size() == 1 || p[p.size() - 2] == '.'));
 }
 
-void parseRateLimit(simdjson::dom::object obj, RateLimit& rl, std::vector<std::string>& problems) {
+void parseRateLimit(simdjson::dom::object obj, RateLimit& rl, Problems& problems) {
   for (auto [key, value] : obj) {
     int64_t* field = key == "per_second"   ? &rl.per_second
                      : key == "per_minute" ? &rl.per_minute
                      : key == "per_hour"   ? &rl.per_hour
                                            : nullptr;
+    const std::string pointer = pointerOf("/rate_limit", key);
     if (field == nullptr) {
-      problems.push_back("rate_limit." + std::string(key) +
-                         " is not a limit (per_second, per_minute or per_hour)");
+      problems.add(pointer, "rate_limit." + printable(key) +
+                                " is not a limit (per_second, per_minute or per_hour)");
       continue;
     }
     int64_t n = 0;
     if (value.is_null()) continue;
     if (value.get_int64().get(n) || n < 0 || n > 1'000'000)
-      problems.push_back("rate_limit." + std::string(key) + " must be an integer 0..1000000");
+      problems.add(pointer, "rate_limit." + std::string(key) + " must be an integer 0..1000000");
     else
       *field = n;
   }
 }
 
+// Characters of UTF-8 text (simdjson has validated it): bytes that start a character.
+std::size_t characters(std::string_view text) {
+  std::size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80 ? 1 : 0;
+  return n;
+}
+
+bool hasControl(std::string_view text) {
+  for (unsigned char c : text)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
+void parseMetadata(simdjson::dom::object obj, std::map<std::string, std::string>& out,
+                   Problems& problems) {
+  std::size_t count = 0;
+  for (auto [key, value] : obj) {
+    const std::string pointer = pointerOf("/metadata", key);
+    if (++count == kMaxMetadataKeys + 1)
+      problems.add("/metadata",
+                   "metadata must have at most " + std::to_string(kMaxMetadataKeys) + " keys");
+    std::string_view v;
+    if (key.empty() || characters(key) > kMaxMetadataKeyLength || hasControl(key)) {
+      problems.add(pointer, "metadata: key '" + printable(key) + "' must be 1.." +
+                                std::to_string(kMaxMetadataKeyLength) +
+                                " characters without control characters");
+    } else if (value.get_string().get(v)) {
+      problems.add(pointer, "metadata: '" + printable(key) + "' must have a string value");
+    } else if (characters(v) > kMaxMetadataValueLength) {
+      problems.add(pointer, "metadata: '" + printable(key) + "' must be at most " +
+                                std::to_string(kMaxMetadataValueLength) + " characters");
+    } else {
+      out.emplace(key, v);
+    }
+  }
+}
+
+// The scheme, case-insensitively: "http", "https" or "" for anything else.
+std::string_view schemeOf(std::string_view url) {
+  if (url.size() >= 7 && strncasecmp(url.data(), "http://", 7) == 0) return "http";
+  if (url.size() >= 8 && strncasecmp(url.data(), "https://", 8) == 0) return "https";
+  return {};
+}
+
+// The authority of an http(s) URL: between "://" and the first of "/?#" (as curl reads it).
+std::string_view authorityOf(std::string_view url) {
+  const auto begin = url.find("://") + 3;
+  const auto end = url.find_first_of("/?#", begin);
+  return url.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin);
+}
+
+// `strict` (a client's URL): also what curl would refuse or read differently from us.
+std::string urlProblem(std::string_view url, bool strict) {
+  if (url.empty()) return "url is required";
+  if (schemeOf(url).empty()) return "url must start with http:// or https://";
+  const std::string_view authority = authorityOf(url);
+  const auto at = authority.rfind('@');
+  const std::string_view host = at == std::string_view::npos ? authority : authority.substr(at + 1);
+  if (host.empty() || host.front() == ':') return "url must name a host";
+  if (!strict) return {};
+  for (unsigned char c : url)
+    if (c <= 0x20 || c == 0x7f)
+      return "url must not hold spaces or control characters (percent-encode them)";
+  if (authority.find('@') != at)
+    return "url must not hold more than one '@' before its host (percent-encode it in a password)";
+  // curl is what sends it: it must read the URL as well.
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> parsed(curl_url(), &curl_url_cleanup);
+  if (!parsed) return "url cannot be checked (out of memory)";
+  const std::string text(url);
+  if (const auto rc = curl_url_set(parsed.get(), CURLUPART_URL, text.c_str(), 0); rc != CURLUE_OK)
+    return std::string("url is not a valid URL: ") + curl_url_strerror(rc);
+  return {};
+}
+
+// The custom headers that would replace one hookpipe sets.
+std::vector<std::string> reservedHeaders(const Subscription& s) {
+  static constexpr std::string_view kReserved[] = {
+      "content-type",      "content-length",     "host",
+      "transfer-encoding", "connection",         "expect",
+      "user-agent",        "webhook-id",         "webhook-timestamp",
+      "webhook-signature", "x-webhook-signature"};
+  std::vector<std::string> names;
+  for (const auto& [name, value] : s.headers) {
+    std::string lower = name;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (std::find(std::begin(kReserved), std::end(kReserved), lower) != std::end(kReserved))
+      names.push_back(name);
+  }
+  return names;
+}
+
+std::string reservedHeaderMessage(std::string_view name) {
+  return "headers: '" + printable(name) + "' is set by hookpipe and cannot be replaced";
+}
+
+bool idChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.';
+}
+
 }  // namespace
+
+std::string subscriptionIdProblem(std::string_view id) {
+  if (id.empty() || id.size() > kMaxSubscriptionIdLength ||
+      !std::all_of(id.begin(), id.end(), idChar) ||
+      !std::isalnum(static_cast<unsigned char>(id[0])))
+    return "id must be 1.." + std::to_string(kMaxSubscriptionIdLength) +
+           " characters of A-Z, a-z, 0-9, '_', '-' and '.', starting with a letter or digit";
+  return {};
+}
+
+std::string redactedUrl(std::string_view url) {
+  if (schemeOf(url).empty()) return std::string(url);
+  const std::string_view authority = authorityOf(url);
+  const auto at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  const std::size_t begin = static_cast<std::size_t>(authority.data() - url.data());
+  std::string out(url.substr(0, begin));
+  out += kRedactedUserinfo;
+  out += url.substr(begin + at);
+  return out;
+}
+
+std::string signingKey(std::string_view secret, std::string_view signature_style) {
+  if (signature_style == "github") return std::string(secret);
+  auto key = signing::secretKey(secret);
+  return key ? std::move(*key) : std::string();
+}
 
 bool matchesEventType(std::string_view pattern, std::string_view type) {
   if (pattern == "*") return true;
@@ -122,11 +394,11 @@ std::vector<std::string> Subscription::signingSecrets(int64_t now_ms) const {
 
 std::vector<std::string> Subscription::signingKeys(int64_t now_ms) const {
   std::vector<std::string> out;
-  auto add = [&out](const std::string& key, const std::string& secret) {
+  auto add = [&](const std::string& key, const std::string& secret) {
     if (!key.empty()) {
       out.push_back(key);
-    } else if (auto decoded = signing::secretKey(secret)) {
-      out.push_back(std::move(*decoded));
+    } else if (auto derived = signingKey(secret, signature_style); !derived.empty()) {
+      out.push_back(std::move(derived));
     }
   };
   if (!secret.empty()) add(secret_key, secret);
@@ -135,26 +407,44 @@ std::vector<std::string> Subscription::signingKeys(int64_t now_ms) const {
   return out;
 }
 
+void Subscription::refreshSigningKeys() {
+  secret_key = secret.empty() ? std::string() : signingKey(secret, signature_style);
+  previous_secret_key =
+      previous_secret.empty() ? std::string() : signingKey(previous_secret, signature_style);
+}
+
 bool Subscription::matchesType(std::string_view type) const {
   for (const auto& p : events)
     if (matchesEventType(p, type)) return true;
   return false;
 }
 
-Result<Subscription> parseSubscription(std::string_view json) {
+std::vector<FieldProblem> unknownSubscriptionFields(std::string_view json) {
   simdjson::dom::parser parser;
   auto parsed = json::parseObject(parser, json);
-  if (!parsed) return std::unexpected(parsed.error());
+  if (!parsed) return {};
+  Problems problems;
+  unknownFields(*parsed, /*rate_limit=*/true, problems);
+  return problems.take();
+}
+
+std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
+    std::string_view json, SubscriptionSource source) {
+  simdjson::dom::parser parser;
+  auto parsed = json::parseObject(parser, json);
+  if (!parsed) return std::unexpected(std::vector<FieldProblem>{{"", parsed.error().message}});
   simdjson::dom::object obj = *parsed;
+  const bool from_client = source != SubscriptionSource::kStored;
 
   Subscription s;
-  std::vector<std::string> problems;
+  Problems problems;
+  if (from_client) unknownFields(obj, /*rate_limit=*/false, problems);
   auto str = [&](const char* name, std::string& out) {
     auto field = obj[name];
-    if (field.error() == simdjson::NO_SUCH_FIELD || field.is_null()) return;
+    if (!given(field)) return;
     std::string_view v;
     if (field.get_string().get(v))
-      problems.push_back(std::string(name) + " must be a string");
+      problems.add(std::string("/") + name, std::string(name) + " must be a string");
     else
       out = std::string(v);
   };
@@ -170,142 +460,167 @@ Result<Subscription> parseSubscription(std::string_view json) {
   str("updated_at", s.updated_at);
   str("disabled_reason", s.disabled_reason);
 
-  if (s.url.empty())
-    problems.push_back("url is required");
-  else if (!s.url.starts_with("http://") && !s.url.starts_with("https://"))
-    problems.push_back("url must start with http:// or https://");
-  else if (s.url.find("://") + 3 >= s.url.size() || s.url[s.url.find("://") + 3] == '/')
-    problems.push_back("url must name a host");
+  if (source == SubscriptionSource::kCreate) {
+    if (!s.id.empty())
+      if (auto p = subscriptionIdProblem(s.id); !p.empty()) problems.add("/id", p);
+    for (const char* field : {"previous_secret", "previous_secret_expires_ms"})
+      if (obj[field].error() != simdjson::NO_SUCH_FIELD)
+        problems.add(std::string("/") + field,
+                     std::string(field) + " cannot be set: a rotation sets it "
+                                          "(POST /v1/subscriptions/{id}/secret/rotate)");
+  }
+
+  if (auto url = obj["url"]; !given(url))
+    problems.add("/url", "url is required");
+  else if (url.is_string())
+    if (auto p = urlProblem(s.url, from_client); !p.empty()) problems.add("/url", p);
 
   simdjson::dom::array events;
   auto events_field = obj["events"];
-  if (events_field.error() == simdjson::NO_SUCH_FIELD) {
-    problems.push_back("events is required (event types or patterns such as \"order.*\" or \"*\")");
+  if (!given(events_field)) {
+    problems.add("/events",
+                 "events is required (event types or patterns such as \"order.*\" or \"*\")");
   } else if (events_field.get_array().get(events)) {
-    problems.push_back("events must be an array of strings");
+    problems.add("/events", "events must be an array of strings");
   } else {
+    std::size_t index = 0;
     for (auto e : events) {
       std::string_view v;
       if (e.get_string().get(v) || !validPattern(v))
-        problems.push_back("events: each entry must be a type, \"prefix.*\" or \"*\"");
+        problems.add("/events/" + std::to_string(index),
+                     "events: each entry must be a type, \"prefix.*\" or \"*\"");
       else
         s.events.emplace_back(v);
+      ++index;
     }
-    if (s.events.empty()) problems.push_back("events must not be empty");
+    if (index == 0) problems.add("/events", "events must not be empty");
   }
 
-  if (auto active = obj["is_active"]; active.error() != simdjson::NO_SUCH_FIELD) {
+  if (auto active = obj["is_active"]; given(active)) {
     bool b = true;
     if (active.get_bool().get(b))
-      problems.push_back("is_active must be a boolean");
+      problems.add("/is_active", "is_active must be a boolean");
     else
       s.is_active = b;
   }
-  if (auto e = obj["previous_secret_expires_ms"]; e.error() != simdjson::NO_SUCH_FIELD) {
+  if (auto e = obj["previous_secret_expires_ms"]; given(e)) {
     int64_t n = 0;
     if (e.get_int64().get(n) || n < 0)
-      problems.push_back("previous_secret_expires_ms must be epoch milliseconds");
+      problems.add("/previous_secret_expires_ms",
+                   "previous_secret_expires_ms must be epoch milliseconds");
     else
       s.previous_secret_expires_ms = n;
   }
-  if (auto f = obj["filters"]; f.error() != simdjson::NO_SUCH_FIELD && !f.is_null()) {
+  if (auto f = obj["filters"]; given(f)) {
     if (!f.is_object()) {
-      problems.push_back("filters must be a JSON object");
+      problems.add("/filters", "filters must be a JSON object");
     } else {
       s.filters_json = simdjson::minify(f.value_unsafe());
       if (auto compiled = filter::compileFilter(s.filters_json))
         s.filter = std::move(*compiled);
       else
-        problems.push_back("filters: " + compiled.error().message);
+        problems.add("/filters", "filters: " + compiled.error().message);
     }
   }
-  if (auto t = obj["timeout_ms"]; t.error() != simdjson::NO_SUCH_FIELD) {
+  if (auto t = obj["timeout_ms"]; given(t)) {
     int64_t n = 0;
     if (t.get_int64().get(n) || n < 100 || n > 300000)
-      problems.push_back("timeout_ms must be 100..300000");
+      problems.add("/timeout_ms", "timeout_ms must be 100..300000");
     else
       s.timeout_ms = n;
   }
-  if (auto t = obj["connect_timeout_ms"]; t.error() != simdjson::NO_SUCH_FIELD && !t.is_null()) {
+  if (auto t = obj["connect_timeout_ms"]; given(t)) {
     int64_t n = 0;
     if (t.get_int64().get(n) || n < 100 || n > 60000)
-      problems.push_back("connect_timeout_ms must be 100..60000");
+      problems.add("/connect_timeout_ms", "connect_timeout_ms must be 100..60000");
     else
       s.connect_timeout_ms = n;
   }
-  if (auto rl = obj["rate_limit"]; rl.error() != simdjson::NO_SUCH_FIELD && !rl.is_null()) {
+  if (auto rl = obj["rate_limit"]; given(rl)) {
     simdjson::dom::object rlo;
     if (rl.get_object().get(rlo))
-      problems.push_back("rate_limit must be an object (per_second, per_minute, per_hour)");
+      problems.add("/rate_limit",
+                   "rate_limit must be an object (per_second, per_minute, per_hour)");
     else
       parseRateLimit(rlo, s.rate_limit, problems);
   }
-  if (auto c = obj["max_concurrency"]; c.error() != simdjson::NO_SUCH_FIELD && !c.is_null()) {
+  if (auto c = obj["max_concurrency"]; given(c)) {
     int64_t n = 0;
     if (c.get_int64().get(n) || n < 0 || n > 1000)
-      problems.push_back("max_concurrency must be an integer 0..1000 (0: the default)");
+      problems.add("/max_concurrency",
+                   "max_concurrency must be an integer 0..1000 (0: the default)");
     else
       s.max_concurrency = static_cast<int>(n);
   }
-  if (auto o = obj["ordered"]; o.error() != simdjson::NO_SUCH_FIELD && !o.is_null()) {
+  if (auto o = obj["ordered"]; given(o)) {
     bool b = false;
     if (o.get_bool().get(b))
-      problems.push_back("ordered must be a boolean");
+      problems.add("/ordered", "ordered must be a boolean");
     else
       s.ordered = b;
   }
-  if (auto h = obj["headers"]; h.error() != simdjson::NO_SUCH_FIELD) {
+  if (auto h = obj["headers"]; given(h)) {
     simdjson::dom::object ho;
     if (h.get_object().get(ho))
-      problems.push_back("headers must be an object of strings");
+      problems.add("/headers", "headers must be an object of strings");
     else
       for (auto [k, v] : ho) {
         std::string_view sv;
         if (v.get_string().get(sv) || k.empty() ||
             k.find_first_of(":\r\n") != std::string_view::npos ||
             sv.find_first_of("\r\n") != std::string_view::npos)
-          problems.push_back("headers: '" + std::string(k) +
-                             "' must be a valid header with a string value");
+          problems.add(pointerOf("/headers", k),
+                       "headers: '" + printable(k) +
+                           "' must be a valid header with a string value");
         else
           s.headers.emplace(k, sv);
       }
   }
-  if (auto rc = obj["retry_config"]; rc.error() != simdjson::NO_SUCH_FIELD) {
+  if (auto m = obj["metadata"]; given(m)) {
+    simdjson::dom::object mo;
+    if (m.get_object().get(mo))
+      problems.add("/metadata", "metadata must be an object of strings");
+    else
+      parseMetadata(mo, s.metadata, problems);
+  }
+  if (auto rc = obj["retry_config"]; given(rc)) {
     simdjson::dom::object rco;
     if (rc.get_object().get(rco))
-      problems.push_back("retry_config must be an object");
+      problems.add("/retry_config", "retry_config must be an object");
     else
       parseRetryConfig(rco, s.retry_config, problems);
   }
   if (s.signature_style != "standard" && s.signature_style != "github")
-    problems.push_back("signature_style must be standard or github");
-  if (!s.secret.empty()) {
-    if (auto key = signing::secretKey(s.secret))
-      s.secret_key = std::move(*key);
-    else
-      problems.push_back("secret must be whsec_ followed by base64");
-  }
-  if (!s.previous_secret.empty()) {
-    if (auto key = signing::secretKey(s.previous_secret))
-      s.previous_secret_key = std::move(*key);
-    else
-      problems.push_back("previous_secret must be whsec_ followed by base64");
-  }
+    problems.add("/signature_style", "signature_style must be standard or github");
+  if (!s.secret.empty() && !signing::secretKey(s.secret))
+    problems.add("/secret", "secret must be whsec_ followed by base64");
+  if (!s.previous_secret.empty() && !signing::secretKey(s.previous_secret))
+    problems.add("/previous_secret", "previous_secret must be whsec_ followed by base64");
+  s.refreshSigningKeys();
+  if (from_client)
+    for (const auto& name : reservedHeaders(s))
+      problems.add(pointerOf("/headers", name), reservedHeaderMessage(name));
 
-  if (!problems.empty()) {
-    std::string message;
-    for (const auto& p : problems) message += (message.empty() ? "" : "; ") + p;
-    return fail(message);
-  }
+  if (!problems.empty()) return std::unexpected(problems.take());
   return s;
 }
 
-std::string toJson(const Subscription& s, bool with_secret) {
+Result<Subscription> parseSubscription(std::string_view json) {
+  auto s = checkSubscription(json, SubscriptionSource::kStored);
+  if (s) return std::move(*s);
+  std::string message;
+  for (const auto& p : s.error()) message += (message.empty() ? "" : "; ") + p.message;
+  return fail(message);
+}
+
+namespace {
+
+std::string serialize(const Subscription& s, bool with_secret, bool redact) {
   boost::json::object o;
   o["id"] = s.id;
   o["name"] = s.name;
   o["description"] = s.description;
-  o["url"] = s.url;
+  o["url"] = redact ? redactedUrl(s.url) : s.url;
   boost::json::array events;
   for (const auto& e : s.events) events.emplace_back(e);
   o["events"] = std::move(events);
@@ -324,6 +639,9 @@ std::string toJson(const Subscription& s, bool with_secret) {
   boost::json::object headers;
   for (const auto& [k, v] : s.headers) headers[k] = v;
   o["headers"] = std::move(headers);
+  boost::json::object metadata;
+  for (const auto& [k, v] : s.metadata) metadata[k] = v;
+  o["metadata"] = std::move(metadata);
   boost::json::object rc;
   rc["strategy"] = strategyName(s.retry_config.strategy);
   if (s.retry_config.max_retries >= 0) rc["max_retries"] = s.retry_config.max_retries;
@@ -348,23 +666,19 @@ std::string toJson(const Subscription& s, bool with_secret) {
   return boost::json::serialize(o);
 }
 
+}  // namespace
+
+std::string toJson(const Subscription& s, bool with_secret) {
+  return serialize(s, with_secret, /*redact=*/false);
+}
+
+std::string apiJson(const Subscription& s, bool with_secret) {
+  return serialize(s, with_secret, /*redact=*/true);
+}
+
 std::vector<std::string> apiProblems(const Subscription& s) {
-  static constexpr std::string_view kReserved[] = {
-      "content-type",      "content-length",     "host",
-      "transfer-encoding", "connection",         "expect",
-      "user-agent",        "webhook-id",         "webhook-timestamp",
-      "webhook-signature", "x-webhook-signature"};
   std::vector<std::string> problems;
-  for (const auto& [name, value] : s.headers) {
-    std::string lower = name;
-    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (std::find(std::begin(kReserved), std::end(kReserved), lower) != std::end(kReserved)) {
-      std::string problem = "headers: '";
-      problem += name;
-      problem += "' is set by hookpipe and cannot be replaced";
-      problems.push_back(std::move(problem));
-    }
-  }
+  for (const auto& name : reservedHeaders(s)) problems.push_back(reservedHeaderMessage(name));
   return problems;
 }
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <expected>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,6 +41,8 @@ struct Subscription {
   std::string id;
   std::string name;
   std::string description;
+  // As given, credentials included: a user:password@ in it is sent as Basic auth by the
+  // deliverer and never shown (redactedUrl()).
   std::string url;
   std::vector<std::string> events;  // exact types, "prefix.*" or "*"
   std::string secret;               // whsec_...
@@ -57,6 +60,8 @@ struct Subscription {
   std::string disabled_reason;
   std::string signature_style = "standard";  // or "github"
   std::map<std::string, std::string> headers;
+  // The client's own labels, stored and returned as given (bounds: kMaxMetadata*).
+  std::map<std::string, std::string> metadata;
   RetryConfig retry_config;
   int64_t timeout_ms = 0;          // 0: the deliverer's default (HOOKPIPE_REQUEST_TIMEOUT_MS)
   int64_t connect_timeout_ms = 0;  // 0: the deliverer's default (HOOKPIPE_CONNECT_TIMEOUT_MS)
@@ -66,7 +71,8 @@ struct Subscription {
   int max_concurrency = 0;
   // Deliveries go one at a time, in order, retrying in place.
   bool ordered = false;
-  // Decoded key bytes of `secret` and `previous_secret`, filled by parseSubscription.
+  // The HMAC key bytes of `secret` and `previous_secret` (signingKey()), filled by
+  // parseSubscription and refreshSigningKeys().
   std::string secret_key;
   std::string previous_secret_key;
   std::string created_at;
@@ -76,14 +82,74 @@ struct Subscription {
   // The keys that sign a delivery at `now_ms`: the secret, plus the previous one while
   // its grace period lasts.
   std::vector<std::string> signingSecrets(int64_t now_ms) const;
-  // The same as decoded key bytes (decoded once at parse time when possible).
+  // The same as HMAC key bytes (the precomputed ones when filled in).
   std::vector<std::string> signingKeys(int64_t now_ms) const;
+  // Sets secret_key and previous_secret_key from the secrets and the signature style;
+  // call it after changing either.
+  void refreshSigningKeys();
 };
+
+// The HMAC key of `secret` for `signature_style`: Standard Webhooks keys with the
+// base64-decoded bytes after "whsec_"; GitHub style keys with the secret string exactly
+// as shown to the receiver (GitHub's receivers do `HMAC(secret, body)`), prefix included.
+// Empty when a standard secret does not decode.
+std::string signingKey(std::string_view secret, std::string_view signature_style);
+
+// Client-chosen subscription ids: 1..kMaxSubscriptionIdLength of [A-Za-z0-9_.-], starting
+// with a letter or digit (so never "." or ".."; the charset of Svix's uid). They are URL
+// path segments, Kafka keys and log fields as they are: no escaping is ever needed.
+inline constexpr std::size_t kMaxSubscriptionIdLength = 128;
+// Empty when `id` is a valid id, else why not.
+std::string subscriptionIdProblem(std::string_view id);
+
+// metadata bounds (Stripe's): at most 50 keys, keys 1..40 characters without control
+// characters, values strings of at most 500 characters (characters, not bytes).
+inline constexpr std::size_t kMaxMetadataKeys = 50;
+inline constexpr std::size_t kMaxMetadataKeyLength = 40;
+inline constexpr std::size_t kMaxMetadataValueLength = 500;
+
+// `url` with its userinfo (user:password@) replaced by "***@"; `url` itself when it has
+// none. What every API answer and log line shows.
+std::string redactedUrl(std::string_view url);
+inline constexpr std::string_view kRedactedUserinfo = "***";
+
+// One validation problem: a JSON pointer (RFC 6901) into the subscription's JSON ("" for
+// the whole body) and what is wrong there.
+struct FieldProblem {
+  std::string pointer;
+  std::string message;
+  bool operator==(const FieldProblem&) const = default;
+};
+
+// Who wrote the JSON being parsed.
+enum class SubscriptionSource {
+  // A record of the subscriptions topic: fields this version does not know are ignored
+  // (a newer version may have written them) and rules added since it was written are
+  // not applied, so that every stored record still loads.
+  kStored,
+  // A client's POST /v1/subscriptions: on top of the stored rules, unknown fields (also
+  // inside retry_config) are refused, each by its pointer; the id must follow
+  // subscriptionIdProblem(); previous_secret and previous_secret_expires_ms cannot be set
+  // (only a rotation sets them); custom headers may not replace hookpipe's (apiProblems).
+  kCreate,
+  // A client's PUT or PATCH, after the API merged it over the stored record: kCreate's
+  // rules but the id and the previous secret (the API keeps the stored ones).
+  kUpdate,
+};
+
+// Parses and validates a subscription; every problem at once, each with its pointer.
+std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
+    std::string_view json, SubscriptionSource source);
+// The unknown fields of a subscription's JSON (top level, retry_config, rate_limit), each
+// by its pointer, with a suggestion when the name is close to a known one. Null-valued
+// ones count: a merge patch's {"active": null} is refused like {"active": false}.
+std::vector<FieldProblem> unknownSubscriptionFields(std::string_view json);
+
 
 // True when `type` matches `pattern`: exact, "*" (all) or "order.*" (prefix "order.").
 bool matchesEventType(std::string_view pattern, std::string_view type);
 
-// Parses and validates a subscription; on failure the message lists every problem.
+// checkSubscription(json, kStored) with the problems' messages joined by "; ".
 Result<Subscription> parseSubscription(std::string_view json);
 // What the API refuses on top of parseSubscription (stored records written before a rule
 // existed still load): custom headers that would replace the ones hookpipe sets
@@ -91,5 +157,8 @@ Result<Subscription> parseSubscription(std::string_view json);
 std::vector<std::string> apiProblems(const Subscription& s);
 // The stored form; `with_secret` false for API listings.
 std::string toJson(const Subscription& s, bool with_secret = true);
+// What the API shows: the stored form with the URL's credentials redacted, and the secret
+// only when `with_secret` (the create answer).
+std::string apiJson(const Subscription& s, bool with_secret);
 
 }  // namespace hookpipe

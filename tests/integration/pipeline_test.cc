@@ -44,6 +44,30 @@ TEST_F(PipelineTest, EventToTwoSubscriptionsArrivesAtBothWithValidSignatures) {
   EXPECT_TRUE(receiver.requestsTo("/other").empty());
 }
 
+// What the deliverer (not only the API's test send) does with a URL's credentials and the
+// GitHub signature style: Basic auth from the URL, HMAC keyed with the secret as given.
+TEST_F(PipelineTest, DeliveriesUseUrlCredentialsAndGithubStyleKeysWithTheSecretAsGiven) {
+  Receiver receiver;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  const std::string url =
+      "HTTP://hook-user:s3cr3t@127.0.0.1:" + std::to_string(receiver.port()) + "/gh";
+  auto sub = subscribe(R"({"url":")" + url +
+                       R"(","events":["order.created"],"signature_style":"github"})");
+  pipeline_->start("router");
+  pipeline_->start("deliverer");
+
+  publish(R"({"type":"order.created","data":{"amount":42}})");
+  ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return !reqs.empty(); }, 60s));
+  const auto got = receiver.requestsTo("/gh");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].headers.at("authorization"),
+            "Basic " + signing::base64Encode("hook-user:s3cr3t"));
+  signing::Signer signer;
+  EXPECT_EQ(got[0].headers.at("x-webhook-signature"),
+            signer.githubStyle(sub.secret, got[0].body));
+  EXPECT_EQ(pipeline_->logs().find("s3cr3t"), std::string::npos);
+}
+
 TEST_F(PipelineTest, FailingReceiverGetsConfiguredAttemptsThenDeadLetterAndReplayDelivers) {
   std::atomic<bool> healthy{false};
   Receiver receiver([&](const ReceivedRequest&) { return healthy ? 200 : 500; });

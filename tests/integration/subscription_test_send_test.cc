@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -206,9 +207,14 @@ TEST_F(SubscriptionTestSendTest, ASubscriptionsConnectTimeoutReplacesTheDefault)
   auto a = json(r);
   EXPECT_EQ(a.at("status").as_int64(), 0);
   EXPECT_EQ(a.at("error_class").as_string(), "timeout") << r.body;
-  // curl names the limit it hit.
-  EXPECT_NE(std::string(a.at("error").as_string()).find("after 300 ms"), std::string::npos)
-      << r.body;
+  // curl names the time it gave up after: the subscription's 300 ms (a loaded machine
+  // reports a few ms more), not the 10 s default.
+  const std::string error(a.at("error").as_string());
+  const auto after = error.find("after ");
+  ASSERT_NE(after, std::string::npos) << r.body;
+  const long waited_ms = std::strtol(error.c_str() + after + 6, nullptr, 10);
+  EXPECT_GE(waited_ms, 300) << r.body;
+  EXPECT_LT(waited_ms, 2000) << r.body;
 }
 
 TEST_F(SubscriptionTestSendTest, PausedSubscriptionIsSentToAndNothingIsWrittenToKafka) {

@@ -32,6 +32,19 @@ TEST(PathSegments, DropsEmptySegmentsAndTheQuery) {
   EXPECT_TRUE(pathSegments("/").empty());
 }
 
+TEST(PathSegments, DecodesEachSegmentAfterSplitting) {
+  // An encoded '/' stays inside its segment: a legacy id "x/../y" can be named.
+  EXPECT_EQ(pathSegments("/v1/subscriptions/x%2F..%2Fy"),
+            (std::vector<std::string>{"v1", "subscriptions", "x/../y"}));
+  EXPECT_EQ(pathSegments("/v1/subscriptions/a%0Ab/pause"),
+            (std::vector<std::string>{"v1", "subscriptions", "a\nb", "pause"}));
+  // '+' is a space only in query strings; a broken escape leaves the segment as it is.
+  EXPECT_EQ(pathSegments("/v1/a+b/c%2/d%zz"),
+            (std::vector<std::string>{"v1", "a+b", "c%2", "d%zz"}));
+  EXPECT_EQ(pathSegments("/v1/%73ubscriptions"),
+            (std::vector<std::string>{"v1", "subscriptions"}));
+}
+
 TEST(ProblemsFromMessage, PointsAtTheFieldEachProblemNames) {
   auto p = problemsFromMessage(
       "url is required; retry_config.max_retries must be an integer 0..100; events: each entry "

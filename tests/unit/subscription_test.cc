@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -312,6 +313,222 @@ TEST(SubscriptionJson, ListingFormLeavesTheSecretOut) {
   EXPECT_EQ(url, s->url);
   // The stored form does carry it.
   EXPECT_NE(toJson(*s).find(kSecret), std::string::npos);
+}
+
+// The pointers of a refused subscription's problems.
+std::set<std::string> pointers(std::string_view json, SubscriptionSource source) {
+  auto s = checkSubscription(json, source);
+  EXPECT_FALSE(s.has_value()) << json;
+  std::set<std::string> out;
+  if (!s)
+    for (const auto& p : s.error()) out.insert(p.pointer);
+  return out;
+}
+
+std::string messageAt(std::string_view json, SubscriptionSource source,
+                      const std::string& pointer) {
+  auto s = checkSubscription(json, source);
+  if (!s)
+    for (const auto& p : s.error())
+      if (p.pointer == pointer) return p.message;
+  return "<none>";
+}
+
+const std::string kBase = R"("url":"https://hooks.example.com/x","events":["order.created"])";
+
+TEST(CheckSubscription, UnknownFieldsAreRefusedEachByItsPointer) {
+  const std::string json = "{" + kBase +
+                           R"(,"active":false,"retry_config":{"max_retrys":3,"jitter":false},)"
+                           R"("rate_limit":{"per_day":5},"a/b~c":1,"colour":null})";
+  EXPECT_EQ(pointers(json, SubscriptionSource::kCreate),
+            (std::set<std::string>{"/active", "/retry_config/max_retrys", "/rate_limit/per_day",
+                                   "/a~1b~0c", "/colour"}));
+  EXPECT_EQ(messageAt(json, SubscriptionSource::kCreate, "/active"),
+            "unknown field active (did you mean is_active?)");
+  EXPECT_EQ(messageAt(json, SubscriptionSource::kCreate, "/retry_config/max_retrys"),
+            "unknown field retry_config.max_retrys (did you mean max_retries?)");
+  EXPECT_EQ(messageAt(json, SubscriptionSource::kUpdate, "/colour"), "unknown field colour");
+  // The same list without parsing the rest (a merge patch's own fields).
+  std::set<std::string> unknown;
+  for (const auto& p : unknownSubscriptionFields(json)) unknown.insert(p.pointer);
+  EXPECT_EQ(unknown, pointers(json, SubscriptionSource::kCreate));
+  // A stored record written by a newer version still loads (rate_limit was always strict).
+  auto stored = checkSubscription(
+      "{" + kBase + R"(,"active":false,"retry_config":{"max_retrys":3},"future":{"x":1}})",
+      SubscriptionSource::kStored);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_TRUE(stored->is_active);
+  // Every field the stored form writes is known: a GET's answer can be sent back.
+  auto full = parseSubscription(kFull);
+  ASSERT_TRUE(full.has_value());
+  full->metadata = {{"team", "payments"}};
+  full->rate_limit.per_second = 5;
+  full->previous_secret.clear();
+  auto again = checkSubscription(toJson(*full), SubscriptionSource::kUpdate);
+  EXPECT_TRUE(again.has_value()) << (again ? "" : again.error()[0].message);
+}
+
+TEST(CheckSubscription, ClientChosenIdsAreASafeCharsetAndLength) {
+  const std::vector<std::string> good = {"sub_1", "orders.v2", "A-b_c.9", "0",
+                                         std::string(128, 'x')};
+  for (const auto& id : good) {
+    SCOPED_TRACE(id);
+    EXPECT_EQ(subscriptionIdProblem(id), "");
+    auto s =
+        checkSubscription(R"({"id":")" + id + "\"," + kBase + "}", SubscriptionSource::kCreate);
+    EXPECT_TRUE(s.has_value());
+  }
+  const std::vector<std::string> bad = {"x/../y", "a\\nb", "a\\r\\nforged=1", "", ".",
+                                        "..",     "-x",    "_x",  "a b", "a:b",
+                                        "a%2Fb",  "caf\\u00e9", std::string(129, 'x')};
+  for (const auto& id : bad) {
+    SCOPED_TRACE(id);
+    const std::string json = R"({"id":")" + id + "\"," + kBase + "}";
+    if (!id.empty()) {
+      EXPECT_EQ(pointers(json, SubscriptionSource::kCreate), std::set<std::string>{"/id"});
+    }
+    // Stored records keep loading (a tombstone or DELETE removes them).
+    EXPECT_TRUE(checkSubscription(json, SubscriptionSource::kStored).has_value());
+  }
+  EXPECT_NE(subscriptionIdProblem(""), "");
+  EXPECT_NE(subscriptionIdProblem("a\nb"), "");
+}
+
+TEST(CheckSubscription, PreviousSecretCannotBeSetOnCreate) {
+  const std::string json =
+      "{" + kBase +
+      R"(,"previous_secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",)"
+      R"("previous_secret_expires_ms":9999999999999})";
+  EXPECT_EQ(pointers(json, SubscriptionSource::kCreate),
+            (std::set<std::string>{"/previous_secret", "/previous_secret_expires_ms"}));
+  EXPECT_NE(messageAt(json, SubscriptionSource::kCreate, "/previous_secret").find("rotat"),
+            std::string::npos);
+  EXPECT_TRUE(checkSubscription(json, SubscriptionSource::kStored).has_value());
+}
+
+TEST(CheckSubscription, MetadataIsABoundedStringMapReturnedAsGiven) {
+  auto s = checkSubscription(
+      "{" + kBase + R"(,"metadata":{"team":"payments","note":"caf\u00e9 \"x\"","empty":""}})",
+      SubscriptionSource::kCreate);
+  ASSERT_TRUE(s.has_value()) << s.error()[0].message;
+  const std::map<std::string, std::string> expected = {
+      {"team", "payments"}, {"note", "caf\xc3\xa9 \"x\""}, {"empty", ""}};
+  EXPECT_EQ(s->metadata, expected);
+  auto again = parseSubscription(toJson(*s));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->metadata, expected);
+  auto shown = parseSubscription(apiJson(*s, false));
+  ASSERT_TRUE(shown.has_value());
+  EXPECT_EQ(shown->metadata, expected);
+
+  std::string many = "{";
+  for (std::size_t i = 0; i <= kMaxMetadataKeys; ++i)
+    many += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":\"v\"";
+  many += "}";
+  // 500 two-byte characters fit: the bound counts characters.
+  std::string wide;
+  for (int i = 0; i < 500; ++i) wide += "\xc3\xa9";
+  EXPECT_TRUE(
+      checkSubscription("{" + kBase + R"(,"metadata":{"k":")" + wide + "\"}}",
+                        SubscriptionSource::kCreate)
+          .has_value());
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {many, "/metadata"},
+      {R"({"k":5})", "/metadata/k"},
+      {R"({"k":null})", "/metadata/k"},
+      {R"({"":"v"})", "/metadata/"},
+      {"{\"" + std::string(41, 'k') + "\":\"v\"}", "/metadata/" + std::string(41, 'k')},
+      {R"({"a\nb":"v"})", "/metadata/a\nb"},
+      {R"({"k":")" + std::string(501, 'v') + "\"}", "/metadata/k"},
+      {R"(["k","v"])", "/metadata"},
+      {R"("k=v")", "/metadata"},
+  };
+  for (const auto& [metadata, pointer] : bad) {
+    SCOPED_TRACE(metadata.substr(0, 80));
+    const std::string json = "{" + kBase + ",\"metadata\":" + metadata + "}";
+    EXPECT_EQ(pointers(json, SubscriptionSource::kCreate), std::set<std::string>{pointer});
+  }
+}
+
+TEST(CheckSubscription, UrlSchemesAreCaseInsensitive) {
+  for (const char* url : {"HTTP://hooks.example.com/x", "Https://hooks.example.com/x",
+                          "hTtPs://hooks.example.com:8443/x?y=1"}) {
+    SCOPED_TRACE(url);
+    auto s = checkSubscription(std::string(R"({"url":")") + url + R"(","events":["*"]})",
+                               SubscriptionSource::kCreate);
+    ASSERT_TRUE(s.has_value()) << s.error()[0].message;
+    EXPECT_EQ(s->url, url);  // as given
+  }
+  for (const char* url : {"ftp://hooks.example.com/x", "HTTPS:/hooks.example.com", "HTTP://",
+                          "https://u:p@ss@hooks.example.com/", "https://hooks.example.com/a b",
+                          "https://hooks.example.com/\\r\\nX: 1"}) {
+    SCOPED_TRACE(url);
+    EXPECT_EQ(pointers(std::string(R"({"url":")") + url + R"(","events":["*"]})",
+                       SubscriptionSource::kCreate),
+              std::set<std::string>{"/url"});
+  }
+}
+
+TEST(SubscriptionUrl, CredentialsAreRedactedInWhatTheApiShows) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"https://user:s3cret@hooks.example.com/x", "https://***@hooks.example.com/x"},
+      {"HTTP://token@hooks.example.com", "HTTP://***@hooks.example.com"},
+      {"https://u:p%40ss@hooks.example.com:8443/a@b?c=@#@",
+       "https://***@hooks.example.com:8443/a@b?c=@#@"},
+      {"https://:pw@[::1]:9/", "https://***@[::1]:9/"},
+      {"https://hooks.example.com/a@b", "https://hooks.example.com/a@b"},
+      {"https://hooks.example.com?x=a@b", "https://hooks.example.com?x=a@b"},
+      {"not a url", "not a url"},
+  };
+  for (const auto& [url, shown] : cases) {
+    SCOPED_TRACE(url);
+    EXPECT_EQ(redactedUrl(url), shown);
+  }
+  auto s = checkSubscription(
+      R"({"url":"https://user:s3cret@hooks.example.com/x","events":["*"],)"
+      R"("secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})",
+      SubscriptionSource::kCreate);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->url, "https://user:s3cret@hooks.example.com/x");  // kept for Basic auth
+  for (bool with_secret : {false, true}) {
+    const std::string shown = apiJson(*s, with_secret);
+    EXPECT_EQ(shown.find("s3cret"), std::string::npos) << shown;
+    EXPECT_EQ(shown.find("user"), std::string::npos) << shown;
+    EXPECT_NE(shown.find(R"("url":"https://***@hooks.example.com/x")"), std::string::npos);
+    EXPECT_EQ(shown.find(kSecret) != std::string::npos, with_secret);
+  }
+  EXPECT_NE(toJson(*s).find("user:s3cret@"), std::string::npos);  // the stored record
+}
+
+TEST(SigningKeys, GithubStyleKeysWithTheSecretAsGivenStandardWithItsDecodedBytes) {
+  auto github = checkSubscription(
+      "{" + kBase + R"(,"signature_style":"github","secret":")" + kSecret + "\"}",
+      SubscriptionSource::kCreate);
+  ASSERT_TRUE(github.has_value());
+  EXPECT_EQ(github->secret_key, kSecret);
+  EXPECT_EQ(github->signingKeys(0), std::vector<std::string>{kSecret});
+  auto standard = parseSubscription("{" + kBase + R"(,"secret":")" + kSecret + "\"}");
+  ASSERT_TRUE(standard.has_value());
+  EXPECT_EQ(standard->secret_key, *signing::secretKey(kSecret));
+  // Built by hand (no precomputed keys): the same rule.
+  Subscription built;
+  built.secret = kSecret;
+  built.signature_style = "github";
+  EXPECT_EQ(built.signingKeys(0), std::vector<std::string>{kSecret});
+  built.signature_style = "standard";
+  EXPECT_EQ(built.signingKeys(0), std::vector<std::string>{*signing::secretKey(kSecret)});
+  // Changing the style or the secret and refreshing follows.
+  built.signature_style = "github";
+  built.previous_secret = kSecret;
+  built.secret = "whsec_dGhlIG9sZCBzZWNyZXQgb2YgdGhpcyBlbmRwb2ludA==";
+  built.previous_secret_expires_ms = 10;
+  built.refreshSigningKeys();
+  EXPECT_EQ(built.secret_key, built.secret);
+  EXPECT_EQ(built.previous_secret_key, kSecret);
+  // The receiver's side, as GitHub documents it (Python: hmac.new(secret, body, sha256)).
+  signing::Signer signer;
+  EXPECT_EQ(signer.githubStyle(github->signingKeys(0).front(), "payload"),
+            "sha256=f3f295da3b1c44b98db9eed9c89a75b11d6281086fd354bec0e06c5b47f109d1");
 }
 
 TEST(MatchesEventType, ExactWildcardAndPrefixPatterns) {
