@@ -50,7 +50,8 @@ class Pipeline {
   ~Pipeline();
   const Config& config() const { return config_; }
   std::map<std::string, std::string> env() const;
-  // Starts a role; `instance` picks its group.instance.id; `overrides` replace env().
+  // Starts a role; `instance` picks its group.instance.id (empty: no static membership);
+  // `overrides` replace env().
   RoleProcess& start(const std::string& role, const std::string& instance = "1",
                      const std::map<std::string, std::string>& overrides = {});
   void stop(RoleProcess& role);
