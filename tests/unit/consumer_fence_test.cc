@@ -95,6 +95,7 @@ TEST_F(ConsumerFence, RejoinsAfterAFenceAndGoesOnConsuming) {
   ASSERT_EQ(seen_.size(), 10u);
 
   const uint64_t rejoins = consumerCounters().rejoins;
+  const int assigned = listener.assigned;
   fence(**consumer);
   EXPECT_FALSE((*consumer)->fatal());
   EXPECT_EQ(consumerCounters().rejoins, rejoins + 1);
@@ -104,6 +105,8 @@ TEST_F(ConsumerFence, RejoinsAfterAFenceAndGoesOnConsuming) {
   produce(10);
   consume(**consumer, 10);
   EXPECT_EQ(seen_.size(), 20u) << "the recreated consumer did not consume";
+  // Through the same rebalance callback (the recreated handle's conf is a copy).
+  EXPECT_GT(listener.assigned, assigned);
   EXPECT_FALSE((*consumer)->fatal());
 }
 
