@@ -112,8 +112,9 @@ TEST_P(RetryTierStopped, PartitionHeldAcrossALostMembershipIsFetchedAgain) {
     meta.due_ms = i == 0 ? start : start + 25'000;
     kafka::HeaderList headers;
     meta.writeTo(headers);
-    ASSERT_TRUE(
-        (*producer)->produceBlocking(tier, meta.subscription_id, "{}", headers, nullptr).has_value());
+    ASSERT_TRUE((*producer)
+                    ->produceBlocking(tier, meta.subscription_id, "{}", headers, nullptr)
+                    .has_value());
     due_of[meta.delivery_id] = meta.due_ms;
   }
   ASSERT_TRUE((*producer)->flush(10s));

@@ -56,7 +56,8 @@ class ConsumerFence : public ::testing::Test {
   void consume(Consumer& consumer, std::size_t n) {
     const std::size_t want = seen_.size() + n;
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (seen_.size() < want && !consumer.fatal() && std::chrono::steady_clock::now() < deadline) {
+    while (seen_.size() < want && !consumer.fatal() &&
+           std::chrono::steady_clock::now() < deadline) {
       MessagePtr m = consumer.poll(100);
       if (m && m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
         seen_.insert(std::string(keyOf(m.get())));
