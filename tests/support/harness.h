@@ -49,6 +49,8 @@ class Pipeline {
   explicit Pipeline(const std::string& test_name);
   ~Pipeline();
   const Config& config() const { return config_; }
+  // Points this installation at other brokers (before any role starts).
+  void useBrokers(const std::string& brokers) { config_.brokers = brokers; }
   std::map<std::string, std::string> env() const;
   // Starts a role; `instance` picks its group.instance.id (empty: no static membership);
   // `overrides` replace env().
