@@ -161,10 +161,9 @@ Result<std::unique_ptr<Deliverer>> Deliverer::create(const Config& config, Subsc
   wake_event.data.fd = d->wake_fds_[0];
   if (::epoll_ctl(d->epoll_fd_, EPOLL_CTL_ADD, d->wake_fds_[0], &wake_event) != 0)
     return fail("epoll_ctl failed");
-  rd_kafka_queue_t* q = rd_kafka_queue_get_consumer(d->consumer_->handle());
-  rd_kafka_queue_io_event_enable(q, d->wake_fds_[1], "c", 1);
-  rd_kafka_queue_destroy(q);
-  q = rd_kafka_queue_get_main(d->producer_->handle());
+  // Through the Consumer, which enables it again on a consumer recreated after a fence.
+  d->consumer_->enableIoEvent(d->wake_fds_[1], "c");
+  rd_kafka_queue_t* q = rd_kafka_queue_get_main(d->producer_->handle());
   rd_kafka_queue_io_event_enable(q, d->wake_fds_[1], "p", 1);
   rd_kafka_queue_destroy(q);
   if (auto r = d->consumer_->subscribe({config.topics.deliveries()}); !r)
@@ -368,7 +367,10 @@ void Deliverer::releaseIfDrained(Lane& lane) {
   partition_holds_.erase(it);
   // The pause purged what was fetched beyond intake: fetch again from where it stopped.
   auto next = next_offset_.find(partition);
-  if (next == next_offset_.end()) return;
+  if (next == next_offset_.end()) {  // nothing taken in to resume after: never left paused
+    consumer_->resume(config_.topics.deliveries(), partition);
+    return;
+  }
   log()->info("worker={} partition={} resumed at offset={}", worker_, partition, next->second);
   consumer_->resumeAt(config_.topics.deliveries(), partition, next->second);
 }
@@ -821,6 +823,17 @@ void Deliverer::onAssigned(const rd_kafka_topic_partition_list_t& partitions) {
         err == RD_KAFKA_RESP_ERR_NO_ERROR ? high : std::numeric_limits<int64_t>::max();
   }
   log()->info("worker={} assigned partitions={}", worker_, partitions.cnt);
+}
+
+bool Deliverer::holdsPause(const std::string& topic, int32_t partition) const {
+  return topic == config_.topics.deliveries() && partition_holds_.contains(partition);
+}
+
+std::optional<int64_t> Deliverer::resumeOffset(const std::string&, int32_t partition) const {
+  // Everything before it was taken in and is tracked.
+  auto next = next_offset_.find(partition);
+  if (next == next_offset_.end()) return std::nullopt;
+  return next->second;
 }
 
 void Deliverer::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {

@@ -143,6 +143,9 @@ class Deliverer final : public kafka::RebalanceListener {
 
   void onAssigned(const rd_kafka_topic_partition_list_t& partitions) override;
   void onRevoked(const rd_kafka_topic_partition_list_t& partitions) override;
+  // A partition is held paused while an ordered lane holds it (partition_holds_).
+  bool holdsPause(const std::string& topic, int32_t partition) const override;
+  std::optional<int64_t> resumeOffset(const std::string& topic, int32_t partition) const override;
 
  private:
   struct Request;

@@ -55,8 +55,18 @@ int64_t RetryWorker::releaseAt(const kafka::OwnedMessage& msg) const {
 }
 
 int RetryWorker::run(const std::atomic<bool>& stop) {
+  auto last_report = std::chrono::steady_clock::now();
   while (!stop && !consumer_->fatal()) {
     hand_off_->pump(0);
+    if (auto t = std::chrono::steady_clock::now(); t - last_report > std::chrono::seconds(10)) {
+      last_report = t;
+      const auto& counters = kafka::consumerCounters();
+      log()->info(
+          "forwarded={} hops={} held={} paused={} in_flight={} stuck_partitions={} "
+          "consumer_rejoins={}",
+          forwarded.load(), hops.load(), held_.size(), consumer_->pausedCount(),
+          tracker_.pendingTotal(), counters.stuck_partitions.load(), counters.rejoins.load());
+    }
     const int64_t now = kafka::nowMs();
     int64_t next_release = now + 100;
     for (auto it = held_.begin(); it != held_.end();) {
@@ -126,10 +136,27 @@ void RetryWorker::forward(kafka::OwnedMessage msg) {
 void RetryWorker::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
   hand_off_->pumpUntil([&] { return tracker_.pending(partitions) == 0; }, kDrainBudget);
   // A held record was never begun: its offset stays uncommitted and the next owner
-  // reads it again.
-  for (int i = 0; i < partitions.cnt; ++i)
-    held_.erase({partitions.elems[i].topic, partitions.elems[i].partition});
+  // reads it again. Its partition is resumed as it is let go: librdkafka 2.0.2 keeps the
+  // pause across the revoke, and a partition that came back to this consumer (the same
+  // one rejoining after losing its membership, say) would never be fetched again.
+  for (int i = 0; i < partitions.cnt; ++i) {
+    const std::string topic = partitions.elems[i].topic;
+    const int32_t partition = partitions.elems[i].partition;
+    if (held_.erase({topic, partition}) > 0) consumer_->resume(topic, partition);
+  }
   tracker_.forget(partitions);
+}
+
+bool RetryWorker::holdsPause(const std::string& topic, int32_t partition) const {
+  return held_.contains({topic, partition});
+}
+
+std::optional<int64_t> RetryWorker::resumeOffset(const std::string& topic,
+                                                 int32_t partition) const {
+  // Everything up to the last record begun was forwarded (or is being); what follows
+  // was either not fetched or skipped while the partition was held.
+  if (auto last = tracker_.lastBegun(topic, partition)) return *last + 1;
+  return std::nullopt;
 }
 
 }  // namespace hookpipe::retry

@@ -35,7 +35,10 @@ class RetryWorker final : public kafka::RebalanceListener {
   int run(const std::atomic<bool>& stop);
 
   void onAssigned(const rd_kafka_topic_partition_list_t&) override {}
+  // Resumes the partitions it held: every pause has its resume.
   void onRevoked(const rd_kafka_topic_partition_list_t& partitions) override;
+  bool holdsPause(const std::string& topic, int32_t partition) const override;
+  std::optional<int64_t> resumeOffset(const std::string& topic, int32_t partition) const override;
 
   std::atomic<uint64_t> forwarded{0};
   std::atomic<uint64_t> hops{0};

@@ -145,10 +145,12 @@ int Router::run(const std::atomic<bool>& stop) {
     }
     if (auto now = std::chrono::steady_clock::now(); now - last_report > std::chrono::seconds(10)) {
       last_report = now;
-      log()->info("events={} deliveries={} invalid={} unmatched={} committed={} aborted={}",
-                  metrics_.events.load(), metrics_.deliveries.load(), metrics_.invalid.load(),
-                  metrics_.unmatched.load(), metrics_.transactions_committed.load(),
-                  metrics_.transactions_aborted.load());
+      log()->info(
+          "events={} deliveries={} invalid={} unmatched={} committed={} aborted={} "
+          "consumer_rejoins={}",
+          metrics_.events.load(), metrics_.deliveries.load(), metrics_.invalid.load(),
+          metrics_.unmatched.load(), metrics_.transactions_committed.load(),
+          metrics_.transactions_aborted.load(), kafka::consumerCounters().rejoins.load());
     }
   }
   if (exactly_once_) {

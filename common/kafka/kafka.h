@@ -5,10 +5,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -155,19 +157,62 @@ class Producer {
   std::atomic<bool> closing_{false};
 };
 
-// Partition-level callbacks of a group consumer; both run inside Consumer::poll().
+// Partition-level callbacks of a group consumer; all run inside Consumer::poll().
 class RebalanceListener {
  public:
   virtual ~RebalanceListener() = default;
   virtual void onAssigned(const rd_kafka_topic_partition_list_t& partitions) = 0;
-  // Must finish or give up the work of these partitions and store their offsets.
+  // Must finish or give up the work of these partitions, store their offsets, and resume
+  // every one of them it paused (librdkafka 2.0.2 keeps an application's pause across a
+  // revoke and re-assign: a partition that comes back would never be fetched again).
   virtual void onRevoked(const rd_kafka_topic_partition_list_t& partitions) = 0;
+  // Whether the listener still holds something for a partition it paused (asked by the
+  // consumer's periodic pause check). A paused partition held by nothing is stuck.
+  virtual bool holdsPause(const std::string& /*topic*/, int32_t /*partition*/) const {
+    return true;
+  }
+  // Where a stuck partition resumes: the next offset the listener has not taken in, or
+  // nullopt for the committed offset.
+  virtual std::optional<int64_t> resumeOffset(const std::string& /*topic*/,
+                                              int32_t /*partition*/) const {
+    return std::nullopt;
+  }
 };
+
+// What the group consumers of this process went through, for the roles' stats lines.
+struct ConsumerCounters {
+  // Paused partitions found held by nothing (at a revoke, or by the periodic check) and
+  // resumed: each one is a bug in the code that paused it, logged as an error.
+  std::atomic<uint64_t> stuck_partitions{0};
+  // Consumers recreated in-process after being fenced (static membership, see Consumer).
+  std::atomic<uint64_t> rejoins{0};
+};
+ConsumerCounters& consumerCounters();
 
 // Group consumer with manual offset storing and periodic auto-commit of stored offsets.
 // Owned and used by a single thread.
+//
+// Pauses: pause()/resume()/resumeAt() are tracked per partition. A revoke resumes what
+// the listener left paused, and every kPauseCheckInterval poll() asks the listener
+// whether it still holds each paused partition (holdsPause()); one held by nothing is
+// logged, counted (ConsumerCounters::stuck_partitions) and resumed at resumeOffset().
+//
+// Fencing: with static membership (group.instance.id) librdkafka makes
+// FENCED_INSTANCE_ID fatal. A broker restart can cause it without any other process:
+// the consumer rejoins under a new member id and a commit still in flight under the old
+// one is fenced (seen as "OffsetCommit failed: Broker: Static consumer fenced by other
+// consumer with same group.instance.id"). So poll() recreates the consumer in-process
+// (the listener first gets onRevoked() for everything assigned) and goes on; only when
+// fenced again and again — kMaxFences within kFenceWindow, the mark of two live
+// processes with one id taking the membership from each other — does fatal() become
+// true, with a message naming the instance id to check. Of two such processes, the one
+// fenced first reaches the limit first and exits; the other keeps running.
 class Consumer {
  public:
+  static constexpr auto kPauseCheckInterval = std::chrono::seconds(5);
+  static constexpr int kMaxFences = 3;
+  static constexpr auto kFenceWindow = std::chrono::minutes(10);
+
   static Result<std::unique_ptr<Consumer>> create(const Config& config, const std::string& group_id,
                                                   RebalanceListener* listener,
                                                   const Properties& extra = {});
@@ -176,10 +221,12 @@ class Consumer {
   Consumer& operator=(const Consumer&) = delete;
 
   Result<void> subscribe(const std::vector<std::string>& topics);
-  // Null on timeout. Error events (msg->err != 0) are returned to the caller as is.
+  // Null on timeout. Error events (msg->err != 0) are returned to the caller as is,
+  // except a fence that the consumer rides out by rejoining (see above).
   MessagePtr poll(int timeout_ms);
-  // True once librdkafka raised a fatal error (e.g. fenced by a newer member with the
-  // same group.instance.id): the role must stop and exit non-zero.
+  // True once librdkafka raised a fatal error that cannot be ridden out (fenced over and
+  // over by another member with the same group.instance.id): the role must stop and exit
+  // non-zero.
   bool fatal() const { return fatal_; }
   // Stores `next_offset` (the offset of the next message to read) for commit.
   void storeOffset(const std::string& topic, int32_t partition, int64_t next_offset);
@@ -188,15 +235,43 @@ class Consumer {
   void resume(const std::string& topic, int32_t partition);
   // Resumes and seeks to `offset`, so messages purged by the pause are fetched again.
   void resumeAt(const std::string& topic, int32_t partition, int64_t offset);
+  // Partitions paused by this consumer and not resumed yet.
+  std::size_t pausedCount() const { return paused_.size(); }
+  bool isPaused(const std::string& topic, int32_t partition) const {
+    return paused_.contains({topic, partition});
+  }
+  // Wakes `fd` (writes `payload`) whenever the consumer queue gets work; kept across a
+  // recreated consumer.
+  void enableIoEvent(int fd, std::string payload);
+  // Runs the pause check now (poll() runs it every kPauseCheckInterval); returns how many
+  // stuck partitions it resumed.
+  std::size_t checkPauses();
   void close();
+  // The current handle: it changes when the consumer is recreated after a fence, so do
+  // not keep it across poll() calls.
   rd_kafka_t* handle() const { return rk_.get(); }
 
  private:
-  Consumer(HandlePtr rk, RebalanceListener* listener) : rk_(std::move(rk)), listener_(listener) {}
+  using TopicPartition = std::pair<std::string, int32_t>;
+  Consumer(RebalanceListener* listener) : listener_(listener) {}
+  Result<void> open();
+  void handleFatal();
+  // Recovers a stuck partition: logged, counted, resumed (where the listener says, when
+  // `set_position`).
+  void unstick(const TopicPartition& tp, const char* found, bool set_position);
   static void onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* partitions, void* opaque) noexcept;
   HandlePtr rk_;
+  ConfPtr conf_;  // what every (re)created handle is made from
   RebalanceListener* listener_;
+  std::string instance_id_;  // group.instance.id, empty without static membership
+  std::vector<std::string> topics_;
+  int io_fd_ = -1;
+  std::string io_payload_;
+  std::set<TopicPartition> assigned_;
+  std::set<TopicPartition> paused_;
+  std::chrono::steady_clock::time_point next_pause_check_;
+  std::deque<std::chrono::steady_clock::time_point> fences_;
   bool closed_ = false;
   bool fatal_ = false;
 };
@@ -215,6 +290,8 @@ class OffsetTracker {
   std::size_t pending(const std::string& topic, int32_t partition) const;
   std::size_t pending(const rd_kafka_topic_partition_list_t& partitions) const;
   std::size_t pendingTotal() const;
+  // The highest offset begun since the partition was last forgotten, if any.
+  std::optional<int64_t> lastBegun(const std::string& topic, int32_t partition) const;
   void forget(const std::string& topic, int32_t partition);
   void forget(const rd_kafka_topic_partition_list_t& partitions);
   void clear() { parts_.clear(); }

@@ -167,7 +167,10 @@ RoleProcess& Pipeline::start(const std::string& role, const std::string& instanc
   auto env_vars = env();
   for (const auto& [k, v] : overrides) env_vars[k] = v;
   env_vars["HOOKPIPE_INSTANCE_ID"] = instance;
-  const std::string log = dir_ + "/" + role + "-" + instance + ".log";
+  // An empty instance runs without static membership (one log per process then).
+  const std::string log = dir_ + "/" + role + "-" +
+                          (instance.empty() ? "dynamic" + std::to_string(++counter_) : instance) +
+                          ".log";
   roles_.push_back(std::make_unique<RoleProcess>(role, env_vars, log));
   return *roles_.back();
 }

@@ -49,8 +49,11 @@ class Pipeline {
   explicit Pipeline(const std::string& test_name);
   ~Pipeline();
   const Config& config() const { return config_; }
+  // Points this installation at other brokers (before any role starts).
+  void useBrokers(const std::string& brokers) { config_.brokers = brokers; }
   std::map<std::string, std::string> env() const;
-  // Starts a role; `instance` picks its group.instance.id; `overrides` replace env().
+  // Starts a role; `instance` picks its group.instance.id (empty: no static membership);
+  // `overrides` replace env().
   RoleProcess& start(const std::string& role, const std::string& instance = "1",
                      const std::map<std::string, std::string>& overrides = {});
   void stop(RoleProcess& role);

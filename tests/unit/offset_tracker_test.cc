@@ -120,6 +120,18 @@ TEST(KafkaHeaders, SetHeaderReplacesEveryCopyOrAppends) {
   EXPECT_EQ(headers.size(), 3u);
 }
 
+TEST(OffsetTracker, LastBegunIsTheHighestOffsetBegunUntilForgotten) {
+  OffsetTracker t;
+  EXPECT_EQ(t.lastBegun("t", 0), std::nullopt);
+  t.begin("t", 0, 7);
+  t.begin("t", 0, 5);
+  t.finish("t", 0, 7);
+  EXPECT_EQ(t.lastBegun("t", 0), std::optional<int64_t>(7));
+  EXPECT_EQ(t.lastBegun("t", 1), std::nullopt);
+  t.forget("t", 0);
+  EXPECT_EQ(t.lastBegun("t", 0), std::nullopt);
+}
+
 TEST(KafkaHeaders, FindHeaderSeesWhatSetHeaderWroteEvenWithDuplicateNames) {
   // Kafka allows repeated header names, and the router copies a publisher's headers onto
   // invalid events before setting hp-origin-* on them.
