@@ -242,7 +242,9 @@ int main(int argc, char** argv) {
                  config.brokers.c_str(), t.error().message.c_str());
     return 2;
   }
-  auto made = kafka::Producer::create(config, {{"linger.ms", "5"}});
+  // An application's producer: librdkafka's default 5 min message timeout (hookpipe's
+  // own 30 s would fail events while the broker restarts, and shrink what is expected).
+  auto made = kafka::Producer::create(config, {{"linger.ms", "5"}, {"message.timeout.ms", "300000"}});
   if (!made) {
     std::fprintf(stderr, "hookpipe-chaos: producer: %s\n", made.error().message.c_str());
     return 2;
