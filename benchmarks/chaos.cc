@@ -189,8 +189,9 @@ bool waitForFile(const fs::path& path, std::chrono::seconds timeout) {
 }
 
 // Returns once every expected pair was delivered (and --linger passed, for late
-// duplicates), or no new pair was delivered for --quiet seconds, or after --max-wait.
-void waitForQuiet(const chaos::Ledger& ledger, const Options& opt) {
+// duplicates): "complete"; or no new pair was delivered for --quiet seconds: "quiet"; or
+// after --max-wait with deliveries still going on: "max-wait".
+std::string waitForQuiet(const chaos::Ledger& ledger, const Options& opt) {
   const int64_t wait_start = chaos::wallMicros();
   int64_t complete_at = -1;
   for (;;) {
@@ -198,17 +199,17 @@ void waitForQuiet(const chaos::Ledger& ledger, const Options& opt) {
     const int64_t now = chaos::wallMicros();
     if (p.delivered >= p.expected) {
       if (complete_at < 0) complete_at = now;
-      if (now - complete_at >= opt.linger_s * 1'000'000) return;
+      if (now - complete_at >= opt.linger_s * 1'000'000) return "complete";
     } else if (now - std::max(p.last_progress_us, wait_start) >= opt.quiet_s * 1'000'000) {
       std::printf("hookpipe-chaos: no new delivery for %ld s; %ld of %ld pairs delivered\n",
                   opt.quiet_s, p.delivered, p.expected);
       std::fflush(stdout);
-      return;
+      return "quiet";
     }
     if (now - wait_start >= opt.max_wait_s * 1'000'000) {
       std::printf("hookpipe-chaos: still not complete after --max-wait %ld s\n", opt.max_wait_s);
       std::fflush(stdout);
-      return;
+      return "max-wait";
     }
     std::this_thread::sleep_for(100ms);
   }
@@ -339,9 +340,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "hookpipe-chaos: no faults-done after %ld s; reporting anyway\n",
                  opt.max_wait_s);
 
-  waitForQuiet(ledger, opt);
+  run.stopped_by = waitForQuiet(ledger, opt);
   run.stop_us = chaos::wallMicros();
-  if (const auto p = ledger.progress(); p.delivered < p.expected && opt.recover) {
+  if (run.stopped_by == "quiet" && opt.recover) {
     // Stuck or lost? script/chaos restarts every process; what arrives then was stuck.
     writeFile(dir / "restart", "\n");
     if (waitForFile(dir / "restarted", 180s)) waitForQuiet(ledger, opt);

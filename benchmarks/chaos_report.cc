@@ -82,6 +82,12 @@ Verdict report(const Ledger& ledger, const RunInfo& run) {
   o += format(
       "chaos report: prefix %s, %ld s at %.0f events/s, %zu subscriptions, static membership %s\n",
       run.prefix.c_str(), run.seconds, run.rate, n, run.static_membership ? "on" : "off");
+  o += format("the wait ended: %s (%+.1f s)\n",
+              run.stopped_by == "complete"  ? "every pair delivered"
+              : run.stopped_by == "quiet"   ? "no new pair delivered for the quiet period"
+                                            : "--max-wait, with pairs still being delivered (the "
+                                              "pipeline was behind, not stuck)",
+              sec((quiet_us > 0 ? quiet_us : run.stop_us) - run.publish_start_us));
   o += format(
       "published: %ld events acknowledged by the broker, %ld failed, %ld without an answer "
       "(only acknowledged events are expected)\n",

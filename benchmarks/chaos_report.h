@@ -28,6 +28,7 @@ struct RunInfo {
   int64_t publish_start_us = 0;
   int64_t publish_end_us = 0;
   int64_t stop_us = 0;  // when the receiver stopped counting
+  std::string stopped_by;  // complete | quiet | max-wait (before any --recover restart)
   // --recover: when the run first went quiet with pairs missing and every process was
   // restarted (0: it was not).
   int64_t restart_us = 0;
