@@ -29,6 +29,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
@@ -283,10 +284,26 @@ int main(int argc, char** argv) {
     return 2;
   }
   // Warm-up: the roles have joined their groups and loaded the subscriptions once a
-  // warm-up event came through to every subscription.
-  const auto warm_deadline = std::chrono::steady_clock::now() + 180s;
+  // warm-up event came through to every subscription — to the ok ones first, then through
+  // a retry tier to the flaky ones. A retry that does not come back within 30 s is the
+  // stall of issue 14 (a retry process held it through the start-up rebalance and never
+  // resumed its partition): noted as a failure, and script/chaos restarts the retry
+  // processes so that the run can go on.
+  chaos::RunInfo run;
+  const auto warm_start = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> ok_warm;
   for (long k = 0; !ledger.warmedUp(); ++k) {
-    if (std::chrono::steady_clock::now() > warm_deadline) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!ok_warm && ledger.warmedUp(true)) ok_warm = now;
+    if (ok_warm && now - *ok_warm > 30s && !run.warmup_stalled) {
+      run.warmup_stalled = true;
+      std::printf("hookpipe-chaos: warm-up: no retry came back in 30 s; restarting the retry "
+                  "processes\n");
+      std::fflush(stdout);
+      writeFile(dir / "restart-retry", "\n");
+      waitForFile(dir / "restarted-retry", 60s);
+    }
+    if (now - warm_start > 180s) {
       std::fprintf(stderr, "hookpipe-chaos: no warm-up event reached every subscription in 180 s\n");
       return 2;
     }
@@ -295,7 +312,6 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 5 && !ledger.warmedUp(); ++i) producer->poll(100);
   }
 
-  chaos::RunInfo run;
   run.prefix = config.topics.prefix;
   run.rate = opt.rate;
   run.seconds = opt.seconds;
@@ -360,5 +376,5 @@ int main(int argc, char** argv) {
   writeFile(dir / "report.txt", v.text + "summary: " + v.summary + "\n");
   writeFile(dir / "timeline.tsv", chaos::timeline(ledger, run));
   writeFile(dir / "pairs.tsv", chaos::pairsTable(ledger, run));
-  return v.missing > 0 || v.unexpected_exits > 0 ? 1 : 0;
+  return v.missing > 0 || v.unexpected_exits > 0 || v.warmup_stalled ? 1 : 0;
 }

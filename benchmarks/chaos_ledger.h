@@ -94,10 +94,11 @@ class Ledger {
     ++unknown_requests_;
   }
 
-  bool warmedUp() const {
+  // Every subscription (or every one of the ok kind) answered 2xx to a warm-up event.
+  bool warmedUp(bool ok_kind_only = false) const {
     std::lock_guard lock(mu_);
-    for (bool w : warm_ok_)
-      if (!w) return false;
+    for (std::size_t s = 0; s < subs_.size(); ++s)
+      if (!warm_ok_[s] && !(ok_kind_only && subs_[s].kind != Kind::kOk)) return false;
     return true;
   }
   // Pairs delivered at least once, the pairs expected (acknowledged events × subscriptions),

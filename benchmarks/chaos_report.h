@@ -28,7 +28,8 @@ struct RunInfo {
   int64_t publish_start_us = 0;
   int64_t publish_end_us = 0;
   int64_t stop_us = 0;  // when the receiver stopped counting
-  std::string stopped_by;  // complete | quiet | max-wait (before any --recover restart)
+  std::string stopped_by;
+  bool warmup_stalled = false;  // a warm-up retry never came back (retry processes restarted)  // complete | quiet | max-wait (before any --recover restart)
   // --recover: when the run first went quiet with pairs missing and every process was
   // restarted (0: it was not).
   int64_t restart_us = 0;
@@ -43,6 +44,7 @@ struct Verdict {
   long missing = 0;  // at quiet (before a --recover restart)
   long missing_after_restart = 0;
   long unexpected_exits = 0;
+  bool warmup_stalled = false;
 };
 Verdict report(const Ledger& ledger, const RunInfo& run);
 // Per 100 ms from the start of publishing: events acknowledged, then per subscription the
