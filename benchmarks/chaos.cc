@@ -21,8 +21,9 @@
 //          [--linger 3] [--receiver-port 0] [--static] [--recover]
 //
 // --recover: when pairs are missing at quiet, write `restart` and wait for script/chaos to
-// restart every process (`restarted`), then for quiet again: the report tells pairs that
-// were stuck (delivered after the restart) from pairs that were lost.
+// stop every process and start one per role (`restarted`), then for quiet again: the
+// report tells pairs that were stuck (delivered after the restart) from pairs that were
+// lost.
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -359,7 +360,7 @@ int main(int argc, char** argv) {
   run.stopped_by = waitForQuiet(ledger, opt);
   run.stop_us = chaos::wallMicros();
   if (run.stopped_by == "quiet" && opt.recover) {
-    // Stuck or lost? script/chaos restarts every process; what arrives then was stuck.
+    // Stuck or lost? script/chaos restarts the roles; what arrives then was stuck.
     writeFile(dir / "restart", "\n");
     if (waitForFile(dir / "restarted", 180s)) waitForQuiet(ledger, opt);
     run.restart_us = run.stop_us;

@@ -230,8 +230,9 @@ Verdict report(const Ledger& ledger, const RunInfo& run) {
   v.missing_after_restart = total_missing - total_recovered;
   if (quiet_us > 0)
     o += format(
-        "the run went quiet at %+.1f s with %ld pairs missing; every process was restarted: %ld of "
-        "them arrived then (they were stuck), %ld never did\n",
+        "the run went quiet at %+.1f s with %ld pairs missing; every process was stopped and one "
+        "per role started: %ld of them arrived then (they were stuck), %ld did not before the "
+        "next quiet period (lost, or stuck again)\n",
         sec(quiet_us - run.publish_start_us), total_missing, total_recovered,
         v.missing_after_restart);
   if (run.warmup_stalled)
