@@ -17,7 +17,7 @@
 //      status 1 on any pair missing at quiet or a process that exited on its own.
 //
 // Usage: hookpipe-chaos --dir DIR [--brokers 127.0.0.1:29092] [--rate 200] [--seconds 60]
-//          [--subs ok,ok,flaky,flaky] [--retry-tiers 1s,5s,30s] [--quiet 20] [--max-wait 300]
+//          [--subs ok,ok,flaky,flaky] [--retry-tiers 1s,5s,30s] [--quiet 35] [--max-wait 300]
 //          [--linger 3] [--receiver-port 0] [--static] [--recover]
 //
 // --recover: when pairs are missing at quiet, write `restart` and wait for script/chaos to
@@ -56,7 +56,8 @@ struct Options {
   std::vector<chaos::Kind> kinds = {chaos::Kind::kOk, chaos::Kind::kOk, chaos::Kind::kFlaky,
                                     chaos::Kind::kFlaky};
   std::string retry_tiers = "1s,5s,30s";
-  long quiet_s = 20;
+  // Longer than the longest retry tier (30 s), where a parked delivery may wait.
+  long quiet_s = 35;
   long max_wait_s = 300;
   long linger_s = 3;
   unsigned short receiver_port = 0;
