@@ -120,19 +120,6 @@ bool pagingParameter(const std::string& key, const std::string& value, std::size
   return false;
 }
 
-std::string pointerToken(std::string_view token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out.push_back(c);
-  }
-  return out;
-}
-
 std::vector<Problem> problemsFromMessage(std::string_view message) {
   std::vector<Problem> out;
   while (!message.empty()) {

@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json/pointer.h"
+
 namespace hookpipe::producer {
 
 // Decodes %XX escapes and '+' (as a space); nullopt on a broken escape.
@@ -42,7 +44,6 @@ std::optional<int64_t> parseInt(std::string_view text);
 bool pagingParameter(const std::string& key, const std::string& value, std::size_t max_limit,
                      std::size_t& limit, std::size_t& offset, std::vector<Problem>& problems);
 
-// Escapes a JSON pointer reference token ('~' -> "~0", '/' -> "~1").
-std::string pointerToken(std::string_view token);
+using json::pointerToken;
 
 }  // namespace hookpipe::producer

@@ -1,4 +1,5 @@
 #include "common/json/document.h"
+#include "common/json/pointer.h"
 
 #include <algorithm>
 #include <charconv>
@@ -364,6 +365,20 @@ std::optional<std::vector<std::string_view>> arrayElements(std::string_view text
     }
   }
   return std::nullopt;  // not closed: not a valid array
+}
+
+
+std::string pointerToken(std::string_view token) {
+  std::string out;
+  for (char c : token) {
+    if (c == '~')
+      out += "~0";
+    else if (c == '/')
+      out += "~1";
+    else
+      out.push_back(c);
+  }
+  return out;
 }
 
 }  // namespace hookpipe::json

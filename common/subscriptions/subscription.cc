@@ -9,6 +9,7 @@
 #include <span>
 
 #include "common/json/event.h"
+#include "common/json/pointer.h"
 #include "common/signing/signer.h"
 
 namespace hookpipe {
@@ -41,23 +42,10 @@ class Problems {
   std::vector<FieldProblem> list_;
 };
 
-std::string pointerToken(std::string_view token) {
-  std::string out;
-  for (char c : token) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out.push_back(c);
-  }
-  return out;
-}
-
 std::string pointerOf(std::string_view parent, std::string_view key) {
   std::string out(parent);
   out += '/';
-  out += pointerToken(key);
+  out += json::pointerToken(key);
   return out;
 }
 
