@@ -479,11 +479,13 @@ Result<void> Consumer::subscribe(const std::vector<std::string>& topics) {
 }
 
 MessagePtr Consumer::poll(int timeout_ms) {
+  if (!rk_) return nullptr;  // could not be recreated after a fence: fatal() says so
   if (!paused_.empty() && std::chrono::steady_clock::now() >= next_pause_check_) checkPauses();
   MessagePtr msg(rd_kafka_consumer_poll(rk_.get(), timeout_ms));
   if (msg && msg->err == RD_KAFKA_RESP_ERR__FATAL && !fatal_) {
+    msg.reset();  // before handleFatal() may destroy the handle it came from
     handleFatal();
-    if (!fatal_) return nullptr;  // recreated: go on polling
+    return nullptr;  // recreated: go on polling; or fatal(): the role stops
   }
   return msg;
 }
@@ -536,6 +538,7 @@ void Consumer::handleFatal() {
 }
 
 void Consumer::storeOffset(const std::string& topic, int32_t partition, int64_t next_offset) {
+  if (!rk_) return;  // not recreated after a fence: the role is stopping
   PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = next_offset;
   if (auto err = rd_kafka_offsets_store(rk_.get(), list.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -544,12 +547,14 @@ void Consumer::storeOffset(const std::string& topic, int32_t partition, int64_t 
 }
 
 void Consumer::commitSync() {
+  if (!rk_) return;  // not recreated after a fence: the role is stopping
   auto err = rd_kafka_commit(rk_.get(), nullptr, 0);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
     log()->warn("commit failed error={}", rd_kafka_err2str(err));
 }
 
 void Consumer::pause(const std::string& topic, int32_t partition) {
+  if (!rk_) return;  // not recreated after a fence: the role is stopping
   PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
   rd_kafka_pause_partitions(rk_.get(), list.get());
@@ -558,6 +563,7 @@ void Consumer::pause(const std::string& topic, int32_t partition) {
 }
 
 void Consumer::resume(const std::string& topic, int32_t partition) {
+  if (!rk_) return;  // not recreated after a fence: the role is stopping
   PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition);
   rd_kafka_resume_partitions(rk_.get(), list.get());
@@ -565,6 +571,7 @@ void Consumer::resume(const std::string& topic, int32_t partition) {
 }
 
 void Consumer::resumeAt(const std::string& topic, int32_t partition, int64_t offset) {
+  if (!rk_) return;  // not recreated after a fence: the role is stopping
   PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = offset;
   rd_kafka_resume_partitions(rk_.get(), list.get());
