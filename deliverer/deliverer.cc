@@ -30,6 +30,7 @@ constexpr int64_t kMaxPausedParkMs = 60'000;
 constexpr std::size_t kMarksPerFlush = 512;
 constexpr auto kSlowAfter = std::chrono::milliseconds(1000);
 constexpr auto kMarksFlushInterval = std::chrono::milliseconds(20);
+constexpr auto kKeptMarksRetryInterval = std::chrono::seconds(1);
 
 std::shared_ptr<spdlog::logger> log() {
   static auto l = logger("deliverer");
@@ -714,9 +715,9 @@ void Deliverer::parkForBreaker(Pending p, const Subscription& sub, int64_t open_
     deadLetter(std::move(p), "breaker_open");
     return;
   }
-  // Back when it reopens (half-open: a probe may take it); past its deadline then, it goes
-  // to the dead-letter topic — at most one cooldown after its horizon.
-  park(std::move(p), open_until_ms);
+  // Back when it reopens (half-open: a probe may take it), or just past its deadline if
+  // that comes first: then, the breaker still open, it goes to the dead-letter topic.
+  park(std::move(p), std::min(open_until_ms, deadline + 1));
 }
 
 void Deliverer::parkPaused(Pending p) {
@@ -770,7 +771,10 @@ void Deliverer::disableSubscription(const Subscription& sub) {
   log()->warn("disabling subscription id={} reason=410_gone", sub.id);
   auto r =
       producer_->produce(config_.topics.subscriptions(), sub.id, toJson(disabled), {}, nullptr);
-  if (!r) log()->error("could not disable subscription id={} error={}", sub.id, r.error().message);
+  if (!r) {
+    shared_.forgetDisable(sub);
+    log()->error("could not disable subscription id={} error={}", sub.id, r.error().message);
+  }
 }
 
 void Deliverer::flushDeliveredMarks(bool force) {
@@ -778,17 +782,19 @@ void Deliverer::flushDeliveredMarks(bool force) {
   // flush that reaches it, new marks or not.
   const std::size_t kept = delivered_.unwritten();
   if (marks_count_ == 0 && kept == 0) return;
+  const auto now = std::chrono::steady_clock::now();
   // One pipelined round trip per 20 ms or 512 marks, not one per loop (recent_ covers
-  // the ids meanwhile).
+  // the ids meanwhile); kept marks alone are tried again once a second, so a Redis that is
+  // down (or refuses writes) is not sent the whole backlog on every pass of the loop.
   if (!force && marks_count_ < kMarksPerFlush &&
-      std::chrono::steady_clock::now() - first_mark_at_ < kMarksFlushInterval)
+      (marks_count_ > 0 ? now - first_mark_at_ < kMarksFlushInterval : now < kept_retry_at_))
     return;
+  kept_retry_at_ = now + kKeptMarksRetryInterval;
   if (auto r = delivered_.markDelivered(
           std::span<const std::string>(delivered_marks_.data(), marks_count_), kafka::nowMs());
       !r) {
     if (marks_count_ > 0) {
       ++metrics_.redis_errors;
-      const auto now = std::chrono::steady_clock::now();
       if (now - marks_warned_at_ >= std::chrono::seconds(1)) {
         marks_warned_at_ = now;
         log()->warn(

@@ -102,6 +102,11 @@ struct Shared {
     std::lock_guard lock(disabled_mu_);
     return disabled_versions_.insert(sub.id + '\n' + sub.updated_at).second;
   }
+  // The write failed: the next 410 of this version tries again.
+  void forgetDisable(const Subscription& sub) {
+    std::lock_guard lock(disabled_mu_);
+    disabled_versions_.erase(sub.id + '\n' + sub.updated_at);
+  }
   Metrics metrics;
   std::function<void(const AttemptRecord&)> on_attempt;  // optional; called on worker threads
   // Set when one worker fails fatally: the others stop too, so the process exits.
@@ -239,6 +244,7 @@ class Deliverer final : public kafka::RebalanceListener {
   std::size_t marks_count_ = 0;
   std::chrono::steady_clock::time_point first_mark_at_;
   std::chrono::steady_clock::time_point marks_warned_at_;  // rate-limits the warning
+  std::chrono::steady_clock::time_point kept_retry_at_;  // when kept marks are tried again
   RecentIds recent_{1 << 16};                          // ids this worker delivered lately
   std::unordered_map<int32_t, int64_t> assigned_end_;  // partition -> end offset when assigned
   std::unordered_map<int32_t, int64_t> next_offset_;   // partition -> after the last taken in
