@@ -66,6 +66,7 @@ void Governor::record(Entry& e, bool success, bool failure, int64_t now_ms) cons
 }
 
 void Governor::open(const std::string& id, Entry& e, int64_t cooldown_ms, int64_t now_ms) {
+  e.stale = e.v.in_flight;
   e.cooldown_ms = cooldown_ms;
   e.v.open_until_ms = now_ms + cooldown_ms;
   transition(id, e, BreakerState::kOpen);
@@ -79,7 +80,7 @@ int Governor::available(const std::string& id, int cap, int64_t now_ms) {
     case BreakerState::kOpen:
       return 0;
     case BreakerState::kHalfOpen:
-      return std::max(0, kProbes - e.probes_failed - e.v.in_flight);
+      return std::max(0, kProbes - e.probes_failed - (e.v.in_flight - e.stale));
     case BreakerState::kClosed:
       break;
   }
@@ -96,7 +97,7 @@ Governor::Admit Governor::acquire(const std::string& id, int cap, int64_t now_ms
     case BreakerState::kOpen:
       return Admit::kOpen;
     case BreakerState::kHalfOpen:
-      limit = kProbes - e.probes_failed;
+      limit = kProbes - e.probes_failed + e.stale;
       break;
     case BreakerState::kClosed:
       limit = std::max(1, static_cast<int>(std::floor(e.v.limit)));
@@ -124,7 +125,18 @@ void Governor::release(const std::string& id, Feedback feedback, int64_t now_ms)
   } else if (feedback.success && e.v.limit > 0) {
     e.v.limit += 1.0 / e.v.limit;  // capped at the cap by refresh()
   }
+  const bool was_stale = e.v.state != BreakerState::kClosed && e.stale > 0;
+  if (was_stale) --e.stale;
   if (!feedback.success && !feedback.failure) return;  // e.g. a 400 or a 429: no verdict
+  // A quiet gap ends a bad run: the rate must stay high for a window of attempts.
+  if (e.v.state == BreakerState::kClosed) {
+    const int64_t width = std::max<int64_t>(1, settings_.window.count() / kBuckets);
+    const int64_t slot = now_ms / width;
+    const bool window_empty = std::none_of(e.buckets.begin(), e.buckets.end(), [&](const Bucket& b) {
+      return b.slot > slot - kBuckets && b.ok + b.failed > 0;
+    });
+    if (window_empty) e.bad_since_ms = -1;
+  }
   record(e, feedback.success, feedback.failure, now_ms);
 
   const int64_t base = settings_.cooldown.count();
@@ -136,10 +148,11 @@ void Governor::release(const std::string& id, Feedback feedback, int64_t now_ms)
     case BreakerState::kHalfOpen:
       if (feedback.success) {
         e.cooldown_ms = 0;
+        e.stale = 0;
         e.buckets = {};  // judged afresh from here
         e.bad_since_ms = -1;
         transition(id, e, BreakerState::kClosed);
-      } else if (++e.probes_failed >= kProbes) {
+      } else if (!was_stale && ++e.probes_failed >= kProbes) {
         open(id, e, std::min(base * kMaxCooldownFactor, std::max(base, e.cooldown_ms * 2)), now_ms);
       }
       return;

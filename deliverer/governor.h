@@ -91,6 +91,10 @@ class Governor {
     std::array<Bucket, kBuckets> buckets;
     int64_t bad_since_ms = -1;  // since when the window's failure rate has been at the bar
     int probes_failed = 0;      // in this half-open round
+    // Requests that were out when the breaker opened: they are not probes (their failures
+    // do not count against the round, nor do they take its places); the first ones to
+    // end after the opening are taken to be them.
+    int stale = 0;
     int64_t cooldown_ms = 0;
     int64_t last_decrease_ms = INT64_MIN / 2;  // no decrease yet
     double latency_ms = 0;    // moving average of attempt durations, 0 until one ended

@@ -90,6 +90,33 @@ TEST(Breaker, ARareSuccessDoesNotKeepAFailingEndpointClosed) {
   EXPECT_GE(t, 1'000);
 }
 
+TEST(Breaker, BurstsFurtherApartThanAWindowAreJudgedAfresh) {
+  Governor g = make();
+  for (int i = 0; i < 5; ++i) attempt(g, 0, kFail);
+  // Nothing for longer than a window, then failures again: the run is judged from them.
+  for (int i = 0; i < 5; ++i) attempt(g, 1'500, kFail);
+  EXPECT_EQ(g.view("s").state, BreakerState::kClosed);
+  EXPECT_GE(failUntilOpen(g, 1'600), 2'500);
+}
+
+TEST(Breaker, RequestsOutWhenItOpenedAreNotProbes) {
+  Governor g = make();
+  // Four requests go out (a slow endpoint) while the others fail it open.
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(g.acquire("s", 8, 0), Governor::Admit::kGo);
+  const int64_t opened = failUntilOpen(g, 0);
+  const int64_t half = opened + 10'000;
+  // Half-open with the four still out: the round still has its three probes.
+  EXPECT_EQ(g.available("s", 8, half), Governor::kProbes);
+  for (int i = 0; i < Governor::kProbes; ++i)
+    ASSERT_EQ(g.acquire("s", 8, half), Governor::Admit::kGo);
+  EXPECT_EQ(g.acquire("s", 8, half), Governor::Admit::kBusy);
+  // The four old ones time out: that is not the round failing.
+  for (int i = 0; i < 4; ++i) g.release("s", kFail, half + 100);
+  EXPECT_EQ(g.view("s").state, BreakerState::kHalfOpen);
+  g.release("s", kOk, half + 200);  // a probe succeeds
+  EXPECT_EQ(g.view("s").state, BreakerState::kClosed);
+}
+
 TEST(Breaker, FewerFailuresThanTheMinimumInAWindowDoNotOpenIt) {
   Governor g = make();
   for (int64_t t = 0; t < 20'000; t += 500) attempt(g, t, kFail);  // two per window
