@@ -183,6 +183,8 @@ std::vector<std::string> Config::validate() const {
   if (router_linger_ms < 0 || router_linger_ms > 1000)
     problems.push_back("HOOKPIPE_ROUTER_LINGER_MS must be 0..1000");
   if (breaker_failures < 1) problems.push_back("HOOKPIPE_BREAKER_FAILURES must be at least 1");
+  if (breaker_window.count() < 100)
+    problems.push_back("HOOKPIPE_BREAKER_WINDOW must be at least 100ms");
   if (breaker_failure_rate_pct < 1 || breaker_failure_rate_pct > 100)
     problems.push_back("HOOKPIPE_BREAKER_FAILURE_RATE must be a percentage, 1..100");
   if (max_waiting < 1) problems.push_back("HOOKPIPE_MAX_WAITING must be at least 1");
