@@ -1,6 +1,7 @@
 #include "producer/server.h"
 
 #include <array>
+#include <memory>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
@@ -91,7 +92,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Reads and drops what the client still sends, until it closes, kLingerTime or
   // kLingerBytes; the session (and the socket) goes when the last read ends.
   void drain() {
-    stream_.async_read_some(net::buffer(discard_),
+    if (!discard_) discard_ = std::make_unique<std::array<char, 16 * 1024>>();
+    stream_.async_read_some(net::buffer(*discard_),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->drained_ += n;
                               if (!ec && self->drained_ < kLingerBytes) self->drain();
@@ -107,7 +109,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Response response_;
   bool linger_ = false;  // the request was not read to its end: drain before closing
   std::size_t drained_ = 0;
-  std::array<char, 16 * 1024> discard_{};
+  std::unique_ptr<std::array<char, 16 * 1024>> discard_;  // only while lingering
 };
 
 }  // namespace
