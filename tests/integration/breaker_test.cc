@@ -142,6 +142,19 @@ std::optional<Clock::time_point> lastBeforeGap(const std::vector<ReceivedRequest
   return std::nullopt;
 }
 
+// Waits until the requests pause for longer than 2.5 s: the breaker (cooldown 3 s) opened
+// after the returned request. Nullopt after 30 s.
+std::optional<Clock::time_point> waitUntilOpened(const Receiver& receiver) {
+  std::optional<Clock::time_point> opened;
+  eventually(
+      [&] {
+        opened = lastBeforeGap(receiver.requests(), 2500ms);
+        return opened.has_value();
+      },
+      30s);
+  return opened;
+}
+
 TEST_F(BreakerTest, AnEndpointDownForGoodSeesAFewProbesPerCooldownAndItsDeliveriesDeadLetter) {
   Receiver receiver([](const ReceivedRequest&) { return 500; });
   // Judged over 2 s, open for 3 s (doubling per failed round); 5 retries 1 s apart.
@@ -152,13 +165,8 @@ TEST_F(BreakerTest, AnEndpointDownForGoodSeesAFewProbesPerCooldownAndItsDeliveri
                                  {"HOOKPIPE_BREAKER_COOLDOWN", "3s"}}));
   produceEvents("down.event", 20);
   // Failing for a whole window opens the breaker: the requests stop.
-  std::optional<Clock::time_point> opened;
-  ASSERT_TRUE(eventually(
-      [&] {
-        opened = lastBeforeGap(receiver.requests(), 2500ms);
-        return opened.has_value();
-      },
-      30s));
+  const std::optional<Clock::time_point> opened = waitUntilOpened(receiver);
+  ASSERT_TRUE(opened.has_value()) << "the breaker did not open";
   const std::size_t before_open = receiver.requests().size();
   // New deliveries of an open endpoint cost it nothing: each waits for the breaker.
   produceEvents("down.event", 100, 20);
@@ -234,13 +242,8 @@ TEST_F(BreakerTest, AHealedEndpointsBacklogFlowsAgainWithinOneCooldown) {
                                  {"HOOKPIPE_ENDPOINT_CONCURRENCY", "4"}}));
   constexpr int kEvents = 60;
   produceEvents("heals.event", kEvents);
-  std::optional<Clock::time_point> opened;
-  ASSERT_TRUE(eventually(
-      [&] {
-        opened = lastBeforeGap(receiver.requests(), 2500ms);
-        return opened.has_value();
-      },
-      30s));
+  const std::optional<Clock::time_point> opened = waitUntilOpened(receiver);
+  ASSERT_TRUE(opened.has_value()) << "the breaker did not open";
   // The first half-open round's probes fail too, and the breaker reopens for 6 s.
   const std::size_t seen = receiver.requests().size();
   ASSERT_TRUE(receiver.waitFor([&](auto& r) { return r.size() >= seen + 3; }, 10s));
