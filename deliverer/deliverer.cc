@@ -10,7 +10,7 @@
 
 #include "common/json/event.h"
 #include "common/log/log.h"
-#include "common/retry/policy.h"
+#include "common/retry_policy/policy.h"
 
 namespace hookpipe::deliverer {
 namespace {
@@ -657,7 +657,7 @@ void Deliverer::retryOrDeadLetter(Request& req, const webhook::Outcome& outcome,
   records::DeliveryMeta& meta = req.p.meta;
   meta.error_class = outcome.error_class;
   meta.error_message = message;
-  auto delay = retry::retryDelay(req.sub->retry_config, meta.attempt, rng_);
+  auto delay = retry_policy::retryDelay(req.sub->retry_config, meta.attempt, rng_);
   if (!delay) {
     deadLetter(std::move(req.p), "retries_exhausted");
     return;
@@ -680,7 +680,7 @@ void Deliverer::retryOrDeadLetter(Request& req, const webhook::Outcome& outcome,
   }
   kafka::HeaderList headers = req.p.headers.unpack();
   meta.writeTo(headers);
-  const int tier = retry::chooseTier(config_.retry_tiers, *delay);
+  const int tier = retry_policy::chooseTier(config_.retry_tiers, *delay);
   std::string topic =
       tier < 0 ? config_.topics.deliveries() : config_.topics.retryTier(config_.retry_tiers[tier]);
   handOff(std::move(topic), std::move(req.p.msg), std::move(headers));
@@ -693,8 +693,9 @@ void Deliverer::park(Pending p, int64_t due_ms) {
   kafka::HeaderList headers = p.headers.unpack();
   p.meta.writeTo(headers);
   // Never straight back to `deliveries`: a tier holds it until due_ms.
-  const int tier = std::max(
-      0, retry::chooseTier(config_.retry_tiers, std::chrono::milliseconds(p.meta.due_ms - now)));
+  const int tier =
+      std::max(0, retry_policy::chooseTier(config_.retry_tiers,
+                                           std::chrono::milliseconds(p.meta.due_ms - now)));
   handOff(config_.topics.retryTier(config_.retry_tiers[tier]), std::move(p.msg),
           std::move(headers));
 }
@@ -705,7 +706,7 @@ void Deliverer::parkForBreaker(Pending p, const Subscription& sub, int64_t open_
   // Time held back counts against the schedule: a delivery first seen by an open breaker
   // starts its clock now (first_attempt_ms is "its first chance", attempted or not).
   if (meta.first_attempt_ms == 0) meta.first_attempt_ms = now;
-  const int64_t deadline = meta.first_attempt_ms + retry::horizon(sub.retry_config).count();
+  const int64_t deadline = meta.first_attempt_ms + retry_policy::horizon(sub.retry_config).count();
   if (now > deadline) {
     ++metrics_.cut_short;
     meta.error_message = "cut short by an open circuit breaker: the retry policy's horizon passed" +

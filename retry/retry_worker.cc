@@ -4,7 +4,7 @@
 
 #include "common/log/log.h"
 #include "common/records/delivery.h"
-#include "common/retry/policy.h"
+#include "common/retry_policy/policy.h"
 
 namespace hookpipe::retry {
 namespace {
@@ -113,8 +113,8 @@ void RetryWorker::take(kafka::OwnedMessage msg) {
 void RetryWorker::forward(kafka::OwnedMessage msg) {
   tracker_.begin(msg.topic, msg.partition, msg.offset);
   const auto meta = records::DeliveryMeta::fromHeaders(msg.headers);
-  const int tier =
-      chooseTier(config_.retry_tiers, std::chrono::milliseconds(meta.due_ms - kafka::nowMs()));
+  const int tier = retry_policy::chooseTier(
+      config_.retry_tiers, std::chrono::milliseconds(meta.due_ms - kafka::nowMs()));
   std::string destination;
   if (tier < 0) {
     destination = config_.topics.deliveries();

@@ -1,4 +1,4 @@
-// Unit tests for common/retry/policy.h: retry delays and retry tier choice.
+// Unit tests for common/retry_policy/policy.h: retry delays and retry tier choice.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -7,9 +7,9 @@
 #include <random>
 #include <vector>
 
-#include "common/retry/policy.h"
+#include "common/retry_policy/policy.h"
 
-namespace hookpipe::retry {
+namespace hookpipe::retry_policy {
 namespace {
 
 using std::chrono::hours;
@@ -232,4 +232,4 @@ TEST(Horizon, IsTheSumOfThePolicysDelaysAtTheirLongest) {
 TEST(ChooseTier, NoTiersMeansNoTier) { EXPECT_EQ(chooseTier({}, minutes(5)), -1); }
 
 }  // namespace
-}  // namespace hookpipe::retry
+}  // namespace hookpipe::retry_policy

@@ -7,7 +7,7 @@
 
 #include "common/subscriptions/subscription.h"
 
-namespace hookpipe::retry {
+namespace hookpipe::retry_policy {
 
 // The default schedule of DESIGN.md: the delay before retry n (n = 1 is the first retry).
 inline const std::vector<std::chrono::milliseconds>& defaultSchedule() {
@@ -36,4 +36,4 @@ std::chrono::milliseconds horizon(const RetryConfig& config);
 int chooseTier(const std::vector<std::chrono::milliseconds>& tiers,
                std::chrono::milliseconds remaining);
 
-}  // namespace hookpipe::retry
+}  // namespace hookpipe::retry_policy

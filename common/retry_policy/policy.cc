@@ -1,9 +1,9 @@
-#include "common/retry/policy.h"
+#include "common/retry_policy/policy.h"
 
 #include <algorithm>
 #include <cmath>
 
-namespace hookpipe::retry {
+namespace hookpipe::retry_policy {
 
 std::optional<std::chrono::milliseconds> retryDelay(const RetryConfig& config, int failed_attempt,
                                                     std::mt19937_64& rng) {
@@ -67,4 +67,4 @@ int chooseTier(const std::vector<std::chrono::milliseconds>& tiers,
   return chosen;
 }
 
-}  // namespace hookpipe::retry
+}  // namespace hookpipe::retry_policy
