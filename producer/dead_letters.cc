@@ -22,7 +22,7 @@ bool replayIdChar(char c) {
 // One filter field (subscription_id, event_type, error_class, since, until) given as
 // text; false when `key` is none of them. `where` names it in a problem.
 bool filterField(const std::string& key, std::string_view value, const std::string& where,
-                 dlq::DlqFilter& filter, std::vector<Problem>& problems) {
+                 dlq::DlqQuery& filter, std::vector<Problem>& problems) {
   std::string* text = nullptr;
   if (key == "subscription_id")
     text = &filter.subscription_id;
@@ -44,7 +44,7 @@ bool filterField(const std::string& key, std::string_view value, const std::stri
   return true;
 }
 
-void checkRange(const dlq::DlqFilter& filter, const std::string& where,
+void checkRange(const dlq::DlqQuery& filter, const std::string& where,
                 std::vector<Problem>& problems) {
   if (filter.since_ms && filter.until_ms && *filter.since_ms > *filter.until_ms)
     problems.push_back({where, "since is after until"});

@@ -31,7 +31,7 @@ inline constexpr uint64_t kMaxScannedPerPage = 100'000;
 // GET /v1/dead-letters?subscription_id=&event_type=&error_class=&since=&until=&limit=
 // &cursor=&include_body=
 struct DeadLetterQuery {
-  dlq::DlqFilter filter;
+  dlq::DlqQuery filter;
   std::size_t limit = kDefaultDeadLetterLimit;
   dlq::Positions cursor;
   bool include_body = false;

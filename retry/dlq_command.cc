@@ -233,7 +233,7 @@ int runDlqCommand(const Config& config, const std::vector<std::string>& args) {
   ReplayOptions replay;
   bool progress = true;
   for (std::size_t i = 1; i < args.size(); ++i) {
-    auto filter = parseFilterArg(args, i, common.scan.filter);
+    auto filter = parseQueryArg(args, i, common.scan.filter);
     if (!filter) return usageError(filter.error().message);
     if (*filter) continue;
     const std::string& a = args[i];

@@ -101,7 +101,7 @@ Result<void> commit(rd_kafka_t* rk, const std::string& topic,
   return {};
 }
 
-Result<std::map<int32_t, Range>> plan(rd_kafka_t* rk, const Config& config, const DlqFilter& filter,
+Result<std::map<int32_t, Range>> plan(rd_kafka_t* rk, const Config& config, const DlqQuery& filter,
                                       const std::vector<std::map<int32_t, int64_t>>& floors) {
   const std::string topic = config.topics.dlq();
   auto partitions = kafka::partitionCount(rk, topic, kMetadataTimeout);
@@ -299,7 +299,7 @@ Result<PurgeResult> purgeDeadLetters(const Config& config, const PurgeTarget& ta
   auto floor = detail::committed(rk->get(), topic, *partitions);
   if (!floor) return std::unexpected(floor.error());
 
-  DlqFilter range;  // only the time bound matters here
+  DlqQuery range;  // only the time bound matters here
   range.until_ms = target.until_ms;
   auto ranges = detail::plan(rk->get(), config, range, {*floor});
   if (!ranges) return std::unexpected(ranges.error());

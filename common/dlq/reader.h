@@ -8,7 +8,7 @@
 #include <string>
 
 #include "common/config/config.h"
-#include "common/dlq/filter.h"
+#include "common/dlq/query.h"
 #include "common/error.h"
 #include "common/kafka/kafka.h"
 
@@ -44,7 +44,7 @@ struct DeadLetter {
 using Positions = std::map<int32_t, int64_t>;
 
 struct ScanOptions {
-  DlqFilter filter;
+  DlqQuery filter;
   std::optional<uint64_t> max;  // stop after this many matches
   bool include_purged = false;
   const std::atomic<bool>* stop = nullptr;  // set: stop reading early
@@ -109,7 +109,7 @@ struct Range {
   int64_t begin = 0;
   int64_t end = 0;
 };
-Result<std::map<int32_t, Range>> plan(rd_kafka_t* rk, const Config& config, const DlqFilter& filter,
+Result<std::map<int32_t, Range>> plan(rd_kafka_t* rk, const Config& config, const DlqQuery& filter,
                                       const std::vector<std::map<int32_t, int64_t>>& floors);
 // The purge floor (group `<prefix>dlq-purged`).
 Result<std::map<int32_t, int64_t>> purgeFloor(const Config& config);

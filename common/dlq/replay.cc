@@ -22,7 +22,7 @@ int replayCountOf(const kafka::HeaderList& headers) {
 
 }  // namespace
 
-std::string defaultReplayId(const DlqFilter& filter, const std::string& to_subscription) {
+std::string defaultReplayId(const DlqQuery& filter, const std::string& to_subscription) {
   return "rpl_" + records::deliveryIdFor(filter.canonical(), "to=" + to_subscription).substr(4, 16);
 }
 

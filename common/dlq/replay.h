@@ -7,7 +7,7 @@
 #include <string>
 
 #include "common/config/config.h"
-#include "common/dlq/filter.h"
+#include "common/dlq/query.h"
 #include "common/error.h"
 
 namespace hookpipe::dlq {
@@ -24,7 +24,7 @@ struct ReplayProgress {
 };
 
 struct ReplayOptions {
-  DlqFilter filter;
+  DlqQuery filter;
   std::string replay_id;        // empty: derived from the filter and target
   std::optional<uint64_t> max;  // replay at most this many (the rest stays for later)
   bool dry_run = false;         // count only: nothing produced, no progress recorded
@@ -47,7 +47,7 @@ struct ReplayStats {
 
 // The replay id a replay without --replay-id gets: "rpl_" + 16 hex digits of a hash of
 // the filter and the target subscription, so the same command line resumes itself.
-std::string defaultReplayId(const DlqFilter& filter, const std::string& to_subscription);
+std::string defaultReplayId(const DlqQuery& filter, const std::string& to_subscription);
 
 // The delivery id of a dead letter re-addressed to another subscription: stable for
 // (old delivery id, target), so re-running the same replay keeps it.

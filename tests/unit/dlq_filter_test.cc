@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "common/dlq/filter.h"
+#include "common/dlq/query.h"
 #include "common/records/delivery.h"
 
 namespace hookpipe::dlq {
@@ -55,17 +55,17 @@ TEST(DlqPosition, ParsesPartitionColonOffset) {
     EXPECT_FALSE(parsePartitionOffset(bad).has_value()) << bad;
 }
 
-Result<DlqFilter> parseAll(const std::vector<std::string>& args) {
-  DlqFilter f;
+Result<DlqQuery> parseAll(const std::vector<std::string>& args) {
+  DlqQuery f;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    auto r = parseFilterArg(args, i, f);
+    auto r = parseQueryArg(args, i, f);
     if (!r) return std::unexpected(r.error());
     if (!*r) return fail("not a filter: " + args[i]);
   }
   return f;
 }
 
-TEST(DlqFilterArgs, ParsesEveryFilterFlag) {
+TEST(DlqQueryArgs, ParsesEveryFilterFlag) {
   auto f = parseAll({"--subscription", "sub_1", "--event-type", "order.created", "--error-class",
                      "http_5xx", "--since", "2026-01-09T00:00:00Z", "--until", "1767972600000"});
   ASSERT_TRUE(f.has_value()) << f.error().message;
@@ -76,26 +76,26 @@ TEST(DlqFilterArgs, ParsesEveryFilterFlag) {
   EXPECT_EQ(f->until_ms, 1767972600000);
 }
 
-TEST(DlqFilterArgs, LeavesOtherArgumentsToTheCaller) {
-  DlqFilter f;
+TEST(DlqQueryArgs, LeavesOtherArgumentsToTheCaller) {
+  DlqQuery f;
   std::vector<std::string> args = {"--dry-run", "--subscription", "s"};
   std::size_t i = 0;
-  EXPECT_FALSE(parseFilterArg(args, i, f).value());
+  EXPECT_FALSE(parseQueryArg(args, i, f).value());
   EXPECT_EQ(i, 0u);
   i = 1;
-  EXPECT_TRUE(parseFilterArg(args, i, f).value());
+  EXPECT_TRUE(parseQueryArg(args, i, f).value());
   EXPECT_EQ(i, 2u);
 }
 
-TEST(DlqFilterArgs, RejectsMissingOrBadValues) {
+TEST(DlqQueryArgs, RejectsMissingOrBadValues) {
   EXPECT_FALSE(parseAll({"--subscription"}).has_value());
   EXPECT_FALSE(parseAll({"--since", "soon"}).has_value());
   EXPECT_FALSE(parseAll({"--event-type", ""}).has_value());
   EXPECT_FALSE(parseAll({"--since", "2000", "--until", "1000"}).has_value());
 }
 
-TEST(DlqFilter, MatchesOnHeadersAndTimestamp) {
-  DlqFilter f;
+TEST(DlqQuery, MatchesOnHeadersAndTimestamp) {
+  DlqQuery f;
   f.subscription_id = "sub_a";
   f.error_class = "http_5xx";
   f.since_ms = 1000;
@@ -112,15 +112,15 @@ TEST(DlqFilter, MatchesOnHeadersAndTimestamp) {
   f.event_type.clear();
   kafka::setHeader(h, records::kSubscriptionId, "sub_b");
   EXPECT_FALSE(f.matches(h, 1500));
-  EXPECT_TRUE(DlqFilter{}.matches({}, 0));
+  EXPECT_TRUE(DlqQuery{}.matches({}, 0));
 }
 
-TEST(DlqFilter, CanonicalFormDiffersWhenTheSelectionDiffers) {
-  DlqFilter a, b;
+TEST(DlqQuery, CanonicalFormDiffersWhenTheSelectionDiffers) {
+  DlqQuery a, b;
   a.subscription_id = "x";
   b.event_type = "x";
   EXPECT_NE(a.canonical(), b.canonical());
-  EXPECT_EQ(a.canonical(), DlqFilter{a}.canonical());
+  EXPECT_EQ(a.canonical(), DlqQuery{a}.canonical());
 }
 
 }  // namespace

@@ -6,7 +6,7 @@ namespace hookpipe::dlq {
 namespace {
 
 TEST(ReplayId, SameFilterAndTargetGiveTheSameReplayId) {
-  DlqFilter f;
+  DlqQuery f;
   f.subscription_id = "sub_1";
   EXPECT_EQ(defaultReplayId(f, ""), defaultReplayId(f, ""));
   EXPECT_TRUE(defaultReplayId(f, "").starts_with("rpl_"));
@@ -14,7 +14,7 @@ TEST(ReplayId, SameFilterAndTargetGiveTheSameReplayId) {
 }
 
 TEST(ReplayId, DifferentFilterOrTargetGiveDifferentIds) {
-  DlqFilter f, g;
+  DlqQuery f, g;
   g.error_class = "http_5xx";
   EXPECT_NE(defaultReplayId(f, ""), defaultReplayId(g, ""));
   EXPECT_NE(defaultReplayId(f, ""), defaultReplayId(f, "sub_2"));

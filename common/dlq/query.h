@@ -16,7 +16,7 @@ namespace hookpipe::dlq {
 // Which dead letters a command acts on. Empty fields match everything. The time range
 // is on the dead letter's record timestamp (the time it was produced to `dlq`), which
 // is what rd_kafka_offsets_for_times maps to offsets; `until_ms` is inclusive.
-struct DlqFilter {
+struct DlqQuery {
   std::string subscription_id;
   std::string event_type;
   std::string error_class;
@@ -43,7 +43,6 @@ Result<uint64_t> parseCount(std::string_view text);
 // If args[i] is a filter flag (--subscription, --event-type, --error-class, --since,
 // --until), consumes it and its value (advancing i) and returns true; returns false
 // for any other argument and an error for a flag without a value or a bad value.
-Result<bool> parseFilterArg(const std::vector<std::string>& args, std::size_t& i,
-                            DlqFilter& filter);
+Result<bool> parseQueryArg(const std::vector<std::string>& args, std::size_t& i, DlqQuery& filter);
 
 }  // namespace hookpipe::dlq

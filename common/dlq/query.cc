@@ -1,4 +1,4 @@
-#include "common/dlq/filter.h"
+#include "common/dlq/query.h"
 
 #include <charconv>
 #include <chrono>
@@ -72,7 +72,7 @@ Result<int64_t> parseRfc3339(std::string_view text) {
 
 }  // namespace
 
-bool DlqFilter::matches(const kafka::HeaderList& headers, int64_t record_timestamp_ms) const {
+bool DlqQuery::matches(const kafka::HeaderList& headers, int64_t record_timestamp_ms) const {
   if (since_ms && record_timestamp_ms < *since_ms) return false;
   if (until_ms && record_timestamp_ms > *until_ms) return false;
   const auto equal = [&](const std::string& want, const char* header) {
@@ -82,7 +82,7 @@ bool DlqFilter::matches(const kafka::HeaderList& headers, int64_t record_timesta
          equal(event_type, records::kEventType) && equal(error_class, records::kErrorClass);
 }
 
-std::string DlqFilter::canonical() const {
+std::string DlqQuery::canonical() const {
   return "subscription=" + subscription_id + "\nevent-type=" + event_type +
          "\nerror-class=" + error_class + "\nsince=" + (since_ms ? std::to_string(*since_ms) : "") +
          "\nuntil=" + (until_ms ? std::to_string(*until_ms) : "");
@@ -151,8 +151,7 @@ Result<std::pair<int32_t, int64_t>> parsePartitionOffset(std::string_view text) 
   return std::make_pair(static_cast<int32_t>(*partition), static_cast<int64_t>(*offset));
 }
 
-Result<bool> parseFilterArg(const std::vector<std::string>& args, std::size_t& i,
-                            DlqFilter& filter) {
+Result<bool> parseQueryArg(const std::vector<std::string>& args, std::size_t& i, DlqQuery& filter) {
   const std::string& flag = args[i];
   std::string* text = nullptr;
   if (flag == "--subscription")
