@@ -5,7 +5,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/webhook/ssrf.h"
+#include "common/net/address.h"
 
 namespace hookpipe {
 namespace {
@@ -178,7 +178,7 @@ std::vector<std::string> Config::validate() const {
     problems.push_back("HOOKPIPE_ENDPOINT_CONCURRENCY must be at least 1");
   if (!ca_file.empty() && !std::ifstream(ca_file).good())
     problems.push_back("HOOKPIPE_CA_FILE: cannot read '" + ca_file + "'");
-  if (auto ranges = webhook::AddressRanges::parse(allowed_targets); !ranges)
+  if (auto ranges = net::AddressRanges::parse(allowed_targets); !ranges)
     problems.push_back("HOOKPIPE_ALLOWED_TARGETS: " + ranges.error());
   if (router_linger_ms < 0 || router_linger_ms > 1000)
     problems.push_back("HOOKPIPE_ROUTER_LINGER_MS must be 0..1000");

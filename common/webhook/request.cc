@@ -8,8 +8,8 @@
 #include <charconv>
 #include <span>
 
+#include "common/net/address.h"
 #include "common/webhook/outcome.h"
-#include "common/webhook/ssrf.h"
 
 namespace hookpipe::webhook {
 
@@ -36,14 +36,14 @@ bool mayMultiplex(std::string_view url) {
 Options requestOptions(const Config& config) {
   Options o{config.connect_timeout, config.request_timeout, config.allow_private_targets,
             config.https_only,      config.ca_file,         nullptr};
-  if (auto ranges = AddressRanges::parse(config.allowed_targets); ranges && !ranges->empty())
-    o.allowed_targets = std::make_shared<const AddressRanges>(std::move(*ranges));
+  if (auto ranges = net::AddressRanges::parse(config.allowed_targets); ranges && !ranges->empty())
+    o.allowed_targets = std::make_shared<const net::AddressRanges>(std::move(*ranges));
   return o;
 }
 
 curl_socket_t Request::onOpenSocket(void* self, curlsocktype, curl_sockaddr* address) noexcept {
   auto* req = static_cast<Request*>(self);
-  if (!req->allow_private_ && isPrivateAddress(&address->addr) &&
+  if (!req->allow_private_ && net::isPrivateAddress(&address->addr) &&
       !(req->allowed_ && req->allowed_->contains(&address->addr))) {
     req->refused_ = true;
     return CURL_SOCKET_BAD;

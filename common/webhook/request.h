@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "common/config/config.h"
+#include "common/net/address.h"
 #include "common/signing/signer.h"
 #include "common/subscriptions/subscription.h"
-#include "common/webhook/ssrf.h"
 
 // One webhook HTTP attempt as curl sees it: the headers (Standard Webhooks or GitHub-style
 // signature, custom headers, User-Agent), the easy-handle options (timeouts, no redirects,
@@ -30,7 +30,7 @@ struct Options {
   bool https_only = false;  // only https:// URLs (curl refuses the others: bad_url)
   std::string ca_file;      // CURLOPT_CAINFO when set
   // Private ranges receivers may still be reached at (HOOKPIPE_ALLOWED_TARGETS).
-  std::shared_ptr<const AddressRanges> allowed_targets;
+  std::shared_ptr<const net::AddressRanges> allowed_targets;
 };
 // True for https:// URLs, the only ones whose connection may multiplex (HTTP/2 is offered
 // in the TLS handshake): only these wait for another request's connection (PIPEWAIT).
@@ -80,7 +80,7 @@ class Request {
   std::string snippet_;
   std::string retry_after_;
   bool allow_private_ = false;
-  std::shared_ptr<const AddressRanges> allowed_;
+  std::shared_ptr<const net::AddressRanges> allowed_;
   bool refused_ = false;
   bool scheme_refused_ = false;  // https_only and the URL is not https
   char error_buffer_[CURL_ERROR_SIZE] = {};

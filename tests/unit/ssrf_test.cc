@@ -1,5 +1,5 @@
-// Unit tests for common/webhook/ssrf.h: which resolved addresses the deliverer refuses.
-#include "common/webhook/ssrf.h"
+// Unit tests for common/net/address.h: which resolved addresses the deliverer refuses.
+#include "common/net/address.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace hookpipe::webhook {
+namespace hookpipe::net {
 namespace {
 
 struct Case {
@@ -296,4 +296,4 @@ TEST(AllowedTargets, BadEntriesAreNamed) {
 }
 
 }  // namespace
-}  // namespace hookpipe::webhook
+}  // namespace hookpipe::net

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace hookpipe::webhook {
+namespace hookpipe::net {
 
 // True when the address is one webhooks must not reach by default: loopback, private
 // (RFC 1918, fc00::/7), link-local, CGNAT (100.64/10), multicast, unspecified,
@@ -46,4 +46,4 @@ class AddressRanges {
   std::vector<Range> ranges_;
 };
 
-}  // namespace hookpipe::webhook
+}  // namespace hookpipe::net

@@ -1,4 +1,4 @@
-#include "common/webhook/ssrf.h"
+#include "common/net/address.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -7,7 +7,7 @@
 #include <cstring>
 #include <initializer_list>
 
-namespace hookpipe::webhook {
+namespace hookpipe::net {
 namespace {
 
 bool privateV4(uint32_t a) {  // host byte order
@@ -167,4 +167,4 @@ bool AddressRanges::contains(const sockaddr* addr) const {
   return in_range;
 }
 
-}  // namespace hookpipe::webhook
+}  // namespace hookpipe::net
