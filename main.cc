@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/config/config.h"
+#include "common/dlq/command.h"
 #include "common/role/role.h"
 #include "deliverer/role.h"
 #include "producer/role.h"
@@ -46,7 +47,7 @@ int main(int argc, char** argv) {
     if (command == "deliverer") return hookpipe::deliverer::run(config);
     if (command == "retry") return hookpipe::retry::run(config);
     if (command == "produce") return hookpipe::producer::runProduceCommand(config, args);
-    if (command == "dlq") return hookpipe::retry::runDlqCommand(config, args);
+    if (command == "dlq") return hookpipe::dlq::runCommand(config, args);
     if (command == "topics") {
       hookpipe::ensureTopicsOrThrow(config);
       std::cout << "topics ready with prefix " << config.topics.prefix << "\n";

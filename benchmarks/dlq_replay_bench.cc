@@ -10,9 +10,9 @@
 #include <string>
 
 #include "benchmarks/dlq_bench_support.h"
+#include "common/dlq/replay.h"
 #include "common/kafka/kafka.h"
 #include "common/records/delivery.h"
-#include "retry/replay.h"
 
 using namespace hookpipe;
 
@@ -49,10 +49,10 @@ int main(int argc, char** argv) {
   const double produce_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - produce_start).count();
 
-  retry::ReplayOptions options;
+  dlq::ReplayOptions options;
   const double cpu_before = bench::cpuSeconds();
   const auto start = std::chrono::steady_clock::now();
-  auto stats = retry::replayDeadLetters(config, options);
+  auto stats = dlq::replayDeadLetters(config, options);
   const double wall =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double cpu = bench::cpuSeconds() - cpu_before;

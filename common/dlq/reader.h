@@ -13,7 +13,7 @@
 #include "common/kafka/kafka.h"
 
 // Reading the dead-letter topic, for the ops commands (`hookpipe dlq list|show|stats|purge`,
-// retry/dlq_command.cc), the API (GET /v1/dead-letters, producer/dead_letters.cc) and
+// common/dlq/command.cc), the API (GET /v1/dead-letters, producer/dead_letters.cc) and
 // replay.
 //
 // Positions. Nothing is ever deleted from `dlq` by these commands (retention does that).

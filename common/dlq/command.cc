@@ -1,5 +1,7 @@
 // `hookpipe dlq list|show|stats|replay|purge`: argument parsing and output. The work is
-// in common/dlq (shared with the API's /v1/dead-letters routes).
+// in the rest of common/dlq (shared with the API's /v1/dead-letters routes).
+#include "common/dlq/command.h"
+
 #include <spdlog/fmt/fmt.h>
 #include <unistd.h>
 
@@ -12,12 +14,9 @@
 #include "common/dlq/replay.h"
 #include "common/records/delivery.h"
 #include "common/role/role.h"
-#include "retry/role.h"
 
-namespace hookpipe::retry {
+namespace hookpipe::dlq {
 namespace {
-
-using namespace dlq;  // NOLINT(google-build-using-namespace): this file is dlq's front end
 
 constexpr const char* kUsage =
     "usage: hookpipe dlq <command>\n"
@@ -214,7 +213,7 @@ int runPurge(const Config& config, const std::vector<std::string>& args) {
 
 }  // namespace
 
-int runDlqCommand(const Config& config, const std::vector<std::string>& args) {
+int runCommand(const Config& config, const std::vector<std::string>& args) {
   if (args.empty()) return usageError("missing command");
   const std::string& command = args[0];
   if (command == "show") {
@@ -274,4 +273,4 @@ int runDlqCommand(const Config& config, const std::vector<std::string>& args) {
   return runReplay(config, common, std::move(replay), progress);
 }
 
-}  // namespace hookpipe::retry
+}  // namespace hookpipe::dlq
