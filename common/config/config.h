@@ -38,8 +38,8 @@ struct Config {
   int http_threads = 2;
   std::size_t max_event_bytes = 256 * 1024;
   // Per deliverer worker. curl 7.88's cost per request grows with the transfers (and
-  // connections) of one multi handle: measured 50 us of deliverer CPU per delivery at 64,
-  // 80 us at 256 (benchmarks/README.md). More throughput: more worker threads.
+  // connections) of one multi handle (benchmarks/README.md, "Deliverer"): more throughput
+  // comes from more worker threads, not more in flight.
   std::size_t max_in_flight = 64;
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds request_timeout{30'000};

@@ -118,8 +118,8 @@ Result<Event> EventParser::parse(std::string_view text, int64_t now_ms,
   const bool has_timestamp = obj["timestamp"].error() != simdjson::NO_SUCH_FIELD;
   if (has_timestamp && !obj["timestamp"].is_string())
     return fail("field timestamp must be a string");
-  // Last, being a walk over the whole document (benchmarks/README.md: about 10 % of
-  // the parse); the slower walk that names the key runs only when there is one.
+  // Last, being a walk over the whole document (its cost: benchmarks/README.md, "Event
+  // validation"); the slower walk that names the key runs only when there is one.
   if (hasDuplicateKey(parser_))
     return fail("field " + printableKey(duplicateKey(root).value_or("")) +
                 " appears twice (duplicate keys are refused)");

@@ -326,7 +326,7 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config,
       {"partition.assignment.strategy", "range,roundrobin"},
       // Failover: a member that died (SIGKILL, a lost host) holds its partitions until
       // the session times out, so this is the pause after such a fault without static
-      // membership (measured: 7-10 s with 10 s). 6 s is the broker's default
+      // membership (README.md "Failover" has the figures). 6 s is the broker's default
       // group.min.session.timeout.ms. librdkafka heartbeats from its own thread, so a
       // busy role does not miss them; what the session must outlast is a stalled host or
       // network. Heartbeats every 500 ms: the others learn of a rebalance that soon.
@@ -335,8 +335,8 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config,
       {"heartbeat.interval.ms", "500"},
       {"max.poll.interval.ms", "300000"},
       {"enable.partition.eof", "false"},
-      // The default 500 ms leaves records waiting on a quiet partition's next fetch:
-      // measured as ~200 ms median extra latency per hop.
+      // The default 500 ms leaves records waiting on a quiet partition's next fetch, a
+      // latency added at every hop (benchmarks/README.md, "Consumer settings").
       {"fetch.wait.max.ms", "50"},
       // librdkafka's default, stated: records of aborted or still open transactions (the
       // exactly-once router's) are never handed out.

@@ -87,9 +87,9 @@ class Client {
 // began (an id is kept between ttl and 1.25 ttl). A flush of N ids is one SADD and one
 // EXPIREAT; a check is one SMISMEMBER per bucket that can still hold an id (11, one round
 // trip). This costs Redis a set insert per delivery instead of a key with its own TTL
-// (SET EX): Redis used ≈7 µs of CPU per delivery with SET EX. Deleting an expired bucket frees many
-// members at once: run Redis with `lazyfree-lazy-expire yes` (compose and script/redis do) so it
-// happens off Redis's main thread.
+// (SET EX), a fraction of the CPU (benchmarks/README.md, "Deliverer"). Deleting an expired
+// bucket frees many members at once: run Redis with `lazyfree-lazy-expire yes` (compose and
+// script/redis do) so it happens off Redis's main thread.
 //
 // Marks that Redis could not take are kept, the newest `max_unwritten` of them (the
 // oldest beyond that are dropped and counted), and written with the next markDelivered()
@@ -97,7 +97,7 @@ class Client {
 // thread, like its Client.
 class DeliveredStore {
  public:
-  // 262 144 ids: about 16 MiB, a 10 s outage at 26 000 deliveries a second per worker.
+  // 262 144 ids, about 16 MiB: an outage of some seconds at a worker's top rate.
   static constexpr std::size_t kMaxUnwritten = 262'144;
   DeliveredStore(Client& client, std::string prefix, std::chrono::seconds ttl,
                  std::size_t max_unwritten = kMaxUnwritten);

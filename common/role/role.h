@@ -20,11 +20,10 @@ void loadOrThrow(TopicMirror& mirror, const std::string& what);
 // glibc malloc settings for the hot roles (router, deliverer), measured with their
 // benchmarks (benchmarks/README.md):
 // - no fastbins: both allocate and free small blocks in bursts (librdkafka messages and
-//   headers, curl's transfer state), and glibc kept consolidating fastbins
-//   (malloc_consolidate and unlink_chunk were ~15 % of the router's main thread);
+//   headers, curl's transfer state), and glibc kept consolidating fastbins;
 // - blocks up to 32 MiB from the heap and no trimming below 256 MiB: librdkafka's
 //   decompression buffers (one per fetched message set) otherwise come from mmap and are
-//   page-faulted in anew each time (≈8 % of the deliverer's CPU in page faults).
+//   page-faulted in anew each time.
 void tuneMallocForThroughput();
 
 // Set by SIGTERM/SIGINT.
