@@ -3,7 +3,7 @@
 # dependency graph. Two checks keep it honest:
 #   - at configure time, a cycle between hookpipe_* libraries is an error (CMake itself
 #     allows cycles between static libraries);
-#   - at build time (target hookpipe_module_check, part of `all`), a file that includes
+#   - at build time (target hookpipe_module_check, before any module), a file that includes
 #     `common/<m>/…` or `<role>/…` must be in hookpipe_<m> / hookpipe_<role> itself or in
 #     a library that links it directly.
 # `cmake --graphviz=deps.dot build/release` draws the graph.
@@ -71,4 +71,6 @@ function(hookpipe_check_modules)
             ${PROJECT_SOURCE_DIR}/cmake/check_includes.cmake
     COMMENT "Checking that every module links what it includes")
   add_custom_target(hookpipe_module_check ALL DEPENDS ${CMAKE_BINARY_DIR}/hookpipe_modules.ok)
+  # Every module depends on the check, so building any target runs it.
+  add_dependencies(hookpipe_base hookpipe_module_check)
 endfunction()
