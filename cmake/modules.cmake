@@ -5,19 +5,30 @@
 #     allows cycles between static libraries);
 #   - at build time (target hookpipe_module_check, before any module), a file that includes
 #     `common/<m>/…` or `<role>/…` must be in hookpipe_<m> / hookpipe_<role> itself or in
-#     a library that links it directly.
+#     a library that links it directly, and every `common/<m>/` included is a module.
 # `cmake --graphviz=deps.dot build/release` draws the graph.
 
-# hookpipe_module(<target> <sources>...): a library of the current folder.
+# hookpipe_module(<target> <sources>...): the library of the current folder. Without
+# sources (headers only) it is an INTERFACE library: link its dependencies INTERFACE.
 function(hookpipe_module name)
-  add_library(${name} STATIC ${ARGN})
-  target_link_libraries(${name} PUBLIC hookpipe_base PRIVATE hookpipe_warnings)
+  if(ARGN)
+    add_library(${name} STATIC ${ARGN})
+    target_link_libraries(${name} PUBLIC hookpipe_base PRIVATE hookpipe_warnings)
+  else()
+    add_library(${name} INTERFACE)
+    target_link_libraries(${name} INTERFACE hookpipe_base)
+  endif()
   set_property(GLOBAL APPEND PROPERTY HOOKPIPE_MODULES ${name})
 endfunction()
 
 # The hookpipe_* libraries a module links directly (PUBLIC and PRIVATE).
 function(_hookpipe_module_deps name out)
-  get_target_property(libs ${name} LINK_LIBRARIES)
+  get_target_property(type ${name} TYPE)
+  if(type STREQUAL "INTERFACE_LIBRARY")
+    get_target_property(libs ${name} INTERFACE_LINK_LIBRARIES)
+  else()
+    get_target_property(libs ${name} LINK_LIBRARIES)
+  endif()
   get_property(modules GLOBAL PROPERTY HOOKPIPE_MODULES)
   set(deps)
   foreach(lib IN LISTS libs)
