@@ -17,8 +17,8 @@ using ResponseHead = http::response<http::empty_body>;
 // produces it. Thread-safe: write() and end() may be called from any thread; the chunks go
 // out in order on the connection's strand. The stream ends when the handler calls end(),
 // when the client goes away, when a write fails, or when the client reads too slowly
-// (more than kMaxQueuedBytes waiting); the connection then closes. Holding a stream does
-// not keep its connection alive.
+// (more than kMaxQueuedBytes waiting); the connection then closes (a streamed response
+// always says Connection: close). Holding a stream does not keep its connection alive.
 class ResponseStream {
  public:
   static constexpr std::size_t kMaxQueuedBytes = 1 << 20;
@@ -30,8 +30,9 @@ class ResponseStream {
   // Sends what is queued, then the last chunk, then closes the connection.
   virtual void end() = 0;
   virtual bool closed() const = 0;
-  // `f` runs once when the stream ends, however it ends (on the connection's strand, or at
-  // once on the caller's thread when it has already ended). One callback per stream.
+  // `f` runs once when the stream ends, however it ends: on the connection's strand, on
+  // the thread that finds the connection gone, or at once on the caller's thread when the
+  // stream has already ended. One callback per stream (a second replaces the first).
   virtual void onClose(std::function<void()> f) = 0;
 };
 

@@ -198,6 +198,23 @@ TEST_F(ServerStreamTest, ClientGoingAwayEndsTheStreamAndFreesTheSession) {
   EXPECT_EQ(closes_, 1);
 }
 
+TEST_F(ServerStreamTest, AClientThatStopsReadingEndsTheStreamInsteadOfQueueingWithoutBound) {
+  Client c(server_->port());
+  ASSERT_TRUE(c.connected());
+  c.send(kStreamRequest);
+  ASSERT_TRUE(c.readUntil("one\n"));
+  auto s = awaitStream();
+  ASSERT_TRUE(s);
+  // The client reads nothing more: once the socket buffers are full, the queue grows
+  // past its bound and the stream ends.
+  const std::string chunk(64 * 1024, 'x');
+  std::size_t written = 0;
+  while (s->write(chunk) && written < (256u << 20)) written += chunk.size();
+  EXPECT_LT(written, 256u << 20);
+  EXPECT_TRUE(eventually([&] { return closes_ == 1 && s->closed(); }));
+  EXPECT_TRUE(eventually([&] { return server_->sessions() == 0; }));
+}
+
 TEST_F(ServerStreamTest, OnCloseAfterTheEndRunsAtOnce) {
   Client c(server_->port());
   ASSERT_TRUE(c.connected());
