@@ -33,7 +33,7 @@ void refused(const Reply& reply, const subscriptions::Refused& r) {
 subscriptions::Writer::Done stored(Reply reply, http::status status, const char* what,
                                    std::function<std::string(const Subscription&)> answer) {
   return [reply = std::move(reply), status, what,
-          answer = std::move(answer)](Result<std::shared_ptr<const Subscription>> r) {
+          answer = std::move(answer)](const Result<std::shared_ptr<const Subscription>>& r) {
     if (!r) return reply.unavailable(std::string("subscription not stored: ") + r.error().message);
     log()->info("subscription {} id={}", what, logSafe((*r)->id));
     reply.json(status, answer(**r));
