@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "common/json/event.h"
+#include "common/json/pointer.h"
 
 namespace hookpipe::producer {
 namespace {
@@ -47,16 +48,21 @@ Result<EventType> parseEventType(std::string_view json, bool strict) {
   simdjson::dom::object obj = *parsed;
 
   EventType t;
-  std::vector<std::string> problems;
+  std::vector<Problem> problems;
   for (auto [key, value] : obj) {
     const std::string field(key);
+    const auto problem = [&](std::string message) {
+      std::string pointer(1, '/');
+      pointer += json::pointerToken(field);
+      problems.push_back({std::move(pointer), std::move(message)});
+    };
     const auto text = [&](std::string& out, std::size_t max) {
       std::string_view v;
       if (value.is_null()) return;
       if (value.get_string().get(v))
-        problems.push_back(field + " must be a string");
+        problem(field + " must be a string");
       else if (v.size() > max)
-        problems.push_back(field + " must be at most " + std::to_string(max) + " characters");
+        problem(field + " must be at most " + std::to_string(max) + " characters");
       else
         out = std::string(v);
     };
@@ -71,7 +77,7 @@ Result<EventType> parseEventType(std::string_view json, bool strict) {
     } else if (key == "schema") {
       if (value.is_null()) continue;
       if (!value.is_object())
-        problems.push_back("schema must be a JSON object (a JSON Schema), or null for none");
+        problem("schema must be a JSON object (a JSON Schema), or null for none");
       else
         t.schema_json = simdjson::minify(value);
     } else if (key == "example") {
@@ -79,21 +85,17 @@ Result<EventType> parseEventType(std::string_view json, bool strict) {
     } else if (key == "archived") {
       bool b = false;
       if (value.get_bool().get(b))
-        problems.push_back("archived must be a boolean");
+        problem("archived must be a boolean");
       else
         t.archived = b;
     } else if (strict) {
-      problems.push_back(field +
-                         ": unknown field (expected name, description, schema, example, archived)");
+      problem(field + ": unknown field (expected name, description, schema, example, archived)");
     }
   }
   if (strict)
-    if (auto p = eventTypeNameProblem(t.name); !p.empty()) problems.insert(problems.begin(), p);
-  if (!problems.empty()) {
-    std::string message;
-    for (const auto& p : problems) message += (message.empty() ? "" : "; ") + p;
-    return fail(message);
-  }
+    if (auto p = eventTypeNameProblem(t.name); !p.empty())
+      problems.insert(problems.begin(), Problem{"/name", std::move(p)});
+  if (!problems.empty()) return failWith(std::move(problems));
   return t;
 }
 

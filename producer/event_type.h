@@ -33,8 +33,8 @@ std::string eventTypeNameProblem(std::string_view name);
 
 // Parses an event type. `strict` (API input): unknown fields are problems and the name
 // is checked; otherwise (records read from the topic) unknown fields are ignored so that
-// older processes read what newer ones wrote. On failure the message lists every
-// problem, "; "-joined, each starting with its field name.
+// older processes read what newer ones wrote. On failure the error lists every problem
+// at its pointer ("/name", "/schema", …; "" when the body is not a JSON object).
 Result<EventType> parseEventType(std::string_view json, bool strict);
 
 // The stored and served form; `schema` and `example` are spliced in as stored.

@@ -12,11 +12,6 @@ int hexValue(char c) {
   return -1;
 }
 
-bool fieldChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-         c == '.';
-}
-
 // %XX escapes decoded ('+' stays: it is a space only in query strings); a segment with a
 // broken escape is kept as it is (and names nothing).
 std::string decodeSegment(std::string_view seg) {
@@ -118,39 +113,6 @@ bool pagingParameter(const std::string& key, const std::string& value, std::size
     return true;
   }
   return false;
-}
-
-std::vector<Problem> problemsFromMessage(std::string_view message) {
-  std::vector<Problem> out;
-  while (!message.empty()) {
-    const auto sep = message.find("; ");
-    const std::string_view one = message.substr(0, sep);
-    message = sep == std::string_view::npos ? std::string_view() : message.substr(sep + 2);
-    if (one.empty()) continue;
-    // The event parser says "field type must be ..." and "missing field: type".
-    std::string_view named = one;
-    if (named.starts_with("field ")) named.remove_prefix(6);
-    if (named.starts_with("missing field: ")) named.remove_prefix(15);
-    std::size_t end = 0;
-    while (end < named.size() && fieldChar(named[end])) ++end;
-    // "url is required", "events: each entry ...": a field name then a space or ':'.
-    std::string pointer;
-    const bool names_field = end > 0 && named.substr(0, end) != "body" &&
-                             named.substr(0, end) != "event" && named.substr(0, end) != "not" &&
-                             (end == named.size() || named[end] == ' ' || named[end] == ':');
-    if (names_field) {
-      std::string_view field = named.substr(0, end);
-      while (!field.empty()) {
-        const auto dot = field.find('.');
-        pointer.push_back('/');
-        pointer.append(pointerToken(field.substr(0, dot)));
-        if (dot == std::string_view::npos) break;
-        field = field.substr(dot + 1);
-      }
-    }
-    out.push_back({pointer, std::string(one)});
-  }
-  return out;
 }
 
 }  // namespace hookpipe::producer

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.h"
 #include "common/json/pointer.h"
 
 namespace hookpipe::producer {
@@ -24,17 +25,9 @@ std::optional<std::map<std::string, std::string>> parseQuery(std::string_view ta
 // no route could name, written before ids were checked, can still be read and deleted).
 std::vector<std::string> pathSegments(std::string_view target);
 
-// One validation problem: a JSON pointer (RFC 6901) into the request body, or a
-// parameter / header name, and what is wrong there.
-struct Problem {
-  std::string pointer;
-  std::string message;
-};
-
-// Splits a "; "-joined list of validation problems ("retry_config.max_retries must be
-// ...; url is required") into problems whose pointer is taken from the leading field
-// path ("/retry_config/max_retries", "/url"); "" (the whole body) when none is named.
-std::vector<Problem> problemsFromMessage(std::string_view message);
+// Validation problems are common/error.h's: a JSON pointer (or a parameter / header
+// name) and a message.
+using hookpipe::Problem;
 
 // A whole decimal integer ("-3", "42"); nullopt for anything else.
 std::optional<int64_t> parseInt(std::string_view text);

@@ -25,7 +25,9 @@ int run(const Config& config) {
                                                    {"compression.type", "none"}});
   if (!producer) throw std::runtime_error(producer.error().message);
   Api api(config, **producer, table, event_types);
-  Server server(config, api);
+  Server server(config, [&api](const Request& req, Responder responder) {
+    api.handle(req, std::move(responder));
+  });
   if (auto r = server.start(); !r) throw std::runtime_error(r.error().message);
   log->info("listening address={} port={}", config.http_address, server.port());
   while (!stopRequested()) (*producer)->poll(100);  // this thread serves the acknowledgements

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "common/json/document.h"
+#include "common/json/pointer.h"
 
 namespace hookpipe::json {
 
@@ -15,9 +16,9 @@ Result<simdjson::dom::object> parseObject(simdjson::dom::parser& parser, std::st
   // Not parseDocument: callers minify parts of the object to store them, which would
   // store a widened number (1e308 for 1e400) instead of what was sent.
   if (auto err = parser.parse(text.data(), text.size()).get(root))
-    return fail(std::string("body is not valid JSON: ") + simdjson::error_message(err));
+    return failAt("", std::string("body is not valid JSON: ") + simdjson::error_message(err));
   simdjson::dom::object obj;
-  if (root.get_object().get(obj)) return fail("body must be a JSON object");
+  if (root.get_object().get(obj)) return failAt("", "body must be a JSON object");
   return obj;
 }
 
@@ -77,6 +78,19 @@ std::string printableKey(std::string_view key) {
   return out;
 }
 
+// duplicateKey()'s "data.amount" as "/data/amount".
+std::string dottedPointer(std::string_view path) {
+  std::string out;
+  while (!path.empty()) {
+    const auto dot = path.find('.');
+    out.push_back('/');
+    out.append(pointerToken(path.substr(0, dot)));
+    if (dot == std::string_view::npos) break;
+    path = path.substr(dot + 1);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string formatTimestamp(int64_t epoch_ms) {
@@ -91,38 +105,41 @@ std::string formatTimestamp(int64_t epoch_ms) {
 Result<Event> EventParser::parse(std::string_view text, int64_t now_ms,
                                  std::string_view fallback_id) {
   if (text.size() > max_bytes_)
-    return fail("event is " + std::to_string(text.size()) + " bytes, over the limit of " +
-                std::to_string(max_bytes_));
+    return failAt("", "event is " + std::to_string(text.size()) + " bytes, over the limit of " +
+                          std::to_string(max_bytes_));
   simdjson::dom::element root;
   if (auto err = parseDocument(parser_, text, root))
-    return fail(std::string("not valid JSON: ") + simdjson::error_message(err));
+    return failAt("", std::string("not valid JSON: ") + simdjson::error_message(err));
   simdjson::dom::object obj;
-  if (root.get_object().get(obj)) return fail("event must be a JSON object");
+  if (root.get_object().get(obj)) return failAt("", "event must be a JSON object");
 
   Event ev;
   std::string_view type;
   auto type_field = obj["type"];
-  if (type_field.error() == simdjson::NO_SUCH_FIELD) return fail("missing field: type");
+  if (type_field.error() == simdjson::NO_SUCH_FIELD) return failAt("/type", "missing field: type");
   if (type_field.get_string().get(type) || type.empty())
-    return fail("field type must be a non-empty string");
-  if (auto p = nameProblem("type", type, kMaxTypeBytes); !p.empty()) return fail(std::move(p));
+    return failAt("/type", "field type must be a non-empty string");
+  if (auto p = nameProblem("type", type, kMaxTypeBytes); !p.empty())
+    return failAt("/type", std::move(p));
   ev.type = std::string(type);
 
   std::string_view id;
   auto id_field = obj["id"];
   const bool has_id = id_field.error() != simdjson::NO_SUCH_FIELD;
   if (has_id && (id_field.get_string().get(id) || id.empty()))
-    return fail("field id must be a non-empty string");
+    return failAt("/id", "field id must be a non-empty string");
   if (auto p = has_id ? nameProblem("id", id, kMaxIdBytes) : ""; !p.empty())
-    return fail(std::move(p));
+    return failAt("/id", std::move(p));
   const bool has_timestamp = obj["timestamp"].error() != simdjson::NO_SUCH_FIELD;
   if (has_timestamp && !obj["timestamp"].is_string())
-    return fail("field timestamp must be a string");
+    return failAt("/timestamp", "field timestamp must be a string");
   // Last, being a walk over the whole document (its cost: benchmarks/README.md, "Event
   // validation"); the slower walk that names the key runs only when there is one.
-  if (hasDuplicateKey(parser_))
-    return fail("field " + printableKey(duplicateKey(root).value_or("")) +
-                " appears twice (duplicate keys are refused)");
+  if (hasDuplicateKey(parser_)) {
+    const std::string path = duplicateKey(root).value_or("");
+    return failAt(dottedPointer(path),
+                  "field " + printableKey(path) + " appears twice (duplicate keys are refused)");
+  }
 
   ev.id = has_id ? std::string(id) : fallback_id.empty() ? newEventId() : std::string(fallback_id);
   if (has_id && has_timestamp) {

@@ -596,9 +596,7 @@ std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
 Result<Subscription> parseSubscription(std::string_view json) {
   auto s = checkSubscription(json, SubscriptionSource::kStored);
   if (s) return std::move(*s);
-  std::string message;
-  for (const auto& p : s.error()) message += (message.empty() ? "" : "; ") + p.message;
-  return fail(message);
+  return failWith(std::move(s.error()));
 }
 
 namespace {

@@ -115,11 +115,7 @@ inline constexpr std::string_view kRedactedUserinfo = "***";
 
 // One validation problem: a JSON pointer (RFC 6901) into the subscription's JSON ("" for
 // the whole body) and what is wrong there.
-struct FieldProblem {
-  std::string pointer;
-  std::string message;
-  bool operator==(const FieldProblem&) const = default;
-};
+using FieldProblem = Problem;
 
 // Who wrote the JSON being parsed.
 enum class SubscriptionSource {
@@ -149,7 +145,8 @@ std::vector<FieldProblem> unknownSubscriptionFields(std::string_view json);
 // True when `type` matches `pattern`: exact, "*" (all) or "order.*" (prefix "order.").
 bool matchesEventType(std::string_view pattern, std::string_view type);
 
-// checkSubscription(json, kStored) with the problems' messages joined by "; ".
+// checkSubscription(json, kStored) as a Result: the error lists the problems (its message
+// joins them with "; ").
 Result<Subscription> parseSubscription(std::string_view json);
 // What the API refuses on top of parseSubscription (stored records written before a rule
 // existed still load): custom headers that would replace the ones hookpipe sets

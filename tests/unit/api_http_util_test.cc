@@ -45,25 +45,6 @@ TEST(PathSegments, DecodesEachSegmentAfterSplitting) {
             (std::vector<std::string>{"v1", "subscriptions"}));
 }
 
-TEST(ProblemsFromMessage, PointsAtTheFieldEachProblemNames) {
-  auto p = problemsFromMessage(
-      "url is required; retry_config.max_retries must be an integer 0..100; events: each entry "
-      "must be a type; body is not valid JSON: x");
-  ASSERT_EQ(p.size(), 4u);
-  EXPECT_EQ(p[0].pointer, "/url");
-  EXPECT_EQ(p[0].message, "url is required");
-  EXPECT_EQ(p[1].pointer, "/retry_config/max_retries");
-  EXPECT_EQ(p[2].pointer, "/events");
-  EXPECT_EQ(p[3].pointer, "");
-}
-
-TEST(ProblemsFromMessage, UnderstandsTheEventParsersWording) {
-  EXPECT_EQ(problemsFromMessage("missing field: type")[0].pointer, "/type");
-  EXPECT_EQ(problemsFromMessage("field id must be a non-empty string")[0].pointer, "/id");
-  EXPECT_EQ(problemsFromMessage("event must be a JSON object")[0].pointer, "");
-  EXPECT_EQ(problemsFromMessage("not valid JSON: TAPE_ERROR")[0].pointer, "");
-}
-
 TEST(PointerToken, EscapesTildeAndSlash) { EXPECT_EQ(pointerToken("a/b~c"), "a~1b~0c"); }
 
 TEST(OpenApi, DocumentIsJsonAndDescribesEveryRoute) {

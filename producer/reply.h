@@ -1,0 +1,43 @@
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/error.h"
+#include "producer/http.h"
+
+namespace hookpipe::producer {
+
+using ExtraHeaders = std::vector<std::pair<std::string, std::string>>;
+
+// Answers a request with JSON, now or later from another thread (the producer's callback
+// thread, the dead-letter or test-send threads). Copyable: the copies share the one
+// Responder; exactly one of them answers.
+class Reply {
+ public:
+  Reply(const Request& req, Responder responder);
+  void json(http::status status, std::string body, const ExtraHeaders& headers = {}) const;
+  // {"error": message}; a 503 carries Retry-After.
+  void error(http::status status, const std::string& message,
+             const ExtraHeaders& headers = {}) const;
+  // 400 {"error": "a; b", "errors": [{"pointer": "/a", "message": "a"}, …]}.
+  void invalid(const std::vector<Problem>& problems) const;
+  // invalid() with a validation error's problems.
+  void badRequest(const Error& error) const { invalid(error.problems); }
+  // The broker did not take the write: 503 with Retry-After.
+  void unavailable(const std::string& message) const {
+    error(http::status::service_unavailable, message);
+  }
+  void noContent() const;
+
+ private:
+  unsigned version_;
+  bool keep_alive_;
+  Responder responder_;
+};
+
+Response jsonResponse(const Request& req, http::status status, std::string body);
+Response errorResponse(const Request& req, http::status status, const std::string& message);
+
+}  // namespace hookpipe::producer

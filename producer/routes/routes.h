@@ -1,0 +1,16 @@
+#pragma once
+
+#include "producer/api.h"
+#include "producer/route_table.h"
+
+// One file per resource; each adds its routes to the table (Api's constructor calls
+// them in this order, which is the order of the Allow lists they produce).
+namespace hookpipe::producer::routes {
+
+void addHealth(RouteTable& routes, ApiServices& services);        // /healthz, /v1/openapi.json
+void addEvents(RouteTable& routes, ApiServices& services);        // /v1/events[/batch]
+void addSubscriptions(RouteTable& routes, ApiServices& services); // /v1/subscriptions…
+void addEventTypes(RouteTable& routes, ApiServices& services);    // /v1/event-types…
+void addDeadLetters(RouteTable& routes, ApiServices& services);   // /v1/dead-letters…
+
+}  // namespace hookpipe::producer::routes
