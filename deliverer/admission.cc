@@ -93,7 +93,8 @@ void Admission::admit(Pending p, const std::shared_ptr<const Subscription>& sub)
         break;
     }
   }
-  if (sub->ordered || (lane.waiting.size() < laneBound() && waiting_total_ < settings_.max_waiting)) {
+  if (sub->ordered ||
+      (lane.waiting.size() < laneBound() && waiting_total_ < settings_.max_waiting)) {
     const int32_t partition = p.msg.partition;
     lane.waiting.push_back(std::move(p));
     addWaiting(1);

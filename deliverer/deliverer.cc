@@ -243,8 +243,9 @@ void Deliverer::onAssigned(const rd_kafka_topic_partition_list_t& partitions) {
     int64_t low = 0, high = 0;
     const auto err = rd_kafka_query_watermark_offsets(consumer_->handle(), p.topic, p.partition,
                                                       &low, &high, 5000);
-    dedup_->assigned(p.partition,
-                     err == RD_KAFKA_RESP_ERR_NO_ERROR ? high : std::numeric_limits<int64_t>::max());
+    dedup_->assigned(p.partition, err == RD_KAFKA_RESP_ERR_NO_ERROR
+                                      ? high
+                                      : std::numeric_limits<int64_t>::max());
   }
   log()->info("worker={} assigned partitions={}", worker_, partitions.cnt);
 }

@@ -55,7 +55,9 @@ class Disposition {
 
   // Intake: `offset` of `partition` was polled (resumes start after it) and begun.
   void takenIn(int32_t partition, int64_t offset) { next_offset_[partition] = offset + 1; }
-  void begin(const kafka::OwnedMessage& msg) { tracker_.begin(msg.topic, msg.partition, msg.offset); }
+  void begin(const kafka::OwnedMessage& msg) {
+    tracker_.begin(msg.topic, msg.partition, msg.offset);
+  }
 
   // The steps. Each observes once and finishes the offset now or once the broker has
   // the record onwards.

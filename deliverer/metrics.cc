@@ -22,8 +22,9 @@ DelivererMetrics::DelivererMetrics(metrics::Registry& r)
       parked_lane_full(parked_family.labels({"lane_full"})),
       parked_breaker_open(parked_family.labels({"breaker_open"})),
       parked_paused(parked_family.labels({"paused"})),
-      dead_letters_family(r.counterFamily("hookpipe_deliverer_dead_letters_total",
-                                          "Deliveries handed to the dead-letter topic", {"reason"})),
+      dead_letters_family(
+          r.counterFamily("hookpipe_deliverer_dead_letters_total",
+                          "Deliveries handed to the dead-letter topic", {"reason"})),
       duplicates_skipped(r.counter("hookpipe_deliverer_duplicates_skipped_total",
                                    "Deliveries not sent: delivered before or in flight")),
       unknown_subscription(r.counter("hookpipe_deliverer_unknown_subscription_total",

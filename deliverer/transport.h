@@ -65,7 +65,9 @@ class Transport {
   void recycle(std::unique_ptr<Transfer> t);
 
   std::size_t inFlight() const { return in_flight_.size(); }
-  bool isInFlight(std::string_view delivery_id) const { return in_flight_ids_.contains(delivery_id); }
+  bool isInFlight(std::string_view delivery_id) const {
+    return in_flight_ids_.contains(delivery_id);
+  }
   // Transfers out for over a second (a hanging endpoint), recounted at most every 100 ms.
   std::size_t slowInFlight();
   // Rebalance: whether any transfer in flight matches; and letting those go unfinished
