@@ -87,8 +87,8 @@ int Deliverer::run(const std::atomic<bool>& stop) {
                        kafka::PackedHeaders::of(msg.get()),
                        records::DeliveryMeta::fromMessage(msg.get())});
     }
-    if (!batch.empty()) intake(std::move(batch));
-    batch.clear();
+    if (!batch.empty()) intake(batch);
+    batch.clear();  // keeps its capacity for the next batch
     if (admission_->busy()) admission_->pump();
     dedup_->flush();
     const int timeout_ms = admission_->busy()                                   ? kBusyLanesWaitMs
@@ -130,7 +130,7 @@ void Deliverer::logStats(const char* what) {
       disposition_->partitionsHeld(), count(metrics_.redis_round_trips_rate_limit));
 }
 
-void Deliverer::intake(std::vector<Pending> batch) {
+void Deliverer::intake(std::vector<Pending>& batch) {
   for (const Pending& p : batch) disposition_->begin(p.msg);
   dedup_->lookUp(batch);
   for (std::size_t i = 0; i < batch.size(); ++i) {

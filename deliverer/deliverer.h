@@ -88,7 +88,8 @@ class Deliverer final : public kafka::RebalanceListener, private AdmissionSink {
  private:
   Deliverer(const Config& config, SubscriptionTable& table, Shared& shared, int worker);
 
-  void intake(std::vector<Pending> batch);
+  // Takes in a polled batch (its elements are moved from; the caller clears it).
+  void intake(std::vector<Pending>& batch);
   // Completes every finished transfer.
   void completeFinished();
   void complete(std::unique_ptr<Transfer> t, CURLcode code);
