@@ -29,7 +29,8 @@ class AdmissionSink {
   // The caller holds an EndpointGuard slot for it.
   virtual void start(Pending p, std::shared_ptr<const Subscription> sub) = 0;
   // No room to wait: back in a tier at `due_ms`; `cause` "lane_full" or "rate_limit".
-  virtual void parkOverflow(Pending p, int64_t due_ms, std::string_view cause) = 0;
+  virtual void parkOverflow(Pending p, const Subscription& sub, int64_t due_ms,
+                            std::string_view cause) = 0;
   virtual void parkForBreaker(Pending p, const Subscription& sub, int64_t open_until_ms) = 0;
   virtual void parkPaused(Pending p) = 0;
   virtual void dropUnknown(Pending p) = 0;  // its subscription was deleted meanwhile

@@ -210,8 +210,9 @@ void Deliverer::start(Pending p, std::shared_ptr<const Subscription> sub) {
   transport_->start(std::move(p), std::move(sub));
 }
 
-void Deliverer::parkOverflow(Pending p, int64_t due_ms, std::string_view cause) {
-  disposition_->park(std::move(p), due_ms, cause);
+void Deliverer::parkOverflow(Pending p, const Subscription& sub, int64_t due_ms,
+                             std::string_view cause) {
+  disposition_->park(std::move(p), due_ms, cause, &sub);
 }
 
 void Deliverer::parkForBreaker(Pending p, const Subscription& sub, int64_t open_until_ms) {

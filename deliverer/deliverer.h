@@ -98,7 +98,8 @@ class Deliverer final : public kafka::RebalanceListener, private AdmissionSink {
 
   // AdmissionSink
   void start(Pending p, std::shared_ptr<const Subscription> sub) override;
-  void parkOverflow(Pending p, int64_t due_ms, std::string_view cause) override;
+  void parkOverflow(Pending p, const Subscription& sub, int64_t due_ms,
+                    std::string_view cause) override;
   void parkForBreaker(Pending p, const Subscription& sub, int64_t open_until_ms) override;
   void parkPaused(Pending p) override;
   void dropUnknown(Pending p) override;

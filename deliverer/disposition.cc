@@ -108,10 +108,11 @@ bool Disposition::retryOrDeadLetter(Pending& p, const Subscription& sub,
   return false;
 }
 
-void Disposition::park(Pending p, int64_t due_ms, std::string_view cause) {
+void Disposition::park(Pending p, int64_t due_ms, std::string_view cause,
+                       const Subscription* sub) {
   const int64_t now = kafka::nowMs();
   p.meta.due_ms = std::max(due_ms, now + 1);
-  observe(observe::Outcome::kParked, p, nullptr, cause, nullptr, p.meta.due_ms);
+  observe(observe::Outcome::kParked, p, sub, cause, nullptr, p.meta.due_ms);
   kafka::HeaderList headers = p.headers.unpack();
   p.meta.writeTo(headers);
   // Never straight back to `deliveries`: a tier holds it until due_ms.
@@ -138,7 +139,7 @@ void Disposition::parkForBreaker(Pending p, const Subscription& sub, int64_t ope
   }
   // Back when it reopens (half-open: a probe may take it), or just past its deadline if
   // that comes first: then, the breaker still open, it goes to the dead-letter topic.
-  park(std::move(p), std::min(open_until_ms, deadline + 1), "breaker_open");
+  park(std::move(p), std::min(open_until_ms, deadline + 1), "breaker_open", &sub);
 }
 
 void Disposition::parkPaused(Pending p, const Subscription* sub) {
@@ -153,7 +154,7 @@ void Disposition::parkPaused(Pending p, const Subscription* sub) {
   const int64_t shortest = config_.retry_tiers.front().count();
   const int64_t wait = std::clamp<int64_t>(now - p.meta.parked_since_ms, shortest,
                                            std::max(kMaxPausedParkMs, shortest));
-  park(std::move(p), now + wait, "paused");
+  park(std::move(p), now + wait, "paused", sub);
 }
 
 void Disposition::deadLetter(Pending p, const std::string& reason, const Subscription* sub,

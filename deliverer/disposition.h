@@ -70,7 +70,7 @@ class Disposition {
                          const AttemptResult& attempt);
   // Re-queues in the shortest suitable tier without spending an attempt; `cause` is the
   // observed park reason.
-  void park(Pending p, int64_t due_ms, std::string_view cause);
+  void park(Pending p, int64_t due_ms, std::string_view cause, const Subscription* sub = nullptr);
   void parkPaused(Pending p, const Subscription* sub = nullptr);
   // Holds a delivery back while its endpoint's breaker is open until `open_until_ms`,
   // without spending an attempt — unless its retry policy's horizon (first attempt + the

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -321,6 +322,50 @@ TEST_F(DelivererObservedTest, ACopyOfADeliveryIsObservedAsSkippedAndNotSent) {
   EXPECT_EQ(receiver.requests().size(), 1u);
   EXPECT_EQ(metric("hookpipe_deliverer_duplicates_skipped_total"), 1);
   EXPECT_EQ(metric("hookpipe_deliverer_attempts_total", {{"outcome", "delivered"}}), 1);
+}
+
+// An ordered subscription whose lane reaches its bound holds its partition paused
+// (hookpipe_deliverer_partitions_held) instead of parking, and lets it go once the lane
+// drains; everything arrives once, in order.
+TEST_F(DelivererObservedTest, AnOrderedLaneAtItsBoundHoldsItsPartitionAndLetsItGo) {
+  config_.max_waiting = 8;  // lanes of 2
+  std::mutex mu;
+  std::condition_variable opened_cv;
+  bool opened = false;
+  Receiver receiver([&](const ReceivedRequest&) {
+    std::unique_lock lock(mu);
+    opened_cv.wait_for(lock, 30s, [&] { return opened; });
+    return 200;
+  });
+  Subscription sub = subscribe("obs-ordered", receiver.url("/ordered"));
+  sub.ordered = true;
+  table_.upsert(sub);
+  constexpr int kDeliveries = 8;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kDeliveries; ++i)
+    ids.push_back(produceDelivery(sub, "evt_ord_" + std::to_string(i)));
+  startWorker();
+  ASSERT_TRUE(eventually([&] { return metric("hookpipe_deliverer_partitions_held") == 1; }, 30s));
+  {
+    std::lock_guard lock(mu);
+    opened = true;
+  }
+  opened_cv.notify_all();
+  for (const auto& id : ids) ASSERT_TRUE(waitForOutcome(id, Outcome::kDelivered)) << id;
+  EXPECT_TRUE(eventually([&] { return metric("hookpipe_deliverer_partitions_held") == 0; }, 10s));
+  stopWorker();
+
+  std::vector<std::string> delivered;
+  for (const Seen& s : recorder_->seen()) {
+    EXPECT_EQ(s.outcome, Outcome::kDelivered) << s.delivery_id << " " << s.reason;
+    delivered.push_back(s.event_id);
+  }
+  std::vector<std::string> expected;
+  for (int i = 0; i < kDeliveries; ++i) expected.push_back("evt_ord_" + std::to_string(i));
+  EXPECT_EQ(delivered, expected);
+  EXPECT_EQ(receiver.requests().size(), static_cast<std::size_t>(kDeliveries));
+  EXPECT_EQ(receiver.maxConcurrent(), 1);  // one at a time
+  EXPECT_EQ(metric("hookpipe_deliverer_parked_total", {{"cause", "lane_full"}}), 0);
 }
 
 }  // namespace

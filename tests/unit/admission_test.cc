@@ -24,7 +24,8 @@ class Decisions final : public AdmissionSink {
   void start(Pending p, std::shared_ptr<const Subscription>) override {
     started.push_back(p.meta.delivery_id);
   }
-  void parkOverflow(Pending p, int64_t due_ms, std::string_view cause) override {
+  void parkOverflow(Pending p, const Subscription&, int64_t due_ms,
+                    std::string_view cause) override {
     parked.push_back({p.meta.delivery_id, std::string(cause), due_ms});
   }
   void parkForBreaker(Pending p, const Subscription&, int64_t open_until_ms) override {
