@@ -95,7 +95,7 @@ std::vector<Grant> RateLimiter::acquire(const std::vector<Ask>& asks, int64_t no
   if (script_sha_.empty()) {
     auto loaded = client_.pipeline({{"SCRIPT", "LOAD", kScript}});
     if (!loaded || (*loaded)[0]->type != REDIS_REPLY_STRING) {
-      ++redis_errors;
+      metrics_.redis_errors_rate_limit.inc();
       return acquireLocally(asks, now_ms);
     }
     script_sha_.assign((*loaded)[0]->str, (*loaded)[0]->len);
@@ -116,10 +116,10 @@ std::vector<Grant> RateLimiter::acquire(const std::vector<Ask>& asks, int64_t no
     }
     commands.push_back(std::move(argv));
   }
-  ++round_trips;
+  metrics_.redis_round_trips_rate_limit.inc();
   auto replies = client_.pipeline(commands);
   if (!replies) {
-    ++redis_errors;
+    metrics_.redis_errors_rate_limit.inc();
     log()->warn("redis unreachable, limiting in this process only error={}",
                 replies.error().message);
     return acquireLocally(asks, now_ms);
@@ -132,7 +132,7 @@ std::vector<Grant> RateLimiter::acquire(const std::vector<Ask>& asks, int64_t no
       return acquireLocally(asks, now_ms);
     }
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-      ++redis_errors;
+      metrics_.redis_errors_rate_limit.inc();
       log()->warn("unexpected rate-limit reply for subscription={}", asks[i].subscription_id);
       grants[i] = acquireLocally({asks[i]}, now_ms)[0];
       continue;

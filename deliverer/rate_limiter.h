@@ -8,6 +8,7 @@
 
 #include "common/redis/redis.h"
 #include "common/subscriptions/subscription.h"
+#include "deliverer/metrics.h"
 
 namespace hookpipe::deliverer {
 
@@ -45,11 +46,12 @@ Grant takeTokens(const std::vector<BucketSpec>& specs, std::vector<BucketState*>
 //
 // When Redis cannot be reached the same buckets are kept in this process instead: the
 // limits still hold per process, so N deliverers may reach N times the rate until Redis
-// is back (counted in `redis_errors`, logged).
+// is back (counted in hookpipe_deliverer_redis_errors_total{use="rate_limit"}, logged).
+// One per worker, on its thread.
 class RateLimiter {
  public:
-  RateLimiter(redis::Client& client, std::string prefix)
-      : client_(client), prefix_(std::move(prefix)) {}
+  RateLimiter(redis::Client& client, std::string prefix, DelivererMetrics& metrics)
+      : client_(client), prefix_(std::move(prefix)), metrics_(metrics) {}
 
   struct Ask {
     std::string subscription_id;
@@ -58,15 +60,13 @@ class RateLimiter {
   };
   std::vector<Grant> acquire(const std::vector<Ask>& asks, int64_t now_ms);
 
-  std::atomic<uint64_t> round_trips{0};
-  std::atomic<uint64_t> redis_errors{0};
-
  private:
   std::vector<Grant> acquireLocally(const std::vector<Ask>& asks, int64_t now_ms);
   std::string key(const std::string& id, char window) const;
 
   redis::Client& client_;
   std::string prefix_;
+  DelivererMetrics& metrics_;
   std::string script_sha_;
   std::unordered_map<std::string, BucketState> local_;
 };

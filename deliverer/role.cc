@@ -3,8 +3,12 @@
 #include <thread>
 
 #include "common/log/log.h"
+#include "common/metrics/metrics.h"
+#include "common/observe/observer.h"
 #include "common/role/role.h"
 #include "deliverer/deliverer.h"
+#include "deliverer/metrics.h"
+#include "deliverer/metrics_observer.h"
 
 namespace hookpipe::deliverer {
 
@@ -14,7 +18,13 @@ int run(const Config& config) {
   ensureTopicsOrThrow(config);
   SubscriptionTable table;
   auto sync = loadSubscriptions(config, table);
-  Shared shared(config);
+  // The role's metrics and the observers of its delivery steps, registered before the
+  // workers start (the list is not changed while they run).
+  metrics::Registry registry;
+  DelivererMetrics metrics(registry);
+  observe::Observers observers;
+  observers.add(std::make_shared<MetricsObserver>(metrics));
+  Shared shared(config, metrics, observers);
   std::vector<std::unique_ptr<Deliverer>> workers;
   for (int i = 0; i < config.deliverer_threads; ++i) {
     auto worker = Deliverer::create(config, table, shared, i);

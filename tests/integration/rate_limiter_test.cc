@@ -20,11 +20,23 @@ using Clock = std::chrono::steady_clock;
 std::pair<std::string, int> redisAddress() { return testing::testRedisHostPort(); }
 std::string uniquePrefix() { return testing::uniqueRedisPrefix("rltest"); }
 
+// The metrics of one limiter, as of one deliverer process.
+struct Counted {
+  metrics::Registry registry;
+  DelivererMetrics metrics{registry};
+  double value(std::string_view name) const {
+    return registry.value(name, {{"use", "rate_limit"}}).value_or(-1);
+  }
+  double errors() const { return value("hookpipe_deliverer_redis_errors_total"); }
+  double roundTrips() const { return value("hookpipe_deliverer_redis_round_trips_total"); }
+};
+
 TEST(RateLimiterRedis, TwoLimitersShareOneBudget) {
   auto [host, port] = redisAddress();
   redis::Client a_conn(host, port), b_conn(host, port);
   const std::string prefix = uniquePrefix();
-  RateLimiter a(a_conn, prefix), b(b_conn, prefix);
+  Counted a_counted, b_counted;
+  RateLimiter a(a_conn, prefix, a_counted.metrics), b(b_conn, prefix, b_counted.metrics);
   const RateLimit limit{.per_second = 100};
   int64_t granted = 0;
   const auto start = Clock::now();
@@ -44,18 +56,19 @@ TEST(RateLimiterRedis, TwoLimitersShareOneBudget) {
   // One bucket of 100/s holding 100: at most 100 + 100·t in all, and nearly that much.
   EXPECT_LE(granted, static_cast<int64_t>(100 + 100 * elapsed + 2));
   EXPECT_GE(granted, static_cast<int64_t>(100 + 100 * elapsed * 0.9));
-  EXPECT_EQ(a.redis_errors.load() + b.redis_errors.load(), 0u);
+  EXPECT_EQ(a_counted.errors() + b_counted.errors(), 0);
   // One round trip per acquire call, however many subscriptions it asks for.
-  const auto before = a.round_trips.load();
+  const double before = a_counted.roundTrips();
   auto g = a.acquire({{"sub_x", limit, 1}, {"sub_y", limit, 1}, {"sub_z", limit, 1}}, 0);
-  EXPECT_EQ(a.round_trips.load(), before + 1);
+  EXPECT_EQ(a_counted.roundTrips(), before + 1);
   for (const auto& x : g) EXPECT_EQ(x.granted, 1);
 }
 
 TEST(RateLimiterRedis, TheTightestWindowWinsInRedisToo) {
   auto [host, port] = redisAddress();
   redis::Client conn(host, port);
-  RateLimiter l(conn, uniquePrefix());
+  Counted counted;
+  RateLimiter l(conn, uniquePrefix(), counted.metrics);
   const RateLimit limit{.per_second = 1000, .per_minute = 120};  // 2/s, bucket of 2
   auto g = l.acquire({{"sub_m", limit, 50}}, 0);
   EXPECT_EQ(g[0].granted, 2);
@@ -67,13 +80,14 @@ TEST(RateLimiterRedis, TheTightestWindowWinsInRedisToo) {
 
 TEST(RateLimiterRedis, UnreachableRedisLimitsInThisProcess) {
   redis::Client conn("127.0.0.1", testing::freePort(), 200ms);
-  RateLimiter l(conn, uniquePrefix());
+  Counted counted;
+  RateLimiter l(conn, uniquePrefix(), counted.metrics);
   const RateLimit limit{.per_second = 10};
   auto g = l.acquire({{"sub_local", limit, 25}}, 1'000);
   EXPECT_EQ(g[0].granted, 10);
   g = l.acquire({{"sub_local", limit, 25}}, 1'500);
   EXPECT_EQ(g[0].granted, 5);
-  EXPECT_GE(l.redis_errors.load(), 2u);
+  EXPECT_GE(counted.errors(), 2);
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 #include <random>
 #include <set>
 
-#include "deliverer/deliverer.h"
+#include "deliverer/recent_ids.h"
 
 namespace hookpipe::deliverer {
 namespace {

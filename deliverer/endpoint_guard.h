@@ -8,6 +8,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "deliverer/metrics.h"
+
 namespace hookpipe::deliverer {
 
 enum class BreakerState { kClosed, kOpen, kHalfOpen };
@@ -21,10 +23,12 @@ struct Feedback {
   int64_t duration_ms = -1;  // how long the attempt took; -1: it did not run to an end
 };
 
-// Per-endpoint admission for one deliverer process: a circuit breaker and an adaptive
-// concurrency limit per subscription. Shared by the worker threads (one mutex; a
-// subscription's deliveries live on one partition, so contention is rare). Times are
-// passed in, so tests drive a fake clock.
+// Per-endpoint admission for one deliverer process: a concurrency cap, an adaptive
+// concurrency limit and a circuit breaker per subscription (what each endpoint may take
+// now). One per process, made with the role's Shared and living as long; shared by the
+// worker threads (one mutex; a subscription's deliveries live on one partition, so
+// contention is rare). Times are passed in, so tests drive a fake clock. Counts breakers
+// by state and their transitions in DelivererMetrics.
 //
 // Breaker (modelled on Envoy's outlier detection): it judges the endpoint by its failure
 // rate over a rolling `window`, not by a run of independent deliveries. It opens when, over
@@ -38,7 +42,7 @@ struct Feedback {
 // Adaptive limit (AIMD): starts at the cap; each throttled answer halves it (at most once
 // per second, never below 1); each success adds 1/limit, so a full window of successes
 // grows it by one, back up to the cap.
-class Governor {
+class EndpointGuard {
  public:
   struct Settings {
     int failures = 5;  // at least this many failures in the window to open
@@ -57,7 +61,8 @@ class Governor {
     int64_t open_until_ms = 0;
   };
 
-  explicit Governor(Settings settings) : settings_(settings) {}
+  EndpointGuard(Settings settings, DelivererMetrics& metrics)
+      : settings_(settings), metrics_(metrics) {}
 
   // How many more requests `id` may start now (0 when busy or open), for an endpoint
   // whose hard cap is `cap`.
@@ -74,10 +79,6 @@ class Governor {
   // longer than that, the time since one last ended — over how many may be out at once.
   // What a delivery that cannot wait in memory is parked for, per delivery ahead of it.
   double msPerDelivery(const std::string& id, int cap, int64_t now_ms) const;
-
-  std::atomic<uint64_t> breaker_opened{0};
-  std::atomic<uint64_t> breaker_closed{0};
-  std::atomic<uint64_t> throttle_backoffs{0};
 
  private:
   static constexpr int kBuckets = 10;  // the window in tenths
@@ -106,8 +107,12 @@ class Governor {
   // Counts an ended attempt into the rolling window and refreshes the window totals.
   void record(Entry& e, bool success, bool failure, int64_t now_ms) const;
   void open(const std::string& id, Entry& e, int64_t cooldown_ms, int64_t now_ms);
+  // The entry of `id`, made closed (and counted so) on first use. Under mu_.
+  Entry& entry(const std::string& id);
+  metrics::Gauge& gaugeOf(BreakerState s) const;
 
   Settings settings_;
+  DelivererMetrics& metrics_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;
 };

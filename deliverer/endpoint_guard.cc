@@ -1,4 +1,4 @@
-#include "deliverer/governor.h"
+#include "deliverer/endpoint_guard.h"
 
 #include <algorithm>
 #include <cmath>
@@ -31,17 +31,37 @@ const char* breakerStateName(BreakerState s) {
   return "closed";
 }
 
-void Governor::transition(const std::string& id, Entry& e, BreakerState to) {
+void EndpointGuard::transition(const std::string& id, Entry& e, BreakerState to) {
   if (e.v.state == to) return;
   log()->warn("circuit breaker subscription={} {} -> {} window_failures={} window_attempts={}", id,
               breakerStateName(e.v.state), breakerStateName(to), e.v.window_failures,
               e.v.window_attempts);
-  if (to == BreakerState::kOpen) ++breaker_opened;
-  if (to == BreakerState::kClosed) ++breaker_closed;
+  if (to == BreakerState::kOpen) metrics_.breaker_opened.inc();
+  if (to == BreakerState::kClosed) metrics_.breaker_closed.inc();
+  gaugeOf(e.v.state).sub(1);
+  gaugeOf(to).add(1);
   e.v.state = to;
 }
 
-void Governor::refresh(const std::string& id, Entry& e, int cap, int64_t now_ms) {
+metrics::Gauge& EndpointGuard::gaugeOf(BreakerState s) const {
+  switch (s) {
+    case BreakerState::kOpen:
+      return metrics_.breakers_open;
+    case BreakerState::kHalfOpen:
+      return metrics_.breakers_half_open;
+    case BreakerState::kClosed:
+      break;
+  }
+  return metrics_.breakers_closed;
+}
+
+EndpointGuard::Entry& EndpointGuard::entry(const std::string& id) {
+  auto [it, made] = entries_.try_emplace(id);
+  if (made) metrics_.breakers_closed.add(1);
+  return it->second;
+}
+
+void EndpointGuard::refresh(const std::string& id, Entry& e, int cap, int64_t now_ms) {
   if (e.v.limit <= 0 || e.v.limit > cap) e.v.limit = cap;
   if (e.v.state == BreakerState::kOpen && now_ms >= e.v.open_until_ms) {
     e.probes_failed = 0;
@@ -49,7 +69,7 @@ void Governor::refresh(const std::string& id, Entry& e, int cap, int64_t now_ms)
   }
 }
 
-void Governor::record(Entry& e, bool success, bool failure, int64_t now_ms) const {
+void EndpointGuard::record(Entry& e, bool success, bool failure, int64_t now_ms) const {
   const int64_t width = std::max<int64_t>(1, settings_.window.count() / kBuckets);
   const int64_t slot = now_ms / width;
   Bucket& b = e.buckets[static_cast<std::size_t>(slot % kBuckets)];
@@ -65,16 +85,16 @@ void Governor::record(Entry& e, bool success, bool failure, int64_t now_ms) cons
   }
 }
 
-void Governor::open(const std::string& id, Entry& e, int64_t cooldown_ms, int64_t now_ms) {
+void EndpointGuard::open(const std::string& id, Entry& e, int64_t cooldown_ms, int64_t now_ms) {
   e.stale = e.v.in_flight;
   e.cooldown_ms = cooldown_ms;
   e.v.open_until_ms = now_ms + cooldown_ms;
   transition(id, e, BreakerState::kOpen);
 }
 
-int Governor::available(const std::string& id, int cap, int64_t now_ms) {
+int EndpointGuard::available(const std::string& id, int cap, int64_t now_ms) {
   std::lock_guard lock(mu_);
-  Entry& e = entries_[id];
+  Entry& e = entry(id);
   refresh(id, e, cap, now_ms);
   switch (e.v.state) {
     case BreakerState::kOpen:
@@ -88,9 +108,9 @@ int Governor::available(const std::string& id, int cap, int64_t now_ms) {
   return std::max(0, limit - e.v.in_flight);
 }
 
-Governor::Admit Governor::acquire(const std::string& id, int cap, int64_t now_ms) {
+EndpointGuard::Admit EndpointGuard::acquire(const std::string& id, int cap, int64_t now_ms) {
   std::lock_guard lock(mu_);
-  Entry& e = entries_[id];
+  Entry& e = entry(id);
   refresh(id, e, cap, now_ms);
   int limit = 0;
   switch (e.v.state) {
@@ -108,9 +128,9 @@ Governor::Admit Governor::acquire(const std::string& id, int cap, int64_t now_ms
   return Admit::kGo;
 }
 
-void Governor::release(const std::string& id, Feedback feedback, int64_t now_ms) {
+void EndpointGuard::release(const std::string& id, Feedback feedback, int64_t now_ms) {
   std::lock_guard lock(mu_);
-  Entry& e = entries_[id];
+  Entry& e = entry(id);
   e.v.in_flight = std::max(0, e.v.in_flight - 1);
   e.progress_ms = now_ms;
   if (feedback.duration_ms >= 0) {
@@ -121,7 +141,7 @@ void Governor::release(const std::string& id, Feedback feedback, int64_t now_ms)
   if (feedback.throttled && now_ms - e.last_decrease_ms >= kDecreaseSpacingMs) {
     e.v.limit = std::max(1.0, e.v.limit / 2);
     e.last_decrease_ms = now_ms;
-    ++throttle_backoffs;
+    metrics_.throttle_backoffs.inc();
   } else if (feedback.success && e.v.limit > 0) {
     e.v.limit += 1.0 / e.v.limit;  // capped at the cap by refresh()
   }
@@ -170,20 +190,20 @@ void Governor::release(const std::string& id, Feedback feedback, int64_t now_ms)
   if (now_ms - e.bad_since_ms >= settings_.window.count()) open(id, e, base, now_ms);
 }
 
-Governor::View Governor::view(const std::string& id) const {
+EndpointGuard::View EndpointGuard::view(const std::string& id) const {
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
   return it == entries_.end() ? View{} : it->second.v;
 }
 
-int Governor::openBreakers() const {
+int EndpointGuard::openBreakers() const {
   std::lock_guard lock(mu_);
   return static_cast<int>(std::count_if(entries_.begin(), entries_.end(), [](const auto& e) {
     return e.second.v.state != BreakerState::kClosed;
   }));
 }
 
-double Governor::msPerDelivery(const std::string& id, int cap, int64_t now_ms) const {
+double EndpointGuard::msPerDelivery(const std::string& id, int cap, int64_t now_ms) const {
   std::lock_guard lock(mu_);
   auto it = entries_.find(id);
   if (it == entries_.end()) return 0;

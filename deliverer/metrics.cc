@@ -1,0 +1,77 @@
+#include "deliverer/metrics.h"
+
+namespace hookpipe::deliverer {
+namespace {
+
+constexpr std::array<std::string_view, 9> kDeadLetterReasons = {
+    "retries_exhausted", "breaker_open",    "paused",  "http_4xx",       "http_410_gone",
+    "http_redirect",     "http_unexpected", "bad_url", "refused_address"};
+
+}  // namespace
+
+DelivererMetrics::DelivererMetrics(metrics::Registry& r)
+    : registry(r),
+      attempts_family(r.counterFamily("hookpipe_deliverer_attempts_total",
+                                      "Finished delivery steps by outcome", {"outcome"})),
+      attempt_duration(r.histogram("hookpipe_deliverer_attempt_duration_seconds",
+                                   "Duration of the HTTP attempts", metrics::durationBuckets())),
+      parked_family(r.counterFamily("hookpipe_deliverer_parked_total",
+                                    "Deliveries parked in a retry tier without spending an attempt",
+                                    {"cause"})),
+      parked_rate_limit(parked_family.labels({"rate_limit"})),
+      parked_lane_full(parked_family.labels({"lane_full"})),
+      parked_breaker_open(parked_family.labels({"breaker_open"})),
+      parked_paused(parked_family.labels({"paused"})),
+      dead_letters_family(
+          r.counterFamily("hookpipe_deliverer_dead_letters_total",
+                          "Deliveries handed to the dead-letter topic", {"reason"})),
+      duplicates_skipped(r.counter("hookpipe_deliverer_duplicates_skipped_total",
+                                   "Deliveries not sent: delivered before or in flight")),
+      unknown_subscription(r.counter("hookpipe_deliverer_unknown_subscription_total",
+                                     "Deliveries dropped: their subscription is gone")),
+      in_flight(r.gauge("hookpipe_deliverer_requests_in_flight", "HTTP requests out")),
+      waiting(r.gauge("hookpipe_deliverer_waiting", "Deliveries waiting in memory in lanes")),
+      partitions_held(r.gauge("hookpipe_deliverer_partitions_held",
+                              "Deliveries partitions paused for an ordered lane at its bound")),
+      breakers_family(r.gaugeFamily("hookpipe_deliverer_breakers", "Endpoints by breaker state",
+                                    {"state"})),
+      breakers_closed(breakers_family.labels({"closed"})),
+      breakers_open(breakers_family.labels({"open"})),
+      breakers_half_open(breakers_family.labels({"half_open"})),
+      breaker_opened(r.counter("hookpipe_deliverer_breaker_opened_total", "Breakers opened")),
+      breaker_closed(r.counter("hookpipe_deliverer_breaker_closed_total", "Breakers closed again")),
+      throttle_backoffs(r.counter("hookpipe_deliverer_throttle_backoffs_total",
+                                  "Adaptive concurrency limits halved after a 429 or 503")),
+      rate_limit_waits(r.counter("hookpipe_deliverer_rate_limit_waits_total",
+                                 "Token asks granted less than asked for")),
+      redis_round_trips_family(r.counterFamily("hookpipe_deliverer_redis_round_trips_total",
+                                               "Redis round trips", {"use"})),
+      redis_errors_family(
+          r.counterFamily("hookpipe_deliverer_redis_errors_total", "Redis errors", {"use"})),
+      redis_round_trips_rate_limit(redis_round_trips_family.labels({"rate_limit"})),
+      redis_errors_rate_limit(redis_errors_family.labels({"rate_limit"})),
+      redis_round_trips_dedup(redis_round_trips_family.labels({"dedup"})),
+      redis_errors_dedup(redis_errors_family.labels({"dedup"})) {
+  for (int o = 0; o < 5; ++o)
+    attempts[static_cast<std::size_t>(o)] =
+        &attempts_family.labels({observe::name(static_cast<observe::Outcome>(o))});
+  for (std::size_t i = 0; i < kDeadLetterReasons.size(); ++i)
+    dead_letter_reasons_[i] = {kDeadLetterReasons[i],
+                               &dead_letters_family.labels({kDeadLetterReasons[i]})};
+  dead_letters_other_ = &dead_letters_family.labels({"other"});
+}
+
+metrics::Counter& DelivererMetrics::parkedFor(std::string_view cause) {
+  if (cause == "rate_limit") return parked_rate_limit;
+  if (cause == "breaker_open") return parked_breaker_open;
+  if (cause == "paused") return parked_paused;
+  return parked_lane_full;
+}
+
+metrics::Counter& DelivererMetrics::deadLettersFor(std::string_view reason) {
+  for (const Reason& r : dead_letter_reasons_)
+    if (r.name == reason) return *r.counter;
+  return *dead_letters_other_;
+}
+
+}  // namespace hookpipe::deliverer

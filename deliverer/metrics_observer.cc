@@ -1,0 +1,26 @@
+#include "deliverer/metrics_observer.h"
+
+namespace hookpipe::deliverer {
+
+void MetricsObserver::onAttempt(const observe::Attempt& a) noexcept {
+  metrics_.attemptsOf(a.outcome).inc();
+  if (a.attempted) metrics_.attempt_duration.observe(static_cast<double>(a.duration_us) / 1e6);
+  switch (a.outcome) {
+    case observe::Outcome::kDelivered:
+    case observe::Outcome::kRetried:
+      break;
+    case observe::Outcome::kParked:
+      metrics_.parkedFor(a.reason).inc();
+      break;
+    case observe::Outcome::kDeadLettered:
+      metrics_.deadLettersFor(a.reason).inc();
+      break;
+    case observe::Outcome::kSkipped:
+      (a.reason == "unknown_subscription" ? metrics_.unknown_subscription
+                                          : metrics_.duplicates_skipped)
+          .inc();
+      break;
+  }
+}
+
+}  // namespace hookpipe::deliverer
