@@ -7,7 +7,6 @@
 namespace hookpipe::retry {
 using dlq::defaultReplayId;
 using dlq::kDefaultMaxReplayCount;
-using dlq::kReplayCount;
 using dlq::redirectedDeliveryId;
 using dlq::replayDeadLetters;
 using dlq::ReplayOptions;

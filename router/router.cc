@@ -211,10 +211,7 @@ void Router::routeInvalid(const rd_kafka_message_t* msg, int32_t partition, int6
                           std::string reason) {
   ++metrics_.invalid;
   kafka::HeaderList headers = kafka::readHeaders(msg);
-  kafka::setHeader(headers, records::kInvalidReason, std::move(reason));
-  kafka::setHeader(headers, records::kOriginTopic, events_topic_);
-  kafka::setHeader(headers, records::kOriginPartition, std::to_string(partition));
-  kafka::setHeader(headers, records::kOriginOffset, std::to_string(offset));
+  records::markInvalid(headers, std::move(reason), {events_topic_, partition, offset});
   if (exactly_once_) {
     auto r = producer_->produceBlocking(invalid_topic_, kafka::keyOf(msg), kafka::payloadOf(msg),
                                         headers, nullptr);
@@ -230,20 +227,10 @@ void Router::routeInvalid(const rd_kafka_message_t* msg, int32_t partition, int6
 }
 
 void Router::send(Delivery* d) {
-  // A fresh delivery carries only the headers whose value differs from the default that
-  // DeliveryMeta::fromHeaders fills in (attempt 1, due now, no status or error, no
-  // replay): 7 headers instead of 14 — header writing was the largest cost of the
-  // producer (benchmarks/README.md).
   const Event& ev = *d->event;
-  const std::array<kafka::HeaderView, 7> headers = {{
-      {records::kDeliveryId, d->delivery_id},
-      {records::kEventId, ev.event.id},
-      {records::kEventType, ev.event.type},
-      {records::kSubscriptionId, d->subscription_id},
-      {records::kOriginTopic, events_topic_},
-      {records::kOriginPartition, ev.partition_text},
-      {records::kOriginOffset, ev.offset_text},
-  }};
+  const auto headers = records::freshDeliveryHeaders({d->delivery_id, ev.event.id, ev.event.type,
+                                                      d->subscription_id, events_topic_,
+                                                      ev.partition_text, ev.offset_text});
   if (exactly_once_) {
     // The transaction's commit waits for every record and fails if one failed: no
     // delivery report needed, nothing kept.

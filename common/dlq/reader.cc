@@ -12,11 +12,6 @@ constexpr int kRequestTimeoutMs = 10'000;
 // A scan that receives nothing for this long while partitions are still unfinished fails.
 constexpr auto kStallTimeout = std::chrono::seconds(60);
 
-int64_t toInt(const std::string& s, int64_t fallback) {
-  auto v = parseCount(s);
-  return v && *v <= INT64_MAX ? static_cast<int64_t>(*v) : fallback;
-}
-
 // First offset per partition whose timestamp is >= ts; the high watermark when none.
 Result<std::map<int32_t, int64_t>> offsetsForTime(rd_kafka_t* rk, const std::string& topic,
                                                   int partitions, int64_t ts,
@@ -52,8 +47,11 @@ std::string DeadLetter::header(const char* name) const {
   return kafka::findHeader(headers, name).value_or("");
 }
 
+records::DeliveryMeta DeadLetter::meta() const { return records::DeliveryMeta::fromHeaders(headers); }
+
 int64_t DeadLetter::deadLetteredAtMs() const {
-  return toInt(header(records::kDeadLetterAtMs), timestamp_ms);
+  const int64_t at = meta().dead_letter_at_ms;
+  return at > 0 ? at : timestamp_ms;
 }
 
 namespace detail {
@@ -279,10 +277,11 @@ Result<DlqStats> deadLetterStats(const Config& config, const ScanOptions& option
     const int64_t at = d.deadLetteredAtMs();
     stats.oldest_ms = stats.total == 1 ? at : std::min(stats.oldest_ms, at);
     stats.newest_ms = std::max(stats.newest_ms, at);
-    ++stats.by_subscription[d.header(records::kSubscriptionId)];
-    ++stats.by_event_type[d.header(records::kEventType)];
-    ++stats.by_error_class[d.header(records::kErrorClass)];
-    ++stats.by_reason[d.header(records::kDeadLetterReason)];
+    const auto meta = d.meta();
+    ++stats.by_subscription[meta.subscription_id];
+    ++stats.by_event_type[meta.event_type];
+    ++stats.by_error_class[meta.error_class];
+    ++stats.by_reason[meta.dead_letter_reason];
   });
   if (!read) return std::unexpected(read.error());
   return stats;

@@ -11,6 +11,7 @@
 #include "common/dlq/filter.h"
 #include "common/error.h"
 #include "common/kafka/kafka.h"
+#include "common/records/delivery.h"
 
 // Reading the dead-letter topic, for the ops commands (`hookpipe dlq list|show|stats|purge`,
 // retry/dlq_command.cc), the API (GET /v1/dead-letters, producer/dead_letters.cc) and
@@ -36,6 +37,8 @@ struct DeadLetter {
   kafka::HeaderList headers;
 
   std::string header(const char* name) const;
+  // The delivery record's metadata (the headers decoded).
+  records::DeliveryMeta meta() const;
   // hp-dlq-at-ms, or the record timestamp when absent.
   int64_t deadLetteredAtMs() const;
 };

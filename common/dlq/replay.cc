@@ -15,11 +15,6 @@ constexpr auto kCommitInterval = std::chrono::seconds(1);
 constexpr auto kProgressInterval = std::chrono::milliseconds(500);
 constexpr auto kAckBudget = std::chrono::minutes(2);
 
-int replayCountOf(const kafka::HeaderList& headers) {
-  auto v = parseCount(kafka::findHeader(headers, kReplayCount).value_or("0"));
-  return v && *v < 1'000'000 ? static_cast<int>(*v) : 0;
-}
-
 }  // namespace
 
 std::string defaultReplayId(const DlqFilter& filter, const std::string& to_subscription) {
@@ -110,8 +105,8 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
           finish(partition, offset);
           return true;
         }
-        const int replays = replayCountOf(headers);
-        if (replays >= options.max_replay_count) {
+        auto meta = records::DeliveryMeta::fromHeaders(headers);
+        if (meta.replay_count >= options.max_replay_count) {
           ++stats.refused;
           finish(partition, offset);
           return true;
@@ -131,20 +126,14 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
           next_send = std::max(next_send + send_interval,
                                std::chrono::steady_clock::now() - std::chrono::seconds(1));
         }
-        auto meta = records::DeliveryMeta::fromHeaders(headers);
         std::string key(kafka::keyOf(msg));
         if (!options.to_subscription.empty()) {
           meta.delivery_id = redirectedDeliveryId(meta.delivery_id, options.to_subscription);
           meta.subscription_id = options.to_subscription;
           key = options.to_subscription;
         }
-        // A replay starts a new run of the retry policy: its horizon counts from now.
-        meta.attempt = 1;
-        meta.first_attempt_ms = 0;
-        meta.due_ms = kafka::nowMs();
-        meta.replay_id = stats.replay_id;
+        meta.replay(stats.replay_id, kafka::nowMs());
         meta.writeTo(headers);
-        kafka::setHeader(headers, kReplayCount, std::to_string(replays + 1));
         hand_off.send(config.topics.deliveries(), std::move(key),
                       std::string(kafka::payloadOf(msg)), std::move(headers),
                       [&acked, &finish, partition, offset] {

@@ -281,11 +281,10 @@ std::vector<std::string> produceDeadLetters(const Config& config, kafka::Produce
     meta.last_status = d.error_class == "http_5xx" ? 503 : 0;
     meta.error_class = d.error_class;
     meta.error_message = "boom";
+    meta.replay_count = d.replay_count;
+    meta.deadLetter("retries_exhausted", kafka::nowMs(), {});
     kafka::HeaderList headers;
     meta.writeTo(headers);
-    headers.emplace_back(records::kDeadLetterReason, "retries_exhausted");
-    headers.emplace_back(records::kDeadLetterAtMs, std::to_string(kafka::nowMs()));
-    if (d.replay_count > 0) headers.emplace_back(dlq::kReplayCount, std::to_string(d.replay_count));
     EXPECT_TRUE(
         producer
             .produceBlocking(config.topics.dlq(), d.subscription,
