@@ -6,6 +6,7 @@
 #include "common/dlq/reader.h"
 #include "common/kafka/hand_off.h"
 #include "common/kafka/kafka.h"
+#include "common/kafka/progress.h"
 #include "common/records/delivery.h"
 
 namespace hookpipe::dlq {
@@ -34,14 +35,15 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
 
   auto floor = detail::purgeFloor(config);
   if (!floor) return std::unexpected(floor.error());
-  auto rk = detail::openReader(config, config.groupId("dlq-replay." + stats.replay_id));
-  if (!rk) return std::unexpected(rk.error());
-  auto partitions = kafka::partitionCount(rk->get(), topic, std::chrono::seconds(30));
+  auto opened = detail::openReader(config, config.groupId("dlq-replay." + stats.replay_id));
+  if (!opened) return std::unexpected(opened.error());
+  kafka::Reader& reader = **opened;
+  auto partitions = reader.partitionCount(topic);
   if (!partitions) return std::unexpected(partitions.error());
-  auto progress = detail::committed(rk->get(), topic, *partitions);
+  auto progress = reader.committed(topic, *partitions);
   if (!progress) return std::unexpected(progress.error());
   stats.resumed = !progress->empty();
-  auto ranges = detail::plan(rk->get(), config, options.filter, {*floor, *progress});
+  auto ranges = detail::plan(reader, config, options.filter, {*floor, *progress});
   if (!ranges) return std::unexpected(ranges.error());
   uint64_t in_range = 0;
   for (const auto& [_, r] : *ranges) in_range += static_cast<uint64_t>(r.end - r.begin);
@@ -49,8 +51,10 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
   auto producer = kafka::Producer::create(config);
   if (!producer) return std::unexpected(producer.error());
   kafka::HandOff hand_off(**producer);
-  kafka::OffsetTracker tracker;
   std::map<int32_t, int64_t> to_commit;  // advanced since the last commit
+  kafka::Progress done_prefix([&to_commit](const std::string&, int32_t partition, int64_t next) {
+    to_commit[partition] = next;
+  });
   uint64_t acked = 0;
   Result<void> commit_error;
   const auto start = std::chrono::steady_clock::now();
@@ -63,11 +67,11 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
                                  : std::chrono::steady_clock::duration::zero();
 
   const auto finish = [&](int32_t partition, int64_t offset) {
-    if (auto next = tracker.finish(topic, partition, offset)) to_commit[partition] = *next;
+    done_prefix.finish(topic, partition, offset);
   };
   const auto commitNow = [&] {
     if (options.dry_run || to_commit.empty()) return;
-    if (auto c = detail::commit(rk->get(), topic, to_commit); !c)
+    if (auto c = reader.commit(topic, to_commit); !c)
       commit_error = c;
     else
       to_commit.clear();
@@ -88,8 +92,8 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
     if (now - last_progress >= kProgressInterval) report();
   };
 
-  auto done = detail::read(
-      rk->get(), topic, std::move(*ranges),
+  auto done = reader.read(
+      topic, std::move(*ranges),
       [&](const rd_kafka_message_t* msg) {
         if (options.max && stats.replayed >= *options.max) return false;
         if (options.stop != nullptr && *options.stop) {
@@ -99,7 +103,7 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
         ++stats.scanned;
         const int32_t partition = msg->partition;
         const int64_t offset = msg->offset;
-        tracker.begin(topic, partition, offset);
+        done_prefix.begin(topic, partition, offset);
         kafka::HeaderList headers = kafka::readHeaders(msg);
         if (!options.filter.matches(headers, rd_kafka_message_timestamp(msg, nullptr))) {
           finish(partition, offset);
@@ -136,19 +140,18 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
         meta.writeTo(headers);
         hand_off.send(config.topics.deliveries(), std::move(key),
                       std::string(kafka::payloadOf(msg)), std::move(headers),
-                      [&acked, &finish, partition, offset] {
+                      [&acked, finished = done_prefix.finisher({topic, partition, offset})] {
                         ++acked;
-                        finish(partition, offset);
+                        finished();
                       });
         return !options.max || stats.replayed < *options.max;
       },
-      idle);
+      {.idle = idle});
   if (done && !options.dry_run &&
       !hand_off.pumpUntil([&] { return acked >= stats.replayed; }, kAckBudget))
     done = fail("replayed records not acknowledged in time", true);
   commitNow();  // whatever was acknowledged, even after an error
   report();
-  rd_kafka_consumer_close(rk->get());
   if (!done) return std::unexpected(done.error());
   if (!commit_error) return std::unexpected(commit_error.error());
   return stats;
