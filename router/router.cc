@@ -75,22 +75,27 @@ struct Router::Delivery {
   std::string delivery_id;
 };
 
-Router::Router(const Config& config, SubscriptionTable& table)
+Router::Router(const Config& config, SubscriptionTable& table, metrics::Registry& registry)
     : config_(config),
       events_topic_(config.topics.events()),
       deliveries_topic_(config.topics.deliveries()),
       invalid_topic_(config.topics.invalid()),
       table_(table),
       parser_(config.max_event_bytes),
-      exactly_once_(config.exactly_once_routing) {}
+      progress_([this](const std::string& topic, int32_t partition, int64_t next) {
+        consumer_->storeOffset(topic, partition, next);
+      }),
+      exactly_once_(config.exactly_once_routing),
+      metrics_(registry) {}
 
 Router::~Router() {
   if (producer_) producer_->flush(kDrainBudget);
   for (Delivery* d : resend_) delete d;
 }
 
-Result<std::unique_ptr<Router>> Router::create(const Config& config, SubscriptionTable& table) {
-  std::unique_ptr<Router> r(new Router(config, table));
+Result<std::unique_ptr<Router>> Router::create(const Config& config, SubscriptionTable& table,
+                                               metrics::Registry& registry) {
+  std::unique_ptr<Router> r(new Router(config, table, registry));
   auto producer = kafka::Producer::create(config, producerProperties(config));
   if (!producer) return std::unexpected(producer.error());
   r->producer_ = std::move(*producer);
@@ -130,11 +135,11 @@ int Router::run(const std::atomic<bool>& stop) {
       }
     } else {
       pump(0);
-      if (tracker_.pendingTotal() >= kMaxPendingEvents) {
+      if (progress_.pendingTotal() >= kMaxPendingEvents) {
         pump(10);  // bounded work in flight: wait for acknowledgements
         continue;
       }
-      if (tracker_.pendingTotal() > 0) timeout_ms = 1;
+      if (progress_.pendingTotal() > 0) timeout_ms = 1;
     }
     kafka::MessagePtr msg = consumer_->poll(timeout_ms);
     if (msg) {
@@ -148,21 +153,21 @@ int Router::run(const std::atomic<bool>& stop) {
       log()->info(
           "events={} deliveries={} invalid={} unmatched={} committed={} aborted={} "
           "consumer_rejoins={}",
-          metrics_.events.load(), metrics_.deliveries.load(), metrics_.invalid.load(),
-          metrics_.unmatched.load(), metrics_.transactions_committed.load(),
-          metrics_.transactions_aborted.load(), kafka::consumerCounters().rejoins.load());
+          metrics_.events.value(), metrics_.deliveries.value(), metrics_.invalidTotal(),
+          metrics_.unmatched.value(), metrics_.transactions_committed.value(),
+          metrics_.transactions_aborted.value(), kafka::consumerCounters().rejoins.load());
     }
   }
   if (exactly_once_) {
     if (in_transaction_ && !fatal()) commitTransaction();
   } else {
     const auto deadline = std::chrono::steady_clock::now() + kDrainBudget;
-    while (tracker_.pendingTotal() > 0 && std::chrono::steady_clock::now() < deadline) pump(10);
+    while (progress_.pendingTotal() > 0 && std::chrono::steady_clock::now() < deadline) pump(10);
   }
   consumer_->close();
   log()->info("router stopped events={} deliveries={} invalid={} committed={} aborted={}",
-              metrics_.events.load(), metrics_.deliveries.load(), metrics_.invalid.load(),
-              metrics_.transactions_committed.load(), metrics_.transactions_aborted.load());
+              metrics_.events.value(), metrics_.deliveries.value(), metrics_.invalidTotal(),
+              metrics_.transactions_committed.value(), metrics_.transactions_aborted.value());
   return fatal() ? 1 : 0;
 }
 
@@ -176,9 +181,9 @@ void Router::route(const rd_kafka_message_t* msg) {
     if (!fresh) range->second.next = offset + 1;
     ++transaction_events_;
   } else {
-    tracker_.begin(events_topic_, partition, offset);
+    progress_.begin(events_topic_, partition, offset);
   }
-  ++metrics_.events;
+  metrics_.events.inc();
   const std::string_view payload = kafka::payloadOf(msg);
   auto ev = std::make_shared<Event>();
   ev->partition = partition;
@@ -197,11 +202,14 @@ void Router::route(const rd_kafka_message_t* msg) {
     index_ = std::make_shared<const SubscriptionIndex>(subscriptions);
   EventView view(document_parser_, ev->event.type, ev->event.body);
   matched_.clear();
+  const auto match_start = std::chrono::steady_clock::now();
   index_->match(view, matched_);
-  if (matched_.empty()) ++metrics_.unmatched;
+  metrics_.match_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - match_start).count());
+  if (matched_.empty()) metrics_.unmatched.inc();
+  metrics_.deliveries.inc(matched_.size());
   for (const Subscription* sub : matched_) {
     ++ev->remaining;
-    ++metrics_.deliveries;
     send(new Delivery{ev, sub->id, records::deliveryIdFor(ev->event.id, sub->id)});
   }
   if (!exactly_once_ && --ev->remaining == 0) finish(partition, offset);
@@ -209,7 +217,7 @@ void Router::route(const rd_kafka_message_t* msg) {
 
 void Router::routeInvalid(const rd_kafka_message_t* msg, int32_t partition, int64_t offset,
                           std::string reason) {
-  ++metrics_.invalid;
+  metrics_.invalid(reason).inc();
   kafka::HeaderList headers = kafka::readHeaders(msg);
   records::markInvalid(headers, std::move(reason), {events_topic_, partition, offset});
   if (exactly_once_) {
@@ -223,7 +231,7 @@ void Router::routeInvalid(const rd_kafka_message_t* msg, int32_t partition, int6
   }
   hand_off_->send(invalid_topic_, std::string(kafka::keyOf(msg)),
                   std::string(kafka::payloadOf(msg)), std::move(headers),
-                  [this, partition, offset] { finish(partition, offset); });
+                  progress_.finisher({events_topic_, partition, offset}));
 }
 
 void Router::send(Delivery* d) {
@@ -272,8 +280,10 @@ void Router::onDelivered(Delivery* d, std::optional<Error> error) {
 }
 
 void Router::logProduceFailure(const std::string& topic, const Error& error, const char* then) {
-  if (++produce_failures_ % 100 == 1)  // rate-limited: one line per 100 failures
-    log()->warn("produce to {} failed, {} failures={} error={}", topic, then, produce_failures_,
+  metrics_.produce_errors.inc();
+  const uint64_t failures = metrics_.produce_errors.value();
+  if (failures % 100 == 1)  // rate-limited: one line per 100 failures
+    log()->warn("produce to {} failed, {} failures={} error={}", topic, then, failures,
                 error.message);
 }
 
@@ -287,8 +297,7 @@ void Router::pump(int timeout_ms) {
 }
 
 void Router::finish(int32_t partition, int64_t offset) {
-  if (auto next = tracker_.finish(events_topic_, partition, offset))
-    consumer_->storeOffset(events_topic_, partition, *next);
+  progress_.finish(events_topic_, partition, offset);
 }
 
 void Router::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
@@ -299,8 +308,9 @@ void Router::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
     return;
   }
   const auto deadline = std::chrono::steady_clock::now() + kDrainBudget;
-  while (tracker_.pending(partitions) > 0 && std::chrono::steady_clock::now() < deadline) pump(10);
-  tracker_.forget(partitions);
+  while (progress_.pending(partitions) > 0 && std::chrono::steady_clock::now() < deadline)
+    pump(10);
+  progress_.forget(partitions);
 }
 
 // ---- Exactly once -----------------------------------------------------------
@@ -360,7 +370,7 @@ void Router::commitTransaction() {
       }))
     return;
   if (!step([&] { return producer_->commitTransaction(kTransactionCallTimeout); })) return;
-  ++metrics_.transactions_committed;
+  metrics_.transactions_committed.inc();
   in_transaction_ = false;
   transaction_ranges_.clear();
 }
@@ -375,7 +385,7 @@ void Router::abortTransactionAndRewind() {
       return;
     }
   }
-  ++metrics_.transactions_aborted;
+  metrics_.transactions_aborted.inc();
   // Read again from the first offset of each partition in the aborted transaction; a
   // partition no longer assigned is read by its new owner from the committed offset.
   kafka::PartitionListPtr rewind(
