@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdlib>
 
+#include "common/format/formatter.h"
 #include "common/log/log.h"
 #include "common/records/delivery.h"
 
@@ -73,6 +74,10 @@ struct Router::Delivery {
   std::shared_ptr<Event> event;
   std::string subscription_id;
   std::string delivery_id;
+  // The subscription's format made it (common/format); none: the event's own bytes.
+  std::optional<std::string> body;
+
+  std::string_view bodyView() const { return body ? std::string_view(*body) : event->event.body; }
 };
 
 Router::Router(const Config& config, SubscriptionTable& table, metrics::Registry& registry)
@@ -210,7 +215,9 @@ void Router::route(const rd_kafka_message_t* msg) {
   metrics_.deliveries.inc(matched_.size());
   for (const Subscription* sub : matched_) {
     ++ev->remaining;
-    send(new Delivery{ev, sub->id, records::deliveryIdFor(ev->event.id, sub->id)});
+    auto* d = new Delivery{ev, sub->id, records::deliveryIdFor(ev->event.id, sub->id), {}};
+    if (sub->formatter) d->body = sub->formatter->format(ev->event, *sub);
+    send(d);
   }
   if (!exactly_once_ && --ev->remaining == 0) finish(partition, offset);
 }
@@ -244,7 +251,7 @@ void Router::send(Delivery* d) {
     // delivery report needed, nothing kept.
     std::unique_ptr<Delivery> owned(d);
     while (true) {
-      auto r = producer_->produceViews(deliveries_topic_, d->subscription_id, ev.event.body,
+      auto r = producer_->produceViews(deliveries_topic_, d->subscription_id, d->bodyView(),
                                        headers, nullptr);
       if (r) return;
       if (!r.error().retryable) {
@@ -257,7 +264,7 @@ void Router::send(Delivery* d) {
   }
   while (true) {
     auto r = producer_->produceViews(
-        deliveries_topic_, d->subscription_id, ev.event.body, headers,
+        deliveries_topic_, d->subscription_id, d->bodyView(), headers,
         [this, d](std::optional<Error> error) { onDelivered(d, std::move(error)); });
     if (r) return;
     if (!r.error().retryable) {
