@@ -105,11 +105,11 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
         const int64_t offset = msg->offset;
         done_prefix.begin(topic, partition, offset);
         kafka::HeaderList headers = kafka::readHeaders(msg);
-        if (!options.filter.matches(headers, rd_kafka_message_timestamp(msg, nullptr))) {
+        auto meta = records::DeliveryMeta::fromHeaders(headers);
+        if (!options.filter.matches(meta, rd_kafka_message_timestamp(msg, nullptr))) {
           finish(partition, offset);
           return true;
         }
-        auto meta = records::DeliveryMeta::fromHeaders(headers);
         if (meta.replay_count >= options.max_replay_count) {
           ++stats.refused;
           finish(partition, offset);
