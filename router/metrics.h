@@ -26,7 +26,7 @@ struct RouterMetrics {
   metrics::Counter& transactions_committed;
   metrics::Counter& transactions_aborted;
   metrics::Counter& produce_errors;   // records the producer refused or failed (then retried)
-  metrics::Histogram& match_seconds;  // matching one event against the subscriptions
+  metrics::Histogram& match_seconds;  // matching one event (a sample of the events)
 
   // The invalid-events counter for a reason text.
   metrics::Counter& invalid(std::string_view reason);

@@ -18,6 +18,7 @@ constexpr auto kDrainBudget = std::chrono::seconds(10);
 constexpr auto kTransactionCallTimeout = std::chrono::seconds(30);
 constexpr auto kInitTransactionsTimeout = std::chrono::seconds(60);
 constexpr int kTransactionCallAttempts = 10;
+constexpr uint32_t kMatchSampleEvery = 8;
 
 std::shared_ptr<spdlog::logger> log() {
   static auto l = logger("router");
@@ -207,10 +208,16 @@ void Router::route(const rd_kafka_message_t* msg) {
     index_ = std::make_shared<const SubscriptionIndex>(subscriptions);
   EventView view(document_parser_, ev->event.type, ev->event.body);
   matched_.clear();
-  const auto match_start = std::chrono::steady_clock::now();
-  index_->match(view, matched_);
-  metrics_.match_seconds.observe(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - match_start).count());
+  // One event in kMatchSampleEvery is timed: two clock reads per event would be about
+  // 1 % of the router's CPU (perf: __vdso_clock_gettime), for a figure a sample gives.
+  if (++match_samples_ % kMatchSampleEvery == 0) {
+    const auto match_start = std::chrono::steady_clock::now();
+    index_->match(view, matched_);
+    metrics_.match_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - match_start).count());
+  } else {
+    index_->match(view, matched_);
+  }
   if (matched_.empty()) metrics_.unmatched.inc();
   metrics_.deliveries.inc(matched_.size());
   for (const Subscription* sub : matched_) {

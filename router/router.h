@@ -101,6 +101,7 @@ class Router final : public kafka::RebalanceListener {
   std::size_t transaction_events_ = 0;
   std::map<int32_t, Range> transaction_ranges_;
   RouterMetrics metrics_;
+  uint32_t match_samples_ = 0;
 };
 
 }  // namespace hookpipe::router
