@@ -46,9 +46,10 @@ RouterMetrics::RouterMetrics(metrics::Registry& registry)
       produce_errors(registry.counter("hookpipe_router_produce_errors_total",
                                       "Records the producer refused or failed (produced again, "
                                       "or the transaction aborted)")),
-      match_seconds(registry.histogram("hookpipe_router_match_duration_seconds",
-                                       "Time to match one event against the subscriptions (one event in 8 is timed)",
-                                       kMatchBuckets)) {
+      match_seconds(registry.histogram(
+          "hookpipe_router_match_duration_seconds",
+          "Time to match one event against the subscriptions (one event in 8 is timed)",
+          kMatchBuckets)) {
   auto& family = registry.counterFamily("hookpipe_router_invalid_events_total",
                                         "Events sent to the invalid topic, by reason", {"reason"});
   for (std::size_t i = 0; i < kInvalidReasons.size(); ++i)

@@ -37,7 +37,9 @@ std::string DeadLetter::header(const char* name) const {
   return kafka::findHeader(headers, name).value_or("");
 }
 
-records::DeliveryMeta DeadLetter::meta() const { return records::DeliveryMeta::fromHeaders(headers); }
+records::DeliveryMeta DeadLetter::meta() const {
+  return records::DeliveryMeta::fromHeaders(headers);
+}
 
 int64_t DeadLetter::deadLetteredAtMs() const {
   const int64_t at = meta().dead_letter_at_ms;

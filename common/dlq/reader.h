@@ -103,7 +103,8 @@ Result<PurgeResult> purgeDeadLetters(const Config& config, const PurgeTarget& ta
 namespace detail {
 
 // An assign-only reader of `dlq` whose group id is used for committed offsets only.
-Result<std::unique_ptr<kafka::Reader>> openReader(const Config& config, const std::string& group_id);
+Result<std::unique_ptr<kafka::Reader>> openReader(const Config& config,
+                                                  const std::string& group_id);
 // Per partition [begin, end) to read for `filter`, above `floors` (max of the maps).
 using Range = kafka::Reader::Range;
 Result<std::map<int32_t, Range>> plan(kafka::Reader& reader, const Config& config,

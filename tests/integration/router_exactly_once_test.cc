@@ -48,7 +48,8 @@ std::vector<kafka::OwnedMessage> readAll(const Config& config, const std::string
   auto partitions = (*reader)->partitionCount(topic, 10s);
   if (!partitions) return out;
   kafka::Reader::Ranges ranges;
-  for (int32_t p = 0; p < *partitions; ++p) ranges[p] = {RD_KAFKA_OFFSET_BEGINNING, INT64_MAX};  // to each EOF
+  for (int32_t p = 0; p < *partitions; ++p)
+    ranges[p] = {RD_KAFKA_OFFSET_BEGINNING, INT64_MAX};  // up to each EOF
   (void)(*reader)->read(topic, std::move(ranges),
                         [&](const rd_kafka_message_t* msg) {
                           out.push_back(kafka::OwnedMessage::copyOf(msg));

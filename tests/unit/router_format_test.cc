@@ -31,14 +31,15 @@ class ShoutFormatter final : public format::Formatter {
 
 // Registers the test format for the test's lifetime.
 struct RegisteredShout {
-  RegisteredShout() { format::Registry::global().add("test-shout", std::make_shared<ShoutFormatter>()); }
+  RegisteredShout() {
+    format::Registry::global().add("test-shout", std::make_shared<ShoutFormatter>());
+  }
   ~RegisteredShout() { format::Registry::global().remove("test-shout"); }
 };
 
 Subscription subscription(const std::string& id, const std::string& format) {
-  auto s = checkSubscription(R"({"id":")" + id +
-                                 R"(","url":"https://hooks.example.com/x","events":["*"],"format":")" +
-                                 format + R"("})",
+  auto s = checkSubscription(R"({"id":")" + id + R"(","url":"https://hooks.example.com/x",)" +
+                                 R"("events":["*"],"format":")" + format + R"("})",
                              SubscriptionSource::kCreate);
   EXPECT_TRUE(s) << (s ? "" : s.error().front().message);
   return s ? *s : Subscription{};
@@ -85,7 +86,8 @@ TEST(RouterFormat, ASubscriptionsFormatMakesTheBodyOfItsDeliveries) {
   std::atomic<bool> stop{false};
   std::thread runner([&] { (*router)->run(stop); });
 
-  const std::string event = R"({"id":"evt_1","type":"order.created","timestamp":"2026-01-09T15:30:00Z"})";
+  const std::string event =
+      R"({"id":"evt_1","type":"order.created","timestamp":"2026-01-09T15:30:00Z"})";
   auto producer = kafka::Producer::create(config);
   ASSERT_TRUE(producer);
   ASSERT_TRUE((*producer)->produceBlocking(config.topics.events(), "evt_1", event, {}, nullptr));
