@@ -29,6 +29,7 @@
 #include "benchmarks/bench_process.h"
 #include "benchmarks/dlq_bench_support.h"
 #include "common/kafka/kafka.h"
+#include "common/kafka/reader.h"
 #include "common/records/delivery.h"
 #include "common/subscriptions/subscription.h"
 
@@ -200,20 +201,13 @@ int main(int argc, char** argv) {
   posix_spawn_file_actions_destroy(&actions);
 
   // Exactly once: the router group's committed offsets on the events topic.
-  std::string error;
-  kafka::ConfPtr group_conf = kafka::baseConf(
-      config, {{"group.id", config.groupId("router")}, {"enable.auto.commit", "false"}}, error);
-  char errstr[512];
-  kafka::HandlePtr group(rd_kafka_new(RD_KAFKA_CONSUMER, group_conf.get(), errstr, sizeof errstr));
-  if (!group) return fail(errstr);
-  group_conf.release();
+  auto group = kafka::Reader::open(config, config.groupId("router"));
+  if (!group) return fail(group.error().message.c_str());
   auto committed = [&]() -> long {
-    kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(config.events_partitions));
-    for (int p = 0; p < config.events_partitions; ++p)
-      rd_kafka_topic_partition_list_add(list.get(), config.topics.events().c_str(), p);
-    if (rd_kafka_committed(group.get(), list.get(), 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return 0;
+    auto offsets = (*group)->committed(config.topics.events(), config.events_partitions);
+    if (!offsets) return 0;
     long sum = 0;
-    for (int i = 0; i < list->cnt; ++i) sum += std::max<int64_t>(0, list->elems[i].offset);
+    for (const auto& [_, offset] : *offsets) sum += offset;
     return sum * kFanOut;
   };
   // Otherwise the deliveries topic's high watermarks.

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "benchmarks/dlq_bench_support.h"
+#include "common/kafka/reader.h"
 #include "common/records/delivery.h"
 #include "retry/retry_worker.h"
 
@@ -27,7 +28,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot create topics: %s\n", t.error().message.c_str());
     return 1;
   }
-  auto worker = retry::RetryWorker::create(config);
+  metrics::Registry registry;
+  auto worker = retry::RetryWorker::create(config, registry);
   if (!worker) {
     std::fprintf(stderr, "retry worker: %s\n", worker.error().message.c_str());
     return 1;
@@ -58,33 +60,22 @@ int main(int argc, char** argv) {
   (*producer)->flush(std::chrono::seconds(30));
 
   // Read `deliveries` until every record arrived (or a generous deadline).
-  std::string error;
-  kafka::ConfPtr conf = kafka::baseConf(config,
-                                        {{"group.id", config.groupId("tier-bench")},
-                                         {"enable.auto.commit", "false"},
-                                         {"auto.offset.reset", "earliest"}},
-                                        error);
-  char errstr[512];
-  kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr));
-  if (!rk) return 1;
-  conf.release();
-  rd_kafka_poll_set_consumer(rk.get());
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(config.deliveries_partitions));
-  for (int p = 0; p < config.deliveries_partitions; ++p)
-    rd_kafka_topic_partition_list_add(list.get(), config.topics.deliveries().c_str(), p)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
-  rd_kafka_assign(rk.get(), list.get());
+  auto reader = kafka::Reader::open(config, config.groupId("tier-bench"));
+  if (!reader) return 1;
+  std::map<int32_t, int64_t> from;
+  for (int p = 0; p < config.deliveries_partitions; ++p) from[p] = RD_KAFKA_OFFSET_BEGINNING;
+  if (!(*reader)->assign(config.topics.deliveries(), from)) return 1;
   std::map<std::string, int64_t> lateness;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(spread_s + 60);
   while (lateness.size() < due_of.size() && std::chrono::steady_clock::now() < deadline) {
-    kafka::MessagePtr msg(rd_kafka_consumer_poll(rk.get(), 200));
+    kafka::MessagePtr msg = (*reader)->poll(200);
     if (!msg || msg->err) continue;
     const auto id = records::DeliveryMeta::fromHeaders(kafka::readHeaders(msg.get())).delivery_id;
     auto it = due_of.find(id);
     if (it != due_of.end())
       lateness.emplace(id, rd_kafka_message_timestamp(msg.get(), nullptr) - it->second);
   }
-  rd_kafka_consumer_close(rk.get());
+  reader->reset();
   stop = true;
   runner.join();
 
@@ -96,8 +87,8 @@ int main(int argc, char** argv) {
   };
   const long early = std::count_if(late.begin(), late.end(), [](int64_t l) { return l < 0; });
   std::printf("records: %d due over %d s, arrived %zu, hops %lu, forwarded %lu\n", records,
-              spread_s, late.size(), static_cast<unsigned long>((*worker)->hops.load()),
-              static_cast<unsigned long>((*worker)->forwarded.load()));
+              spread_s, late.size(), static_cast<unsigned long>((*worker)->metrics().hops.value()),
+              static_cast<unsigned long>((*worker)->metrics().forwarded.value()));
   std::printf("lateness vs hp-due-ms (ms): min %ld p50 %ld p90 %ld p99 %ld max %ld; early: %ld\n",
               late.empty() ? 0L : static_cast<long>(late.front()), static_cast<long>(pct(0.5)),
               static_cast<long>(pct(0.9)), static_cast<long>(pct(0.99)),

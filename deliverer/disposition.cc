@@ -164,14 +164,8 @@ void Disposition::deadLetter(Pending p, const std::string& reason, const Subscri
   observe(observe::Outcome::kDeadLettered, p, sub, reason, attempt, 0);
   kafka::OwnedMessage& msg = p.msg;
   kafka::HeaderList headers = p.headers.unpack();
+  p.meta.deadLetter(reason, kafka::nowMs(), {msg.topic, msg.partition, msg.offset});
   p.meta.writeTo(headers);
-  kafka::setHeader(headers, records::kDeadLetterReason, reason);
-  kafka::setHeader(headers, records::kDeadLetterAtMs, std::to_string(kafka::nowMs()));
-  if (!kafka::findHeader(headers, records::kOriginTopic)) {
-    kafka::setHeader(headers, records::kOriginTopic, msg.topic);
-    kafka::setHeader(headers, records::kOriginPartition, std::to_string(msg.partition));
-    kafka::setHeader(headers, records::kOriginOffset, std::to_string(msg.offset));
-  }
   handOff(config_.topics.dlq(), std::move(msg), std::move(headers));
 }
 

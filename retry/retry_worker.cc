@@ -18,7 +18,12 @@ std::shared_ptr<spdlog::logger> log() {
 
 }  // namespace
 
-RetryWorker::RetryWorker(const Config& config) : config_(config) {
+RetryWorker::RetryWorker(const Config& config, metrics::Registry& registry)
+    : config_(config),
+      progress_([this](const std::string& topic, int32_t partition, int64_t next) {
+        consumer_->storeOffset(topic, partition, next);
+      }),
+      metrics_(registry) {
   for (auto tier : config.retry_tiers) tier_of_topic_[config.topics.retryTier(tier)] = tier;
 }
 
@@ -26,8 +31,9 @@ RetryWorker::~RetryWorker() {
   if (producer_) producer_->flush(kDrainBudget);
 }
 
-Result<std::unique_ptr<RetryWorker>> RetryWorker::create(const Config& config) {
-  std::unique_ptr<RetryWorker> w(new RetryWorker(config));
+Result<std::unique_ptr<RetryWorker>> RetryWorker::create(const Config& config,
+                                                         metrics::Registry& registry) {
+  std::unique_ptr<RetryWorker> w(new RetryWorker(config, registry));
   auto producer = kafka::Producer::create(config, {{"message.timeout.ms", "0"}});
   if (!producer) return std::unexpected(producer.error());
   w->producer_ = std::move(*producer);
@@ -58,14 +64,16 @@ int RetryWorker::run(const std::atomic<bool>& stop) {
   auto last_report = std::chrono::steady_clock::now();
   while (!stop && !consumer_->fatal()) {
     hand_off_->pump(0);
+    updateGauges();
     if (auto t = std::chrono::steady_clock::now(); t - last_report > std::chrono::seconds(10)) {
       last_report = t;
       const auto& counters = kafka::consumerCounters();
       log()->info(
           "forwarded={} hops={} held={} paused={} in_flight={} stuck_partitions={} "
           "consumer_rejoins={}",
-          forwarded.load(), hops.load(), held_.size(), consumer_->pausedCount(),
-          tracker_.pendingTotal(), counters.stuck_partitions.load(), counters.rejoins.load());
+          metrics_.forwarded.value(), metrics_.hops.value(), metrics_.held.value(),
+          metrics_.paused_partitions.value(), metrics_.in_flight.value(),
+          counters.stuck_partitions.load(), counters.rejoins.load());
     }
     const int64_t now = kafka::nowMs();
     int64_t next_release = now + 100;
@@ -83,7 +91,7 @@ int RetryWorker::run(const std::atomic<bool>& stop) {
     }
     const int timeout = static_cast<int>(std::clamp<int64_t>(next_release - now, 0, 100));
     kafka::MessagePtr msg =
-        consumer_->poll(tracker_.pendingTotal() > 0 ? std::min(timeout, 5) : timeout);
+        consumer_->poll(progress_.pendingTotal() > 0 ? std::min(timeout, 5) : timeout);
     if (!msg) continue;
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       log()->warn("consumer error={}", rd_kafka_message_errstr(msg.get()));
@@ -94,8 +102,9 @@ int RetryWorker::run(const std::atomic<bool>& stop) {
     if (held_.contains({rd_kafka_topic_name(msg->rkt), msg->partition})) continue;
     take(kafka::OwnedMessage::copyOf(msg.get()));
   }
-  hand_off_->pumpUntil([this] { return tracker_.pendingTotal() == 0; }, kDrainBudget);
+  hand_off_->pumpUntil([this] { return progress_.pendingTotal() == 0; }, kDrainBudget);
   consumer_->close();
+  updateGauges();
   return consumer_->fatal() ? 1 : 0;
 }
 
@@ -111,30 +120,29 @@ void RetryWorker::take(kafka::OwnedMessage msg) {
 }
 
 void RetryWorker::forward(kafka::OwnedMessage msg) {
-  tracker_.begin(msg.topic, msg.partition, msg.offset);
   const auto meta = records::DeliveryMeta::fromHeaders(msg.headers);
   const int tier = retry_policy::chooseTier(
       config_.retry_tiers, std::chrono::milliseconds(meta.due_ms - kafka::nowMs()));
   std::string destination;
   if (tier < 0) {
     destination = config_.topics.deliveries();
-    ++forwarded;
+    metrics_.forwarded.inc();
   } else {
     destination = config_.topics.retryTier(config_.retry_tiers[tier]);
-    ++hops;
+    metrics_.hops.inc();
   }
-  auto origin = std::make_shared<std::tuple<std::string, int32_t, int64_t>>(
-      msg.topic, msg.partition, msg.offset);
-  hand_off_->send(std::move(destination), std::move(msg.key), std::move(msg.value),
-                  std::move(msg.headers), [this, origin] {
-                    auto& [topic, partition, offset] = *origin;
-                    if (auto next = tracker_.finish(topic, partition, offset))
-                      consumer_->storeOffset(topic, partition, *next);
-                  });
+  progress_.handOff(*hand_off_, std::move(destination), std::move(msg.key), std::move(msg.value),
+                    std::move(msg.headers), {std::move(msg.topic), msg.partition, msg.offset});
+}
+
+void RetryWorker::updateGauges() {
+  metrics_.held.set(static_cast<int64_t>(held_.size()));
+  metrics_.in_flight.set(static_cast<int64_t>(progress_.pendingTotal()));
+  metrics_.paused_partitions.set(static_cast<int64_t>(consumer_->pausedCount()));
 }
 
 void RetryWorker::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
-  hand_off_->pumpUntil([&] { return tracker_.pending(partitions) == 0; }, kDrainBudget);
+  hand_off_->pumpUntil([&] { return progress_.pending(partitions) == 0; }, kDrainBudget);
   // A held record was never begun: its offset stays uncommitted and the next owner
   // reads it again. Its partition is resumed as it is let go: librdkafka 2.0.2 keeps the
   // pause across the revoke, and a partition that came back to this consumer (the same
@@ -144,7 +152,7 @@ void RetryWorker::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
     const int32_t partition = partitions.elems[i].partition;
     if (held_.erase({topic, partition}) > 0) consumer_->resume(topic, partition);
   }
-  tracker_.forget(partitions);
+  progress_.forget(partitions);
 }
 
 bool RetryWorker::holdsPause(const std::string& topic, int32_t partition) const {
@@ -155,7 +163,7 @@ std::optional<int64_t> RetryWorker::resumeOffset(const std::string& topic,
                                                  int32_t partition) const {
   // Everything up to the last record begun was forwarded (or is being); what follows
   // was either not fetched or skipped while the partition was held.
-  if (auto last = tracker_.lastBegun(topic, partition)) return *last + 1;
+  if (auto last = progress_.lastBegun(topic, partition)) return *last + 1;
   return std::nullopt;
 }
 

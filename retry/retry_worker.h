@@ -8,6 +8,8 @@
 #include "common/config/config.h"
 #include "common/kafka/hand_off.h"
 #include "common/kafka/kafka.h"
+#include "common/kafka/progress.h"
+#include "retry/metrics.h"
 
 namespace hookpipe::retry {
 
@@ -29,7 +31,9 @@ namespace hookpipe::retry {
 // Threads: run() owns the consumer, the held records and the offset tracker.
 class RetryWorker final : public kafka::RebalanceListener {
  public:
-  static Result<std::unique_ptr<RetryWorker>> create(const Config& config);
+  // The worker's metrics are declared in `registry` (owned by the role, outliving it).
+  static Result<std::unique_ptr<RetryWorker>> create(const Config& config,
+                                                     metrics::Registry& registry);
   ~RetryWorker() override;
   // Runs until `stop`; returns the exit code (1 after a fatal consumer error).
   int run(const std::atomic<bool>& stop);
@@ -40,11 +44,12 @@ class RetryWorker final : public kafka::RebalanceListener {
   bool holdsPause(const std::string& topic, int32_t partition) const override;
   std::optional<int64_t> resumeOffset(const std::string& topic, int32_t partition) const override;
 
-  std::atomic<uint64_t> forwarded{0};
-  std::atomic<uint64_t> hops{0};
+  const RetryMetrics& metrics() const { return metrics_; }
 
  private:
-  explicit RetryWorker(const Config& config);
+  RetryWorker(const Config& config, metrics::Registry& registry);
+  // Brings the gauges up to date (held records, in flight, paused partitions).
+  void updateGauges();
   void take(kafka::OwnedMessage msg);
   void forward(kafka::OwnedMessage msg);
   int64_t releaseAt(const kafka::OwnedMessage& msg) const;
@@ -58,8 +63,9 @@ class RetryWorker final : public kafka::RebalanceListener {
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::HandOff> hand_off_;
   std::unique_ptr<kafka::Consumer> consumer_;
-  kafka::OffsetTracker tracker_;
+  kafka::Progress progress_;
   std::map<std::pair<std::string, int32_t>, Held> held_;
+  RetryMetrics metrics_;
 };
 
 }  // namespace hookpipe::retry

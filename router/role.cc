@@ -1,5 +1,6 @@
 #include "router/role.h"
 
+#include "common/metrics/metrics.h"
 #include "common/role/role.h"
 #include "router/router.h"
 
@@ -10,7 +11,8 @@ int run(const Config& config) {
   ensureTopicsOrThrow(config);
   SubscriptionTable table;
   auto sync = loadSubscriptions(config, table);
-  auto router = Router::create(config, table);
+  metrics::Registry registry;  // served on /metrics by the next issue
+  auto router = Router::create(config, table, registry);
   if (!router) throw std::runtime_error(router.error().message);
   return (*router)->run(stopRequested());
 }

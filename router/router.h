@@ -10,19 +10,12 @@
 #include "common/json/event.h"
 #include "common/kafka/hand_off.h"
 #include "common/kafka/kafka.h"
+#include "common/kafka/progress.h"
 #include "common/subscriptions/table.h"
 #include "router/index.h"
+#include "router/metrics.h"
 
 namespace hookpipe::router {
-
-struct Metrics {
-  std::atomic<uint64_t> events{0};
-  std::atomic<uint64_t> invalid{0};
-  std::atomic<uint64_t> deliveries{0};
-  std::atomic<uint64_t> unmatched{0};
-  std::atomic<uint64_t> transactions_committed{0};
-  std::atomic<uint64_t> transactions_aborted{0};
-};
 
 // The router role: consumes `events`, produces one delivery per matching subscription
 // (or the event to `events.invalid` with a reason). Single-threaded: run() owns the
@@ -42,11 +35,13 @@ struct Metrics {
 // transactional.id) and the new router starts at the committed offset 10.
 class Router final : public kafka::RebalanceListener {
  public:
-  static Result<std::unique_ptr<Router>> create(const Config& config, SubscriptionTable& table);
+  // The router's metrics are declared in `registry` (owned by the role, outliving it).
+  static Result<std::unique_ptr<Router>> create(const Config& config, SubscriptionTable& table,
+                                                metrics::Registry& registry);
   ~Router() override;
   // Runs until `stop`; returns the exit code (1 after a fatal consumer or producer error).
   int run(const std::atomic<bool>& stop);
-  const Metrics& metrics() const { return metrics_; }
+  const RouterMetrics& metrics() const { return metrics_; }
 
   void onAssigned(const rd_kafka_topic_partition_list_t&) override {}
   void onRevoked(const rd_kafka_topic_partition_list_t& partitions) override;
@@ -55,7 +50,7 @@ class Router final : public kafka::RebalanceListener {
   struct Event;
   struct Delivery;
 
-  Router(const Config& config, SubscriptionTable& table);
+  Router(const Config& config, SubscriptionTable& table, metrics::Registry& registry);
   void route(const rd_kafka_message_t* msg);
   void routeInvalid(const rd_kafka_message_t* msg, int32_t partition, int64_t offset,
                     std::string reason);
@@ -89,9 +84,8 @@ class Router final : public kafka::RebalanceListener {
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::HandOff> hand_off_;  // invalid events (at least once)
   std::unique_ptr<kafka::Consumer> consumer_;
-  kafka::OffsetTracker tracker_;  // at least once
+  kafka::Progress progress_;  // at least once
   std::deque<Delivery*> resend_;  // at least once: failed deliveries, produced again on pump()
-  uint64_t produce_failures_ = 0;
 
   // Exactly once: the open transaction, and per partition of `events` the first and the
   // next offset routed in it.
@@ -106,7 +100,8 @@ class Router final : public kafka::RebalanceListener {
   std::chrono::steady_clock::time_point transaction_started_;
   std::size_t transaction_events_ = 0;
   std::map<int32_t, Range> transaction_ranges_;
-  Metrics metrics_;
+  RouterMetrics metrics_;
+  uint32_t match_samples_ = 0;
 };
 
 }  // namespace hookpipe::router

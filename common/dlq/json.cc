@@ -1,6 +1,5 @@
 #include "common/dlq/json.h"
 
-#include "common/dlq/replay.h"
 #include "common/records/delivery.h"
 
 namespace hookpipe::dlq {
@@ -10,17 +9,17 @@ boost::json::object toJson(const DeadLetter& d, bool with_body) {
   boost::json::object o;
   o["partition"] = d.partition;
   o["offset"] = d.offset;
-  o["subscription_id"] = d.header(records::kSubscriptionId);
-  o["delivery_id"] = d.header(records::kDeliveryId);
-  o["event_id"] = d.header(records::kEventId);
-  o["event_type"] = d.header(records::kEventType);
+  o["subscription_id"] = meta.subscription_id;
+  o["delivery_id"] = meta.delivery_id;
+  o["event_id"] = meta.event_id;
+  o["event_type"] = meta.event_type;
   o["attempts"] = meta.attempt;
   o["last_status"] = meta.last_status;
-  o["error_class"] = d.header(records::kErrorClass);
-  o["error_message"] = d.header(records::kErrorMessage);
-  o["reason"] = d.header(records::kDeadLetterReason);
+  o["error_class"] = meta.error_class;
+  o["error_message"] = meta.error_message;
+  o["reason"] = meta.dead_letter_reason;
   o["dead_lettered_at"] = formatTimeMs(d.deadLetteredAtMs());
-  o["replay_count"] = d.header(kReplayCount).empty() ? "0" : d.header(kReplayCount);
+  o["replay_count"] = std::to_string(meta.replay_count);  // a string since the first API
   if (with_body) {
     boost::json::object headers;
     for (const auto& [k, v] : d.headers) headers[k] = v;

@@ -72,14 +72,14 @@ Result<int64_t> parseRfc3339(std::string_view text) {
 
 }  // namespace
 
-bool DlqQuery::matches(const kafka::HeaderList& headers, int64_t record_timestamp_ms) const {
+bool DlqQuery::matches(const records::DeliveryMeta& meta, int64_t record_timestamp_ms) const {
   if (since_ms && record_timestamp_ms < *since_ms) return false;
   if (until_ms && record_timestamp_ms > *until_ms) return false;
-  const auto equal = [&](const std::string& want, const char* header) {
-    return want.empty() || kafka::findHeader(headers, header).value_or("") == want;
+  const auto equal = [](const std::string& want, const std::string& have) {
+    return want.empty() || have == want;
   };
-  return equal(subscription_id, records::kSubscriptionId) &&
-         equal(event_type, records::kEventType) && equal(error_class, records::kErrorClass);
+  return equal(subscription_id, meta.subscription_id) && equal(event_type, meta.event_type) &&
+         equal(error_class, meta.error_class);
 }
 
 std::string DlqQuery::canonical() const {

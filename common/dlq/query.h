@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/kafka/kafka.h"
+#include "common/records/delivery.h"
 
 // The record selection shared by `hookpipe dlq list`, `stats`, `replay` and `purge` and
 // by the API's /v1/dead-letters routes, and the small parsers of their values.
@@ -23,7 +24,10 @@ struct DlqQuery {
   std::optional<int64_t> since_ms;
   std::optional<int64_t> until_ms;
 
-  bool matches(const kafka::HeaderList& headers, int64_t record_timestamp_ms) const;
+  bool matches(const records::DeliveryMeta& meta, int64_t record_timestamp_ms) const;
+  bool matches(const kafka::HeaderList& headers, int64_t record_timestamp_ms) const {
+    return matches(records::DeliveryMeta::fromHeaders(headers), record_timestamp_ms);
+  }
   // A stable text form of the selection (used to derive a replay id).
   std::string canonical() const;
 };

@@ -8,30 +8,15 @@ namespace hookpipe::dlq {
 namespace {
 
 constexpr auto kMetadataTimeout = std::chrono::seconds(30);
-constexpr int kRequestTimeoutMs = 10'000;
-// A scan that receives nothing for this long while partitions are still unfinished fails.
-constexpr auto kStallTimeout = std::chrono::seconds(60);
-
-int64_t toInt(const std::string& s, int64_t fallback) {
-  auto v = parseCount(s);
-  return v && *v <= INT64_MAX ? static_cast<int64_t>(*v) : fallback;
-}
 
 // First offset per partition whose timestamp is >= ts; the high watermark when none.
-Result<std::map<int32_t, int64_t>> offsetsForTime(rd_kafka_t* rk, const std::string& topic,
+Result<std::map<int32_t, int64_t>> offsetsForTime(kafka::Reader& reader, const std::string& topic,
                                                   int partitions, int64_t ts,
                                                   const std::map<int32_t, int64_t>& high) {
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(partitions));
-  for (int32_t p = 0; p < partitions; ++p)
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = ts;
-  if (auto err = rd_kafka_offsets_for_times(rk, list.get(), kRequestTimeoutMs))
-    return std::unexpected(kafka::toError(err, "offsets_for_times " + topic));
-  std::map<int32_t, int64_t> out;
-  for (int i = 0; i < list->cnt; ++i) {
-    const auto& e = list->elems[i];
-    if (e.err) return std::unexpected(kafka::toError(e.err, "offsets_for_times " + topic));
-    out[e.partition] = e.offset >= 0 ? e.offset : high.at(e.partition);
-  }
+  auto found = reader.offsetsForTime(topic, partitions, ts);
+  if (!found) return std::unexpected(found.error());
+  std::map<int32_t, int64_t> out = high;
+  for (const auto& [p, offset] : *found) out[p] = offset;
   return out;
 }
 
@@ -52,75 +37,43 @@ std::string DeadLetter::header(const char* name) const {
   return kafka::findHeader(headers, name).value_or("");
 }
 
+records::DeliveryMeta DeadLetter::meta() const {
+  return records::DeliveryMeta::fromHeaders(headers);
+}
+
 int64_t DeadLetter::deadLetteredAtMs() const {
-  return toInt(header(records::kDeadLetterAtMs), timestamp_ms);
+  const int64_t at = meta().dead_letter_at_ms;
+  return at > 0 ? at : timestamp_ms;
 }
 
 namespace detail {
 
-Result<kafka::HandlePtr> openReader(const Config& config, const std::string& group_id) {
-  std::string error;
-  kafka::ConfPtr conf = kafka::baseConf(config,
-                                        {{"group.id", group_id},
-                                         {"enable.auto.commit", "false"},
-                                         {"enable.auto.offset.store", "false"},
-                                         {"auto.offset.reset", "earliest"},
-                                         {"enable.partition.eof", "true"}},
-                                        error);
-  if (!conf) return fail(error);
-  char errstr[512];
-  kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr));
-  if (!rk) return fail(std::string("dlq reader: ") + errstr);
-  conf.release();  // owned by rk now
-  rd_kafka_poll_set_consumer(rk.get());
-  return rk;
+Result<std::unique_ptr<kafka::Reader>> openReader(const Config& config,
+                                                  const std::string& group_id) {
+  return kafka::Reader::open(config, group_id);
 }
 
-Result<std::map<int32_t, int64_t>> committed(rd_kafka_t* rk, const std::string& topic,
-                                             int partitions) {
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(partitions));
-  for (int32_t p = 0; p < partitions; ++p)
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p);
-  if (auto err = rd_kafka_committed(rk, list.get(), kRequestTimeoutMs))
-    return std::unexpected(kafka::toError(err, "committed offsets of " + topic));
-  std::map<int32_t, int64_t> out;
-  for (int i = 0; i < list->cnt; ++i)
-    if (list->elems[i].offset >= 0) out[list->elems[i].partition] = list->elems[i].offset;
-  return out;
-}
-
-Result<void> commit(rd_kafka_t* rk, const std::string& topic,
-                    const std::map<int32_t, int64_t>& next_offsets) {
-  if (next_offsets.empty()) return {};
-  kafka::PartitionListPtr list(
-      rd_kafka_topic_partition_list_new(static_cast<int>(next_offsets.size())));
-  for (const auto& [p, offset] : next_offsets)
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = offset;
-  if (auto err = rd_kafka_commit(rk, list.get(), 0))
-    return std::unexpected(kafka::toError(err, "commit " + topic));
-  return {};
-}
-
-Result<std::map<int32_t, Range>> plan(rd_kafka_t* rk, const Config& config, const DlqQuery& filter,
+Result<std::map<int32_t, Range>> plan(kafka::Reader& reader, const Config& config,
+                                      const DlqQuery& filter,
                                       const std::vector<std::map<int32_t, int64_t>>& floors) {
   const std::string topic = config.topics.dlq();
-  auto partitions = kafka::partitionCount(rk, topic, kMetadataTimeout);
+  auto partitions = reader.partitionCount(topic, kMetadataTimeout);
   if (!partitions) return std::unexpected(partitions.error());
   std::map<int32_t, Range> ranges;
   std::map<int32_t, int64_t> high;
   for (int32_t p = 0; p < *partitions; ++p) {
-    auto marks = kafka::watermarks(rk, topic, p, kMetadataTimeout);
+    auto marks = reader.watermarks(topic, p, kMetadataTimeout);
     if (!marks) return std::unexpected(marks.error());
     ranges[p] = Range{marks->first, marks->second};
     high[p] = marks->second;
   }
   if (filter.since_ms) {
-    auto since = offsetsForTime(rk, topic, *partitions, *filter.since_ms, high);
+    auto since = offsetsForTime(reader, topic, *partitions, *filter.since_ms, high);
     if (!since) return std::unexpected(since.error());
     for (auto& [p, r] : ranges) r.begin = std::max(r.begin, since->at(p));
   }
   if (filter.until_ms) {
-    auto until = offsetsForTime(rk, topic, *partitions, *filter.until_ms + 1, high);
+    auto until = offsetsForTime(reader, topic, *partitions, *filter.until_ms + 1, high);
     if (!until) return std::unexpected(until.error());
     for (auto& [p, r] : ranges) r.end = std::min(r.end, until->at(p));
   }
@@ -133,52 +86,11 @@ Result<std::map<int32_t, Range>> plan(rd_kafka_t* rk, const Config& config, cons
 }
 
 Result<std::map<int32_t, int64_t>> purgeFloor(const Config& config) {
-  auto rk = openReader(config, config.groupId("dlq-purged"));
-  if (!rk) return std::unexpected(rk.error());
-  auto partitions = kafka::partitionCount(rk->get(), config.topics.dlq(), kMetadataTimeout);
+  auto reader = openReader(config, config.groupId("dlq-purged"));
+  if (!reader) return std::unexpected(reader.error());
+  auto partitions = (*reader)->partitionCount(config.topics.dlq(), kMetadataTimeout);
   if (!partitions) return std::unexpected(partitions.error());
-  auto floor = committed(rk->get(), config.topics.dlq(), *partitions);
-  rd_kafka_consumer_close(rk->get());
-  return floor;
-}
-
-Result<void> read(rd_kafka_t* rk, const std::string& topic, std::map<int32_t, Range> ranges,
-                  const std::function<bool(const rd_kafka_message_t*)>& on_record,
-                  const std::function<void()>& idle) {
-  if (ranges.empty()) return {};
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(ranges.size())));
-  for (const auto& [p, r] : ranges)
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = r.begin;
-  if (auto err = rd_kafka_assign(rk, list.get()))
-    return std::unexpected(kafka::toError(err, "assign " + topic));
-  auto last_progress = std::chrono::steady_clock::now();
-  Result<void> result;
-  while (!ranges.empty()) {
-    if (idle) idle();
-    kafka::MessagePtr msg(rd_kafka_consumer_poll(rk, 100));
-    if (!msg) {
-      if (std::chrono::steady_clock::now() - last_progress > kStallTimeout) {
-        result = fail("reading " + topic + " stalled", true);
-        break;
-      }
-      continue;
-    }
-    last_progress = std::chrono::steady_clock::now();
-    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      ranges.erase(msg->partition);
-      continue;
-    }
-    if (msg->err) {
-      result = std::unexpected(kafka::toError(msg->err, "read " + topic));
-      break;
-    }
-    auto it = ranges.find(msg->partition);
-    if (it == ranges.end() || msg->offset >= it->second.end) continue;
-    if (msg->offset + 1 >= it->second.end) ranges.erase(it);
-    if (!on_record(msg.get())) break;
-  }
-  rd_kafka_assign(rk, nullptr);
-  return result;
+  return (*reader)->committed(config.topics.dlq(), *partitions);
 }
 
 }  // namespace detail
@@ -191,17 +103,17 @@ Result<ScanEnd> scanDeadLetters(const Config& config, const ScanOptions& options
     if (!floor) return std::unexpected(floor.error());
     floors.push_back(std::move(*floor));
   }
-  auto rk = detail::openReader(config, config.groupId("dlq-reader"));
-  if (!rk) return std::unexpected(rk.error());
-  auto ranges = detail::plan(rk->get(), config, options.filter, floors);
+  auto reader = detail::openReader(config, config.groupId("dlq-reader"));
+  if (!reader) return std::unexpected(reader.error());
+  auto ranges = detail::plan(**reader, config, options.filter, floors);
   if (!ranges) return std::unexpected(ranges.error());
   ScanEnd end;
   end.next = options.from;
   for (const auto& [p, r] : *ranges) end.next[p] = std::max(end.next[p], r.begin);
   uint64_t matched = 0;
   bool cut_short = false;
-  auto done = detail::read(
-      rk->get(), config.topics.dlq(), std::move(*ranges), [&](const rd_kafka_message_t* msg) {
+  auto done = (*reader)->read(
+      config.topics.dlq(), std::move(*ranges), [&](const rd_kafka_message_t* msg) {
         if ((options.max && matched >= *options.max) ||
             (options.max_read && end.read >= *options.max_read) ||
             (options.stop != nullptr && *options.stop)) {
@@ -217,7 +129,6 @@ Result<ScanEnd> scanDeadLetters(const Config& config, const ScanOptions& options
         }
         return true;
       });
-  rd_kafka_consumer_close(rk->get());
   if (!done) return std::unexpected(done.error());
   end.complete = !cut_short;
   return end;
@@ -246,26 +157,25 @@ Result<Positions> parsePositions(std::string_view text) {
 }
 
 Result<DeadLetter> readDeadLetter(const Config& config, int32_t partition, int64_t offset) {
-  auto rk = detail::openReader(config, config.groupId("dlq-reader"));
-  if (!rk) return std::unexpected(rk.error());
+  auto reader = detail::openReader(config, config.groupId("dlq-reader"));
+  if (!reader) return std::unexpected(reader.error());
   const std::string topic = config.topics.dlq();
-  auto partitions = kafka::partitionCount(rk->get(), topic, kMetadataTimeout);
+  auto partitions = (*reader)->partitionCount(topic, kMetadataTimeout);
   if (!partitions) return std::unexpected(partitions.error());
   if (partition >= *partitions)
     return fail(topic + " has no partition " + std::to_string(partition));
-  auto marks = kafka::watermarks(rk->get(), topic, partition, kMetadataTimeout);
+  auto marks = (*reader)->watermarks(topic, partition, kMetadataTimeout);
   if (!marks) return std::unexpected(marks.error());
   if (offset < marks->first || offset >= marks->second)
     return fail("no record at " + std::to_string(partition) + ":" + std::to_string(offset) +
                 " (partition holds " + std::to_string(marks->first) + ".." +
                 std::to_string(marks->second - 1) + ")");
   std::optional<DeadLetter> found;
-  auto done = detail::read(rk->get(), topic, {{partition, {offset, offset + 1}}},
-                           [&](const rd_kafka_message_t* msg) {
-                             if (msg->offset == offset) found = copyOf(msg);
-                             return !found;
-                           });
-  rd_kafka_consumer_close(rk->get());
+  auto done = (*reader)->read(topic, {{partition, {offset, offset + 1}}},
+                             [&](const rd_kafka_message_t* msg) {
+                               if (msg->offset == offset) found = copyOf(msg);
+                               return !found;
+                             });
   if (!done) return std::unexpected(done.error());
   if (!found)  // e.g. a transaction marker or a compacted gap
     return fail("no record at " + std::to_string(partition) + ":" + std::to_string(offset));
@@ -279,10 +189,11 @@ Result<DlqStats> deadLetterStats(const Config& config, const ScanOptions& option
     const int64_t at = d.deadLetteredAtMs();
     stats.oldest_ms = stats.total == 1 ? at : std::min(stats.oldest_ms, at);
     stats.newest_ms = std::max(stats.newest_ms, at);
-    ++stats.by_subscription[d.header(records::kSubscriptionId)];
-    ++stats.by_event_type[d.header(records::kEventType)];
-    ++stats.by_error_class[d.header(records::kErrorClass)];
-    ++stats.by_reason[d.header(records::kDeadLetterReason)];
+    const auto meta = d.meta();
+    ++stats.by_subscription[meta.subscription_id];
+    ++stats.by_event_type[meta.event_type];
+    ++stats.by_error_class[meta.error_class];
+    ++stats.by_reason[meta.dead_letter_reason];
   });
   if (!read) return std::unexpected(read.error());
   return stats;
@@ -291,17 +202,17 @@ Result<DlqStats> deadLetterStats(const Config& config, const ScanOptions& option
 Result<PurgeResult> purgeDeadLetters(const Config& config, const PurgeTarget& target) {
   if (target.until_ms.has_value() == target.until_position.has_value())
     return fail("purge needs exactly one of a time or a PARTITION:OFFSET");
-  auto rk = detail::openReader(config, config.groupId("dlq-purged"));
-  if (!rk) return std::unexpected(rk.error());
+  auto reader = detail::openReader(config, config.groupId("dlq-purged"));
+  if (!reader) return std::unexpected(reader.error());
   const std::string topic = config.topics.dlq();
-  auto partitions = kafka::partitionCount(rk->get(), topic, kMetadataTimeout);
+  auto partitions = (*reader)->partitionCount(topic, kMetadataTimeout);
   if (!partitions) return std::unexpected(partitions.error());
-  auto floor = detail::committed(rk->get(), topic, *partitions);
+  auto floor = (*reader)->committed(topic, *partitions);
   if (!floor) return std::unexpected(floor.error());
 
   DlqQuery range;  // only the time bound matters here
   range.until_ms = target.until_ms;
-  auto ranges = detail::plan(rk->get(), config, range, {*floor});
+  auto ranges = detail::plan(**reader, config, range, {*floor});
   if (!ranges) return std::unexpected(ranges.error());
   PurgeResult result;
   result.floor = *floor;
@@ -318,8 +229,7 @@ Result<PurgeResult> purgeDeadLetters(const Config& config, const PurgeTarget& ta
     result.floor[p] = to;
   }
   if (!target.dry_run)
-    if (auto c = detail::commit(rk->get(), topic, moved); !c) return std::unexpected(c.error());
-  rd_kafka_consumer_close(rk->get());
+    if (auto c = (*reader)->commit(topic, moved); !c) return std::unexpected(c.error());
   return result;
 }
 

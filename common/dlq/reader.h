@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -11,6 +12,8 @@
 #include "common/dlq/query.h"
 #include "common/error.h"
 #include "common/kafka/kafka.h"
+#include "common/kafka/reader.h"
+#include "common/records/delivery.h"
 
 // Reading the dead-letter topic, for the ops commands (`hookpipe dlq list|show|stats|purge`,
 // common/dlq/command.cc), the API (GET /v1/dead-letters, producer/dead_letters.cc) and
@@ -36,6 +39,8 @@ struct DeadLetter {
   kafka::HeaderList headers;
 
   std::string header(const char* name) const;
+  // The delivery record's metadata (the headers decoded).
+  records::DeliveryMeta meta() const;
   // hp-dlq-at-ms, or the record timestamp when absent.
   int64_t deadLetteredAtMs() const;
 };
@@ -97,26 +102,16 @@ Result<PurgeResult> purgeDeadLetters(const Config& config, const PurgeTarget& ta
 
 namespace detail {
 
-// A plain (assign-only) consumer whose group id is used for committed offsets only.
-Result<kafka::HandlePtr> openReader(const Config& config, const std::string& group_id);
-// Committed offsets of the handle's group for the topic's partitions (absent: none).
-Result<std::map<int32_t, int64_t>> committed(rd_kafka_t* rk, const std::string& topic,
-                                             int partitions);
-Result<void> commit(rd_kafka_t* rk, const std::string& topic,
-                    const std::map<int32_t, int64_t>& next_offsets);
+// An assign-only reader of `dlq` whose group id is used for committed offsets only.
+Result<std::unique_ptr<kafka::Reader>> openReader(const Config& config,
+                                                  const std::string& group_id);
 // Per partition [begin, end) to read for `filter`, above `floors` (max of the maps).
-struct Range {
-  int64_t begin = 0;
-  int64_t end = 0;
-};
-Result<std::map<int32_t, Range>> plan(rd_kafka_t* rk, const Config& config, const DlqQuery& filter,
+using Range = kafka::Reader::Range;
+Result<std::map<int32_t, Range>> plan(kafka::Reader& reader, const Config& config,
+                                      const DlqQuery& filter,
                                       const std::vector<std::map<int32_t, int64_t>>& floors);
 // The purge floor (group `<prefix>dlq-purged`).
 Result<std::map<int32_t, int64_t>> purgeFloor(const Config& config);
-// Reads the ranges; `on_record` returns false to stop early; `idle` runs between polls.
-Result<void> read(rd_kafka_t* rk, const std::string& topic, std::map<int32_t, Range> ranges,
-                  const std::function<bool(const rd_kafka_message_t*)>& on_record,
-                  const std::function<void()>& idle = {});
 
 }  // namespace detail
 }  // namespace hookpipe::dlq

@@ -6,6 +6,7 @@
 #include "common/dlq/reader.h"
 #include "common/kafka/hand_off.h"
 #include "common/kafka/kafka.h"
+#include "common/kafka/progress.h"
 #include "common/records/delivery.h"
 
 namespace hookpipe::dlq {
@@ -14,11 +15,6 @@ namespace {
 constexpr auto kCommitInterval = std::chrono::seconds(1);
 constexpr auto kProgressInterval = std::chrono::milliseconds(500);
 constexpr auto kAckBudget = std::chrono::minutes(2);
-
-int replayCountOf(const kafka::HeaderList& headers) {
-  auto v = parseCount(kafka::findHeader(headers, kReplayCount).value_or("0"));
-  return v && *v < 1'000'000 ? static_cast<int>(*v) : 0;
-}
 
 }  // namespace
 
@@ -39,14 +35,15 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
 
   auto floor = detail::purgeFloor(config);
   if (!floor) return std::unexpected(floor.error());
-  auto rk = detail::openReader(config, config.groupId("dlq-replay." + stats.replay_id));
-  if (!rk) return std::unexpected(rk.error());
-  auto partitions = kafka::partitionCount(rk->get(), topic, std::chrono::seconds(30));
+  auto opened = detail::openReader(config, config.groupId("dlq-replay." + stats.replay_id));
+  if (!opened) return std::unexpected(opened.error());
+  kafka::Reader& reader = **opened;
+  auto partitions = reader.partitionCount(topic);
   if (!partitions) return std::unexpected(partitions.error());
-  auto progress = detail::committed(rk->get(), topic, *partitions);
+  auto progress = reader.committed(topic, *partitions);
   if (!progress) return std::unexpected(progress.error());
   stats.resumed = !progress->empty();
-  auto ranges = detail::plan(rk->get(), config, options.filter, {*floor, *progress});
+  auto ranges = detail::plan(reader, config, options.filter, {*floor, *progress});
   if (!ranges) return std::unexpected(ranges.error());
   uint64_t in_range = 0;
   for (const auto& [_, r] : *ranges) in_range += static_cast<uint64_t>(r.end - r.begin);
@@ -54,8 +51,10 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
   auto producer = kafka::Producer::create(config);
   if (!producer) return std::unexpected(producer.error());
   kafka::HandOff hand_off(**producer);
-  kafka::OffsetTracker tracker;
   std::map<int32_t, int64_t> to_commit;  // advanced since the last commit
+  kafka::Progress done_prefix([&to_commit](const std::string&, int32_t partition, int64_t next) {
+    to_commit[partition] = next;
+  });
   uint64_t acked = 0;
   Result<void> commit_error;
   const auto start = std::chrono::steady_clock::now();
@@ -68,11 +67,11 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
                                  : std::chrono::steady_clock::duration::zero();
 
   const auto finish = [&](int32_t partition, int64_t offset) {
-    if (auto next = tracker.finish(topic, partition, offset)) to_commit[partition] = *next;
+    done_prefix.finish(topic, partition, offset);
   };
   const auto commitNow = [&] {
     if (options.dry_run || to_commit.empty()) return;
-    if (auto c = detail::commit(rk->get(), topic, to_commit); !c)
+    if (auto c = reader.commit(topic, to_commit); !c)
       commit_error = c;
     else
       to_commit.clear();
@@ -93,8 +92,8 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
     if (now - last_progress >= kProgressInterval) report();
   };
 
-  auto done = detail::read(
-      rk->get(), topic, std::move(*ranges),
+  auto done = reader.read(
+      topic, std::move(*ranges),
       [&](const rd_kafka_message_t* msg) {
         if (options.max && stats.replayed >= *options.max) return false;
         if (options.stop != nullptr && *options.stop) {
@@ -104,14 +103,14 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
         ++stats.scanned;
         const int32_t partition = msg->partition;
         const int64_t offset = msg->offset;
-        tracker.begin(topic, partition, offset);
+        done_prefix.begin(topic, partition, offset);
         kafka::HeaderList headers = kafka::readHeaders(msg);
-        if (!options.filter.matches(headers, rd_kafka_message_timestamp(msg, nullptr))) {
+        auto meta = records::DeliveryMeta::fromHeaders(headers);
+        if (!options.filter.matches(meta, rd_kafka_message_timestamp(msg, nullptr))) {
           finish(partition, offset);
           return true;
         }
-        const int replays = replayCountOf(headers);
-        if (replays >= options.max_replay_count) {
+        if (meta.replay_count >= options.max_replay_count) {
           ++stats.refused;
           finish(partition, offset);
           return true;
@@ -131,35 +130,28 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
           next_send = std::max(next_send + send_interval,
                                std::chrono::steady_clock::now() - std::chrono::seconds(1));
         }
-        auto meta = records::DeliveryMeta::fromHeaders(headers);
         std::string key(kafka::keyOf(msg));
         if (!options.to_subscription.empty()) {
           meta.delivery_id = redirectedDeliveryId(meta.delivery_id, options.to_subscription);
           meta.subscription_id = options.to_subscription;
           key = options.to_subscription;
         }
-        // A replay starts a new run of the retry policy: its horizon counts from now.
-        meta.attempt = 1;
-        meta.first_attempt_ms = 0;
-        meta.due_ms = kafka::nowMs();
-        meta.replay_id = stats.replay_id;
+        meta.replay(stats.replay_id, kafka::nowMs());
         meta.writeTo(headers);
-        kafka::setHeader(headers, kReplayCount, std::to_string(replays + 1));
         hand_off.send(config.topics.deliveries(), std::move(key),
                       std::string(kafka::payloadOf(msg)), std::move(headers),
-                      [&acked, &finish, partition, offset] {
+                      [&acked, finished = done_prefix.finisher({topic, partition, offset})] {
                         ++acked;
-                        finish(partition, offset);
+                        finished();
                       });
         return !options.max || stats.replayed < *options.max;
       },
-      idle);
+      {.idle = idle});
   if (done && !options.dry_run &&
       !hand_off.pumpUntil([&] { return acked >= stats.replayed; }, kAckBudget))
     done = fail("replayed records not acknowledged in time", true);
   commitNow();  // whatever was acknowledged, even after an error
   report();
-  rd_kafka_consumer_close(rk->get());
   if (!done) return std::unexpected(done.error());
   if (!commit_error) return std::unexpected(commit_error.error());
   return stats;

@@ -12,7 +12,6 @@
 
 namespace hookpipe::dlq {
 
-inline constexpr const char* kReplayCount = "hp-replay-count";
 inline constexpr int kDefaultMaxReplayCount = 5;
 
 struct ReplayProgress {

@@ -10,6 +10,9 @@
 namespace hookpipe::records {
 namespace {
 
+// A replay count past this is not believed (a corrupt header must not refuse a replay).
+constexpr int64_t kMaxReplayCount = 1'000'000;
+
 int64_t toInt(std::string_view s, int64_t fallback) {
   int64_t v = fallback;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
@@ -45,8 +48,21 @@ void DeliveryMeta::read(std::string_view name, std::string_view value) {
     error_message.assign(value);
   } else if (is(kReplayId)) {
     replay_id.assign(value);
+  } else if (is(kOriginTopic)) {
+    origin.topic.assign(value);
+  } else if (is(kOriginPartition)) {
+    origin.partition = static_cast<int32_t>(toInt(value, -1));
+  } else if (is(kOriginOffset)) {
+    origin.offset = toInt(value, -1);
   } else if (is(kParkedSinceMs)) {
     parked_since_ms = toInt(value, 0);
+  } else if (is(kDeadLetterReason)) {
+    dead_letter_reason.assign(value);
+  } else if (is(kDeadLetterAtMs)) {
+    dead_letter_at_ms = toInt(value, 0);
+  } else if (is(kReplayCount)) {
+    const int64_t n = toInt(value, 0);
+    replay_count = n >= 0 && n < kMaxReplayCount ? static_cast<int>(n) : 0;
   }
 }
 
@@ -80,6 +96,37 @@ void DeliveryMeta::writeTo(kafka::HeaderList& headers) const {
   } else {
     kafka::eraseHeader(headers, kParkedSinceMs);
   }
+  if (origin.known()) origin.writeTo(headers);
+  if (!dead_letter_reason.empty()) kafka::setHeader(headers, kDeadLetterReason, dead_letter_reason);
+  if (dead_letter_at_ms != 0)
+    kafka::setHeader(headers, kDeadLetterAtMs, std::to_string(dead_letter_at_ms));
+  if (replay_count != 0) kafka::setHeader(headers, kReplayCount, std::to_string(replay_count));
+}
+
+void DeliveryMeta::deadLetter(std::string reason, int64_t now_ms, const Origin& from) {
+  dead_letter_reason = std::move(reason);
+  dead_letter_at_ms = now_ms;
+  if (!origin.known()) origin = from;
+}
+
+void DeliveryMeta::replay(std::string id, int64_t now_ms) {
+  // A replay starts a new run of the retry policy: its horizon counts from now.
+  attempt = 1;
+  first_attempt_ms = 0;
+  due_ms = now_ms;
+  replay_id = std::move(id);
+  ++replay_count;
+}
+
+void Origin::writeTo(kafka::HeaderList& headers) const {
+  kafka::setHeader(headers, kOriginTopic, topic);
+  kafka::setHeader(headers, kOriginPartition, std::to_string(partition));
+  kafka::setHeader(headers, kOriginOffset, std::to_string(offset));
+}
+
+void markInvalid(kafka::HeaderList& headers, std::string reason, const Origin& origin) {
+  kafka::setHeader(headers, kInvalidReason, std::move(reason));
+  origin.writeTo(headers);
 }
 
 std::string deliveryIdFor(const std::string& event_id, const std::string& subscription_id) {

@@ -10,6 +10,7 @@
 
 #include "common/json/event.h"
 #include "common/json/pointer.h"
+#include "common/format/formatter.h"
 #include "common/signing/signer.h"
 
 namespace hookpipe {
@@ -70,7 +71,7 @@ constexpr std::string_view kTopLevelFields[] = {
     "id",         "name",        "description",     "url",
     "events",     "secret",      "previous_secret", "previous_secret_expires_ms",
     "tenant",     "filters",     "is_active",       "disabled_reason",
-    "signature_style",           "headers",         "metadata",
+    "signature_style",           "headers",         "metadata",        "format",
     "retry_config",              "timeout_ms",      "connect_timeout_ms",
     "rate_limit", "max_concurrency",                "ordered",
     "created_at", "updated_at"};
@@ -444,6 +445,7 @@ std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
   str("previous_secret", s.previous_secret);
   str("tenant", s.tenant);
   str("signature_style", s.signature_style);
+  str("format", s.format);
   str("created_at", s.created_at);
   str("updated_at", s.updated_at);
   str("disabled_reason", s.disabled_reason);
@@ -580,6 +582,16 @@ std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
   }
   if (s.signature_style != "standard" && s.signature_style != "github")
     problems.add("/signature_style", "signature_style must be standard or github");
+  bool known_format = false;
+  s.formatter = format::resolve(s.format, known_format);
+  // A stored record may name a format of a newer version: it loads (the event JSON is
+  // delivered); a client may only name one this build has.
+  if (!known_format && from_client) {
+    std::string names;
+    for (const auto& name : format::Registry::global().names())
+      names += (names.empty() ? "" : ", ") + name;
+    problems.add("/format", "format must be one of: " + names);
+  }
   if (!s.secret.empty() && !signing::secretKey(s.secret))
     problems.add("/secret", "secret must be whsec_ followed by base64");
   if (!s.previous_secret.empty() && !signing::secretKey(s.previous_secret))
@@ -622,6 +634,7 @@ std::string serialize(const Subscription& s, bool with_secret, bool redact) {
   o["is_active"] = s.is_active;
   if (!s.disabled_reason.empty()) o["disabled_reason"] = s.disabled_reason;
   o["signature_style"] = s.signature_style;
+  if (s.format != format::kJson) o["format"] = s.format;
   boost::json::object headers;
   for (const auto& [k, v] : s.headers) headers[k] = v;
   o["headers"] = std::move(headers);

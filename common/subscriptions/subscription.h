@@ -13,6 +13,9 @@
 #include "common/filter/filter.h"
 
 namespace hookpipe {
+namespace format {
+class Formatter;
+}
 
 struct RetryConfig {
   enum class Strategy { kExponential, kLinear, kFixed, kNone };
@@ -59,6 +62,12 @@ struct Subscription {
   // and cleared when it is made active again. Not settable through the API.
   std::string disabled_reason;
   std::string signature_style = "standard";  // or "github"
+  // The payload format of its deliveries (common/format): "json", the event as it is, by
+  // default.
+  std::string format = "json";
+  // `format` resolved when parsed: null for the event JSON as it is (and for a stored
+  // format this build does not know).
+  std::shared_ptr<const format::Formatter> formatter;
   std::map<std::string, std::string> headers;
   // The client's own labels, stored and returned as given (bounds: kMaxMetadata*).
   std::map<std::string, std::string> metadata;

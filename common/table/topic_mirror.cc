@@ -1,11 +1,11 @@
 #include "common/table/topic_mirror.h"
 
-#include "common/kafka/kafka.h"
+#include "common/kafka/reader.h"
 
 namespace hookpipe {
 
 struct TopicMirror::Impl {
-  kafka::HandlePtr rk;
+  std::unique_ptr<kafka::Reader> reader;
 };
 
 TopicMirror::TopicMirror(const Config& config, std::string topic, std::string reader, Apply apply)
@@ -18,38 +18,25 @@ TopicMirror::TopicMirror(const Config& config, std::string topic, std::string re
 TopicMirror::~TopicMirror() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
-  if (impl_->rk) rd_kafka_consumer_close(impl_->rk.get());
 }
 
 Result<void> TopicMirror::start() {
-  std::string error;
-  kafka::ConfPtr conf = kafka::baseConf(config_,
-                                        {{"group.id", config_.groupId(reader_)},
-                                         {"enable.auto.commit", "false"},
-                                         {"enable.auto.offset.store", "false"},
-                                         {"fetch.wait.max.ms", "100"}},
-                                        error);
-  if (!conf) return fail(error);
-  char errstr[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr);
-  if (rk == nullptr) return fail(reader_ + ": " + errstr);
-  conf.release();
-  impl_->rk.reset(rk);
-  rd_kafka_poll_set_consumer(rk);
-
-  auto partitions = kafka::partitionCount(rk, topic_, std::chrono::seconds(30));
+  auto opened =
+      kafka::Reader::open(config_, config_.groupId(reader_), {{"fetch.wait.max.ms", "100"}});
+  if (!opened) return std::unexpected(opened.error());
+  impl_->reader = std::move(*opened);
+  kafka::Reader& r = *impl_->reader;
+  auto partitions = r.partitionCount(topic_);
   if (!partitions) return std::unexpected(partitions.error());
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(*partitions));
+  std::map<int32_t, int64_t> from;
   for (int32_t p = 0; p < *partitions; ++p) {
-    auto marks = kafka::watermarks(rk, topic_, p, std::chrono::seconds(30));
+    auto marks = r.watermarks(topic_, p);
     if (!marks) return std::unexpected(marks.error());
     auto [low, high] = *marks;
     if (high > low) high_watermarks_[p] = high;
-    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
+    from[p] = RD_KAFKA_OFFSET_BEGINNING;
   }
-  if (auto err = rd_kafka_assign(rk, list.get()); err != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return std::unexpected(kafka::toError(err, "assign " + topic_));
+  if (auto a = r.assign(topic_, from); !a) return a;
   if (high_watermarks_.empty()) {
     std::lock_guard lock(mu_);
     loaded_ = true;
@@ -66,7 +53,7 @@ bool TopicMirror::waitLoaded(std::chrono::milliseconds timeout) {
 void TopicMirror::run() {
   auto log = logger(reader_);
   while (!stop_) {
-    kafka::MessagePtr msg(rd_kafka_consumer_poll(impl_->rk.get(), 100));
+    kafka::MessagePtr msg = impl_->reader->poll(100);
     if (!msg) continue;
     if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)

@@ -160,7 +160,7 @@ TEST_F(DlqTest, SameReplayRunTwiceSendsEachDeadLetterOnceAndResumesAfterMax) {
     EXPECT_EQ(meta.subscription_id, "sub_a");
     EXPECT_EQ(meta.attempt, 1);
     EXPECT_TRUE(meta.replay_id.starts_with("rpl_"));
-    EXPECT_EQ(kafka::findHeader(m.headers, dlq::kReplayCount).value_or(""), "1");
+    EXPECT_EQ(kafka::findHeader(m.headers, records::kReplayCount).value_or(""), "1");
   }
   EXPECT_EQ(sent.size(), 4u);
   EXPECT_EQ(std::set<std::string>(delivery_ids.begin(), delivery_ids.end()).size(), 4u);
@@ -208,7 +208,7 @@ TEST_F(DlqTest, ReplayCountCapRefusesDeadLettersThatKeepComingBack) {
   const auto sent = waitForDeliveries(1);
   ASSERT_GE(sent.size(), 1u);
   ASSERT_EQ(sent.size(), 1u);
-  EXPECT_EQ(kafka::findHeader(sent[0].headers, dlq::kReplayCount).value_or(""), "3");
+  EXPECT_EQ(kafka::findHeader(sent[0].headers, records::kReplayCount).value_or(""), "3");
 
   auto [s2, raised] = dlq({"replay", "--replay-id", "raised", "--max-replay-count", "6"});
   ASSERT_EQ(s2, 0) << raised;

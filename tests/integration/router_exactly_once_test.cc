@@ -23,6 +23,7 @@
 #include <set>
 #include <thread>
 
+#include "common/kafka/reader.h"
 #include "common/records/delivery.h"
 #include "common/subscriptions/subscription.h"
 #include "support/harness.h"
@@ -42,84 +43,47 @@ constexpr int kFanOut = 2;            // "*" and "eo.*"
 std::vector<kafka::OwnedMessage> readAll(const Config& config, const std::string& topic,
                                          const std::string& isolation) {
   std::vector<kafka::OwnedMessage> out;
-  std::string error;
-  kafka::ConfPtr conf = kafka::baseConf(config,
-                                        {{"group.id", "eo-test-reader"},
-                                         {"enable.auto.commit", "false"},
-                                         {"enable.partition.eof", "true"},
-                                         {"isolation.level", isolation}},
-                                        error);
-  char errstr[512];
-  kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr));
-  if (!rk) return out;
-  conf.release();
-  rd_kafka_poll_set_consumer(rk.get());
-  auto partitions = kafka::partitionCount(rk.get(), topic, 10s);
+  auto reader = kafka::Reader::open(config, "eo-test-reader", {{"isolation.level", isolation}});
+  if (!reader) return out;
+  auto partitions = (*reader)->partitionCount(topic, 10s);
   if (!partitions) return out;
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(*partitions));
-  std::set<int32_t> open;
-  for (int32_t p = 0; p < *partitions; ++p) {
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
-    open.insert(p);
-  }
-  rd_kafka_assign(rk.get(), list.get());
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (!open.empty() && std::chrono::steady_clock::now() < deadline) {
-    kafka::MessagePtr msg(rd_kafka_consumer_poll(rk.get(), 100));
-    if (!msg) continue;
-    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-      open.erase(msg->partition);
-      continue;
-    }
-    if (msg->err) continue;
-    out.push_back(kafka::OwnedMessage::copyOf(msg.get()));
-  }
-  rd_kafka_consumer_close(rk.get());
+  kafka::Reader::Ranges ranges;
+  for (int32_t p = 0; p < *partitions; ++p)
+    ranges[p] = {RD_KAFKA_OFFSET_BEGINNING, INT64_MAX};  // up to each EOF
+  (void)(*reader)->read(topic, std::move(ranges),
+                        [&](const rd_kafka_message_t* msg) {
+                          out.push_back(kafka::OwnedMessage::copyOf(msg));
+                          return true;
+                        },
+                        {.deadline = std::chrono::steady_clock::now() + 60s,
+                         .stop_on_error = false});
   return out;
 }
 
-// A consumer handle that is never subscribed: for offset queries with `isolation`.
-kafka::HandlePtr queryHandle(const Config& config, const std::string& isolation) {
-  std::string error;
-  kafka::ConfPtr conf = kafka::baseConf(
-      config, {{"group.id", "eo-test-query"}, {"isolation.level", isolation}}, error);
-  char errstr[512];
-  kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr));
-  if (rk) conf.release();
-  return rk;
+// A reader for offset queries with `isolation`.
+std::unique_ptr<kafka::Reader> queryReader(const Config& config, const std::string& isolation) {
+  auto reader = kafka::Reader::open(config, "eo-test-query", {{"isolation.level", isolation}});
+  return reader ? std::move(*reader) : nullptr;
 }
 
-// Sum over partitions of the end offset `rk` sees: the high watermark for
+// Sum over partitions of the end offset `reader` sees: the high watermark for
 // read_uncommitted, the last stable offset (before any open transaction) for
 // read_committed.
-long endOffsets(rd_kafka_t* rk, const std::string& topic, int partitions) {
+long endOffsets(kafka::Reader& reader, const std::string& topic, int partitions) {
   long sum = 0;
-  for (int p = 0; p < partitions; ++p) {
-    int64_t low = 0, high = 0;
-    if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 5000) ==
-        RD_KAFKA_RESP_ERR_NO_ERROR)
-      sum += high;
-  }
+  for (int p = 0; p < partitions; ++p)
+    if (auto marks = reader.watermarks(topic, p, 5s)) sum += marks->second;
   return sum;
 }
 
 // Sum of the router group's committed offsets on the events topic.
 long routedAndCommitted(const Config& config) {
-  std::string error;
-  kafka::ConfPtr conf = kafka::baseConf(
-      config, {{"group.id", config.groupId("router")}, {"enable.auto.commit", "false"}}, error);
-  char errstr[512];
-  kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof errstr));
-  if (!rk) return -1;
-  conf.release();
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(config.events_partitions));
-  for (int p = 0; p < config.events_partitions; ++p)
-    rd_kafka_topic_partition_list_add(list.get(), config.topics.events().c_str(), p);
+  auto reader = kafka::Reader::open(config, config.groupId("router"));
+  if (!reader) return -1;
+  auto committed = (*reader)->committed(config.topics.events(), config.events_partitions);
+  if (!committed) return -1;
   long sum = 0;
-  if (rd_kafka_committed(rk.get(), list.get(), 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
-  for (int i = 0; i < list->cnt; ++i) sum += std::max<int64_t>(0, list->elems[i].offset);
-  rd_kafka_consumer_close(rk.get());
+  for (const auto& [_, offset] : *committed) sum += offset;
   return sum;
 }
 
@@ -213,16 +177,16 @@ TEST(RouterExactlyOnce, KilledRouterProducesEveryDeliveryExactlyOnceForReadCommi
   // open one (the high watermark is past the last stable offset).
   const std::string deliveries = config.topics.deliveries();
   const int partitions = config.deliveries_partitions;
-  kafka::HandlePtr uncommitted = queryHandle(config, "read_uncommitted");
-  kafka::HandlePtr committed = queryHandle(config, "read_committed");
+  auto uncommitted = queryReader(config, "read_uncommitted");
+  auto committed = queryReader(config, "read_committed");
   ASSERT_TRUE(uncommitted && committed);
   const long threshold = static_cast<long>(expected_ids.size()) / 4;
   const auto deadline = std::chrono::steady_clock::now() + 60s;
   bool open_transaction = false;
   while (!open_transaction && std::chrono::steady_clock::now() < deadline) {
-    const long stable = endOffsets(committed.get(), deliveries, partitions);
+    const long stable = endOffsets(*committed, deliveries, partitions);
     open_transaction =
-        stable >= threshold && endOffsets(uncommitted.get(), deliveries, partitions) > stable;
+        stable >= threshold && endOffsets(*uncommitted, deliveries, partitions) > stable;
   }
   ASSERT_TRUE(open_transaction) << "no open transaction seen\n" << pipeline.logs();
   router->kill(SIGKILL);
@@ -265,11 +229,11 @@ TEST(RouterExactlyOnce, SecondRouterJoiningMidStreamKeepsEveryDeliveryExactlyOnc
 
   const std::map<std::string, std::string> eo = {{"HOOKPIPE_EXACTLY_ONCE_ROUTING", "true"}};
   auto& first = pipeline.start("router", "1", eo);
-  kafka::HandlePtr committed = queryHandle(config, "read_committed");
+  auto committed = queryReader(config, "read_committed");
   ASSERT_TRUE(committed);
   EXPECT_TRUE(eventually(
       [&] {
-        return endOffsets(committed.get(), config.topics.deliveries(),
+        return endOffsets(*committed, config.topics.deliveries(),
                           config.deliveries_partitions) > 0;
       },
       60s))

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "common/dlq/replay.h"
+#include "common/kafka/reader.h"
 #include "common/records/delivery.h"
 
 extern char** environ;
@@ -238,32 +239,17 @@ HttpResult httpRequest(const std::string& method, const std::string& url, const 
 
 std::vector<kafka::OwnedMessage> readTopic(const Config& config, const std::string& topic) {
   std::vector<kafka::OwnedMessage> out;
-  std::string error;
-  kafka::ConfPtr conf = kafka::baseConf(
-      config, {{"group.id", "test-reader"}, {"enable.auto.commit", "false"}}, error);
-  char errstr[512];
-  kafka::HandlePtr rk(rd_kafka_new(RD_KAFKA_CONSUMER, conf.release(), errstr, sizeof errstr));
-  if (!rk) return out;
-  rd_kafka_poll_set_consumer(rk.get());
-  auto partitions = kafka::partitionCount(rk.get(), topic, std::chrono::seconds(10));
-  if (!partitions) return out;
-  std::map<int32_t, int64_t> end;
-  kafka::PartitionListPtr list(rd_kafka_topic_partition_list_new(*partitions));
-  for (int32_t p = 0; p < *partitions; ++p) {
-    auto marks = kafka::watermarks(rk.get(), topic, p, std::chrono::seconds(10));
-    if (!marks || marks->second <= marks->first) continue;
-    end[p] = marks->second;
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = marks->first;
-  }
-  rd_kafka_assign(rk.get(), list.get());
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!end.empty() && std::chrono::steady_clock::now() < deadline) {
-    kafka::MessagePtr msg(rd_kafka_consumer_poll(rk.get(), 100));
-    if (!msg || msg->err) continue;
-    out.push_back(kafka::OwnedMessage::copyOf(msg.get()));
-    if (msg->offset + 1 >= end[msg->partition]) end.erase(msg->partition);
-  }
-  rd_kafka_consumer_close(rk.get());
+  auto reader = kafka::Reader::open(config, "test-reader");
+  if (!reader) return out;
+  auto ranges = (*reader)->wholeTopic(topic);
+  if (!ranges) return out;
+  (void)(*reader)->read(topic, std::move(*ranges),
+                        [&](const rd_kafka_message_t* msg) {
+                          out.push_back(kafka::OwnedMessage::copyOf(msg));
+                          return true;
+                        },
+                        {.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20),
+                         .stop_on_error = false});
   return out;
 }
 
@@ -281,11 +267,10 @@ std::vector<std::string> produceDeadLetters(const Config& config, kafka::Produce
     meta.last_status = d.error_class == "http_5xx" ? 503 : 0;
     meta.error_class = d.error_class;
     meta.error_message = "boom";
+    meta.replay_count = d.replay_count;
+    meta.deadLetter("retries_exhausted", kafka::nowMs(), {});
     kafka::HeaderList headers;
     meta.writeTo(headers);
-    headers.emplace_back(records::kDeadLetterReason, "retries_exhausted");
-    headers.emplace_back(records::kDeadLetterAtMs, std::to_string(kafka::nowMs()));
-    if (d.replay_count > 0) headers.emplace_back(dlq::kReplayCount, std::to_string(d.replay_count));
     EXPECT_TRUE(
         producer
             .produceBlocking(config.topics.dlq(), d.subscription,

@@ -18,6 +18,10 @@ inline DeliveryMeta fullMeta() {
   m.error_class = "http_5xx";
   m.error_message = "HTTP 503: busy";
   m.replay_id = "rpl_9";
+  m.origin = {"hookpipe.events", 3, 42};
+  m.dead_letter_reason = "retries_exhausted";
+  m.dead_letter_at_ms = 1767973000123;
+  m.replay_count = 2;
   return m;
 }
 

@@ -26,6 +26,13 @@ void expectSame(const DeliveryMeta& a, const DeliveryMeta& b) {
   EXPECT_EQ(a.error_class, b.error_class);
   EXPECT_EQ(a.error_message, b.error_message);
   EXPECT_EQ(a.replay_id, b.replay_id);
+  EXPECT_EQ(a.parked_since_ms, b.parked_since_ms);
+  EXPECT_EQ(a.origin.topic, b.origin.topic);
+  EXPECT_EQ(a.origin.partition, b.origin.partition);
+  EXPECT_EQ(a.origin.offset, b.origin.offset);
+  EXPECT_EQ(a.dead_letter_reason, b.dead_letter_reason);
+  EXPECT_EQ(a.dead_letter_at_ms, b.dead_letter_at_ms);
+  EXPECT_EQ(a.replay_count, b.replay_count);
 }
 
 TEST(DeliveryMeta, RoundTripsThroughHeaders) {
@@ -79,6 +86,12 @@ TEST(DeliveryMeta, WritesEachFieldUnderItsHeaderName) {
       {kErrorClass, "http_5xx"},
       {kErrorMessage, "HTTP 503: busy"},
       {kReplayId, "rpl_9"},
+      {kOriginTopic, "hookpipe.events"},
+      {kOriginPartition, "3"},
+      {kOriginOffset, "42"},
+      {kDeadLetterReason, "retries_exhausted"},
+      {kDeadLetterAtMs, "1767973000123"},
+      {kReplayCount, "2"},
   };
   for (const auto& [name, value] : expected) {
     SCOPED_TRACE(name);
@@ -108,6 +121,7 @@ TEST(DeliveryMeta, WriteToKeepsOtherHeadersAndReplacesItsOwn) {
                                {"traceparent", "00-abc"},
                                {kOriginOffset, "42"}};
   DeliveryMeta m = fullMeta();
+  m.origin = {};  // unset: the record's own origin headers stay
   m.writeTo(headers);
   m.attempt = 5;
   m.writeTo(headers);  // written twice, as a retried delivery is
@@ -118,7 +132,72 @@ TEST(DeliveryMeta, WriteToKeepsOtherHeadersAndReplacesItsOwn) {
   std::set<std::string> names;
   for (const auto& [name, value] : headers)
     EXPECT_TRUE(names.insert(name).second) << "duplicate " << name;
+  m.origin = {"hookpipe.events", -1, 42};  // as the headers say (no partition header)
   expectSame(DeliveryMeta::fromHeaders(headers), m);
+}
+
+TEST(DeliveryMeta, FreshDeliveryHeadersDecodeAsAFirstAttempt) {
+  const auto views = freshDeliveryHeaders(
+      {"msg_x", "evt_1", "order.created", "sub_1", "hookpipe.events", "3", "42"});
+  kafka::HeaderList headers;
+  for (const auto& [name, value] : views) headers.emplace_back(name, value);
+  DeliveryMeta expected;
+  expected.delivery_id = "msg_x";
+  expected.event_id = "evt_1";
+  expected.event_type = "order.created";
+  expected.subscription_id = "sub_1";
+  expected.origin = {"hookpipe.events", 3, 42};
+  expectSame(DeliveryMeta::fromHeaders(headers), expected);
+}
+
+TEST(DeliveryMeta, DeadLetterKeepsAKnownOriginAndFillsAMissingOne) {
+  DeliveryMeta routed = fullMeta();
+  routed.dead_letter_reason.clear();
+  routed.dead_letter_at_ms = 0;
+  routed.deadLetter("http_4xx", 99, {"hookpipe.retry.5s", 1, 7});
+  EXPECT_EQ(routed.dead_letter_reason, "http_4xx");
+  EXPECT_EQ(routed.dead_letter_at_ms, 99);
+  EXPECT_EQ(routed.origin.topic, "hookpipe.events");
+  EXPECT_EQ(routed.origin.offset, 42);
+
+  DeliveryMeta published;  // produced to `deliveries` by someone else: no origin
+  published.deadLetter("paused", 100, {"hookpipe.deliveries", 2, 8});
+  kafka::HeaderList headers;
+  published.writeTo(headers);
+  const DeliveryMeta read = DeliveryMeta::fromHeaders(headers);
+  EXPECT_EQ(read.origin.topic, "hookpipe.deliveries");
+  EXPECT_EQ(read.origin.partition, 2);
+  EXPECT_EQ(read.origin.offset, 8);
+  EXPECT_EQ(read.dead_letter_reason, "paused");
+  EXPECT_EQ(read.dead_letter_at_ms, 100);
+}
+
+TEST(DeliveryMeta, ReplayStartsAFreshRunAndCountsIt) {
+  DeliveryMeta m = fullMeta();
+  m.replay("rpl_new", 5000);
+  EXPECT_EQ(m.attempt, 1);
+  EXPECT_EQ(m.first_attempt_ms, 0);
+  EXPECT_EQ(m.due_ms, 5000);
+  EXPECT_EQ(m.replay_id, "rpl_new");
+  EXPECT_EQ(m.replay_count, 3);
+  EXPECT_EQ(m.delivery_id, fullMeta().delivery_id);  // still the same delivery
+}
+
+TEST(DeliveryMeta, ABadReplayCountCountsAsNone) {
+  for (const std::string bad : {"-1", "x", "1000000", "99999999999999999999"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_EQ(DeliveryMeta::fromHeaders({{kReplayCount, bad}}).replay_count, 0);
+  }
+  EXPECT_EQ(DeliveryMeta::fromHeaders({{kReplayCount, "999999"}}).replay_count, 999999);
+}
+
+TEST(InvalidEvent, KeepsThePublishersHeadersAndAddsReasonAndPosition) {
+  kafka::HeaderList headers = {{"traceparent", "00-abc"}};
+  markInvalid(headers, "no type", {"hookpipe.events", 1, 9});
+  EXPECT_EQ(kafka::findHeader(headers, "traceparent"), std::optional<std::string>("00-abc"));
+  EXPECT_EQ(kafka::findHeader(headers, kInvalidReason), std::optional<std::string>("no type"));
+  EXPECT_EQ(kafka::findHeader(headers, kOriginPartition), std::optional<std::string>("1"));
+  EXPECT_EQ(kafka::findHeader(headers, kOriginOffset), std::optional<std::string>("9"));
 }
 
 TEST(DeliveryMeta, WriteToClearsLastStatusWhenTheLatestAttemptHadNoResponse) {

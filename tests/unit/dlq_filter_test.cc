@@ -112,7 +112,7 @@ TEST(DlqQuery, MatchesOnHeadersAndTimestamp) {
   f.event_type.clear();
   kafka::setHeader(h, records::kSubscriptionId, "sub_b");
   EXPECT_FALSE(f.matches(h, 1500));
-  EXPECT_TRUE(DlqQuery{}.matches({}, 0));
+  EXPECT_TRUE(DlqQuery{}.matches(kafka::HeaderList{}, 0));
 }
 
 TEST(DlqQuery, CanonicalFormDiffersWhenTheSelectionDiffers) {

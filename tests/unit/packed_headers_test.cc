@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/kafka/kafka.h"
+#include "common/kafka/reader.h"
 #include "common/records/delivery.h"
 #include "delivery_meta_sample.h"
 
@@ -29,9 +30,10 @@ struct RoundTrip {
   void run(const std::vector<std::vector<Header>>& records);
   ~RoundTrip() {
     messages.clear();
-    if (consumer) rd_kafka_consumer_close(consumer.get());
+    consumer.reset();
   }
-  kafka::HandlePtr producer, consumer;
+  kafka::HandlePtr producer;
+  std::unique_ptr<kafka::Reader> consumer;
   std::vector<kafka::MessagePtr> messages;
 };
 
@@ -57,19 +59,14 @@ void RoundTrip::run(const std::vector<std::vector<Header>>& records) {
   }
   ASSERT_EQ(rd_kafka_flush(producer.get(), 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
 
-  rd_kafka_conf_t* cconf = rd_kafka_conf_new();
-  rd_kafka_conf_set(cconf, "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(cluster), err,
-                    sizeof err);
-  rd_kafka_conf_set(cconf, "group.id", "packed-headers-test", err, sizeof err);
-  rd_kafka_conf_set(cconf, "auto.offset.reset", "earliest", err, sizeof err);
-  consumer.reset(rd_kafka_new(RD_KAFKA_CONSUMER, cconf, err, sizeof err));
-  ASSERT_TRUE(consumer) << err;
-  rd_kafka_poll_set_consumer(consumer.get());
-  kafka::PartitionListPtr topics(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(topics.get(), "t", 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  ASSERT_EQ(rd_kafka_assign(consumer.get(), topics.get()), RD_KAFKA_RESP_ERR_NO_ERROR);
+  Config config;
+  config.brokers = rd_kafka_mock_cluster_bootstraps(cluster);
+  auto reader = kafka::Reader::open(config, "packed-headers-test");
+  ASSERT_TRUE(reader) << reader.error().message;
+  consumer = std::move(*reader);
+  ASSERT_TRUE(consumer->assign("t", {{0, RD_KAFKA_OFFSET_BEGINNING}}));
   for (int i = 0; i < 300 && messages.size() < records.size(); ++i) {
-    kafka::MessagePtr m(rd_kafka_consumer_poll(consumer.get(), 100));
+    kafka::MessagePtr m = consumer->poll(100);
     if (m && m->err == RD_KAFKA_RESP_ERR_NO_ERROR) messages.push_back(std::move(m));
   }
   ASSERT_EQ(messages.size(), records.size());

@@ -336,6 +336,26 @@ std::string messageAt(std::string_view json, SubscriptionSource source,
 
 const std::string kBase = R"("url":"https://hooks.example.com/x","events":["order.created"])";
 
+TEST(CheckSubscription, FormatIsJsonByDefaultAndAnUnknownOneIsRefusedAtItsPointer) {
+  auto plain = checkSubscription("{" + kBase + "}", SubscriptionSource::kCreate);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->format, "json");
+  EXPECT_EQ(plain->formatter, nullptr);  // the event JSON as it is: nothing to call
+  EXPECT_EQ(toJson(*plain).find("\"format\""), std::string::npos);  // the default is not written
+
+  const std::string unknown = "{" + kBase + R"(,"format":"carrier-pigeon"})";
+  EXPECT_EQ(pointers(unknown, SubscriptionSource::kCreate), (std::set<std::string>{"/format"}));
+  EXPECT_NE(messageAt(unknown, SubscriptionSource::kCreate, "/format").find("json"),
+            std::string::npos);
+  EXPECT_EQ(pointers("{" + kBase + R"(,"format":7})", SubscriptionSource::kCreate),
+            (std::set<std::string>{"/format"}));
+  // A stored record from a newer version with a format this build lacks still loads.
+  auto stored = checkSubscription(unknown, SubscriptionSource::kStored);
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->format, "carrier-pigeon");
+  EXPECT_EQ(stored->formatter, nullptr);
+}
+
 TEST(CheckSubscription, UnknownFieldsAreRefusedEachByItsPointer) {
   const std::string json = "{" + kBase +
                            R"(,"active":false,"retry_config":{"max_retrys":3,"jitter":false},)"
