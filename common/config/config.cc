@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/text/number.h"
 #include "common/webhook/ssrf.h"
 
 namespace hookpipe {
@@ -16,8 +17,9 @@ std::string env(const char* name, const std::string& fallback) {
 }
 
 bool parseInt(const std::string& s, long long& out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
+  const auto v = text::parseInteger<long long>(s);
+  if (v) out = *v;
+  return v.has_value();
 }
 
 // Reads an integer variable; a bad value is remembered and reported by validate().
