@@ -94,9 +94,7 @@ std::vector<std::string> pathSegments(std::string_view target) {
   return out;
 }
 
-std::optional<int64_t> parseInt(std::string_view text) {
-  return text::parseInteger<int64_t>(text);
-}
+std::optional<int64_t> parseInt(std::string_view text) { return text::parseInteger<int64_t>(text); }
 
 bool pagingParameter(const std::string& key, const std::string& value, std::size_t max_limit,
                      std::size_t& limit, std::size_t& offset, std::vector<Problem>& problems) {

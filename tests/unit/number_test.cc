@@ -14,14 +14,24 @@ TEST(ParseInteger, ReadsAWholeDecimalNumber) {
   EXPECT_EQ(parseInteger<int64_t>("42"), 42);
   EXPECT_EQ(parseInteger<int64_t>("-3"), -3);
   EXPECT_EQ(parseInteger<int>("007"), 7);
-  EXPECT_EQ(parseInteger<uint64_t>("18446744073709551615"),
-            std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(parseInteger<uint64_t>("18446744073709551615"), std::numeric_limits<uint64_t>::max());
   EXPECT_EQ(parseInteger<int64_t>("-9223372036854775808"), std::numeric_limits<int64_t>::min());
 }
 
 TEST(ParseInteger, RejectsAnythingButDigits) {
-  const std::initializer_list<std::string> inputs = {
-      "", " 1", "1 ", "+1", "1x", "x1", "1.0", "1e3", "0x10", "--1", "-", "١", std::string("1\0", 2)};
+  const std::initializer_list<std::string> inputs = {"",
+                                                     " 1",
+                                                     "1 ",
+                                                     "+1",
+                                                     "1x",
+                                                     "x1",
+                                                     "1.0",
+                                                     "1e3",
+                                                     "0x10",
+                                                     "--1",
+                                                     "-",
+                                                     "١",
+                                                     std::string("1\0", 2)};
   for (const std::string& bad : inputs) {
     SCOPED_TRACE(bad);
     EXPECT_FALSE(parseInteger<int64_t>(bad));
