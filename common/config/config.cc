@@ -50,7 +50,8 @@ bool parseDuration(const std::string& text, std::chrono::milliseconds& out) {
   long long n = 0;
   std::size_t i = 0;
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-  if (i == 0 || !parseInt(text.substr(0, i), n)) return false;
+  // At most 2e12 of any unit, so that even hours fit in milliseconds (no overflow).
+  if (i == 0 || !parseInt(text.substr(0, i), n) || n > 2'000'000'000'000) return false;
   const std::string unit = text.substr(i);
   if (unit == "ms")
     out = std::chrono::milliseconds(n);
