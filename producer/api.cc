@@ -168,20 +168,20 @@ void Api::handle(const Request& req, Respond respond) {
 
 void Api::route(const Request& req, const std::vector<std::string>& path, Reply reply) {
   const auto method = req.method();
-  auto notAllowed = [&](const char* allow) {
+  auto not_allowed = [&](const char* allow) {
     reply.error(http::status::method_not_allowed, std::string("use ") + allow, {{"Allow", allow}});
   };
   const std::size_t n = path.size();
   if (n < 2 || path[0] != "v1")
     return reply.error(http::status::not_found, "no route " + std::string(req.target()));
   if (n == 2 && path[1] == "openapi.json") {
-    if (method != http::verb::get) return notAllowed("GET");
+    if (method != http::verb::get) return not_allowed("GET");
     return reply.json(http::status::ok, std::string(openapiDocument()));
   }
   if (path[1] == "events" && n <= 3) {
     if (n == 3 && path[2] != "batch")
       return reply.error(http::status::not_found, "no route " + std::string(req.target()));
-    if (method != http::verb::post) return notAllowed("POST");
+    if (method != http::verb::post) return not_allowed("POST");
     return n == 2 ? publishEvent(req, std::move(reply)) : publishBatch(req, std::move(reply));
   }
   if (path[1] == "event-types") return routeEventTypes(req, path, std::move(reply));
@@ -191,7 +191,7 @@ void Api::route(const Request& req, const std::vector<std::string>& path, Reply 
   if (n == 2) {
     if (method == http::verb::post) return createSubscription(req, std::move(reply));
     if (method == http::verb::get) return listSubscriptions(req, std::move(reply));
-    return notAllowed("GET, POST");
+    return not_allowed("GET, POST");
   }
   const std::string& id = path[2];
   if (n == 3) {
@@ -203,14 +203,14 @@ void Api::route(const Request& req, const std::vector<std::string>& path, Reply 
     if (method == http::verb::put) return updateSubscription(id, req, false, std::move(reply));
     if (method == http::verb::patch) return updateSubscription(id, req, true, std::move(reply));
     if (method == http::verb::delete_) return deleteSubscription(id, std::move(reply));
-    return notAllowed("GET, PUT, PATCH, DELETE");
+    return not_allowed("GET, PUT, PATCH, DELETE");
   }
   if (n == 4 && (path[3] == "pause" || path[3] == "resume")) {
-    if (method != http::verb::post) return notAllowed("POST");
+    if (method != http::verb::post) return not_allowed("POST");
     return setActive(id, path[3] == "resume", std::move(reply));
   }
   if (n == 4 && path[3] == "secret") {
-    if (method != http::verb::get) return notAllowed("GET");
+    if (method != http::verb::get) return not_allowed("GET");
     auto sub = table_.find(id);
     if (!sub) return reply.error(http::status::not_found, "no subscription " + id);
     boost::json::object o;
@@ -221,11 +221,11 @@ void Api::route(const Request& req, const std::vector<std::string>& path, Reply 
     return reply.json(http::status::ok, boost::json::serialize(o));
   }
   if (n == 4 && path[3] == "test") {
-    if (method != http::verb::post) return notAllowed("POST");
+    if (method != http::verb::post) return not_allowed("POST");
     return testSubscription(id, req, std::move(reply));
   }
   if (n == 5 && path[3] == "secret" && path[4] == "rotate") {
-    if (method != http::verb::post) return notAllowed("POST");
+    if (method != http::verb::post) return not_allowed("POST");
     return rotateSecret(id, req, std::move(reply));
   }
   reply.error(http::status::not_found, "no route " + std::string(req.target()));

@@ -70,7 +70,7 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
   const auto finish = [&](int32_t partition, int64_t offset) {
     if (auto next = tracker.finish(topic, partition, offset)) to_commit[partition] = *next;
   };
-  const auto commitNow = [&] {
+  const auto commit_now = [&] {
     if (options.dry_run || to_commit.empty()) return;
     if (auto c = detail::commit(rk->get(), topic, to_commit); !c)
       commit_error = c;
@@ -89,7 +89,7 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
   const auto idle = [&] {
     hand_off.pump(0);
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_commit >= kCommitInterval) commitNow();
+    if (now - last_commit >= kCommitInterval) commit_now();
     if (now - last_progress >= kProgressInterval) report();
   };
 
@@ -157,7 +157,7 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
   if (done && !options.dry_run &&
       !hand_off.pumpUntil([&] { return acked >= stats.replayed; }, kAckBudget))
     done = fail("replayed records not acknowledged in time", true);
-  commitNow();  // whatever was acknowledged, even after an error
+  commit_now();  // whatever was acknowledged, even after an error
   report();
   rd_kafka_consumer_close(rk->get());
   if (!done) return std::unexpected(done.error());
