@@ -10,17 +10,14 @@
 // (each committed event's 3 deliveries were committed in the same transaction; the high
 // watermarks would also count the transaction markers).
 // Usage: hookpipe-router-e2e-bench <path to hookpipe> [events]   (HOOKPIPE_BENCH_BROKERS)
-#include <fcntl.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -32,8 +29,7 @@
 #include "common/kafka/reader.h"
 #include "common/records/delivery.h"
 #include "common/subscriptions/subscription.h"
-
-extern char** environ;
+#include "support/process.h"
 
 using namespace hookpipe;
 using Clock = std::chrono::steady_clock;
@@ -164,41 +160,36 @@ int main(int argc, char** argv) {
   }
 
   // One router process.
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e)
-    if (!std::string(*e).starts_with("HOOKPIPE_")) env_strings.emplace_back(*e);
-  env_strings.push_back("HOOKPIPE_BROKERS=" + config.brokers);
-  env_strings.push_back("HOOKPIPE_TOPIC_PREFIX=" + config.topics.prefix);
-  env_strings.push_back("HOOKPIPE_GROUP_PREFIX=" + config.topics.prefix);
-  env_strings.push_back("HOOKPIPE_EVENTS_PARTITIONS=6");
-  env_strings.push_back("HOOKPIPE_DELIVERIES_PARTITIONS=6");
-  env_strings.push_back("HOOKPIPE_LOG_LEVEL=warn");
+  std::map<std::string, std::string> vars = {
+      {"HOOKPIPE_BROKERS", config.brokers},
+      {"HOOKPIPE_TOPIC_PREFIX", config.topics.prefix},
+      {"HOOKPIPE_GROUP_PREFIX", config.topics.prefix},
+      {"HOOKPIPE_EVENTS_PARTITIONS", "6"},
+      {"HOOKPIPE_DELIVERIES_PARTITIONS", "6"},
+      {"HOOKPIPE_LOG_LEVEL", "warn"},
+  };
   const char* eo_env = std::getenv("HOOKPIPE_BENCH_EXACTLY_ONCE");
   const bool exactly_once = eo_env != nullptr && std::string(eo_env) == "true";
   if (exactly_once) {
-    env_strings.push_back("HOOKPIPE_EXACTLY_ONCE_ROUTING=true");
-    env_strings.push_back("HOOKPIPE_INSTANCE_ID=bench");
+    vars["HOOKPIPE_EXACTLY_ONCE_ROUTING"] = "true";
+    vars["HOOKPIPE_INSTANCE_ID"] = "bench";
     if (const char* ms = std::getenv("HOOKPIPE_EXACTLY_ONCE_COMMIT_MS"))
-      env_strings.push_back(std::string("HOOKPIPE_EXACTLY_ONCE_COMMIT_MS=") + ms);
+      vars["HOOKPIPE_EXACTLY_ONCE_COMMIT_MS"] = ms;
   }
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::string role = "router";
-  std::vector<char*> args = {const_cast<char*>(binary.c_str()), role.data(), nullptr};
   const std::string log_path = "/tmp/hookpipe-router-e2e-bench.log";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = -1;
+  testkit::SpawnOptions spawn;
+  spawn.program = binary;
+  spawn.args = {"router"};
+  spawn.env = testkit::environmentWith(vars, "HOOKPIPE_");
+  spawn.output_path = log_path;
   const auto router_start = Clock::now();
-  if (posix_spawn(&pid, binary.c_str(), &actions, nullptr, args.data(), envp.data()) != 0) {
-    std::fprintf(stderr, "cannot start %s\n", binary.c_str());
+  std::unique_ptr<testkit::ChildProcess> router;
+  try {
+    router = std::make_unique<testkit::ChildProcess>(spawn);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
     return 1;
   }
-  posix_spawn_file_actions_destroy(&actions);
 
   // Exactly once: the router group's committed offsets on the events topic.
   auto group = kafka::Reader::open(config, config.groupId("router"));
@@ -235,17 +226,14 @@ int main(int argc, char** argv) {
       done = now;
       break;
     }
-    int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
+    if (!router->running()) {
       std::fprintf(stderr, "the router exited early; see %s\n", log_path.c_str());
       return 1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  const double cpu = bench::processCpuSeconds(pid);
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
+  const double cpu = router->cpuSeconds();
+  router->stop();
   if (done == Clock::time_point{}) {
     std::fprintf(stderr, "timed out: %ld of %ld deliveries; see %s\n", n, expected,
                  log_path.c_str());

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "common/text/number.h"
+
 namespace hookpipe::producer {
 namespace {
 
@@ -87,12 +89,7 @@ std::vector<std::string> pathSegments(std::string_view target) {
   return out;
 }
 
-std::optional<int64_t> parseInt(std::string_view text) {
-  int64_t n = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (text.empty() || ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
-  return n;
-}
+std::optional<int64_t> parseInt(std::string_view text) { return text::parseInteger<int64_t>(text); }
 
 bool pagingParameter(const std::string& key, const std::string& value, std::size_t max_limit,
                      std::size_t& limit, std::size_t& offset, std::vector<Problem>& problems) {

@@ -41,7 +41,7 @@ int runProduceCommand(const Config& config, const std::vector<std::string>& args
   // Delivery callbacks run on this thread (inside poll/produceBlocking/flush).
   std::size_t stored = 0, failed = 0, invalid = 0, sent = 0, line_no = 0;
   std::optional<std::string> first_failure;
-  auto onDone = [&](std::optional<Error> err) {
+  auto on_done = [&](std::optional<Error> err) {
     if (!err) {
       ++stored;
     } else {
@@ -76,8 +76,8 @@ int runProduceCommand(const Config& config, const std::vector<std::string>& args
       continue;
     }
     ++sent;
-    if (auto r = (*producer)->produceBlocking(topic, event->id, event->body, {}, onDone); !r)
-      onDone(r.error());
+    if (auto r = (*producer)->produceBlocking(topic, event->id, event->body, {}, on_done); !r)
+      on_done(r.error());
     (*producer)->poll(0);
     if (tty && std::chrono::steady_clock::now() - last_progress > std::chrono::milliseconds(200)) {
       last_progress = std::chrono::steady_clock::now();

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/net/address.h"
+#include "common/text/number.h"
 
 namespace hookpipe {
 namespace {
@@ -16,8 +17,9 @@ std::string env(const char* name, const std::string& fallback) {
 }
 
 bool parseInt(const std::string& s, long long& out) {
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return ec == std::errc() && p == s.data() + s.size();
+  const auto v = text::parseInteger<long long>(s);
+  if (v) out = *v;
+  return v.has_value();
 }
 
 // Reads an integer variable; a bad value is remembered and reported by validate().
@@ -48,7 +50,8 @@ bool parseDuration(const std::string& text, std::chrono::milliseconds& out) {
   long long n = 0;
   std::size_t i = 0;
   while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
-  if (i == 0 || !parseInt(text.substr(0, i), n)) return false;
+  // At most 2e12 of any unit, so that even hours fit in milliseconds (no overflow).
+  if (i == 0 || !parseInt(text.substr(0, i), n) || n > 2'000'000'000'000) return false;
   const std::string unit = text.substr(i);
   if (unit == "ms")
     out = std::chrono::milliseconds(n);

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "common/records/delivery.h"
+#include "common/text/number.h"
 
 namespace hookpipe::dlq {
 namespace {
@@ -90,11 +91,9 @@ std::string DlqQuery::canonical() const {
 
 Result<int64_t> parseTimeMs(std::string_view text) {
   if (!text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos) {
-    int64_t v = 0;
-    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || p != text.data() + text.size())
-      return fail("bad epoch ms '" + std::string(text) + "'");
-    return v;
+    const auto v = text::parseInteger<int64_t>(text);
+    if (!v) return fail("bad epoch ms '" + std::string(text) + "'");
+    return *v;
   }
   return parseRfc3339(text);
 }
@@ -113,11 +112,9 @@ std::string formatTimeMs(int64_t ms) {
 }
 
 Result<uint64_t> parseCount(std::string_view text) {
-  uint64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc() || p != text.data() + text.size())
-    return fail("bad number '" + std::string(text) + "'");
-  return v;
+  const auto v = text::parseInteger<uint64_t>(text);
+  if (!v) return fail("bad number '" + std::string(text) + "'");
+  return *v;
 }
 
 Result<double> parseRate(std::string_view text) {

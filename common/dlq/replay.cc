@@ -69,7 +69,7 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
   const auto finish = [&](int32_t partition, int64_t offset) {
     done_prefix.finish(topic, partition, offset);
   };
-  const auto commitNow = [&] {
+  const auto commit_now = [&] {
     if (options.dry_run || to_commit.empty()) return;
     if (auto c = reader.commit(topic, to_commit); !c)
       commit_error = c;
@@ -88,7 +88,7 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
   const auto idle = [&] {
     hand_off.pump(0);
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_commit >= kCommitInterval) commitNow();
+    if (now - last_commit >= kCommitInterval) commit_now();
     if (now - last_progress >= kProgressInterval) report();
   };
 
@@ -150,7 +150,7 @@ Result<ReplayStats> replayDeadLetters(const Config& config, const ReplayOptions&
   if (done && !options.dry_run &&
       !hand_off.pumpUntil([&] { return acked >= stats.replayed; }, kAckBudget))
     done = fail("replayed records not acknowledged in time", true);
-  commitNow();  // whatever was acknowledged, even after an error
+  commit_now();  // whatever was acknowledged, even after an error
   report();
   if (!done) return std::unexpected(done.error());
   if (!commit_error) return std::unexpected(commit_error.error());

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <memory>
 
+#include "common/text/number.h"
+
 namespace hookpipe::records {
 namespace {
 
@@ -14,9 +16,7 @@ namespace {
 constexpr int64_t kMaxReplayCount = 1'000'000;
 
 int64_t toInt(std::string_view s, int64_t fallback) {
-  int64_t v = fallback;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  return (ec == std::errc() && p == s.data() + s.size()) ? v : fallback;
+  return text::parseInteger<int64_t>(s).value_or(fallback);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <ctime>
 
+#include "common/text/number.h"
+
 namespace hookpipe::webhook {
 
 Outcome classify(long http_status, CURLcode transport, bool refused) {
@@ -57,12 +59,10 @@ std::optional<std::chrono::milliseconds> parseRetryAfter(std::string_view value,
                             value.back() == '\n'))
     value.remove_suffix(1);
   if (value.empty()) return std::nullopt;
-  int64_t seconds = 0;
-  auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-  if (ec == std::errc() && p == value.data() + value.size()) {
-    if (seconds < 0) return std::nullopt;
+  if (const auto seconds = text::parseInteger<int64_t>(value)) {
+    if (*seconds < 0) return std::nullopt;
     constexpr int64_t kYear = 365LL * 24 * 3600;  // no overflow; longer waits are capped anyway
-    return std::chrono::milliseconds(std::min(seconds, kYear) * 1000);
+    return std::chrono::milliseconds(std::min(*seconds, kYear) * 1000);
   }
   // IMF-fixdate, e.g. "Wed, 21 Oct 2015 07:28:00 GMT".
   std::tm tm{};

@@ -2,14 +2,26 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "common/config/config.h"
+#include "common/dlq/filter.h"
 #include "common/filter/filter.h"
 #include "common/json/document.h"
 #include "common/json/event.h"
+#include "common/subscriptions/subscription.h"
+#include "common/webhook/outcome.h"
+#include "producer/dead_letters.h"
+#include "producer/event_type.h"
+#include "producer/http_util.h"
 #include "router/index.h"
 
 namespace hookpipe::fuzz {
@@ -49,6 +61,27 @@ const SubscriptionIndex& sampleIndex() {
   return index;
 }
 
+std::string_view bytesOf(const uint8_t* data, std::size_t size) {
+  return {reinterpret_cast<const char*>(data), size};
+}
+
+std::vector<std::string> lines(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    out.emplace_back(text.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return out;
+}
+
+// Every problem says where and what.
+void checkProblems(const std::vector<producer::Problem>& problems) {
+  for (const auto& p : problems)
+    if (p.message.empty()) std::abort();
+}
+
 }  // namespace
 
 int filterOne(const uint8_t* data, std::size_t size) {
@@ -72,8 +105,8 @@ int eventOne(const uint8_t* data, std::size_t size) {
   static simdjson::dom::parser p1, p2;
   // The tape walk (the router's) and the element walk agree on duplicate keys.
   if (simdjson::dom::element root;
-      json::parseDocument(p1, std::string_view(reinterpret_cast<const char*>(data), size),
-                          root) == simdjson::SUCCESS &&
+      json::parseDocument(p1, std::string_view(reinterpret_cast<const char*>(data), size), root) ==
+          simdjson::SUCCESS &&
       json::hasDuplicateKey(p1) != json::duplicateKey(root).has_value())
     std::abort();
   auto event =
@@ -93,6 +126,157 @@ int eventOne(const uint8_t* data, std::size_t size) {
   index.match(v1, indexed);
   router::matchLinear(*index.source(), v2, linear);
   if (indexed != linear) std::abort();
+  return 0;
+}
+
+int subscriptionOne(const uint8_t* data, std::size_t size) {
+  const std::string_view json = bytesOf(data, size);
+  (void)unknownSubscriptionFields(json);
+  for (auto source :
+       {SubscriptionSource::kCreate, SubscriptionSource::kUpdate, SubscriptionSource::kStored}) {
+    auto checked = checkSubscription(json, source);
+    if (!checked) {
+      if (checked.error().empty()) std::abort();  // a refusal names at least one problem
+      continue;
+    }
+    (void)apiProblems(*checked);
+    (void)apiJson(*checked, false);
+    auto again = parseSubscription(toJson(*checked));
+    if (!again || again->id != checked->id || again->url != checked->url) std::abort();
+  }
+  return 0;
+}
+
+int eventTypeOne(const uint8_t* data, std::size_t size) {
+  const std::string_view json = bytesOf(data, size);
+  (void)producer::eventTypeNameProblem(json);
+  for (bool strict : {true, false}) {
+    auto parsed = producer::parseEventType(json, strict);
+    if (!parsed) {
+      if (parsed.error().message.empty()) std::abort();
+      continue;
+    }
+    auto again = producer::parseEventType(producer::eventTypeJson(*parsed), false);
+    if (!again || again->name != parsed->name) std::abort();
+  }
+  return 0;
+}
+
+int deadLetterQueryOne(const uint8_t* data, std::size_t size) {
+  const std::string_view text = bytesOf(data, size);
+  if (auto query = producer::parseQuery("/v1/dead-letters?" + std::string(text))) {
+    producer::DeadLetterQuery out;
+    const auto problems = producer::parseDeadLetterQuery(*query, out);
+    checkProblems(problems);
+    if (problems.empty() && (out.limit < 1 || out.limit > producer::kMaxDeadLetterLimit))
+      std::abort();
+  }
+  dlq::ReplayOptions options;
+  checkProblems(producer::parseReplayRequest(text, options));
+  // `hookpipe dlq list --since X --until Y ...`: one argument per line.
+  const std::vector<std::string> args = lines(text);
+  dlq::DlqFilter filter;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::size_t before = i;
+    auto consumed = dlq::parseFilterArg(args, i, filter);
+    if (consumed && !*consumed && i != before) std::abort();  // not a flag: nothing consumed
+    if (i >= args.size()) break;
+  }
+  for (const auto& arg : args) {
+    (void)dlq::parseTimeMs(arg);
+    if (auto rate = dlq::parseRate(arg); rate && !(*rate > 0)) std::abort();
+    if (auto po = dlq::parsePartitionOffset(arg); po && (po->first < 0 || po->second < 0))
+      std::abort();
+    (void)dlq::parseCount(arg);
+  }
+  return 0;
+}
+
+int queryStringOne(const uint8_t* data, std::size_t size) {
+  const std::string_view target = bytesOf(data, size);
+  (void)producer::percentDecode(target);
+  (void)producer::pathSegments(target);
+  if (auto query = producer::parseQuery(target)) {
+    std::size_t limit = 100, offset = 0;
+    std::vector<producer::Problem> problems;
+    for (const auto& [key, value] : *query) {
+      (void)producer::parseInt(value);
+      (void)producer::pagingParameter(key, value, 1000, limit, offset, problems);
+    }
+    checkProblems(problems);
+    if (limit < 1 || limit > 1000) std::abort();
+  }
+  return 0;
+}
+
+int retryAfterOne(const uint8_t* data, std::size_t size) {
+  constexpr int64_t kNow = 1'767'972'600;  // 2026-01-09T15:30:00Z
+  if (auto wait = webhook::parseRetryAfter(bytesOf(data, size), kNow); wait && wait->count() < 0)
+    std::abort();
+  return 0;
+}
+
+int configOne(const uint8_t* data, std::size_t size) {
+  // HOOKPIPE_CA_FILE is left out: validate() would open whatever file it names.
+  static const std::vector<std::string> kNames = {"HOOKPIPE_ALLOWED_TARGETS",
+                                                  "HOOKPIPE_ALLOW_PRIVATE_TARGETS",
+                                                  "HOOKPIPE_API_TOKENS",
+                                                  "HOOKPIPE_BREAKER_COOLDOWN",
+                                                  "HOOKPIPE_BREAKER_FAILURES",
+                                                  "HOOKPIPE_BREAKER_FAILURE_RATE",
+                                                  "HOOKPIPE_BREAKER_WINDOW",
+                                                  "HOOKPIPE_BROKERS",
+                                                  "HOOKPIPE_CONNECT_TIMEOUT_MS",
+                                                  "HOOKPIPE_DELIVERER_THREADS",
+                                                  "HOOKPIPE_DELIVERIES_PARTITIONS",
+                                                  "HOOKPIPE_ENDPOINT_CONCURRENCY",
+                                                  "HOOKPIPE_EVENTS_PARTITIONS",
+                                                  "HOOKPIPE_EXACTLY_ONCE_COMMIT_MS",
+                                                  "HOOKPIPE_EXACTLY_ONCE_ROUTING",
+                                                  "HOOKPIPE_GROUP_PREFIX",
+                                                  "HOOKPIPE_HTTPS_ONLY",
+                                                  "HOOKPIPE_HTTP_ADDRESS",
+                                                  "HOOKPIPE_HTTP_PORT",
+                                                  "HOOKPIPE_HTTP_THREADS",
+                                                  "HOOKPIPE_IDEMPOTENCY_WINDOW_S",
+                                                  "HOOKPIPE_MAX_BATCH_BYTES",
+                                                  "HOOKPIPE_MAX_BATCH_EVENTS",
+                                                  "HOOKPIPE_MAX_EVENT_BYTES",
+                                                  "HOOKPIPE_MAX_IN_FLIGHT",
+                                                  "HOOKPIPE_MAX_PAUSE",
+                                                  "HOOKPIPE_MAX_WAITING",
+                                                  "HOOKPIPE_REDIS",
+                                                  "HOOKPIPE_REQUEST_TIMEOUT_MS",
+                                                  "HOOKPIPE_RETRY_PARTITIONS",
+                                                  "HOOKPIPE_RETRY_TIERS",
+                                                  "HOOKPIPE_ROUTER_LINGER_MS",
+                                                  "HOOKPIPE_TOPIC_PREFIX"};
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved;
+  for (const auto& name : kNames) {
+    const char* v = std::getenv(name.c_str());
+    saved.emplace_back(name, v ? std::optional<std::string>(v) : std::nullopt);
+    ::unsetenv(name.c_str());
+  }
+  for (const auto& line : lines(bytesOf(data, size))) {
+    const auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    // The name as given, or with the prefix left out ("MAX_PAUSE=5s").
+    std::string name = line.substr(0, eq);
+    if (!name.starts_with("HOOKPIPE_")) name = "HOOKPIPE_" + name;
+    const std::string value = line.substr(eq + 1);
+    if (value.find('\0') != std::string::npos) continue;
+    if (std::find(kNames.begin(), kNames.end(), name) != kNames.end())
+      ::setenv(name.c_str(), value.c_str(), 1);
+  }
+  const Config config = Config::fromEnv();
+  for (const auto& problem : config.validate())
+    if (problem.empty()) std::abort();
+  for (const auto& [name, value] : saved) {
+    if (value)
+      ::setenv(name.c_str(), value->c_str(), 1);
+    else
+      ::unsetenv(name.c_str());
+  }
   return 0;
 }
 

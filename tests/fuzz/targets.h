@@ -15,5 +15,22 @@ int filterOne(const uint8_t* data, std::size_t size);
 // index of subscriptions with tenants and filters, and checks the index against a
 // linear scan.
 int eventOne(const uint8_t* data, std::size_t size);
+// Checks the bytes as a subscription (create, update and stored rules); an accepted one
+// survives its stored form (toJson -> parseSubscription) with the same id and URL.
+int subscriptionOne(const uint8_t* data, std::size_t size);
+// Parses the bytes as an event type (strict and lenient); an accepted one survives its
+// stored form; the bytes as a name give a verdict without crashing.
+int eventTypeOne(const uint8_t* data, std::size_t size);
+// Dead-letter selections: the bytes as the query string of GET /v1/dead-letters, as the
+// body of POST /v1/dead-letters/replay, and, split on newlines, as `hookpipe dlq` flags and
+// their values (times, rates, partition:offset, counts).
+int deadLetterQueryOne(const uint8_t* data, std::size_t size);
+// The bytes as a request target: query string, path segments, percent-decoding, paging.
+int queryStringOne(const uint8_t* data, std::size_t size);
+// The bytes as a Retry-After header value: never a negative wait.
+int retryAfterOne(const uint8_t* data, std::size_t size);
+// The bytes as "NAME=value" lines for HOOKPIPE_* variables (a fixed list, minus those that
+// name files): Config::fromEnv() and validate(); the environment is restored afterwards.
+int configOne(const uint8_t* data, std::size_t size);
 
 }  // namespace hookpipe::fuzz

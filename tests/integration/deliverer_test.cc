@@ -2,28 +2,25 @@
 // by two deliverer processes, concurrency caps and parking without
 // spending attempts, ordered delivery, Retry-After, timeouts, several worker threads and
 // max_pause for paused subscriptions. Every role runs as its own `hookpipe` process.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <regex>
 #include <set>
 
-#include "benchmarks/bench_process.h"
 #include "common/kafka/kafka.h"
 #include "common/records/delivery.h"
 #include "support/harness.h"
+#include "support/poll.h"
+#include "support/process.h"
 #include "support/receiver.h"
-
-extern char** environ;
 
 namespace hookpipe::testing {
 namespace {
@@ -425,7 +422,8 @@ TEST_F(DelivererTest, SeveralWorkerThreadsDeliverEverythingOnce) {
   constexpr int kEvents = 100;
   produceEvents("mt.event", kEvents);
   ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 6 * kEvents; }, 60s));
-  std::this_thread::sleep_for(500ms);
+  // Nothing more arrives (a copy would): a bounded window, failing as soon as one does.
+  EXPECT_TRUE(testkit::holdsFor([&] { return receiver.requests().size() == 6u * kEvents; }, 500ms));
   auto counts = countByWebhookId(receiver.requests());
   EXPECT_EQ(counts.size(), 6u * kEvents);
   for (const auto& [id, n] : counts) EXPECT_EQ(n, 1) << id;
@@ -464,7 +462,9 @@ TEST_F(DelivererTest, ANewDelivererSkipsWhatAnEarlierOneDeliveredPerRedis) {
   pipeline_->start("deliverer", "2", kOneWorker);
   produceEvents("once.later", 3);
   ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= kEvents + 3; }, 30s));
-  std::this_thread::sleep_for(1s);  // time for any copy to arrive, were it sent
+  // Time for any copy to arrive, were it sent; fails as soon as one does.
+  EXPECT_TRUE(testkit::holdsFor(
+      [&] { return receiver.requests().size() == static_cast<std::size_t>(kEvents + 3); }, 1s));
   auto counts = countByWebhookId(receiver.requests());
   EXPECT_EQ(counts.size(), static_cast<std::size_t>(kEvents + 3));
   for (const auto& [id, n] : counts) EXPECT_EQ(n, 1) << id;
@@ -490,7 +490,8 @@ TEST_F(DelivererTest, ARebalanceMidLoadDrainsInFlightWorkAndSendsNothingTwice) {
   ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 20; }, 30s));
   auto& second = pipeline_->start("deliverer", "2", kOneWorker);
   ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 4 * kEvents; }, 60s));
-  std::this_thread::sleep_for(2s);  // time for any duplicate to arrive
+  // Time for any duplicate to arrive; fails as soon as one does.
+  EXPECT_TRUE(testkit::holdsFor([&] { return receiver.requests().size() == 4u * kEvents; }, 2s));
   auto counts = countByWebhookId(receiver.requests());
   EXPECT_EQ(counts.size(), 4u * kEvents);
   for (const auto& [id, n] : counts) EXPECT_EQ(n, 1) << id;
@@ -627,26 +628,23 @@ class Http2Receiver {
     port_ = freePort();
     const std::string www = (dir_ / "www").string(), key = (dir_ / "key.pem").string(),
                       port = std::to_string(port_), log = logPath();
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::vector<std::string> argv_s = {"nghttpd", "-v", "-d", www, port, key, certPath()};
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    if (posix_spawnp(&pid_, "nghttpd", &actions, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
+    try {
+      nghttpd_ = std::make_unique<testkit::ChildProcess>(
+          testkit::SpawnOptions{.program = "nghttpd",
+                                .search_path = true,
+                                .args = {"-v", "-d", www, port, key, certPath()},
+                                .env = testkit::environmentWith({}),
+                                .output_path = log});
+    } catch (const std::exception&) {
+      // running() says so.
+    }
   }
   ~Http2Receiver() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGTERM);
-      ::waitpid(pid_, nullptr, 0);
-    }
+    nghttpd_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
-  bool running() const { return pid_ > 0 && ::waitpid(pid_, nullptr, WNOHANG) == 0; }
+  bool running() const { return nghttpd_ && nghttpd_->running(); }
   std::string url() const { return "https://localhost:" + std::to_string(port_) + "/hook"; }
   std::string certPath() const { return (dir_ / "cert.pem").string(); }
   std::string logPath() const { return (dir_ / "nghttpd.log").string(); }
@@ -667,7 +665,7 @@ class Http2Receiver {
  private:
   std::filesystem::path dir_;
   unsigned short port_ = 0;
-  pid_t pid_ = -1;
+  std::unique_ptr<testkit::ChildProcess> nghttpd_;
 };
 
 TEST_F(DelivererTest, Http2ReceiverGetsSignedDeliveriesMultiplexedOnOneConnection) {
@@ -708,9 +706,9 @@ TEST_F(DelivererTest, IdleConnectionsClosedByTheReceiverCostNothingAndAreNotReus
   std::this_thread::sleep_for(500ms);  // the transfers finish; their connections go idle
   receiver.closeConnections();
   std::this_thread::sleep_for(500ms);
-  const double cpu0 = bench::processCpuSeconds(deliverer.pid());
+  const double cpu0 = testkit::processCpuSeconds(deliverer.pid());
   std::this_thread::sleep_for(2s);
-  const double idle_cpu = bench::processCpuSeconds(deliverer.pid()) - cpu0;
+  const double idle_cpu = testkit::processCpuSeconds(deliverer.pid()) - cpu0;
   EXPECT_LT(idle_cpu, 0.5) << "the deliverer spun on closed idle connections";
   produceEvents("idle.second", 3);
   EXPECT_TRUE(receiver.waitFor([](const auto& r) { return r.size() >= 8; }, 30s))

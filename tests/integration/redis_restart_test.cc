@@ -3,22 +3,19 @@
 // on a fresh connection, delivered-id marks that could not be written during the outage
 // reach Redis once it is back (bounded, oldest dropped first), and the deliverer's marks
 // of deliveries made while Redis was down are written when it returns (issue 14 §3).
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/kafka/kafka.h"
 #include "common/redis/redis.h"
 #include "support/harness.h"
+#include "support/process.h"
 #include "support/receiver.h"
-
-extern char** environ;
 
 namespace hookpipe::testing {
 namespace {
@@ -38,16 +35,17 @@ class OwnRedis {
     std::vector<std::string> argv_s = {"redis-server", "--port",     port, "--bind",
                                        "127.0.0.1",    "--save",     "",   "--appendonly",
                                        "no",           "--daemonize", "no"};
-    std::vector<char*> argv;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    if (posix_spawnp(&pid_, "redis-server", &actions, nullptr, argv.data(), environ) != 0)
-      pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
+    argv_s.erase(argv_s.begin());
+    try {
+      server_ = std::make_unique<testkit::ChildProcess>(
+          testkit::SpawnOptions{.program = "redis-server",
+                                .search_path = true,
+                                .args = argv_s,
+                                .env = testkit::environmentWith({}),
+                                .output_path = "/dev/null"});
+    } catch (const std::exception&) {
+      server_.reset();
+    }
     ready_ = eventually(
         [&] {
           redis::Client probe("127.0.0.1", port_, 200ms);
@@ -57,16 +55,16 @@ class OwnRedis {
         10s);
   }
   void stop() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
+    if (!server_) return;
+    server_->signal(SIGKILL);  // a crash, not a shutdown
+    server_->wait(10s);
+    server_.reset();
   }
-  bool ready() const { return pid_ > 0 && ready_; }
+  bool ready() const { return server_ && ready_; }
 
  private:
   int port_;
-  pid_t pid_ = -1;
+  std::unique_ptr<testkit::ChildProcess> server_;
   bool ready_ = false;
 };
 

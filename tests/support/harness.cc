@@ -1,13 +1,10 @@
 #include "support/harness.h"
 
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <simdjson.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -22,8 +19,7 @@
 #include "common/dlq/replay.h"
 #include "common/kafka/reader.h"
 #include "common/records/delivery.h"
-
-extern char** environ;
+#include "support/poll.h"
 
 namespace hookpipe::testing {
 namespace {
@@ -68,62 +64,29 @@ std::string uniqueRedisPrefix(const std::string& what) {
   return what + std::to_string(rd()) + ".";
 }
 
+namespace {
+
+testkit::SpawnOptions roleSpawn(const std::string& role,
+                                const std::map<std::string, std::string>& env,
+                                const std::string& log_path, const std::vector<std::string>& args) {
+  testkit::SpawnOptions spawn;
+  spawn.program = HOOKPIPE_BINARY;
+  spawn.args = {role};
+  spawn.args.insert(spawn.args.end(), args.begin(), args.end());
+  // The test decides every HOOKPIPE_ variable, except how verbosely roles log.
+  spawn.env = testkit::environmentWith(env, "HOOKPIPE_", {"HOOKPIPE_LOG_LEVEL"});
+  spawn.output_path = log_path;
+  spawn.append_output = true;
+  return spawn;
+}
+
+}  // namespace
+
 RoleProcess::RoleProcess(std::string role, std::map<std::string, std::string> env,
                          std::string log_path, std::vector<std::string> args)
-    : log_path_(std::move(log_path)) {
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) {
-    std::string entry(*e);
-    // The test decides every HOOKPIPE_ variable, except how verbosely roles log.
-    if (!entry.starts_with("HOOKPIPE_") || entry.starts_with("HOOKPIPE_LOG_LEVEL="))
-      env_strings.push_back(entry);
-  }
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_strings = {HOOKPIPE_BINARY, role};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
+    : log_path_(std::move(log_path)), child_(roleSpawn(role, env, log_path_, args)) {}
 
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                   0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  if (posix_spawn(&pid_, HOOKPIPE_BINARY, &actions, nullptr, argv.data(), envp.data()) != 0)
-    throw std::runtime_error("cannot start " HOOKPIPE_BINARY);
-  posix_spawn_file_actions_destroy(&actions);
-}
-
-RoleProcess::~RoleProcess() {
-  if (pid_ <= 0) return;
-  ::kill(pid_, SIGTERM);
-  if (wait(std::chrono::seconds(20)) == -1) {
-    ::kill(pid_, SIGKILL);
-    wait(std::chrono::seconds(5));
-  }
-}
-
-void RoleProcess::kill(int signal) {
-  if (pid_ > 0) ::kill(pid_, signal);
-}
-
-int RoleProcess::wait(std::chrono::milliseconds timeout) {
-  if (pid_ <= 0) return -1;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return -1;
-}
+RoleProcess::~RoleProcess() = default;
 
 Pipeline::Pipeline(const std::string& test_name) : api_port_(freePort()) {
   std::random_device rd;
@@ -284,12 +247,7 @@ std::vector<std::string> produceDeadLetters(const Config& config, kafka::Produce
 }
 
 bool eventually(const std::function<bool()>& check, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (check()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return check();
+  return testkit::pollUntil(check, timeout, std::chrono::milliseconds(50));
 }
 
 unsigned short freePort() {

@@ -12,6 +12,7 @@
 
 #include "common/config/config.h"
 #include "common/kafka/kafka.h"
+#include "support/process.h"
 
 namespace hookpipe::testing {
 
@@ -31,15 +32,15 @@ class RoleProcess {
   RoleProcess(std::string role, std::map<std::string, std::string> env, std::string log_path,
               std::vector<std::string> args = {});
   ~RoleProcess();
-  void kill(int signal);
+  void kill(int signal) { child_.signal(signal); }
   // Waits for exit; returns the exit status or -1 on timeout.
-  int wait(std::chrono::milliseconds timeout);
+  int wait(std::chrono::milliseconds timeout) { return child_.wait(timeout); }
   const std::string& logPath() const { return log_path_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_.pid(); }
 
  private:
-  pid_t pid_ = -1;
   std::string log_path_;
+  testkit::ChildProcess child_;
 };
 
 // One isolated hookpipe installation per test: its own topic prefix and consumer
@@ -97,7 +98,7 @@ struct DeadLetterSpec {
 std::vector<std::string> produceDeadLetters(const Config& config, kafka::Producer& producer,
                                             const std::vector<DeadLetterSpec>& dead, int& counter);
 
-// Polls `check` every 50 ms until it holds or the deadline passes.
+// Polls `check` every 50 ms until it holds or the deadline passes (testkit::pollUntil).
 bool eventually(const std::function<bool()>& check, std::chrono::milliseconds timeout);
 
 unsigned short freePort();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "producer/test_send.h"
+#include "support/poll.h"
 
 namespace hookpipe::producer {
 namespace {
@@ -194,10 +195,8 @@ TEST(TestSender, RefusesBeyondMaxInFlightAndDestructionAbortsRunningSends) {
     EXPECT_FALSE(sender.submit(subscriptionTo(silent.url()), "msg_test_x", "{}",
                                [&](TestSendResult) { ++done; }));
     // Every send is connected and waiting for an answer when the sender goes away.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (silent.accepted() < TestSender::kMaxInFlight &&
-           std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    testkit::pollUntil([&] { return silent.accepted() >= TestSender::kMaxInFlight; },
+                       std::chrono::seconds(5));
     EXPECT_EQ(silent.accepted(), TestSender::kMaxInFlight);
   }
   EXPECT_EQ(done.load(), 0) << "aborted sends are not answered";

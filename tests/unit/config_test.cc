@@ -56,6 +56,16 @@ TEST(ParseDuration, RejectsBadInput) {
   }
 }
 
+TEST(ParseDuration, RefusesCountsWhoseMillisecondsWouldOverflow) {
+  std::chrono::milliseconds out{};
+  ASSERT_TRUE(parseDuration("2000000000000h", out));  // 2e12 h still fits
+  EXPECT_EQ(out, std::chrono::hours(2'000'000'000'000LL));
+  for (const char* text : {"2000000000001h", "9999999999999h", "99999999999999999999ms"}) {
+    SCOPED_TRACE(text);
+    EXPECT_FALSE(parseDuration(text, out));
+  }
+}
+
 TEST(FormatDuration, UsesTheLargestWholeUnit) {
   struct Case {
     milliseconds d;

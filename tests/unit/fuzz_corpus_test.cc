@@ -29,11 +29,31 @@ TEST(FuzzCorpus, FilterSeedsRunCleanly) { EXPECT_GE(replay("filter", filterOne),
 
 TEST(FuzzCorpus, EventSeedsRunCleanly) { EXPECT_GE(replay("event", eventOne), 5u); }
 
+TEST(FuzzCorpus, SubscriptionSeedsRunCleanly) {
+  EXPECT_GE(replay("subscription", subscriptionOne), 5u);
+}
+
+TEST(FuzzCorpus, EventTypeSeedsRunCleanly) { EXPECT_GE(replay("event_type", eventTypeOne), 5u); }
+
+TEST(FuzzCorpus, DeadLetterQuerySeedsRunCleanly) {
+  EXPECT_GE(replay("dead_letter_query", deadLetterQueryOne), 5u);
+}
+
+TEST(FuzzCorpus, QueryStringSeedsRunCleanly) {
+  EXPECT_GE(replay("query_string", queryStringOne), 5u);
+}
+
+TEST(FuzzCorpus, RetryAfterSeedsRunCleanly) { EXPECT_GE(replay("retry_after", retryAfterOne), 5u); }
+
+TEST(FuzzCorpus, ConfigSeedsRunCleanly) { EXPECT_GE(replay("config", configOne), 4u); }
+
 TEST(FuzzCorpus, EmptyAndTruncatedInputsRunCleanly) {
   const std::string inputs[] = {"", "{", "\"", "{\"type\":", "\xff\xfe"};
   for (const auto& s : inputs) {
-    EXPECT_EQ(filterOne(reinterpret_cast<const uint8_t*>(s.data()), s.size()), 0);
-    EXPECT_EQ(eventOne(reinterpret_cast<const uint8_t*>(s.data()), s.size()), 0);
+    const auto* data = reinterpret_cast<const uint8_t*>(s.data());
+    for (auto one : {filterOne, eventOne, subscriptionOne, eventTypeOne, deadLetterQueryOne,
+                     queryStringOne, retryAfterOne, configOne})
+      EXPECT_EQ(one(data, s.size()), 0);
   }
 }
 

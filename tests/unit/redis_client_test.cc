@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/redis/redis.h"
+#include "support/poll.h"
 
 namespace hookpipe::redis {
 namespace {
@@ -163,12 +164,7 @@ class ClosingServer {
 
 // Polls (up to 5 s) until the server has closed a connection.
 bool waitUntilClosed(const ClosingServer& server) {
-  const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (server.closed() < 1) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
+  return testkit::pollUntil([&] { return server.closed() >= 1; }, 5s, 5ms);
 }
 
 TEST(RedisClient, ACallOnAConnectionClosedUnderItIsSentOnceMoreOnAFreshOne) {
