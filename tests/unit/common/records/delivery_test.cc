@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "delivery_meta_sample.h"
+#include "support/delivery_meta_sample.h"
 
 namespace hookpipe::records {
 namespace {

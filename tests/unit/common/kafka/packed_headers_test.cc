@@ -13,7 +13,7 @@
 #include "common/kafka/kafka.h"
 #include "common/kafka/reader.h"
 #include "common/records/delivery.h"
-#include "delivery_meta_sample.h"
+#include "support/delivery_meta_sample.h"
 
 namespace hookpipe {
 namespace {
