@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "common/config/config.h"
-#include "common/dlq/filter.h"
+#include "common/dlq/query.h"
 #include "common/filter/filter.h"
 #include "common/json/document.h"
 #include "common/json/event.h"
@@ -175,10 +175,10 @@ int deadLetterQueryOne(const uint8_t* data, std::size_t size) {
   checkProblems(producer::parseReplayRequest(text, options));
   // `hookpipe dlq list --since X --until Y ...`: one argument per line.
   const std::vector<std::string> args = lines(text);
-  dlq::DlqFilter filter;
+  dlq::DlqQuery filter;
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::size_t before = i;
-    auto consumed = dlq::parseFilterArg(args, i, filter);
+    auto consumed = dlq::parseQueryArg(args, i, filter);
     if (consumed && !*consumed && i != before) std::abort();  // not a flag: nothing consumed
     if (i >= args.size()) break;
   }
