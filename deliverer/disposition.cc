@@ -170,14 +170,10 @@ void Disposition::deadLetter(Pending p, const std::string& reason, const Subscri
 }
 
 void Disposition::handOff(std::string topic, kafka::OwnedMessage msg, kafka::HeaderList headers) {
-  auto origin = std::make_shared<kafka::OwnedMessage>(std::move(msg));
-  hand_off_->send(std::move(topic), origin->key, origin->value, std::move(headers),
-                  [this, origin] { finish(*origin); });
-}
-
-void Disposition::finish(const kafka::OwnedMessage& msg) {
-  if (auto next = tracker_.finish(msg.topic, msg.partition, msg.offset))
-    consumer_->storeOffset(msg.topic, msg.partition, *next);
+  // The record is spent here: its key and value move into the hand-off and its topic into
+  // the position finished on acknowledgement.
+  hand_off_->send(std::move(topic), std::move(msg.key), std::move(msg.value), std::move(headers),
+                  progress_.finisher({std::move(msg.topic), msg.partition, msg.offset}));
 }
 
 void Disposition::disableSubscription(const Subscription& sub) {

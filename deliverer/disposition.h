@@ -12,6 +12,7 @@
 #include "common/config/config.h"
 #include "common/kafka/hand_off.h"
 #include "common/kafka/kafka.h"
+#include "common/kafka/progress.h"
 #include "common/observe/observer.h"
 #include "common/subscriptions/subscription.h"
 #include "common/subscriptions/table.h"
@@ -37,8 +38,8 @@ struct AttemptResult {
 
 // Where each delivery ends for this worker: delivered, retried (a retry tier, or in place
 // for an ordered subscription), parked without spending an attempt, dead-lettered, or
-// skipped; and the offsets that follow from it. Every message is begun in the
-// OffsetTracker when taken in and finished when delivered, skipped, or acknowledged by
+// skipped; and the offsets that follow from it. Every message is begun in the worker's
+// kafka::Progress when taken in and finished when delivered, skipped, or acknowledged by
 // the broker in a retry tier or the DLQ; only the contiguous finished prefix is stored
 // (and committed). Partitions held paused for ordered lanes are resumed where intake left
 // them. Each step ends in exactly one observe::Observers call.
@@ -58,7 +59,7 @@ class Disposition {
   // Intake: `offset` of `partition` was polled (resumes start after it) and begun.
   void takenIn(int32_t partition, int64_t offset) { next_offset_[partition] = offset + 1; }
   void begin(const kafka::OwnedMessage& msg) {
-    tracker_.begin(msg.topic, msg.partition, msg.offset);
+    progress_.begin(msg.topic, msg.partition, msg.offset);
   }
 
   // The steps. Each observes once and finishes the offset now or once the broker has
@@ -95,7 +96,7 @@ class Disposition {
   std::size_t partitionsHeld() const { return partition_holds_.size(); }
   // Rebalance: holds of revoked partitions are let go (unpaused) and their offsets forgotten.
   void revokeHolds(const rd_kafka_topic_partition_list_t& partitions);
-  void forget(const rd_kafka_topic_partition_list_t& partitions) { tracker_.forget(partitions); }
+  void forget(const rd_kafka_topic_partition_list_t& partitions) { progress_.forget(partitions); }
 
   // Serves hand-off acknowledgements and resends.
   void pump() { hand_off_->pump(0); }
@@ -104,7 +105,9 @@ class Disposition {
  private:
   // Produces to `topic` and finishes the origin offset once the broker has it.
   void handOff(std::string topic, kafka::OwnedMessage msg, kafka::HeaderList headers);
-  void finish(const kafka::OwnedMessage& msg);
+  void finish(const kafka::OwnedMessage& msg) {
+    progress_.finish(msg.topic, msg.partition, msg.offset);
+  }
   void observe(observe::Outcome outcome, const Pending& p, const Subscription* sub,
                std::string_view reason, const AttemptResult* attempt, int64_t next_attempt_ms);
 
@@ -117,7 +120,10 @@ class Disposition {
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::HandOff> hand_off_;
   kafka::Consumer* consumer_ = nullptr;
-  kafka::OffsetTracker tracker_;
+  // Stores through consumer_, read when an offset is stored: attach() comes first.
+  kafka::Progress progress_{[this](const std::string& topic, int32_t partition, int64_t next) {
+    consumer_->storeOffset(topic, partition, next);
+  }};
   std::unordered_map<int32_t, int64_t> next_offset_;   // partition -> after the last taken in
   std::unordered_map<int32_t, int> partition_holds_;   // partition -> ordered lanes holding it
   std::mt19937_64 rng_{std::random_device{}()};
