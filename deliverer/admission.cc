@@ -166,7 +166,7 @@ void Admission::pump() {
       continue;
     }
     if (!sub->is_active) {
-      for (auto& p : take_all()) sink_.parkPaused(std::move(p));
+      for (auto& p : take_all()) sink_.parkPaused(std::move(p), *sub);
       it = busy_lanes_.erase(it);
       continue;
     }

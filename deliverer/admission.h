@@ -32,7 +32,7 @@ class AdmissionSink {
   virtual void parkOverflow(Pending p, const Subscription& sub, int64_t due_ms,
                             std::string_view cause) = 0;
   virtual void parkForBreaker(Pending p, const Subscription& sub, int64_t open_until_ms) = 0;
-  virtual void parkPaused(Pending p) = 0;
+  virtual void parkPaused(Pending p, const Subscription& sub) = 0;
   virtual void dropUnknown(Pending p) = 0;  // its subscription was deleted meanwhile
   // An ordered lane at its bound holds its partition paused, and lets it go.
   virtual void holdPartition(int32_t partition) = 0;

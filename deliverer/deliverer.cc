@@ -219,7 +219,9 @@ void Deliverer::parkForBreaker(Pending p, const Subscription& sub, int64_t open_
   disposition_->parkForBreaker(std::move(p), sub, open_until_ms);
 }
 
-void Deliverer::parkPaused(Pending p) { disposition_->parkPaused(std::move(p)); }
+void Deliverer::parkPaused(Pending p, const Subscription& sub) {
+  disposition_->parkPaused(std::move(p), &sub);
+}
 
 void Deliverer::dropUnknown(Pending p) { disposition_->skip(p, "unknown_subscription"); }
 

@@ -101,7 +101,7 @@ class Deliverer final : public kafka::RebalanceListener, private AdmissionSink {
   void parkOverflow(Pending p, const Subscription& sub, int64_t due_ms,
                     std::string_view cause) override;
   void parkForBreaker(Pending p, const Subscription& sub, int64_t open_until_ms) override;
-  void parkPaused(Pending p) override;
+  void parkPaused(Pending p, const Subscription& sub) override;
   void dropUnknown(Pending p) override;
   void holdPartition(int32_t partition) override;
   void releasePartition(int32_t partition) override;

@@ -114,8 +114,8 @@ class Disposition {
   const Config& config_;
   Shared& shared_;
   int worker_;
-  // Declared before the producer, which it writes through: the producer's last flush may
-  // still complete a disable.
+  // Declared before the producer it writes through, so it is destroyed after it (a closing
+  // producer drops the callbacks of writes still pending).
   std::unique_ptr<subscriptions::Writer> subscription_writer_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::HandOff> hand_off_;

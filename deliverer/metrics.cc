@@ -32,7 +32,7 @@ DelivererMetrics::DelivererMetrics(metrics::Registry& r)
       in_flight(r.gauge("hookpipe_deliverer_requests_in_flight", "HTTP requests out")),
       waiting(r.gauge("hookpipe_deliverer_waiting", "Deliveries waiting in memory in lanes")),
       partitions_held(r.gauge("hookpipe_deliverer_partitions_held",
-                              "Deliveries partitions paused for an ordered lane at its bound")),
+                              "Deliveries partitions held paused by ordered lanes at their bound")),
       breakers_family(r.gaugeFamily("hookpipe_deliverer_breakers", "Endpoints by breaker state",
                                     {"state"})),
       breakers_closed(breakers_family.labels({"closed"})),

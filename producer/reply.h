@@ -24,7 +24,11 @@ class Reply {
   // 400 {"error": "a; b", "errors": [{"pointer": "/a", "message": "a"}, …]}.
   void invalid(const std::vector<Problem>& problems) const;
   // invalid() with a validation error's problems.
-  void badRequest(const Error& error) const { invalid(error.problems); }
+  // An error without problems (a plain fail()) answers its message as one problem.
+  void badRequest(const Error& error) const {
+    if (error.problems.empty()) return invalid({Problem{"", error.message}});
+    invalid(error.problems);
+  }
   // The broker did not take the write: 503 with Retry-After.
   void unavailable(const std::string& message) const {
     error(http::status::service_unavailable, message);

@@ -92,7 +92,6 @@ void Histogram::observe(double v) noexcept {
   const auto at = std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin();
   buckets_[at].fetch_add(1, std::memory_order_relaxed);
   sum_.fetch_add(v, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
 }
 
 Histogram::Snapshot Histogram::snapshot() const {
@@ -103,7 +102,7 @@ Histogram::Snapshot Histogram::snapshot() const {
     running += buckets_[i].load(std::memory_order_relaxed);
     s.cumulative.push_back(running);
   }
-  s.count = running;  // consistent with the buckets, whatever count_ says mid-update
+  s.count = running;
   s.sum = sum_.load(std::memory_order_relaxed);
   return s;
 }

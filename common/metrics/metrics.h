@@ -25,7 +25,8 @@ namespace hookpipe::metrics {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
-class Counter {
+// Each on a cache line of its own: workers on different cores update neighbours.
+class alignas(64) Counter {
  public:
   void inc(uint64_t n = 1) noexcept { value_.fetch_add(n, std::memory_order_relaxed); }
   uint64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
@@ -34,7 +35,7 @@ class Counter {
   std::atomic<uint64_t> value_{0};
 };
 
-class Gauge {
+class alignas(64) Gauge {
  public:
   void set(int64_t v) noexcept { value_.store(v, std::memory_order_relaxed); }
   void add(int64_t n) noexcept { value_.fetch_add(n, std::memory_order_relaxed); }
@@ -61,8 +62,7 @@ class Histogram {
  private:
   std::vector<double> bounds_;
   std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // bounds_.size() + 1, not cumulative
-  std::atomic<double> sum_{0};
-  std::atomic<uint64_t> count_{0};
+  std::atomic<double> sum_{0};  // the count is the buckets' sum
 };
 
 // Bucket bounds in seconds for request durations: 1 ms .. 60 s.
@@ -111,7 +111,8 @@ class Registry {
   Histogram& histogram(std::string name, std::string help, std::span<const double> bounds,
                        Labels labels = {});
   // A gauge read when rendered (queue depths, sizes of structures owned elsewhere). `read`
-  // runs on the rendering thread and must be safe there.
+  // runs on the rendering thread, under the registry's lock: it must be safe there and
+  // must not call back into the registry.
   void gaugeFn(std::string name, std::string help, Labels labels, std::function<double()> read);
   Family<Counter>& counterFamily(std::string name, std::string help,
                                  std::vector<std::string> label_names);

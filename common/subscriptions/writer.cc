@@ -52,7 +52,7 @@ void Writer::write(std::shared_ptr<const Subscription> sub, Done done) {
       table_.unpin(sub->id, pinned);
       return done(std::unexpected(std::move(*err)));
     }
-    table_.upsert(*sub);
+    table_.putIfPinned(sub->id, pinned, *sub);
     done(sub);
   };
   auto r = producer_.produce(topic_, sub->id, pinned, {}, acked);

@@ -49,6 +49,18 @@ class RecordTable {
     std::lock_guard lock(mu_);
     pins_[key] = std::move(record);
   }
+  // A local write was acknowledged: applies `value` only while `record` is still pinned.
+  // Once the topic reader has read it (the pin is gone) the table is at least that new,
+  // and it may already hold a later record of the key that this must not overwrite.
+  void putIfPinned(const std::string& key, const std::string& record, T value) {
+    auto fresh = std::make_shared<const T>(std::move(value));
+    std::lock_guard lock(mu_);
+    auto it = pins_.find(key);
+    if (it == pins_.end() || it->second != record) return;
+    auto next = std::make_shared<Map>(*map_);
+    (*next)[key] = std::move(fresh);
+    map_ = std::move(next);
+  }
   void unpin(const std::string& key, const std::string& record) {
     std::lock_guard lock(mu_);
     if (auto it = pins_.find(key); it != pins_.end() && it->second == record) pins_.erase(it);
