@@ -67,11 +67,12 @@ struct Options {
 };
 
 [[noreturn]] void usage(const std::string& problem) {
-  std::fprintf(stderr,
-               "hookpipe-chaos: %s\nusage: hookpipe-chaos --dir DIR [--brokers HOST:PORT] "
-               "[--rate N] [--seconds N] [--subs ok,flaky,...] [--retry-tiers 1s,5s,30s] "
-               "[--quiet S] [--max-wait S] [--linger S] [--receiver-port P] [--static] [--recover]\n",
-               problem.c_str());
+  std::fprintf(
+      stderr,
+      "hookpipe-chaos: %s\nusage: hookpipe-chaos --dir DIR [--brokers HOST:PORT] "
+      "[--rate N] [--seconds N] [--subs ok,flaky,...] [--retry-tiers 1s,5s,30s] "
+      "[--quiet S] [--max-wait S] [--linger S] [--receiver-port P] [--static] [--recover]\n",
+      problem.c_str());
   std::exit(2);
 }
 
@@ -90,28 +91,43 @@ Options parse(int argc, char** argv) {
       if (v.empty() || *end != '\0' || d < lo) usage(a + ": bad number '" + v + "'");
       return d;
     };
-    if (a == "--dir") o.dir = value();
-    else if (a == "--brokers") o.brokers = value();
-    else if (a == "--rate") o.rate = number(1);
-    else if (a == "--seconds") o.seconds = static_cast<long>(number(1));
-    else if (a == "--retry-tiers") o.retry_tiers = value();
-    else if (a == "--quiet") o.quiet_s = static_cast<long>(number(1));
-    else if (a == "--max-wait") o.max_wait_s = static_cast<long>(number(1));
-    else if (a == "--linger") o.linger_s = static_cast<long>(number(0));
-    else if (a == "--receiver-port") o.receiver_port = static_cast<unsigned short>(number(0));
-    else if (a == "--static") o.static_membership = true;
-    else if (a == "--recover") o.recover = true;
+    if (a == "--dir")
+      o.dir = value();
+    else if (a == "--brokers")
+      o.brokers = value();
+    else if (a == "--rate")
+      o.rate = number(1);
+    else if (a == "--seconds")
+      o.seconds = static_cast<long>(number(1));
+    else if (a == "--retry-tiers")
+      o.retry_tiers = value();
+    else if (a == "--quiet")
+      o.quiet_s = static_cast<long>(number(1));
+    else if (a == "--max-wait")
+      o.max_wait_s = static_cast<long>(number(1));
+    else if (a == "--linger")
+      o.linger_s = static_cast<long>(number(0));
+    else if (a == "--receiver-port")
+      o.receiver_port = static_cast<unsigned short>(number(0));
+    else if (a == "--static")
+      o.static_membership = true;
+    else if (a == "--recover")
+      o.recover = true;
     else if (a == "--subs") {
       o.kinds.clear();
       std::stringstream ss(value());
       std::string k;
       while (std::getline(ss, k, ',')) {
-        if (k == "ok") o.kinds.push_back(chaos::Kind::kOk);
-        else if (k == "flaky") o.kinds.push_back(chaos::Kind::kFlaky);
-        else usage("--subs: unknown kind '" + k + "' (ok or flaky)");
+        if (k == "ok")
+          o.kinds.push_back(chaos::Kind::kOk);
+        else if (k == "flaky")
+          o.kinds.push_back(chaos::Kind::kFlaky);
+        else
+          usage("--subs: unknown kind '" + k + "' (ok or flaky)");
       }
       if (o.kinds.empty()) usage("--subs: at least one subscription");
-    } else usage("unknown argument " + a);
+    } else
+      usage("unknown argument " + a);
   }
   if (o.dir.empty()) usage("--dir is required");
   return o;
@@ -147,8 +163,7 @@ std::vector<chaos::SubSpec> chooseSubscriptions(const Options& o) {
       c.retry_partition = partitionOf(c.id, o.retry_partitions);
       const bool d_free = used_d.size() >= static_cast<std::size_t>(o.deliveries_partitions) ||
                           !used_d.contains(c.deliveries_partition);
-      const bool r_free = !flaky ||
-                          used_r.size() >= static_cast<std::size_t>(o.retry_partitions) ||
+      const bool r_free = !flaky || used_r.size() >= static_cast<std::size_t>(o.retry_partitions) ||
                           !used_r.contains(c.retry_partition);
       if (k == 0) best = c;
       if (d_free && r_free) {
@@ -242,13 +257,14 @@ int main(int argc, char** argv) {
     }
   }
   if (auto t = kafka::ensureTopics(config); !t) {
-    std::fprintf(stderr, "hookpipe-chaos: cannot create topics at %s: %s\n",
-                 config.brokers.c_str(), t.error().message.c_str());
+    std::fprintf(stderr, "hookpipe-chaos: cannot create topics at %s: %s\n", config.brokers.c_str(),
+                 t.error().message.c_str());
     return 2;
   }
   // An application's producer: librdkafka's default 5 min message timeout (hookpipe's
   // own 30 s would fail events while the broker restarts, and shrink what is expected).
-  auto made = kafka::Producer::create(config, {{"linger.ms", "5"}, {"message.timeout.ms", "300000"}});
+  auto made =
+      kafka::Producer::create(config, {{"linger.ms", "5"}, {"message.timeout.ms", "300000"}});
   if (!made) {
     std::fprintf(stderr, "hookpipe-chaos: producer: %s\n", made.error().message.c_str());
     return 2;
@@ -266,9 +282,9 @@ int main(int argc, char** argv) {
             ? R"(,"retry_config":{"strategy":"exponential","retry_delay":1000,)"
               R"("backoff_multiplier":6,"max_retries":12})"
             : "";
-    auto sub = parseSubscription(R"({"id":")" + spec.id + R"(","url":")" + receiver.url(s) +
-                                 R"(","events":["*"],"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")" +
-                                 retry + "}");
+    auto sub = parseSubscription(
+        R"({"id":")" + spec.id + R"(","url":")" + receiver.url(s) +
+        R"(","events":["*"],"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")" + retry + "}");
     if (!sub || !producer->produceBlocking(config.topics.subscriptions(), spec.id,
                                            toJson(*sub, true), {}, nullptr)) {
       std::fprintf(stderr, "hookpipe-chaos: cannot write subscription %s\n", spec.id.c_str());
@@ -299,14 +315,16 @@ int main(int argc, char** argv) {
     if (!ok_warm && ledger.warmedUp(true)) ok_warm = now;
     if (ok_warm && now - *ok_warm > 30s && !run.warmup_stalled) {
       run.warmup_stalled = true;
-      std::printf("hookpipe-chaos: warm-up: no retry came back in 30 s; restarting the retry "
-                  "processes\n");
+      std::printf(
+          "hookpipe-chaos: warm-up: no retry came back in 30 s; restarting the retry "
+          "processes\n");
       std::fflush(stdout);
       writeFile(dir / "restart-retry", "\n");
       waitForFile(dir / "restarted-retry", 60s);
     }
     if (now - warm_start > 180s) {
-      std::fprintf(stderr, "hookpipe-chaos: no warm-up event reached every subscription in 180 s\n");
+      std::fprintf(stderr,
+                   "hookpipe-chaos: no warm-up event reached every subscription in 180 s\n");
       return 2;
     }
     const std::string id = "warm_" + std::to_string(k);
@@ -334,10 +352,9 @@ int main(int argc, char** argv) {
     while (sent < due) {
       const std::string id = "evt_" + std::to_string(sent);
       const long seq = sent;
-      auto r = producer->produce(config.topics.events(), id, eventBody(id, seq), {},
-                                 [&ledger, seq](std::optional<Error> e) {
-                                   ledger.acked(seq, !e.has_value());
-                                 });
+      auto r = producer->produce(
+          config.topics.events(), id, eventBody(id, seq), {},
+          [&ledger, seq](std::optional<Error> e) { ledger.acked(seq, !e.has_value()); });
       if (!r) {
         producer->poll(10);
         continue;

@@ -128,8 +128,8 @@ class Ledger {
  private:
   mutable std::mutex mu_;
   std::vector<SubSpec> subs_;
-  std::vector<int64_t> acked_us_;  // per event: ack time, kUnacked or kFailed
-  std::vector<Pair> pairs_;        // seq * subs + sub
+  std::vector<int64_t> acked_us_;                   // per event: ack time, kUnacked or kFailed
+  std::vector<Pair> pairs_;                         // seq * subs + sub
   std::vector<std::vector<int64_t>> first_ok_us_;   // per subscription, in arrival order
   std::vector<std::vector<int64_t>> duplicate_us_;  // per subscription, in arrival order
   std::vector<long> failed_answers_;

@@ -75,18 +75,21 @@ Verdict report(const Ledger& ledger, const RunInfo& run) {
 
   long acked_events = 0, failed_events = 0, unacked_events = 0;
   for (int64_t t : acked) {
-    if (t >= 0) ++acked_events;
-    else if (t == Ledger::kFailed) ++failed_events;
-    else ++unacked_events;
+    if (t >= 0)
+      ++acked_events;
+    else if (t == Ledger::kFailed)
+      ++failed_events;
+    else
+      ++unacked_events;
   }
   o += format(
       "chaos report: prefix %s, %ld s at %.0f events/s, %zu subscriptions, static membership %s\n",
       run.prefix.c_str(), run.seconds, run.rate, n, run.static_membership ? "on" : "off");
   o += format("the wait ended: %s (%+.1f s)\n",
-              run.stopped_by == "complete"  ? "every pair delivered"
-              : run.stopped_by == "quiet"   ? "no new pair delivered for the quiet period"
-                                            : "--max-wait, with pairs still being delivered (the "
-                                              "pipeline was behind, not stuck)",
+              run.stopped_by == "complete" ? "every pair delivered"
+              : run.stopped_by == "quiet"  ? "no new pair delivered for the quiet period"
+                                           : "--max-wait, with pairs still being delivered (the "
+                                             "pipeline was behind, not stuck)",
               sec((quiet_us > 0 ? quiet_us : run.stop_us) - run.publish_start_us));
   o += format(
       "published: %ld events acknowledged by the broker, %ld failed, %ld without an answer "
@@ -198,15 +201,14 @@ Verdict report(const Ledger& ledger, const RunInfo& run) {
   }
 
   o += "per fault window (from the fault to the next one; times from the start of publishing):\n";
-  o += format("  %7s  %-34s %8s %10s %9s %17s %11s %9s\n", "at", "fault", "lasted",
-              "duplicates", "pause all", "pause worst sub", "max latency", "missing");
+  o += format("  %7s  %-34s %8s %10s %9s %17s %11s %9s\n", "at", "fault", "lasted", "duplicates",
+              "pause all", "pause worst sub", "max latency", "missing");
   for (const auto& w : windows) {
     o += format("  %+6.1fs  %-34s %8s %10ld %8.2fs %9.2fs (s%zu) %10s %9ld\n",
                 sec(w.start - run.publish_start_us), w.label.c_str(),
                 w.lasted >= 0 ? format("%.1fs", sec(w.lasted)).c_str() : "-", w.duplicates,
                 sec(w.pause_any), sec(w.pause_sub), w.pause_sub_index,
-                w.latency_max >= 0 ? format("%.2fs", sec(w.latency_max)).c_str() : "-",
-                w.missing);
+                w.latency_max >= 0 ? format("%.2fs", sec(w.latency_max)).c_str() : "-", w.missing);
   }
   o += "  (pause: the longest stretch in the window with no new pair delivered while some were "
        "due; s<N>: subscription N; max latency: acknowledged -> first 2xx, ok subscriptions, "
@@ -248,8 +250,8 @@ Verdict report(const Ledger& ledger, const RunInfo& run) {
   v.summary = format(
       "expected=%ld missing=%ld missing_after_restart=%ld duplicates=%ld dead_letters=%ld "
       "invalid=%ld unknown=%ld exits=%zu warmup_stalled=%d",
-      total_expected, total_missing, v.missing_after_restart, total_dups, run.dead_letters, run.invalid_events,
-      ledger.unknownRequests(), exits.size(), run.warmup_stalled ? 1 : 0);
+      total_expected, total_missing, v.missing_after_restart, total_dups, run.dead_letters,
+      run.invalid_events, ledger.unknownRequests(), exits.size(), run.warmup_stalled ? 1 : 0);
   return v;
 }
 
@@ -260,7 +262,8 @@ std::string timeline(const Ledger& ledger, const RunInfo& run) {
     return t < run.publish_start_us ? -1 : static_cast<long>((t - run.publish_start_us) / kStep);
   };
   const long slots = slot(run.stop_us) + 1;
-  std::vector<std::vector<long>> cols(1 + 2 * n, std::vector<long>(static_cast<std::size_t>(slots)));
+  std::vector<std::vector<long>> cols(1 + 2 * n,
+                                      std::vector<long>(static_cast<std::size_t>(slots)));
   auto add = [&](std::size_t col, int64_t t) {
     if (const long s = slot(t); s >= 0 && s < slots) ++cols[col][static_cast<std::size_t>(s)];
   };
@@ -286,7 +289,9 @@ std::string pairsTable(const Ledger& ledger, const RunInfo& run) {
   for (std::size_t s = 0; s < ledger.subs().size(); ++s)
     out += format("\tfirst_ok_ms_s%zu\tok_s%zu\trequests_s%zu", s, s, s);
   out += "\n";
-  auto rel = [&](int64_t t) { return t < 0 ? -1L : static_cast<long>((t - run.publish_start_us) / 1000); };
+  auto rel = [&](int64_t t) {
+    return t < 0 ? -1L : static_cast<long>((t - run.publish_start_us) / 1000);
+  };
   for (long seq = 0; seq < ledger.events(); ++seq) {
     out += format("%ld\t%ld", seq, rel(ledger.ackedMicros()[static_cast<std::size_t>(seq)]));
     for (std::size_t s = 0; s < ledger.subs().size(); ++s) {

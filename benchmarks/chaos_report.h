@@ -29,7 +29,8 @@ struct RunInfo {
   int64_t publish_end_us = 0;
   int64_t stop_us = 0;  // when the receiver stopped counting
   std::string stopped_by;
-  bool warmup_stalled = false;  // a warm-up retry never came back (retry processes restarted)  // complete | quiet | max-wait (before any --recover restart)
+  bool warmup_stalled = false;  // a warm-up retry never came back (retry processes restarted)  //
+                                // complete | quiet | max-wait (before any --recover restart)
   // --recover: when the run first went quiet with pairs missing and every process was
   // restarted (0: it was not).
   int64_t restart_us = 0;
@@ -39,9 +40,9 @@ struct RunInfo {
 };
 
 struct Verdict {
-  std::string text;      // the report, several lines
-  std::string summary;   // one line of key=value, for scripts
-  long missing = 0;  // at quiet (before a --recover restart)
+  std::string text;     // the report, several lines
+  std::string summary;  // one line of key=value, for scripts
+  long missing = 0;     // at quiet (before a --recover restart)
   long missing_after_restart = 0;
   long unexpected_exits = 0;
   bool warmup_stalled = false;

@@ -173,8 +173,7 @@ void Admission::pump() {
     const int slots = guard_.available(id, capOf(*sub), now);
     const auto breaker = guard_.view(id);
     if (breaker.state == BreakerState::kOpen && !sub->ordered) {
-      for (auto& p : take_all())
-        sink_.parkForBreaker(std::move(p), *sub, breaker.open_until_ms);
+      for (auto& p : take_all()) sink_.parkForBreaker(std::move(p), *sub, breaker.open_until_ms);
       it = busy_lanes_.erase(it);
       continue;
     }

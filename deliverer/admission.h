@@ -58,9 +58,8 @@ class Admission {
     std::size_t max_waiting = 4096;
     int endpoint_concurrency = 32;
   };
-  Admission(Settings settings, SubscriptionTable& table, EndpointGuard& guard,
-            RateLimiter& limiter, DelivererMetrics& metrics, AdmissionSink& sink,
-            const Clock& clock);
+  Admission(Settings settings, SubscriptionTable& table, EndpointGuard& guard, RateLimiter& limiter,
+            DelivererMetrics& metrics, AdmissionSink& sink, const Clock& clock);
   ~Admission();
 
   // How many records intake may take now, given the transfers out. Intake stops while

@@ -21,8 +21,7 @@ Dedup::Dedup(redis::Client& redis, const Config& config, DelivererMetrics& metri
       delivered_(redis, config.topics.prefix,
                  std::chrono::duration_cast<std::chrono::seconds>(config.delivered_ttl)) {}
 
-bool Dedup::mayBeDelivered(const kafka::OwnedMessage& m,
-                               const records::DeliveryMeta& meta) const {
+bool Dedup::mayBeDelivered(const kafka::OwnedMessage& m, const records::DeliveryMeta& meta) const {
   // Came back through a tier or a replay: an earlier copy may have been delivered.
   if (meta.attempt > 1 || meta.due_ms != 0 || !meta.replay_id.empty()) return true;
   // Written before this worker took the partition over: its previous owner may have
@@ -46,8 +45,8 @@ void Dedup::lookUp(std::span<const Pending> batch) {
   answer_ = std::vector<bool>{};
   if (asked_count_ == 0) return;
   metrics_.redis_round_trips_dedup.inc();
-  answer_ = delivered_.wereDelivered(
-      std::span<const std::string>(asked_ids_.data(), asked_count_), kafka::nowMs());
+  answer_ = delivered_.wereDelivered(std::span<const std::string>(asked_ids_.data(), asked_count_),
+                                     kafka::nowMs());
   if (!answer_) {
     metrics_.redis_errors_dedup.inc();
     log()->warn("delivered-id check skipped error={}", answer_.error().message);

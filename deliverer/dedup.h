@@ -51,7 +51,7 @@ class Dedup {
 
   DelivererMetrics& metrics_;
   redis::DeliveredStore delivered_;
-  RecentIds recent_{1 << 16};  // ids this worker delivered lately
+  RecentIds recent_{1 << 16};                          // ids this worker delivered lately
   std::unordered_map<int32_t, int64_t> assigned_end_;  // partition -> end offset when assigned
   // The last lookUp(): the ids asked (the first asked_count_), and for each of the batch
   // its index among them or -1; Redis's answer.

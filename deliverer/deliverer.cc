@@ -91,9 +91,9 @@ int Deliverer::run(const std::atomic<bool>& stop) {
     batch.clear();  // keeps its capacity for the next batch
     if (admission_->busy()) admission_->pump();
     dedup_->flush();
-    const int timeout_ms = admission_->busy()                                   ? kBusyLanesWaitMs
+    const int timeout_ms = admission_->busy()                               ? kBusyLanesWaitMs
                            : transport_->inFlight() < config_.max_in_flight ? 200
-                                                                                : 1000;
+                                                                            : 1000;
     transport_->drive(timeout_ms);
     completeFinished();
     if (auto now = std::chrono::steady_clock::now(); now - last_report > std::chrono::seconds(10)) {

@@ -26,8 +26,8 @@ Disposition::Disposition(const Config& config, Shared& shared, SubscriptionTable
     : config_(config),
       shared_(shared),
       worker_(worker),
-      subscription_writer_(std::make_unique<subscriptions::Writer>(
-          *producer, table, config.topics.subscriptions())),
+      subscription_writer_(
+          std::make_unique<subscriptions::Writer>(*producer, table, config.topics.subscriptions())),
       producer_(std::move(producer)),
       hand_off_(std::make_unique<kafka::HandOff>(*producer_)) {}
 
@@ -110,16 +110,16 @@ bool Disposition::retryOrDeadLetter(Pending& p, const Subscription& sub,
   return false;
 }
 
-void Disposition::park(Pending p, int64_t due_ms, std::string_view cause,
-                       const Subscription* sub) {
+void Disposition::park(Pending p, int64_t due_ms, std::string_view cause, const Subscription* sub) {
   const int64_t now = kafka::nowMs();
   p.meta.due_ms = std::max(due_ms, now + 1);
   observe(observe::Outcome::kParked, p, sub, cause, nullptr, p.meta.due_ms);
   kafka::HeaderList headers = p.headers.unpack();
   p.meta.writeTo(headers);
   // Never straight back to `deliveries`: a tier holds it until due_ms.
-  const int tier = std::max(
-      0, retry_policy::chooseTier(config_.retry_tiers, std::chrono::milliseconds(p.meta.due_ms - now)));
+  const int tier =
+      std::max(0, retry_policy::chooseTier(config_.retry_tiers,
+                                           std::chrono::milliseconds(p.meta.due_ms - now)));
   handOff(config_.topics.retryTier(config_.retry_tiers[tier]), std::move(p.msg),
           std::move(headers));
 }
@@ -132,9 +132,9 @@ void Disposition::parkForBreaker(Pending p, const Subscription& sub, int64_t ope
   if (meta.first_attempt_ms == 0) meta.first_attempt_ms = now;
   const int64_t deadline = meta.first_attempt_ms + retry_policy::horizon(sub.retry_config).count();
   if (now > deadline) {
-    meta.error_message = "cut short by an open circuit breaker: the retry policy's horizon passed" +
-                         (meta.error_message.empty() ? std::string()
-                                                     : "; last error: " + meta.error_message);
+    meta.error_message =
+        "cut short by an open circuit breaker: the retry policy's horizon passed" +
+        (meta.error_message.empty() ? std::string() : "; last error: " + meta.error_message);
     if (meta.error_class.empty()) meta.error_class = "breaker_open";
     deadLetter(std::move(p), "breaker_open", &sub);
     return;

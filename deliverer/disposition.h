@@ -124,8 +124,8 @@ class Disposition {
   kafka::Progress progress_{[this](const std::string& topic, int32_t partition, int64_t next) {
     consumer_->storeOffset(topic, partition, next);
   }};
-  std::unordered_map<int32_t, int64_t> next_offset_;   // partition -> after the last taken in
-  std::unordered_map<int32_t, int> partition_holds_;   // partition -> ordered lanes holding it
+  std::unordered_map<int32_t, int64_t> next_offset_;  // partition -> after the last taken in
+  std::unordered_map<int32_t, int> partition_holds_;  // partition -> ordered lanes holding it
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

@@ -152,9 +152,9 @@ void EndpointGuard::release(const std::string& id, Feedback feedback, int64_t no
   if (e.v.state == BreakerState::kClosed) {
     const int64_t width = std::max<int64_t>(1, settings_.window.count() / kBuckets);
     const int64_t slot = now_ms / width;
-    const bool window_empty = std::none_of(e.buckets.begin(), e.buckets.end(), [&](const Bucket& b) {
-      return b.slot > slot - kBuckets && b.ok + b.failed > 0;
-    });
+    const bool window_empty = std::none_of(
+        e.buckets.begin(), e.buckets.end(),
+        [&](const Bucket& b) { return b.slot > slot - kBuckets && b.ok + b.failed > 0; });
     if (window_empty) e.bad_since_ms = -1;
   }
   record(e, feedback.success, feedback.failure, now_ms);

@@ -55,7 +55,7 @@ class EndpointGuard {
   struct View {
     BreakerState state = BreakerState::kClosed;
     int in_flight = 0;
-    double limit = 0;  // 0 until the endpoint was first used
+    double limit = 0;         // 0 until the endpoint was first used
     int window_failures = 0;  // in the rolling window, as of the last attempt that ended
     int window_attempts = 0;
     int64_t open_until_ms = 0;

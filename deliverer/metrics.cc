@@ -22,9 +22,9 @@ DelivererMetrics::DelivererMetrics(metrics::Registry& r)
       parked_lane_full(parked_family.labels({"lane_full"})),
       parked_breaker_open(parked_family.labels({"breaker_open"})),
       parked_paused(parked_family.labels({"paused"})),
-      dead_letters_family(
-          r.counterFamily("hookpipe_deliverer_dead_letters_total",
-                          "Deliveries handed to the dead-letter topic", {"reason"})),
+      dead_letters_family(r.counterFamily("hookpipe_deliverer_dead_letters_total",
+                                          "Deliveries handed to the dead-letter topic",
+                                          {"reason"})),
       duplicates_skipped(r.counter("hookpipe_deliverer_duplicates_skipped_total",
                                    "Deliveries not sent: delivered before or in flight")),
       unknown_subscription(r.counter("hookpipe_deliverer_unknown_subscription_total",
@@ -33,8 +33,8 @@ DelivererMetrics::DelivererMetrics(metrics::Registry& r)
       waiting(r.gauge("hookpipe_deliverer_waiting", "Deliveries waiting in memory in lanes")),
       partitions_held(r.gauge("hookpipe_deliverer_partitions_held",
                               "Deliveries partitions held paused by ordered lanes at their bound")),
-      breakers_family(r.gaugeFamily("hookpipe_deliverer_breakers", "Endpoints by breaker state",
-                                    {"state"})),
+      breakers_family(
+          r.gaugeFamily("hookpipe_deliverer_breakers", "Endpoints by breaker state", {"state"})),
       breakers_closed(breakers_family.labels({"closed"})),
       breakers_open(breakers_family.labels({"open"})),
       breakers_half_open(breakers_family.labels({"half_open"})),

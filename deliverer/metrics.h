@@ -27,7 +27,7 @@ struct DelivererMetrics {
   metrics::Family<metrics::Counter>& attempts_family;  // {outcome}
   std::array<metrics::Counter*, 5> attempts{};         // by observe::Outcome
   metrics::Counter& attemptsOf(observe::Outcome o) { return *attempts[static_cast<int>(o)]; }
-  metrics::Histogram& attempt_duration;                // seconds, attempted steps only
+  metrics::Histogram& attempt_duration;  // seconds, attempted steps only
   // Parks by cause (observe::Attempt::reason: "rate_limit", "lane_full", "breaker_open",
   // "paused"); an unknown cause counts as lane_full.
   metrics::Family<metrics::Counter>& parked_family;
@@ -44,9 +44,9 @@ struct DelivererMetrics {
   metrics::Counter& unknown_subscription;
 
   // Fed by the owners of the state.
-  metrics::Gauge& in_flight;          // requests out, all workers (Transport)
-  metrics::Gauge& waiting;            // deliveries waiting in lanes (Admission)
-  metrics::Gauge& partitions_held;    // paused for an ordered lane at its bound (Disposition)
+  metrics::Gauge& in_flight;        // requests out, all workers (Transport)
+  metrics::Gauge& waiting;          // deliveries waiting in lanes (Admission)
+  metrics::Gauge& partitions_held;  // paused for an ordered lane at its bound (Disposition)
   // Endpoints by breaker state, counts per state (EndpointGuard).
   metrics::Family<metrics::Gauge>& breakers_family;  // {state}
   metrics::Gauge& breakers_closed;
@@ -55,7 +55,7 @@ struct DelivererMetrics {
   metrics::Counter& breaker_opened;
   metrics::Counter& breaker_closed;
   metrics::Counter& throttle_backoffs;  // the adaptive limit halved after a 429/503
-  metrics::Counter& rate_limit_waits;  // a lane granted fewer tokens than it asked (Admission)
+  metrics::Counter& rate_limit_waits;   // a lane granted fewer tokens than it asked (Admission)
   // Redis use by the rate limiter and the delivered-id store (Dedup): {use}.
   metrics::Family<metrics::Counter>& redis_round_trips_family;
   metrics::Family<metrics::Counter>& redis_errors_family;

@@ -102,8 +102,7 @@ void Transport::start(Pending p, std::shared_ptr<const Subscription> sub) {
   const int64_t now = kafka::nowMs();
   if (meta.first_attempt_ms == 0) meta.first_attempt_ms = now;
   meta.parked_since_ms = 0;  // it goes out: a later pause starts a new max_pause clock
-  t->http.prepare(t->easy, *t->sub, meta.delivery_id, t->p.msg.value, signer_, http_options_,
-                  now);
+  t->http.prepare(t->easy, *t->sub, meta.delivery_id, t->p.msg.value, signer_, http_options_, now);
   curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t.get());
   t->started_ms = now;
   t->started_us = steadyUs();

@@ -20,8 +20,8 @@ Api::Api(const Config& config, kafka::Producer& producer, SubscriptionTable& tab
          EventTypeTable& event_types)
     : services_(config, producer, table, event_types), auth_(config.api_tokens) {
   if (!auth_.enabled())
-    logger("producer")->warn(
-        "HOOKPIPE_API_TOKENS is not set: the API accepts requests without a token");
+    logger("producer")
+        ->warn("HOOKPIPE_API_TOKENS is not set: the API accepts requests without a token");
   routes::addHealth(routes_, services_);
   routes::addEvents(routes_, services_);
   routes::addSubscriptions(routes_, services_);

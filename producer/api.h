@@ -23,8 +23,8 @@ namespace hookpipe::producer {
 // (written through `subscription_writer`) and the event-type catalog, and the services
 // that run work off the HTTP threads.
 struct ApiServices {
-  ApiServices(const Config& config, kafka::Producer& producer, SubscriptionTable& subscription_table,
-              EventTypeTable& event_types);
+  ApiServices(const Config& config, kafka::Producer& producer,
+              SubscriptionTable& subscription_table, EventTypeTable& event_types);
 
   Config config;
   kafka::Producer& producer;

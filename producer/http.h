@@ -51,8 +51,7 @@ class Connection {
 // drops its Responder.
 class Responder {
  public:
-  explicit Responder(std::shared_ptr<Connection> connection)
-      : connection_(std::move(connection)) {}
+  explicit Responder(std::shared_ptr<Connection> connection) : connection_(std::move(connection)) {}
   void respond(Response res) const { connection_->respond(std::move(res)); }
   std::shared_ptr<ResponseStream> stream(ResponseHead head) const {
     return connection_->stream(std::move(head));

@@ -304,15 +304,15 @@ struct Server::Listener : std::enable_shared_from_this<Server::Listener> {
         body_limit(body_limit),
         sessions(std::move(sessions)) {}
   void accept() {
-    acceptor.async_accept(net::make_strand(io), [self = shared_from_this()](beast::error_code ec,
-                                                                            tcp::socket socket) {
-      if (ec == net::error::operation_aborted) return;
-      if (!ec)
-        std::make_shared<Session>(std::move(socket), self->handler, self->body_limit,
-                                  self->sessions)
-            ->start();
-      self->accept();
-    });
+    acceptor.async_accept(net::make_strand(io),
+                          [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                            if (ec == net::error::operation_aborted) return;
+                            if (!ec)
+                              std::make_shared<Session>(std::move(socket), self->handler,
+                                                        self->body_limit, self->sessions)
+                                  ->start();
+                            self->accept();
+                          });
   }
   net::io_context& io;
   tcp::acceptor acceptor;

@@ -10,7 +10,7 @@ namespace hookpipe::router {
 
 // The label values of hookpipe_router_invalid_events_total{reason=…}.
 inline constexpr std::array<std::string_view, 8> kInvalidReasons = {
-    "too_large", "not_json", "not_object", "bad_type",
+    "too_large", "not_json",      "not_object",    "bad_type",
     "bad_id",    "bad_timestamp", "duplicate_key", "other"};
 // Why an event went to `events.invalid`, as one of kInvalidReasons (the full reason
 // travels in the record's hp-invalid-reason header).

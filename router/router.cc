@@ -249,9 +249,9 @@ void Router::routeInvalid(const rd_kafka_message_t* msg, int32_t partition, int6
 
 void Router::send(Delivery* d) {
   const Event& ev = *d->event;
-  const auto headers = records::freshDeliveryHeaders({d->delivery_id, ev.event.id, ev.event.type,
-                                                      d->subscription_id, events_topic_,
-                                                      ev.partition_text, ev.offset_text});
+  const auto headers =
+      records::freshDeliveryHeaders({d->delivery_id, ev.event.id, ev.event.type, d->subscription_id,
+                                     events_topic_, ev.partition_text, ev.offset_text});
   if (exactly_once_) {
     // The transaction's commit waits for every record and fails if one failed: no
     // delivery report needed, nothing kept.
@@ -321,8 +321,7 @@ void Router::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
     return;
   }
   const auto deadline = std::chrono::steady_clock::now() + kDrainBudget;
-  while (progress_.pending(partitions) > 0 && std::chrono::steady_clock::now() < deadline)
-    pump(10);
+  while (progress_.pending(partitions) > 0 && std::chrono::steady_clock::now() < deadline) pump(10);
   progress_.forget(partitions);
 }
 

@@ -84,7 +84,7 @@ class Router final : public kafka::RebalanceListener {
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::HandOff> hand_off_;  // invalid events (at least once)
   std::unique_ptr<kafka::Consumer> consumer_;
-  kafka::Progress progress_;  // at least once
+  kafka::Progress progress_;      // at least once
   std::deque<Delivery*> resend_;  // at least once: failed deliveries, produced again on pump()
 
   // Exactly once: the open transaction, and per partition of `events` the first and the

@@ -52,8 +52,7 @@ int runList(const Config& config, const Common& c) {
     rows.push_back({std::to_string(d.partition) + ":" + std::to_string(d.offset),
                     meta.subscription_id, meta.event_id, meta.event_type,
                     std::to_string(meta.attempt), std::to_string(meta.last_status),
-                    meta.error_class, meta.dead_letter_reason,
-                    formatTimeMs(d.deadLetteredAtMs())});
+                    meta.error_class, meta.dead_letter_reason, formatTimeMs(d.deadLetteredAtMs())});
   });
   if (!read) {
     std::cerr << "dlq list failed: " << read.error().message << "\n";

@@ -112,8 +112,8 @@ Result<ScanEnd> scanDeadLetters(const Config& config, const ScanOptions& options
   for (const auto& [p, r] : *ranges) end.next[p] = std::max(end.next[p], r.begin);
   uint64_t matched = 0;
   bool cut_short = false;
-  auto done = (*reader)->read(
-      config.topics.dlq(), std::move(*ranges), [&](const rd_kafka_message_t* msg) {
+  auto done =
+      (*reader)->read(config.topics.dlq(), std::move(*ranges), [&](const rd_kafka_message_t* msg) {
         if ((options.max && matched >= *options.max) ||
             (options.max_read && end.read >= *options.max_read) ||
             (options.stop != nullptr && *options.stop)) {
@@ -172,10 +172,10 @@ Result<DeadLetter> readDeadLetter(const Config& config, int32_t partition, int64
                 std::to_string(marks->second - 1) + ")");
   std::optional<DeadLetter> found;
   auto done = (*reader)->read(topic, {{partition, {offset, offset + 1}}},
-                             [&](const rd_kafka_message_t* msg) {
-                               if (msg->offset == offset) found = copyOf(msg);
-                               return !found;
-                             });
+                              [&](const rd_kafka_message_t* msg) {
+                                if (msg->offset == offset) found = copyOf(msg);
+                                return !found;
+                              });
   if (!done) return std::unexpected(done.error());
   if (!found)  // e.g. a transaction marker or a compacted gap
     return fail("no record at " + std::to_string(partition) + ":" + std::to_string(offset));

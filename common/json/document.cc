@@ -1,11 +1,12 @@
 #include "common/json/document.h"
-#include "common/json/pointer.h"
 
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+
+#include "common/json/pointer.h"
 
 namespace hookpipe::json {
 namespace {
@@ -86,7 +87,7 @@ int64_t magnitude(std::string_view token, const Number& n) {
 
 // ±(the largest finite double) in `width` characters at most (at least "1e308").
 std::string largestDouble(bool negative, std::size_t width) {
-  static constexpr std::string_view kDigits = "17976931348623157";  // e292: DBL_MAX
+  static constexpr std::string_view kDigits = "17976931348623157";    // e292: DBL_MAX
   const int room = static_cast<int>(width) - (negative ? 1 : 0) - 4;  // "e308" and the sign
   const auto m = static_cast<std::size_t>(std::clamp(room, 1, static_cast<int>(kDigits.size())));
   char buf[32];
@@ -366,7 +367,6 @@ std::optional<std::vector<std::string_view>> arrayElements(std::string_view text
   }
   return std::nullopt;  // not closed: not a valid array
 }
-
 
 std::string pointerToken(std::string_view token) {
   std::string out;

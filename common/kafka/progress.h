@@ -24,8 +24,8 @@ namespace hookpipe::kafka {
 // replay commits itself). Owned and used by one thread, like the consumer it serves.
 class Progress {
  public:
-  using Store = std::function<void(const std::string& topic, int32_t partition,
-                                   int64_t next_offset)>;
+  using Store =
+      std::function<void(const std::string& topic, int32_t partition, int64_t next_offset)>;
   struct Position {
     std::string topic;
     int32_t partition = 0;

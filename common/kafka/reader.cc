@@ -39,14 +39,13 @@ Result<int> Reader::partitionCount(const std::string& topic, std::chrono::millis
   return kafka::partitionCount(rk_.get(), topic, timeout);
 }
 
-Result<std::pair<int64_t, int64_t>> Reader::watermarks(const std::string& topic,
-                                                       int32_t partition,
+Result<std::pair<int64_t, int64_t>> Reader::watermarks(const std::string& topic, int32_t partition,
                                                        std::chrono::milliseconds timeout) {
   return kafka::watermarks(rk_.get(), topic, partition, timeout);
 }
 
-Result<std::map<int32_t, int64_t>> Reader::offsetsForTime(const std::string& topic,
-                                                          int partitions, int64_t ts_ms) {
+Result<std::map<int32_t, int64_t>> Reader::offsetsForTime(const std::string& topic, int partitions,
+                                                          int64_t ts_ms) {
   PartitionListPtr list = listOf(topic, partitions);
   for (int i = 0; i < list->cnt; ++i) list->elems[i].offset = ts_ms;
   if (auto err = rd_kafka_offsets_for_times(rk_.get(), list.get(), kRequestTimeoutMs))

@@ -1,8 +1,8 @@
 #include "common/metrics/metrics.h"
 
 #include <algorithm>
-#include <cmath>
 #include <charconv>
+#include <cmath>
 #include <stdexcept>
 
 namespace hookpipe::metrics {
@@ -38,10 +38,14 @@ void appendNumber(std::string& out, double v) {
 
 void appendEscaped(std::string& out, std::string_view s, bool quote) {
   for (char c : s) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else if (quote && c == '"') out += "\\\"";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else if (quote && c == '"')
+      out += "\\\"";
+    else
+      out += c;
   }
 }
 
@@ -74,8 +78,8 @@ void checkLabels(const std::string& metric, const Labels& labels) {
       throw std::invalid_argument("metric " + metric + ": bad label name '" + k + "'");
 }
 
-constexpr double kDurationBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                       0.25,  0.5,    1,     2.5,  5,     10,   30, 60};
+constexpr double kDurationBuckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                       0.5,   1,      2.5,   5,    10,    30,   60};
 
 }  // namespace
 
@@ -268,8 +272,10 @@ std::string Registry::render() const {
         const auto snap = sample.histogram->snapshot();
         for (std::size_t i = 0; i <= snap.bounds.size(); ++i) {
           std::string le;
-          if (i < snap.bounds.size()) appendNumber(le, snap.bounds[i]);
-          else le = "+Inf";
+          if (i < snap.bounds.size())
+            appendNumber(le, snap.bounds[i]);
+          else
+            le = "+Inf";
           out += name;
           out += "_bucket";
           appendLabels(out, sample.labels, "le", le);
@@ -294,7 +300,7 @@ std::string Registry::render() const {
       out += name;
       appendLabels(out, sample.labels);
       out += ' ';
-      appendNumber(out, sample.counter  ? static_cast<double>(sample.counter->value())
+      appendNumber(out, sample.counter ? static_cast<double>(sample.counter->value())
                         : sample.gauge ? static_cast<double>(sample.gauge->value())
                                        : sample.read());
       out += '\n';

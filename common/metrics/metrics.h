@@ -62,7 +62,7 @@ class Histogram {
  private:
   std::vector<double> bounds_;
   std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // bounds_.size() + 1, not cumulative
-  std::atomic<double> sum_{0};  // the count is the buckets' sum
+  std::atomic<double> sum_{0};                        // the count is the buckets' sum
 };
 
 // Bucket bounds in seconds for request durations: 1 ms .. 60 s.
@@ -93,7 +93,7 @@ class Family {
   Registry& registry_;
   std::string name_;
   std::vector<std::string> label_names_;
-  std::vector<double> bounds_;  // histograms only
+  std::vector<double> bounds_;   // histograms only
   std::vector<Child> children_;  // guarded by the registry's mutex
 };
 

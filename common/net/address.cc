@@ -81,9 +81,9 @@ bool isPrivateAddress(const sockaddr* addr) {
   for (int i = 0; i < embedded.count; ++i)
     if (privateV4(embedded.v4[i])) return true;
   if (unspecifiedOrLoopback(b)) return true;
-  if ((b[0] & 0xfe) == 0xfc) return true;                                         // fc00::/7
-  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;                         // fe80::/10
-  if (b[0] == 0xff) return true;                                                  // multicast
+  if ((b[0] & 0xfe) == 0xfc) return true;                  // fc00::/7
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;  // fe80::/10
+  if (b[0] == 0xff) return true;                           // multicast
   return false;
 }
 

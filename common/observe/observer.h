@@ -13,10 +13,11 @@
 namespace hookpipe::observe {
 
 enum class Outcome : uint8_t {
-  kDelivered,     // a 2xx
-  kRetried,       // the attempt failed; the delivery waits in a retry tier or in place
-  kParked,        // not attempted now (rate limit, full lane, open breaker, paused); no attempt spent
-  kDeadLettered,  // to the dead-letter topic: permanent failure, policy spent, cut short, paused too long
+  kDelivered,  // a 2xx
+  kRetried,    // the attempt failed; the delivery waits in a retry tier or in place
+  kParked,     // not attempted now (rate limit, full lane, open breaker, paused); no attempt spent
+  kDeadLettered,  // to the dead-letter topic: permanent failure, policy spent, cut short, paused
+                  // too long
   kSkipped,       // not sent: delivered before (duplicate) or its subscription is gone
 };
 // "delivered", "retried", "parked", "dead_lettered", "skipped": the metric label values.
@@ -30,12 +31,12 @@ struct Attempt {
   std::string_view delivery_id;
   std::string_view event_id;
   std::string_view event_type;
-  int attempt = 0;           // the attempt number made; for parked/skipped the one not made
-  bool attempted = false;    // an HTTP request was made (delivered, retried, most dead letters)
-  int64_t started_ms = 0;    // wall clock at the request's start (0 when not attempted)
-  int64_t duration_us = 0;   // the request's duration
-  long status = 0;           // the HTTP status; 0 when there was no response
-  std::string_view error_class;    // webhook::errorClass(): "" when delivered
+  int attempt = 0;               // the attempt number made; for parked/skipped the one not made
+  bool attempted = false;        // an HTTP request was made (delivered, retried, most dead letters)
+  int64_t started_ms = 0;        // wall clock at the request's start (0 when not attempted)
+  int64_t duration_us = 0;       // the request's duration
+  long status = 0;               // the HTTP status; 0 when there was no response
+  std::string_view error_class;  // webhook::errorClass(): "" when delivered
   std::string_view error_message;  // curl's or the status line's; never a URL with credentials
   // Why, for what is not a plain attempt result: the dead-letter reason (hp-dlq-reason),
   // the park cause ("rate_limit", "lane_full", "breaker_open", "paused"), the skip cause

@@ -37,8 +37,8 @@ void Client::failed(std::chrono::steady_clock::duration cost) {
   // Quick failures (refused: Redis is down or restarting) are retried at least every
   // second, so a Redis that is back is used again within one; slow ones (a timeout) back
   // off further, each try costing the caller a timeout.
-  const auto most = cost < timeout_ / 4 ? std::chrono::milliseconds(1000)
-                                        : std::chrono::milliseconds(5000);
+  const auto most =
+      cost < timeout_ / 4 ? std::chrono::milliseconds(1000) : std::chrono::milliseconds(5000);
   ctx_.reset();
   backoff_ = backoff_.count() == 0 ? kFirst : std::min(backoff_ * 2, most);
   retry_at_ = std::chrono::steady_clock::now() + backoff_;

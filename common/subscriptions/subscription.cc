@@ -8,9 +8,9 @@
 #include <boost/json.hpp>
 #include <span>
 
+#include "common/format/formatter.h"
 #include "common/json/event.h"
 #include "common/json/pointer.h"
-#include "common/format/formatter.h"
 #include "common/signing/signer.h"
 
 namespace hookpipe {
@@ -67,14 +67,30 @@ std::string printable(std::string_view name) {
   return out;
 }
 
-constexpr std::string_view kTopLevelFields[] = {
-    "id",         "name",        "description",     "url",
-    "events",     "secret",      "previous_secret", "previous_secret_expires_ms",
-    "tenant",     "filters",     "is_active",       "disabled_reason",
-    "signature_style",           "headers",         "metadata",        "format",
-    "retry_config",              "timeout_ms",      "connect_timeout_ms",
-    "rate_limit", "max_concurrency",                "ordered",
-    "created_at", "updated_at"};
+constexpr std::string_view kTopLevelFields[] = {"id",
+                                                "name",
+                                                "description",
+                                                "url",
+                                                "events",
+                                                "secret",
+                                                "previous_secret",
+                                                "previous_secret_expires_ms",
+                                                "tenant",
+                                                "filters",
+                                                "is_active",
+                                                "disabled_reason",
+                                                "signature_style",
+                                                "headers",
+                                                "metadata",
+                                                "format",
+                                                "retry_config",
+                                                "timeout_ms",
+                                                "connect_timeout_ms",
+                                                "rate_limit",
+                                                "max_concurrency",
+                                                "ordered",
+                                                "created_at",
+                                                "updated_at"};
 constexpr std::string_view kRetryConfigFields[] = {"strategy",  "max_retries",        "retry_delay",
                                                    "max_delay", "backoff_multiplier", "jitter"};
 constexpr std::string_view kRateLimitFields[] = {"per_second", "per_minute", "per_hour"};
@@ -82,17 +98,28 @@ constexpr std::string_view kRateLimitFields[] = {"per_second", "per_minute", "pe
 // Names people reach for that are spelled differently here.
 std::string_view alias(std::string_view name) {
   static constexpr std::pair<std::string_view, std::string_view> kAliases[] = {
-      {"active", "is_active"},       {"enabled", "is_active"},
-      {"disabled", "is_active"},     {"paused", "is_active"},
-      {"event_types", "events"},     {"filter_types", "events"},
-      {"filter", "filters"},         {"endpoint", "url"},
-      {"uid", "id"},                 {"timeout", "timeout_ms"},
-      {"retry", "retry_config"},     {"retry_policy", "retry_config"},
-      {"ratelimit", "rate_limit"},   {"rate_limits", "rate_limit"},
-      {"labels", "metadata"},        {"tags", "metadata"},
-      {"signing_secret", "secret"},  {"concurrency", "max_concurrency"},
-      {"max_attempts", "max_retries"}, {"retries", "max_retries"},
-      {"delay", "retry_delay"},      {"multiplier", "backoff_multiplier"}};
+      {"active", "is_active"},
+      {"enabled", "is_active"},
+      {"disabled", "is_active"},
+      {"paused", "is_active"},
+      {"event_types", "events"},
+      {"filter_types", "events"},
+      {"filter", "filters"},
+      {"endpoint", "url"},
+      {"uid", "id"},
+      {"timeout", "timeout_ms"},
+      {"retry", "retry_config"},
+      {"retry_policy", "retry_config"},
+      {"ratelimit", "rate_limit"},
+      {"rate_limits", "rate_limit"},
+      {"labels", "metadata"},
+      {"tags", "metadata"},
+      {"signing_secret", "secret"},
+      {"concurrency", "max_concurrency"},
+      {"max_attempts", "max_retries"},
+      {"retries", "max_retries"},
+      {"delay", "retry_delay"},
+      {"multiplier", "backoff_multiplier"}};
   for (const auto& [from, to] : kAliases)
     if (from == name) return to;
   return {};
@@ -455,9 +482,9 @@ std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
       if (auto p = subscriptionIdProblem(s.id); !p.empty()) problems.add("/id", p);
     for (const char* field : {"previous_secret", "previous_secret_expires_ms"})
       if (obj[field].error() != simdjson::NO_SUCH_FIELD)
-        problems.add(std::string("/") + field,
-                     std::string(field) + " cannot be set: a rotation sets it "
-                                          "(POST /v1/subscriptions/{id}/secret/rotate)");
+        problems.add(std::string("/") + field, std::string(field) +
+                                                   " cannot be set: a rotation sets it "
+                                                   "(POST /v1/subscriptions/{id}/secret/rotate)");
   }
 
   if (auto url = obj["url"]; !given(url))
@@ -559,9 +586,9 @@ std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
         if (v.get_string().get(sv) || k.empty() ||
             k.find_first_of(":\r\n") != std::string_view::npos ||
             sv.find_first_of("\r\n") != std::string_view::npos)
-          problems.add(pointerOf("/headers", k),
-                       "headers: '" + printable(k) +
-                           "' must be a valid header with a string value");
+          problems.add(
+              pointerOf("/headers", k),
+              "headers: '" + printable(k) + "' must be a valid header with a string value");
         else
           s.headers.emplace(k, sv);
       }

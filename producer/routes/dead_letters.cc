@@ -30,7 +30,8 @@ void replayDeadLetters(ApiServices& s, const Request& req, Reply reply) {
     return reply.error(http::status::unsupported_media_type, "send application/json");
   dlq::ReplayOptions options;
   auto problems = parseReplayRequest(req.body(), options);
-  if (problems.empty() && !options.to_subscription.empty() && !s.subscription_table.find(options.to_subscription))
+  if (problems.empty() && !options.to_subscription.empty() &&
+      !s.subscription_table.find(options.to_subscription))
     problems.push_back({"/to_subscription", "no subscription " + options.to_subscription});
   if (!problems.empty()) return reply.invalid(problems);
   auto started = s.dead_letters->startReplay(std::move(options));

@@ -63,12 +63,12 @@ void createEventType(ApiServices& s, const Request& req, Reply reply) {
   t->created_at = t->updated_at = json::formatTimestamp(kafka::nowMs());
   auto stored = std::make_shared<EventType>(std::move(*t));
   storeEventType(s, stored->name, eventTypeJson(*stored),
-              [&s, reply, stored](std::optional<Error> err) {
-                if (err) return reply.unavailable("event type not stored: " + err->message);
-                s.event_types.put(stored->name, *stored);
-                log()->info("event type created name={}", stored->name);
-                reply.json(http::status::created, eventTypeJson(*stored));
-              });
+                 [&s, reply, stored](std::optional<Error> err) {
+                   if (err) return reply.unavailable("event type not stored: " + err->message);
+                   s.event_types.put(stored->name, *stored);
+                   log()->info("event type created name={}", stored->name);
+                   reply.json(http::status::created, eventTypeJson(*stored));
+                 });
 }
 
 void listEventTypes(ApiServices& s, const Request& req, Reply reply) {
@@ -139,26 +139,25 @@ void updateEventType(ApiServices& s, const std::string& name, const Request& req
   t->updated_at = now;
   const auto status = current ? http::status::ok : http::status::created;
   auto stored = std::make_shared<EventType>(std::move(*t));
-  storeEventType(s, name, eventTypeJson(*stored),
-              [&s, reply, stored, status](std::optional<Error> err) {
-                if (err) return reply.unavailable("event type not stored: " + err->message);
-                s.event_types.put(stored->name, *stored);
-                log()->info("event type {} name={}",
-                            status == http::status::created ? "created" : "updated", stored->name);
-                reply.json(status, eventTypeJson(*stored));
-              });
+  storeEventType(
+      s, name, eventTypeJson(*stored), [&s, reply, stored, status](std::optional<Error> err) {
+        if (err) return reply.unavailable("event type not stored: " + err->message);
+        s.event_types.put(stored->name, *stored);
+        log()->info("event type {} name={}",
+                    status == http::status::created ? "created" : "updated", stored->name);
+        reply.json(status, eventTypeJson(*stored));
+      });
 }
 
 void deleteEventType(ApiServices& s, const std::string& name, Reply reply) {
   if (!s.event_types.find(name))
     return reply.error(http::status::not_found, "no event type " + name);
-  storeEventType(s, name, std::nullopt,
-              [&s, reply, name](std::optional<Error> err) {
-                if (err) return reply.unavailable("event type not deleted: " + err->message);
-                s.event_types.erase(name);
-                log()->info("event type deleted name={}", name);
-                reply.noContent();
-              });
+  storeEventType(s, name, std::nullopt, [&s, reply, name](std::optional<Error> err) {
+    if (err) return reply.unavailable("event type not deleted: " + err->message);
+    s.event_types.erase(name);
+    log()->info("event type deleted name={}", name);
+    reply.noContent();
+  });
 }
 
 }  // namespace

@@ -31,7 +31,8 @@ Result<std::optional<std::string>> idempotencyKey(const Request& req) {
   const std::string_view key = it->value();
   bool ok = !key.empty() && key.size() <= 255;
   for (char c : key) ok = ok && c > ' ' && c < 0x7f;
-  if (!ok) return failAt("Idempotency-Key", "Idempotency-Key must be 1..255 visible ASCII characters");
+  if (!ok)
+    return failAt("Idempotency-Key", "Idempotency-Key must be 1..255 visible ASCII characters");
   return std::optional<std::string>(std::string(key));
 }
 
@@ -184,9 +185,9 @@ void publishBatch(ApiServices& s, const Request& req, Reply reply) {
     }
   }
   if (items.size() > s.config.max_batch_events)
-    return reply.error(
-        http::status::payload_too_large,
-        "batch has more than the limit of " + std::to_string(s.config.max_batch_events) + " events");
+    return reply.error(http::status::payload_too_large,
+                       "batch has more than the limit of " +
+                           std::to_string(s.config.max_batch_events) + " events");
   if (items.empty()) return reply.invalid({{"", "batch is empty"}});
 
   using State = IdempotencyStore::Claim::State;

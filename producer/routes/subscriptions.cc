@@ -150,8 +150,7 @@ void rotateSecret(ApiServices& s, const std::string& id, const Request& req, Rep
     return reply.invalid({{"", "the query string has a broken %-escape"}});
   }
   auto started = s.subscription_writer.rotateSecret(
-      id, grace_ms,
-      stored(reply, http::status::ok, "secret rotated", [](const Subscription& sub) {
+      id, grace_ms, stored(reply, http::status::ok, "secret rotated", [](const Subscription& sub) {
         boost::json::object o;
         o["id"] = sub.id;
         o["secret"] = sub.secret;

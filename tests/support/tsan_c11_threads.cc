@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
-#include <time.h>
 #include <threads.h>
+#include <time.h>
 
 namespace {
 
@@ -92,7 +92,9 @@ extern "C" int cnd_signal(cnd_t* c) { return result(pthread_cond_signal(native(c
 
 extern "C" int cnd_broadcast(cnd_t* c) { return result(pthread_cond_broadcast(native(c))); }
 
-extern "C" int cnd_wait(cnd_t* c, mtx_t* m) { return result(pthread_cond_wait(native(c), native(m))); }
+extern "C" int cnd_wait(cnd_t* c, mtx_t* m) {
+  return result(pthread_cond_wait(native(c), native(m)));
+}
 
 extern "C" int cnd_timedwait(cnd_t* __restrict c, mtx_t* __restrict m,
                              const struct timespec* __restrict at) {

@@ -32,11 +32,10 @@ class BreakerTest : public PipelineFixture {
     ASSERT_TRUE(producer.has_value());
     for (int i = first; i < first + n; ++i) {
       const std::string id = "evt_" + type + "_" + std::to_string(i);
-      ASSERT_TRUE((*producer)->produceBlocking(
-          pipeline_->config().topics.events(), id,
-          R"({"id":")" + id + R"(","type":")" + type + R"(","data":{"seq":)" + std::to_string(i) +
-              "}}",
-          {}, nullptr));
+      ASSERT_TRUE((*producer)->produceBlocking(pipeline_->config().topics.events(), id,
+                                               R"({"id":")" + id + R"(","type":")" + type +
+                                                   R"(","data":{"seq":)" + std::to_string(i) + "}}",
+                                               {}, nullptr));
     }
     ASSERT_TRUE((*producer)->flush(10s));
   }
@@ -95,8 +94,7 @@ TEST_F(BreakerTest, AnEndpointThatFailsEachDeliverysFirstTwoTriesGetsEveryDelive
   std::lock_guard lock(rule.mu);
   // Within the policy's horizon (3 retries 1 s apart), with a second of slack for the
   // tiers' and the broker's own delays.
-  for (const auto& [id, at] : rule.delivered)
-    EXPECT_LE(at - rule.first_seen.at(id), 4s) << id;
+  for (const auto& [id, at] : rule.delivered) EXPECT_LE(at - rule.first_seen.at(id), 4s) << id;
   EXPECT_TRUE(deadLetters().empty());
 }
 
@@ -158,11 +156,11 @@ std::optional<Clock::time_point> waitUntilOpened(const Receiver& receiver) {
 TEST_F(BreakerTest, AnEndpointDownForGoodSeesAFewProbesPerCooldownAndItsDeliveriesDeadLetter) {
   Receiver receiver([](const ReceivedRequest&) { return 500; });
   // Judged over 2 s, open for 3 s (doubling per failed round); 5 retries 1 s apart.
-  ASSERT_NO_FATAL_FAILURE(start(receiver, "down",
-                                R"({"strategy":"fixed","retry_delay":1000,"max_retries":5,)"
-                                R"("jitter":false})",
-                                {{"HOOKPIPE_BREAKER_WINDOW", "2s"},
-                                 {"HOOKPIPE_BREAKER_COOLDOWN", "3s"}}));
+  ASSERT_NO_FATAL_FAILURE(
+      start(receiver, "down",
+            R"({"strategy":"fixed","retry_delay":1000,"max_retries":5,)"
+            R"("jitter":false})",
+            {{"HOOKPIPE_BREAKER_WINDOW", "2s"}, {"HOOKPIPE_BREAKER_COOLDOWN", "3s"}}));
   produceEvents("down.event", 20);
   // Failing for a whole window opens the breaker: the requests stop.
   const std::optional<Clock::time_point> opened = waitUntilOpened(receiver);
@@ -185,13 +183,15 @@ TEST_F(BreakerTest, AnEndpointDownForGoodSeesAFewProbesPerCooldownAndItsDeliveri
   // three rounds in the time it took, against one request per delivery before.
   auto reqs = receiver.requests();
   const std::size_t after_open = reqs.size() - before_open;
-  const auto rounds = std::chrono::duration_cast<std::chrono::seconds>(done - *opened).count() / 3 + 1;
+  const auto rounds =
+      std::chrono::duration_cast<std::chrono::seconds>(done - *opened).count() / 3 + 1;
   EXPECT_LE(after_open, std::size_t(3 * rounds)) << "requests after the breaker opened";
   int64_t latest_ms = 0;
   for (const auto& m : dlq) {
     const auto meta = records::DeliveryMeta::fromHeaders(m.headers);
     if (auto at = kafka::findHeader(m.headers, records::kDeadLetterAtMs))
-      latest_ms = std::max<int64_t>(latest_ms, std::stoll(std::string(*at)) - meta.first_attempt_ms);
+      latest_ms =
+          std::max<int64_t>(latest_ms, std::stoll(std::string(*at)) - meta.first_attempt_ms);
   }
   std::cout << "figures: requests before open=" << before_open << " after open=" << after_open
             << " over " << std::chrono::duration<double>(done - *opened).count()
@@ -277,7 +277,8 @@ TEST_F(BreakerTest, AStormOf410sWritesTheSubscriptionBackOnce) {
   ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 10; }, 30s));
   ASSERT_TRUE(eventually(
       [&] {
-        const auto body = httpRequest("GET", pipeline_->apiUrl("/v1/subscriptions/" + sub.id), "").body;
+        const auto body =
+            httpRequest("GET", pipeline_->apiUrl("/v1/subscriptions/" + sub.id), "").body;
         return body.find("\"is_active\":false") != std::string::npos;
       },
       30s));

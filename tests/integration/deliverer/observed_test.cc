@@ -55,12 +55,26 @@ class RecordingObserver final : public observe::DeliveryObserver {
  public:
   void onAttempt(const observe::Attempt& a) noexcept override {
     std::lock_guard lock(mu_);
-    seen_.push_back({a.outcome, std::string(a.delivery_id), std::string(a.subscription_id),
-                     std::string(a.event_id), std::string(a.event_type), a.attempt, a.attempted,
-                     a.started_ms, a.duration_us, a.status, std::string(a.error_class),
-                     std::string(a.error_message), std::string(a.reason), a.request_bytes,
-                     a.response_bytes, std::string(a.response_head), a.next_attempt_ms,
-                     std::string(a.source_topic), a.source_partition, a.source_offset});
+    seen_.push_back({a.outcome,
+                     std::string(a.delivery_id),
+                     std::string(a.subscription_id),
+                     std::string(a.event_id),
+                     std::string(a.event_type),
+                     a.attempt,
+                     a.attempted,
+                     a.started_ms,
+                     a.duration_us,
+                     a.status,
+                     std::string(a.error_class),
+                     std::string(a.error_message),
+                     std::string(a.reason),
+                     a.request_bytes,
+                     a.response_bytes,
+                     std::string(a.response_head),
+                     a.next_attempt_ms,
+                     std::string(a.source_topic),
+                     a.source_partition,
+                     a.source_offset});
   }
   std::vector<Seen> seen() const {
     std::lock_guard lock(mu_);
@@ -84,8 +98,8 @@ class DelivererObservedTest : public ::testing::Test {
   void SetUp() override {
     static const bool curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
     ASSERT_TRUE(curl_ready);
-    pipeline_ = std::make_unique<Pipeline>(
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    pipeline_ =
+        std::make_unique<Pipeline>(::testing::UnitTest::GetInstance()->current_test_info()->name());
     config_ = pipeline_->config();
     config_.allow_private_targets = true;
     config_.request_timeout = 5s;

@@ -151,11 +151,10 @@ class DelivererSendingTest : public PipelineFixture {
     for (int i = 0; i < n; ++i) {
       const std::string id = "evt_" + type + "_" + std::to_string(i);
       at.push_back(Clock::now());
-      EXPECT_TRUE((*producer)->produceBlocking(
-          pipeline_->config().topics.events(), id,
-          R"({"id":")" + id + R"(","type":")" + type + R"(","data":{"seq":)" + std::to_string(i) +
-              "}}",
-          {}, nullptr));
+      EXPECT_TRUE((*producer)->produceBlocking(pipeline_->config().topics.events(), id,
+                                               R"({"id":")" + id + R"(","type":")" + type +
+                                                   R"(","data":{"seq":)" + std::to_string(i) + "}}",
+                                               {}, nullptr));
     }
     EXPECT_TRUE((*producer)->flush(10s));
     return at;

@@ -534,9 +534,9 @@ TEST_F(ApiTest, TypeAndIdAreBoundedAndFreeOfControlCharacters) {
   refused(R"({"type":"order\ncreated"})", "/type", "control characters");
   refused(R"({"type":"a","id":"evt_1\r\nX-Forged: 1"})", "/id", "control characters");
   refused(R"({"type":"a","id":")" + std::string(257, 'i') + R"("})", "/id", "at most 256 bytes");
-  EXPECT_EQ(call("POST", base + "/v1/events", R"({"type":")" + std::string(256, 't') + R"("})")
-                .status,
-            202);
+  EXPECT_EQ(
+      call("POST", base + "/v1/events", R"({"type":")" + std::string(256, 't') + R"("})").status,
+      202);
   auto batch = call("POST", base + "/v1/events/batch", R"([{"type":"a\tb"},{"type":"ok"}])");
   ASSERT_EQ(batch.status, 200) << batch.body;
   EXPECT_EQ(batch.json().at("data").at(0).at("pointer").as_string(), "/type");
@@ -808,9 +808,9 @@ TEST_F(ApiTest, MetadataIsStoredAndReturnedAsGiven) {
   const auto id = jsonField(a.body, "id");
   const auto url = base + "/v1/subscriptions/" + id;
   EXPECT_EQ(bj::serialize(call("GET", url).json().at("metadata")), expected);
-  EXPECT_EQ(bj::serialize(
-                call("GET", base + "/v1/subscriptions").json().at("data").at(0).at("metadata")),
-            expected);
+  EXPECT_EQ(
+      bj::serialize(call("GET", base + "/v1/subscriptions").json().at("data").at(0).at("metadata")),
+      expected);
   const auto stored = storedRecords(pipeline_->config(), id);
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(bj::serialize(bj::parse(stored[0]).at("metadata")), expected);
@@ -896,9 +896,9 @@ TEST_F(ApiTest, UrlCredentialsSendBasicAuthButAreNeverShown) {
 TEST_F(ApiTest, GithubStyleSignsWithTheSecretStringAsGiven) {
   Receiver receiver;
   const auto base = startProducer();
-  auto created = call("POST", base + "/v1/subscriptions",
-                      R"({"url":")" + receiver.url("/gh") +
-                          R"(","events":["*"],"signature_style":"github"})");
+  auto created =
+      call("POST", base + "/v1/subscriptions",
+           R"({"url":")" + receiver.url("/gh") + R"(","events":["*"],"signature_style":"github"})");
   ASSERT_EQ(created.status, 201) << created.body;
   const auto secret = jsonField(created.body, "secret");
   const auto id = jsonField(created.body, "id");
@@ -915,9 +915,9 @@ TEST_F(ApiTest, GithubStyleSignsWithTheSecretStringAsGiven) {
   auto rotated = call("POST", base + "/v1/subscriptions/" + id + "/secret/rotate?grace_ms=0");
   ASSERT_EQ(rotated.status, 200);
   const auto new_secret = jsonField(rotated.body, "secret");
-  ASSERT_EQ(call("POST", base + "/v1/subscriptions/" + id + "/test", R"({"payload":{"n":2}})")
-                .status,
-            200);
+  ASSERT_EQ(
+      call("POST", base + "/v1/subscriptions/" + id + "/test", R"({"payload":{"n":2}})").status,
+      200);
   ASSERT_EQ(receiver.requestsTo("/gh").size(), 2u);
   const auto after = receiver.requestsTo("/gh")[1];
   EXPECT_EQ(after.headers.at("x-webhook-signature"), signer.githubStyle(new_secret, after.body));
@@ -935,10 +935,10 @@ TEST_F(ApiTest, UrlSchemesAreCaseInsensitive) {
   ASSERT_EQ(sent.status, 200) << sent.body;
   EXPECT_EQ(jsonField(sent.body, "outcome"), "delivered") << sent.body;
   EXPECT_EQ(receiver.requestsTo("/upper").size(), 1u);
-  EXPECT_EQ(call("POST", base + "/v1/subscriptions",
-                 R"({"url":"Https://a.example/h","events":["*"]})")
-                .status,
-            201);
+  EXPECT_EQ(
+      call("POST", base + "/v1/subscriptions", R"({"url":"Https://a.example/h","events":["*"]})")
+          .status,
+      201);
   EXPECT_EQ(
       call("POST", base + "/v1/subscriptions", R"({"url":"FTP://a.example/h","events":["*"]})")
           .status,

@@ -96,8 +96,8 @@ TEST_P(RetryTierStopped, PartitionHeldAcrossALostMembershipIsFetchedAgain) {
   ASSERT_TRUE(producer.has_value());
   const std::string tier = config.topics.retryTier(std::chrono::minutes(1));
 
-  auto& retry = pipeline.start("retry", static_membership ? "1" : "",
-                               {{"HOOKPIPE_RETRY_TIERS", "1s,5s,1m"}});
+  auto& retry =
+      pipeline.start("retry", static_membership ? "1" : "", {{"HOOKPIPE_RETRY_TIERS", "1s,5s,1m"}});
   // Record 0 is due at once: once it is in `deliveries`, the worker has read on and
   // holds record 1 (paused partition). Records 1..N are due 25 s from now.
   constexpr int kHeld = 20;

@@ -50,13 +50,13 @@ std::vector<kafka::OwnedMessage> readAll(const Config& config, const std::string
   kafka::Reader::Ranges ranges;
   for (int32_t p = 0; p < *partitions; ++p)
     ranges[p] = {RD_KAFKA_OFFSET_BEGINNING, INT64_MAX};  // up to each EOF
-  (void)(*reader)->read(topic, std::move(ranges),
-                        [&](const rd_kafka_message_t* msg) {
-                          out.push_back(kafka::OwnedMessage::copyOf(msg));
-                          return true;
-                        },
-                        {.deadline = std::chrono::steady_clock::now() + 60s,
-                         .stop_on_error = false});
+  (void)(*reader)->read(
+      topic, std::move(ranges),
+      [&](const rd_kafka_message_t* msg) {
+        out.push_back(kafka::OwnedMessage::copyOf(msg));
+        return true;
+      },
+      {.deadline = std::chrono::steady_clock::now() + 60s, .stop_on_error = false});
   return out;
 }
 
@@ -233,8 +233,7 @@ TEST(RouterExactlyOnce, SecondRouterJoiningMidStreamKeepsEveryDeliveryExactlyOnc
   ASSERT_TRUE(committed);
   EXPECT_TRUE(eventually(
       [&] {
-        return endOffsets(*committed, config.topics.deliveries(),
-                          config.deliveries_partitions) > 0;
+        return endOffsets(*committed, config.topics.deliveries(), config.deliveries_partitions) > 0;
       },
       60s))
       << pipeline.logs();

@@ -87,8 +87,7 @@ TEST_F(RouterFilterTest, FiltersCompareNumbersBeyondInt64AndDouble) {
   pipeline_->start("router");
   pipeline_->start("deliverer");
 
-  const std::string e1 =
-      R"({"id":"evt_n1","timestamp":"t","type":"big.a","data":{"n":1e400}})";
+  const std::string e1 = R"({"id":"evt_n1","timestamp":"t","type":"big.a","data":{"n":1e400}})";
   const std::string e2 =
       R"({"id":"evt_n2","timestamp":"t","type":"big.a","data":{"n":18446744073709551616}})";
   const std::string e3 =

@@ -24,9 +24,9 @@ namespace {
 using namespace std::chrono_literals;
 
 bool portOpen(int port) {
-  return std::system(("(exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) +
-                      ") 2>/dev/null")
-                         .c_str()) == 0;
+  return std::system(
+             ("(exec 3<>/dev/tcp/127.0.0.1/" + std::to_string(port) + ") 2>/dev/null").c_str()) ==
+         0;
 }
 
 // A broker of this test's own, started with script/kafka (the jars script/test fetched;

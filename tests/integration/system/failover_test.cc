@@ -97,8 +97,8 @@ TEST_P(Failover, AKilledDelivererStallsItsPartitionOnlyBriefly) {
       << pipeline_->logs();
   std::chrono::milliseconds worst{0};
   for (std::size_t i = first_after; i < sent.size(); ++i)
-    worst = std::max(worst,
-                     std::chrono::duration_cast<std::chrono::milliseconds>(first[i] - sent[i]));
+    worst =
+        std::max(worst, std::chrono::duration_cast<std::chrono::milliseconds>(first[i] - sent[i]));
   std::cout << "longest publish-to-delivery after the kill: " << worst.count() << " ms ("
             << (static_membership ? "static" : "dynamic") << " membership)\n";
   RecordProperty("worst_latency_ms", static_cast<int>(worst.count()));

@@ -63,8 +63,7 @@ TEST_F(PipelineTest, DeliveriesUseUrlCredentialsAndGithubStyleKeysWithTheSecretA
   EXPECT_EQ(got[0].headers.at("authorization"),
             "Basic " + signing::base64Encode("hook-user:s3cr3t"));
   signing::Signer signer;
-  EXPECT_EQ(got[0].headers.at("x-webhook-signature"),
-            signer.githubStyle(sub.secret, got[0].body));
+  EXPECT_EQ(got[0].headers.at("x-webhook-signature"), signer.githubStyle(sub.secret, got[0].body));
   EXPECT_EQ(pipeline_->logs().find("s3cr3t"), std::string::npos);
 }
 

@@ -31,7 +31,9 @@ class Decisions final : public AdmissionSink {
   void parkForBreaker(Pending p, const Subscription&, int64_t open_until_ms) override {
     parked.push_back({p.meta.delivery_id, "breaker_open", open_until_ms});
   }
-  void parkPaused(Pending p, const Subscription&) override { parked.push_back({p.meta.delivery_id, "paused", 0}); }
+  void parkPaused(Pending p, const Subscription&) override {
+    parked.push_back({p.meta.delivery_id, "paused", 0});
+  }
   void dropUnknown(Pending p) override { dropped.push_back(p.meta.delivery_id); }
   void holdPartition(int32_t partition) override { holds.push_back(partition); }
   void releasePartition(int32_t partition) override { releases.push_back(partition); }

@@ -1,8 +1,8 @@
 // Unit tests for deliverer/rate_limiter.h: bucket sizes per window and the token-bucket
 // arithmetic (the same as the Redis script's, which the integration tests exercise).
-#include <gtest/gtest.h>
-
 #include "deliverer/rate_limiter.h"
+
+#include <gtest/gtest.h>
 
 namespace hookpipe::deliverer {
 namespace {

@@ -1,11 +1,11 @@
 // Unit tests for deliverer::RecentIds: the bounded set of ids a worker delivered lately.
+#include "deliverer/recent_ids.h"
+
 #include <gtest/gtest.h>
 
 #include <deque>
 #include <random>
 #include <set>
-
-#include "deliverer/recent_ids.h"
 
 namespace hookpipe::deliverer {
 namespace {

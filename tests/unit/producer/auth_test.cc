@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "producer/auth.h"
+
+#include <gtest/gtest.h>
 
 namespace hookpipe::producer {
 namespace {

@@ -1,9 +1,10 @@
 // Parameters of GET /v1/dead-letters and POST /v1/dead-letters/replay, and the page
 // cursor of the shared dead-letter reader.
+#include "producer/dead_letters.h"
+
 #include <gtest/gtest.h>
 
 #include "common/dlq/reader.h"
-#include "producer/dead_letters.h"
 
 namespace hookpipe::producer {
 namespace {

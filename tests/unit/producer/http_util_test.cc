@@ -1,9 +1,10 @@
+#include "producer/http_util.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
 #include "producer/api.h"
-#include "producer/http_util.h"
 
 namespace hookpipe::producer {
 namespace {
@@ -41,8 +42,7 @@ TEST(PathSegments, DecodesEachSegmentAfterSplitting) {
   // '+' is a space only in query strings; a broken escape leaves the segment as it is.
   EXPECT_EQ(pathSegments("/v1/a+b/c%2/d%zz"),
             (std::vector<std::string>{"v1", "a+b", "c%2", "d%zz"}));
-  EXPECT_EQ(pathSegments("/v1/%73ubscriptions"),
-            (std::vector<std::string>{"v1", "subscriptions"}));
+  EXPECT_EQ(pathSegments("/v1/%73ubscriptions"), (std::vector<std::string>{"v1", "subscriptions"}));
 }
 
 TEST(PointerToken, EscapesTildeAndSlash) { EXPECT_EQ(pointerToken("a/b~c"), "a~1b~0c"); }

@@ -20,7 +20,8 @@ std::vector<std::string> pointers(const Error& e) {
 }
 
 TEST(Problems, InvalidInputJoinsTheMessagesAndIsNotRetryable) {
-  const Error e = invalidInput({{"/url", "url is required"}, {"/events", "events must be an array"}});
+  const Error e =
+      invalidInput({{"/url", "url is required"}, {"/events", "events must be an array"}});
   EXPECT_EQ(e.message, "url is required; events must be an array");
   EXPECT_FALSE(e.retryable);
   ASSERT_EQ(e.problems.size(), 2u);

@@ -1,5 +1,7 @@
 // The API's route table: literal and {param} segments, 405 with the pattern's methods
 // in Allow, 404 for a path no pattern matches, routes for any method.
+#include "producer/route_table.h"
+
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "producer/http_util.h"
-#include "producer/route_table.h"
 
 namespace hookpipe::producer {
 namespace {

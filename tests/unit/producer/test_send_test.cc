@@ -1,5 +1,7 @@
 // Unit tests for producer/test_send.h: the request body of POST /v1/subscriptions/{id}/test,
 // the sample event, the answer, and TestSender's bound and shutdown.
+#include "producer/test_send.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -16,7 +18,6 @@
 #include <thread>
 #include <vector>
 
-#include "producer/test_send.h"
 #include "support/poll.h"
 
 namespace hookpipe::producer {

@@ -1,10 +1,10 @@
+#include "router/index.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 #include <string>
 #include <vector>
-
-#include "router/index.h"
 
 namespace hookpipe::router {
 namespace {

@@ -33,8 +33,8 @@ struct ForgetfulListener final : kafka::RebalanceListener {
 class ConsumerPauses : public ::testing::Test {
  protected:
   void SetUp() override {
-    pipeline_ = std::make_unique<Pipeline>(
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    pipeline_ =
+        std::make_unique<Pipeline>(::testing::UnitTest::GetInstance()->current_test_info()->name());
     config_ = pipeline_->config();
     ASSERT_TRUE(kafka::ensureTopics(config_).has_value());
     topic_ = config_.topics.retryTier(config_.retry_tiers[0]);  // one partition

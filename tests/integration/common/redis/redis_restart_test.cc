@@ -32,8 +32,8 @@ class OwnRedis {
   int port() const { return port_; }
   void start() {
     const std::string port = std::to_string(port_);
-    std::vector<std::string> argv_s = {"redis-server", "--port",     port, "--bind",
-                                       "127.0.0.1",    "--save",     "",   "--appendonly",
+    std::vector<std::string> argv_s = {"redis-server", "--port",      port, "--bind",
+                                       "127.0.0.1",    "--save",      "",   "--appendonly",
                                        "no",           "--daemonize", "no"};
     argv_s.erase(argv_s.begin());
     try {
@@ -137,8 +137,8 @@ TEST(RedisRestart, KeptMarksAreBoundedAndTheOldestAreDroppedFirst) {
   ASSERT_TRUE(eventually([&] { return store.writeUnwritten(kafka::nowMs()).has_value(); }, 5s));
   redis::Client reader("127.0.0.1", server.port());
   redis::DeliveredStore check(reader, "bound.", std::chrono::hours(1));
-  auto found = check.wereDelivered(std::vector<std::string>{"a", "b", "c", "d", "e"},
-                                   kafka::nowMs());
+  auto found =
+      check.wereDelivered(std::vector<std::string>{"a", "b", "c", "d", "e"}, kafka::nowMs());
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(*found, (std::vector<bool>{false, false, true, true, true}));
 }

@@ -2,6 +2,8 @@
 // deliverer's disable after a 410), against the real broker: what it refuses before
 // producing, what lands on the compacted topic, the table updated on the ack, and a
 // failed write leaving the table and its pins as they were.
+#include "common/subscriptions/writer.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -10,7 +12,6 @@
 #include <thread>
 
 #include "common/kafka/kafka.h"
-#include "common/subscriptions/writer.h"
 #include "support/harness.h"
 
 namespace hookpipe::testing {
@@ -69,12 +70,12 @@ std::optional<std::string> lastRecord(const Config& config, const std::string& k
 class SubscriptionWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pipeline_ = std::make_unique<Pipeline>(
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    pipeline_ =
+        std::make_unique<Pipeline>(::testing::UnitTest::GetInstance()->current_test_info()->name());
     ASSERT_TRUE(kafka::ensureTopics(pipeline_->config()).has_value());
     producer_ = std::make_unique<PolledProducer>(pipeline_->config());
-    writer_ = std::make_unique<Writer>(**producer_, table_,
-                                       pipeline_->config().topics.subscriptions());
+    writer_ =
+        std::make_unique<Writer>(**producer_, table_, pipeline_->config().topics.subscriptions());
   }
   void TearDown() override {
     writer_.reset();
@@ -98,39 +99,40 @@ TEST_F(SubscriptionWriterTest, CreateRefusesBadInputAndTakenIdsBeforeProducing) 
   EXPECT_EQ(pointers, (std::set<std::string>{"/url", "/events", "/colour"}));
 
   Awaited first;
-  ASSERT_TRUE(writer_->create(R"({"id":"s1","url":"https://a.example/h","events":["*"]})",
-                              first.done())
-                  .has_value());
+  ASSERT_TRUE(
+      writer_->create(R"({"id":"s1","url":"https://a.example/h","events":["*"]})", first.done())
+          .has_value());
   // Taken while in flight, and after.
-  auto again = writer_->create(R"({"id":"s1","url":"https://b.example/h","events":["*"]})",
-                               never.done());
+  auto again =
+      writer_->create(R"({"id":"s1","url":"https://b.example/h","events":["*"]})", never.done());
   ASSERT_FALSE(again.has_value());
   EXPECT_EQ(again.error().reason, Refusal::kConflict);
   auto stored = first.get();
   ASSERT_TRUE(stored.has_value()) << stored.error().message;
   EXPECT_EQ((*stored)->url, "https://a.example/h");
   EXPECT_TRUE((*stored)->secret.starts_with("whsec_"));
-  EXPECT_EQ(writer_->create(R"({"id":"s1","url":"https://b.example/h","events":["*"]})",
-                            never.done())
-                .error()
-                .reason,
-            Refusal::kConflict);
+  EXPECT_EQ(
+      writer_->create(R"({"id":"s1","url":"https://b.example/h","events":["*"]})", never.done())
+          .error()
+          .reason,
+      Refusal::kConflict);
   EXPECT_EQ(writer_->setActive("nope", false, never.done()).error().reason, Refusal::kNotFound);
   EXPECT_EQ(never.future.wait_for(0s), std::future_status::timeout);
 }
 
 TEST_F(SubscriptionWriterTest, WritesLandOnTheTopicAndInTheTableOnTheAck) {
   Awaited created;
-  ASSERT_TRUE(writer_->create(R"({"id":"s2","url":"https://a.example/h","events":["order.*"]})",
-                              created.done())
+  ASSERT_TRUE(writer_
+                  ->create(R"({"id":"s2","url":"https://a.example/h","events":["order.*"]})",
+                           created.done())
                   .has_value());
   ASSERT_TRUE(created.get().has_value());
   // Read-your-writes: in the table as soon as the broker acknowledged it.
   ASSERT_TRUE(table_.find("s2"));
 
   Awaited patched;
-  auto secret = writer_->update("s2", R"({"description":"orders","secret":"x"})", true,
-                                patched.done());
+  auto secret =
+      writer_->update("s2", R"({"description":"orders","secret":"x"})", true, patched.done());
   ASSERT_FALSE(secret.has_value());
   ASSERT_EQ(secret.error().error.problems.size(), 1u);
   EXPECT_EQ(secret.error().error.problems[0].pointer, "/secret");
@@ -178,9 +180,9 @@ TEST_F(SubscriptionWriterTest, WritesLandOnTheTopicAndInTheTableOnTheAck) {
 
 TEST_F(SubscriptionWriterTest, AWriteTheBrokerDoesNotTakeLeavesTheTableAsItWas) {
   Awaited created;
-  ASSERT_TRUE(writer_->create(R"({"id":"s3","url":"https://a.example/h","events":["*"]})",
-                              created.done())
-                  .has_value());
+  ASSERT_TRUE(
+      writer_->create(R"({"id":"s3","url":"https://a.example/h","events":["*"]})", created.done())
+          .has_value());
   ASSERT_TRUE(created.get().has_value());
   const auto before = table_.find("s3");
   // As the topic reader would: reading the create's record releases its pin.

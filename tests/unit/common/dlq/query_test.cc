@@ -1,6 +1,7 @@
+#include "common/dlq/query.h"
+
 #include <gtest/gtest.h>
 
-#include "common/dlq/query.h"
 #include "common/records/delivery.h"
 
 namespace hookpipe::dlq {

@@ -248,11 +248,10 @@ TEST(EventParser, AcceptsNumbersBeyondInt64AndDoubleKeepingTheBodyAsSent) {
   ASSERT_TRUE(ev.has_value()) << ev.error().message;
   EXPECT_NE(ev->body.find(R"("data":{"n":1e400}})"), std::string::npos) << ev->body;
   // Malformed numbers stay invalid JSON.
-  for (std::string bad : {R"({"type":"a","n":01})", R"({"type":"a","n":1.})",
-                          R"({"type":"a","n":-})", R"({"type":"a","n":1e})",
-                          R"({"type":"a","n":.5})", R"({"type":"a","n":+1})",
-                          R"({"type":"a","n":1e400x})",
-                          R"({"type":"a","n":184467440737095516160-})"}) {
+  for (std::string bad :
+       {R"({"type":"a","n":01})", R"({"type":"a","n":1.})", R"({"type":"a","n":-})",
+        R"({"type":"a","n":1e})", R"({"type":"a","n":.5})", R"({"type":"a","n":+1})",
+        R"({"type":"a","n":1e400x})", R"({"type":"a","n":184467440737095516160-})"}) {
     SCOPED_TRACE(bad);
     auto r = parser.parse(bad, kNowMs, "evt_f");
     ASSERT_FALSE(r.has_value()) << r->body;

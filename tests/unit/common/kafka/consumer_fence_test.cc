@@ -59,8 +59,7 @@ class ConsumerFence : public ::testing::Test {
     while (seen_.size() < want && !consumer.fatal() &&
            std::chrono::steady_clock::now() < deadline) {
       MessagePtr m = consumer.poll(100);
-      if (m && m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
-        seen_.insert(std::string(keyOf(m.get())));
+      if (m && m->err == RD_KAFKA_RESP_ERR_NO_ERROR) seen_.insert(std::string(keyOf(m.get())));
     }
   }
 

@@ -14,9 +14,8 @@ using Stored = std::vector<std::tuple<std::string, int32_t, int64_t>>;
 
 TEST(Progress, StoresOnlyTheContiguousPrefixOfFinishedRecords) {
   Stored stored;
-  Progress progress([&](const std::string& t, int32_t p, int64_t next) {
-    stored.emplace_back(t, p, next);
-  });
+  Progress progress(
+      [&](const std::string& t, int32_t p, int64_t next) { stored.emplace_back(t, p, next); });
   for (int64_t o : {10, 11, 12}) progress.begin("t", 0, o);
   EXPECT_FALSE(progress.finish("t", 0, 12));
   EXPECT_TRUE(stored.empty());
@@ -30,9 +29,8 @@ TEST(Progress, StoresOnlyTheContiguousPrefixOfFinishedRecords) {
 
 TEST(Progress, AFinisherFinishesItsOwnPositionLater) {
   Stored stored;
-  Progress progress([&](const std::string& t, int32_t p, int64_t next) {
-    stored.emplace_back(t, p, next);
-  });
+  Progress progress(
+      [&](const std::string& t, int32_t p, int64_t next) { stored.emplace_back(t, p, next); });
   progress.begin("a", 1, 5);
   progress.begin("b", 2, 7);
   auto b = progress.finisher({"b", 2, 7});
@@ -46,9 +44,8 @@ TEST(Progress, AFinisherFinishesItsOwnPositionLater) {
 
 TEST(Progress, PartitionsAreTrackedApartAndForgottenOnRevoke) {
   Stored stored;
-  Progress progress([&](const std::string& t, int32_t p, int64_t next) {
-    stored.emplace_back(t, p, next);
-  });
+  Progress progress(
+      [&](const std::string& t, int32_t p, int64_t next) { stored.emplace_back(t, p, next); });
   progress.begin("t", 0, 1);
   progress.begin("t", 1, 1);
   PartitionListPtr revoked(rd_kafka_topic_partition_list_new(1));

@@ -6,7 +6,6 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include <algorithm>
-
 #include <string>
 #include <vector>
 
@@ -92,9 +91,8 @@ TEST(Reader, StopsWhenTheCallbackSaysSo) {
   auto reader = Reader::open(topic.config, "reader-test");
   ASSERT_TRUE(reader);
   int n = 0;
-  ASSERT_TRUE((*reader)->read("t", {{0, {0, 4}}}, [&](const rd_kafka_message_t*) {
-    return ++n < 2;
-  }));
+  ASSERT_TRUE(
+      (*reader)->read("t", {{0, {0, 4}}}, [&](const rd_kafka_message_t*) { return ++n < 2; }));
   EXPECT_EQ(n, 2);
 }
 

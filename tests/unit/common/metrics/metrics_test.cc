@@ -77,7 +77,8 @@ TEST(Metrics, LabelValuesAreEscaped) {
   Registry r;
   r.gauge("hookpipe_g", "help with \\ and\nnewline", {{"reason", "a\"b\\c\nd"}}).set(1);
   const std::string text = r.render();
-  EXPECT_NE(text.find("# HELP hookpipe_g help with \\\\ and\\nnewline\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# HELP hookpipe_g help with \\\\ and\\nnewline\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("hookpipe_g{reason=\"a\\\"b\\\\c\\nd\"} 1\n"), std::string::npos) << text;
 }
 

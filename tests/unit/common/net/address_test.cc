@@ -168,8 +168,8 @@ TEST(SsrfGuard, Nat64WellKnownAndLocalUsePrefixesFollowTheIpv4Rules) {
       {"64:ff9b:1:abcd::127.0.0.1", true},  // an operator's /96 inside the /48
       {"64:ff9b:1::8.8.8.8", false},
       // 64:ff9b:1::/48, /48 layout (bits 48-63 and 72-87; bits 64-71 are zero)
-      {"64:ff9b:1:7f00:0:100::", true},  // 127.0.0.1
-      {"64:ff9b:1:a00:0:100::", true},   // 10.0.0.1
+      {"64:ff9b:1:7f00:0:100::", true},        // 127.0.0.1
+      {"64:ff9b:1:a00:0:100::", true},         // 10.0.0.1
       {"64:ff9b:1:808:8:800:808:808", false},  // 8.8.8.8 in both layouts
       // the prefixes' neighbours are ordinary IPv6 addresses
       {"64:ff9a::7f00:1", false},
@@ -183,15 +183,15 @@ TEST(SsrfGuard, Nat64WellKnownAndLocalUsePrefixesFollowTheIpv4Rules) {
 
 TEST(SsrfGuard, SixToFourFollowsTheIpv4Rules) {
   const std::vector<Case> cases = {
-      {"2002:7f00:1::", true},          // 127.0.0.1
-      {"2002:7f00:1::1", true},         // any host behind it
-      {"2002:a01:203::1", true},        // 10.1.2.3
-      {"2002:a9fe:a9fe::", true},       // 169.254.169.254
-      {"2002:c0a8:101:1::1", true},     // 192.168.1.1
-      {"2002:e000:1::", true},          // 224.0.0.1
-      {"2002:808:808::1", false},       // 8.8.8.8
-      {"2002:5db8:d822::1", false},     // 93.184.216.34
-      {"2003:7f00:1::", false},         // not 6to4
+      {"2002:7f00:1::", true},       // 127.0.0.1
+      {"2002:7f00:1::1", true},      // any host behind it
+      {"2002:a01:203::1", true},     // 10.1.2.3
+      {"2002:a9fe:a9fe::", true},    // 169.254.169.254
+      {"2002:c0a8:101:1::1", true},  // 192.168.1.1
+      {"2002:e000:1::", true},       // 224.0.0.1
+      {"2002:808:808::1", false},    // 8.8.8.8
+      {"2002:5db8:d822::1", false},  // 93.184.216.34
+      {"2003:7f00:1::", false},      // not 6to4
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.address);

@@ -1,4 +1,6 @@
 // Unit tests for common/retry_policy/policy.h: retry delays and retry tier choice.
+#include "common/retry_policy/policy.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -6,8 +8,6 @@
 #include <optional>
 #include <random>
 #include <vector>
-
-#include "common/retry_policy/policy.h"
 
 namespace hookpipe::retry_policy {
 namespace {

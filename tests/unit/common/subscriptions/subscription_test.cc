@@ -398,9 +398,9 @@ TEST(CheckSubscription, ClientChosenIdsAreASafeCharsetAndLength) {
         checkSubscription(R"({"id":")" + id + "\"," + kBase + "}", SubscriptionSource::kCreate);
     EXPECT_TRUE(s.has_value());
   }
-  const std::vector<std::string> bad = {"x/../y", "a\\nb", "a\\r\\nforged=1", "", ".",
-                                        "..",     "-x",    "_x",  "a b", "a:b",
-                                        "a%2Fb",  "caf\\u00e9", std::string(129, 'x')};
+  const std::vector<std::string> bad = {
+      "x/../y", "a\\nb",      "a\\r\\nforged=1",    "", ".", "..", "-x", "_x", "a b", "a:b",
+      "a%2Fb",  "caf\\u00e9", std::string(129, 'x')};
   for (const auto& id : bad) {
     SCOPED_TRACE(id);
     const std::string json = R"({"id":")" + id + "\"," + kBase + "}";
@@ -415,10 +415,9 @@ TEST(CheckSubscription, ClientChosenIdsAreASafeCharsetAndLength) {
 }
 
 TEST(CheckSubscription, PreviousSecretCannotBeSetOnCreate) {
-  const std::string json =
-      "{" + kBase +
-      R"(,"previous_secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",)"
-      R"("previous_secret_expires_ms":9999999999999})";
+  const std::string json = "{" + kBase +
+                           R"(,"previous_secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",)"
+                           R"("previous_secret_expires_ms":9999999999999})";
   EXPECT_EQ(pointers(json, SubscriptionSource::kCreate),
             (std::set<std::string>{"/previous_secret", "/previous_secret_expires_ms"}));
   EXPECT_NE(messageAt(json, SubscriptionSource::kCreate, "/previous_secret").find("rotat"),
@@ -448,10 +447,9 @@ TEST(CheckSubscription, MetadataIsABoundedStringMapReturnedAsGiven) {
   // 500 two-byte characters fit: the bound counts characters.
   std::string wide;
   for (int i = 0; i < 500; ++i) wide += "\xc3\xa9";
-  EXPECT_TRUE(
-      checkSubscription("{" + kBase + R"(,"metadata":{"k":")" + wide + "\"}}",
-                        SubscriptionSource::kCreate)
-          .has_value());
+  EXPECT_TRUE(checkSubscription("{" + kBase + R"(,"metadata":{"k":")" + wide + "\"}}",
+                                SubscriptionSource::kCreate)
+                  .has_value());
   const std::vector<std::pair<std::string, std::string>> bad = {
       {many, "/metadata"},
       {R"({"k":5})", "/metadata/k"},
@@ -504,10 +502,9 @@ TEST(SubscriptionUrl, CredentialsAreRedactedInWhatTheApiShows) {
     SCOPED_TRACE(url);
     EXPECT_EQ(redactedUrl(url), shown);
   }
-  auto s = checkSubscription(
-      R"({"url":"https://user:s3cret@hooks.example.com/x","events":["*"],)"
-      R"("secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})",
-      SubscriptionSource::kCreate);
+  auto s = checkSubscription(R"({"url":"https://user:s3cret@hooks.example.com/x","events":["*"],)"
+                             R"("secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})",
+                             SubscriptionSource::kCreate);
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(s->url, "https://user:s3cret@hooks.example.com/x");  // kept for Basic auth
   for (bool with_secret : {false, true}) {
@@ -521,9 +518,9 @@ TEST(SubscriptionUrl, CredentialsAreRedactedInWhatTheApiShows) {
 }
 
 TEST(SigningKeys, GithubStyleKeysWithTheSecretAsGivenStandardWithItsDecodedBytes) {
-  auto github = checkSubscription(
-      "{" + kBase + R"(,"signature_style":"github","secret":")" + kSecret + "\"}",
-      SubscriptionSource::kCreate);
+  auto github =
+      checkSubscription("{" + kBase + R"(,"signature_style":"github","secret":")" + kSecret + "\"}",
+                        SubscriptionSource::kCreate);
   ASSERT_TRUE(github.has_value());
   EXPECT_EQ(github->secret_key, kSecret);
   EXPECT_EQ(github->signingKeys(0), std::vector<std::string>{kSecret});

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "common/subscriptions/table.h"
+
+#include <gtest/gtest.h>
 
 namespace hookpipe {
 namespace {

@@ -1,12 +1,13 @@
 // Unit tests for common/webhook/request.h: the header set of a webhook attempt (Standard
 // Webhooks or GitHub style, both secrets during a rotation, custom headers) and the
 // failure messages. No network: only what prepare() builds.
+#include "common/webhook/request.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "common/webhook/outcome.h"
-#include "common/webhook/request.h"
 
 namespace hookpipe::webhook {
 namespace {
