@@ -252,7 +252,8 @@ class Stream : public ResponseStream {
       state_->finish();
       return false;
     }
-    if ((state_->queued_bytes += chunk.size()) > kMaxQueuedBytes) {
+    const auto queued = state_->queued_bytes += chunk.size();
+    if (queued > kMaxQueuedBytes) {
       net::post(s->stream_.get_executor(), [s] { s->abortStream(); });
       return false;
     }
