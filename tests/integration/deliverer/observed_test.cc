@@ -14,6 +14,8 @@
 #include "common/observe/observer.h"
 #include "common/records/delivery.h"
 #include "common/role/role.h"
+#include "common/subscriptions/table.h"
+#include "common/subscriptions/writer.h"
 #include "deliverer/deliverer.h"
 #include "deliverer/metrics.h"
 #include "deliverer/metrics_observer.h"
@@ -307,6 +309,45 @@ TEST_F(DelivererObservedTest, DeliveriesOfADeletedSubscriptionAreObservedAsSkipp
   EXPECT_TRUE(readTopic(config_, config_.topics.dlq()).empty());
   for (const auto& tier : config_.retry_tiers)
     EXPECT_TRUE(readTopic(config_, config_.topics.retryTier(tier)).empty());
+}
+
+// The same through the real path: the subscription is deleted with the API's write path
+// (a tombstone on the subscriptions topic), the worker's table learns it from the topic
+// mirror, and the deliveries still queued for it are skipped, never sent.
+TEST_F(DelivererObservedTest, DeliveriesOfASubscriptionDeletedThroughTheTopicAreSkipped) {
+  Receiver receiver;
+  const Subscription live = subscribe("obs-live", receiver.url("/live"));
+  const Subscription gone = subscribe("obs-gone", receiver.url("/gone"));
+  SubscriptionSync sync(config_, table_);
+  ASSERT_TRUE(sync.start());
+  ASSERT_TRUE(sync.waitLoaded(30s));
+  auto producer = kafka::Producer::create(config_);
+  ASSERT_TRUE(producer.has_value());
+  subscriptions::Writer writer(**producer, table_, config_.topics.subscriptions());
+  std::optional<std::optional<Error>> removed;
+  ASSERT_TRUE(writer.remove(gone.id, [&](std::optional<Error> e) { removed = std::move(e); }));
+  ASSERT_TRUE(eventually(
+      [&] {
+        (*producer)->poll(10);
+        return removed.has_value();
+      },
+      30s));
+  ASSERT_FALSE(*removed) << (*removed)->message;
+  ASSERT_TRUE(eventually([&] { return table_.find(gone.id) == nullptr; }, 30s));
+
+  std::vector<std::string> gone_ids;
+  for (int i = 0; i < 3; ++i)
+    gone_ids.push_back(produceDelivery(gone, "evt_deleted_" + std::to_string(i)));
+  const std::string live_id = produceDelivery(live, "evt_still_live");
+  startWorker();
+  ASSERT_TRUE(waitForOutcome(live_id, Outcome::kDelivered));
+  for (const auto& id : gone_ids) ASSERT_TRUE(waitForOutcome(id, Outcome::kSkipped)) << id;
+  stopWorker();
+
+  for (const auto& id : gone_ids) EXPECT_EQ(recorder_->of(id).at(0).reason, "unknown_subscription");
+  EXPECT_TRUE(receiver.requestsTo("/gone").empty());
+  EXPECT_EQ(receiver.requestsTo("/live").size(), 1u);
+  EXPECT_EQ(metric("hookpipe_deliverer_unknown_subscription_total"), 3);
 }
 
 // A copy of a delivery that is in flight or was delivered (a re-routed twin, a replay) is
