@@ -119,10 +119,10 @@ void Deliverer::logStats(const char* what) {
       "unknown_subscription={} in_flight={} waiting={} breakers_open={} breakers_opened={} "
       "breakers_closed={} breaker_cut_short={} throttle_backoffs={} partitions_held={} "
       "rate_limit_round_trips={}",
-      what, worker_, count(metrics_.attemptsOf(observe::Outcome::kDelivered)),
-      count(metrics_.attemptsOf(observe::Outcome::kRetried)),
-      count(metrics_.attemptsOf(observe::Outcome::kDeadLettered)),
-      count(metrics_.attemptsOf(observe::Outcome::kParked)), count(metrics_.duplicates_skipped),
+      what, worker_, count(metrics_.stepsOf(observe::Outcome::kDelivered)),
+      count(metrics_.stepsOf(observe::Outcome::kRetried)),
+      count(metrics_.stepsOf(observe::Outcome::kDeadLettered)),
+      count(metrics_.stepsOf(observe::Outcome::kParked)), count(metrics_.duplicates_skipped),
       count(metrics_.unknown_subscription), transport_->inFlight(), admission_->waiting(),
       metrics_.breakers_open.value() + metrics_.breakers_half_open.value(),
       count(metrics_.breaker_opened), count(metrics_.breaker_closed),

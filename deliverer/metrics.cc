@@ -11,8 +11,15 @@ constexpr std::array<std::string_view, 9> kDeadLetterReasons = {
 
 DelivererMetrics::DelivererMetrics(metrics::Registry& r)
     : registry(r),
+      steps_family(r.counterFamily("hookpipe_deliverer_steps_total",
+                                   "Finished delivery steps by outcome: one per delivery "
+                                   "the deliverer is done with for now, attempted or not",
+                                   {"outcome"})),
       attempts_family(r.counterFamily("hookpipe_deliverer_attempts_total",
-                                      "Finished delivery steps by outcome", {"outcome"})),
+                                      "HTTP attempts by the step they ended", {"outcome"})),
+      attempts_delivered(attempts_family.labels({"delivered"})),
+      attempts_retried(attempts_family.labels({"retried"})),
+      attempts_dead_lettered(attempts_family.labels({"dead_lettered"})),
       attempt_duration(r.histogram("hookpipe_deliverer_attempt_duration_seconds",
                                    "Duration of the HTTP attempts", metrics::durationBuckets())),
       parked_family(r.counterFamily("hookpipe_deliverer_parked_total",
@@ -53,8 +60,8 @@ DelivererMetrics::DelivererMetrics(metrics::Registry& r)
       redis_round_trips_dedup(redis_round_trips_family.labels({"dedup"})),
       redis_errors_dedup(redis_errors_family.labels({"dedup"})) {
   for (int o = 0; o < 5; ++o)
-    attempts[static_cast<std::size_t>(o)] =
-        &attempts_family.labels({observe::name(static_cast<observe::Outcome>(o))});
+    steps[static_cast<std::size_t>(o)] =
+        &steps_family.labels({observe::name(static_cast<observe::Outcome>(o))});
   for (std::size_t i = 0; i < kDeadLetterReasons.size(); ++i)
     dead_letter_reasons_[i] = {kDeadLetterReasons[i],
                                &dead_letters_family.labels({kDeadLetterReasons[i]})};

@@ -12,9 +12,9 @@ namespace hookpipe::deliverer {
 // instance per process, made by the role with the registry it owns and shared by every
 // worker; updates are relaxed atomic adds on references kept here, no lookup.
 //
-// Two kinds of writers: the counters of finished delivery steps (attempts by outcome, the
-// duration histogram, parks by cause, dead letters by reason, skips) are fed only by
-// MetricsObserver from the observe::Attempt of each step; the rest (in flight, waiting,
+// Two kinds of writers: the counters of finished delivery steps (steps by outcome, HTTP
+// attempts by outcome, the duration histogram, parks by cause, dead letters by reason, skips) are
+// fed only by MetricsObserver from the observe::Attempt of each step; the rest (in flight, waiting,
 // breakers, rate limits, Redis, held partitions) by the part that owns the state.
 struct DelivererMetrics {
   explicit DelivererMetrics(metrics::Registry& registry);
@@ -24,9 +24,14 @@ struct DelivererMetrics {
   metrics::Registry& registry;
 
   // Fed by MetricsObserver.
+  metrics::Family<metrics::Counter>& steps_family;  // {outcome}
+  std::array<metrics::Counter*, 5> steps{};         // by observe::Outcome
+  metrics::Counter& stepsOf(observe::Outcome o) { return *steps[static_cast<int>(o)]; }
+  // The steps that made an HTTP request: delivered, retried, dead-lettered.
   metrics::Family<metrics::Counter>& attempts_family;  // {outcome}
-  std::array<metrics::Counter*, 5> attempts{};         // by observe::Outcome
-  metrics::Counter& attemptsOf(observe::Outcome o) { return *attempts[static_cast<int>(o)]; }
+  metrics::Counter& attempts_delivered;
+  metrics::Counter& attempts_retried;
+  metrics::Counter& attempts_dead_lettered;
   metrics::Histogram& attempt_duration;  // seconds, attempted steps only
   // Parks by cause (observe::Attempt::reason: "rate_limit", "lane_full", "breaker_open",
   // "paused"); an unknown cause counts as lane_full.

@@ -271,6 +271,7 @@ TEST_F(DelivererObservedTest, A400IsObservedOnceAsDeadLettered) {
   EXPECT_EQ(receiver.requests().size(), 1u);
 
   EXPECT_EQ(metric("hookpipe_deliverer_attempts_total", {{"outcome", "dead_lettered"}}), 1);
+  EXPECT_EQ(metric("hookpipe_deliverer_steps_total", {{"outcome", "dead_lettered"}}), 1);
   EXPECT_EQ(metric("hookpipe_deliverer_dead_letters_total", {{"reason", "http_4xx"}}), 1);
   EXPECT_EQ(metric("hookpipe_deliverer_attempts_total", {{"outcome", "delivered"}}), 0);
 }
@@ -303,7 +304,9 @@ TEST_F(DelivererObservedTest, DeliveriesOfADeletedSubscriptionAreObservedAsSkipp
   EXPECT_TRUE(receiver.requestsTo("/gone").empty());
   EXPECT_EQ(receiver.requestsTo("/live").size(), 1u);
   EXPECT_EQ(metric("hookpipe_deliverer_unknown_subscription_total"), 3);
-  EXPECT_EQ(metric("hookpipe_deliverer_attempts_total", {{"outcome", "skipped"}}), 3);
+  EXPECT_EQ(metric("hookpipe_deliverer_steps_total", {{"outcome", "skipped"}}), 3);
+  EXPECT_EQ(metric("hookpipe_deliverer_attempts_total", {{"outcome", "delivered"}}), 1);
+  EXPECT_EQ(metric("hookpipe_deliverer_attempts_total", {{"outcome", "skipped"}}), -1);  // none
   EXPECT_EQ(metric("hookpipe_deliverer_duplicates_skipped_total"), 0);
   // Neither parked nor dead-lettered.
   EXPECT_TRUE(readTopic(config_, config_.topics.dlq()).empty());
