@@ -96,6 +96,9 @@ Config Config::fromEnv() {
   envInt("HOOKPIPE_EVENTS_PARTITIONS", c.events_partitions, errors);
   envInt("HOOKPIPE_DELIVERIES_PARTITIONS", c.deliveries_partitions, errors);
   envInt("HOOKPIPE_RETRY_PARTITIONS", c.retry_partitions, errors);
+  envInt("HOOKPIPE_ATTEMPTS_PARTITIONS", c.attempts_partitions, errors);
+  envInt("HOOKPIPE_LOG_MAX_PER_SUBSCRIPTION", c.log_max_per_subscription, errors);
+  envInt("HOOKPIPE_METRICS_PORT", c.metrics_port, errors);
   envInt("HOOKPIPE_HTTP_PORT", c.http_port, errors);
   envInt("HOOKPIPE_HTTP_THREADS", c.http_threads, errors);
   envInt("HOOKPIPE_MAX_EVENT_BYTES", c.max_event_bytes, errors);
@@ -108,7 +111,9 @@ Config Config::fromEnv() {
   envInt("HOOKPIPE_MAX_WAITING", c.max_waiting, errors);
   for (auto [name, field] : {std::pair{"HOOKPIPE_BREAKER_COOLDOWN", &c.breaker_cooldown},
                              std::pair{"HOOKPIPE_BREAKER_WINDOW", &c.breaker_window},
-                             std::pair{"HOOKPIPE_MAX_PAUSE", &c.max_pause}}) {
+                             std::pair{"HOOKPIPE_MAX_PAUSE", &c.max_pause},
+                             std::pair{"HOOKPIPE_ATTEMPTS_RETENTION", &c.attempts_retention},
+                             std::pair{"HOOKPIPE_LOG_RETENTION", &c.log_retention}}) {
     const char* v = std::getenv(name);
     if (v == nullptr || *v == '\0') continue;
     std::chrono::milliseconds d{};
@@ -142,6 +147,10 @@ Config Config::fromEnv() {
   c.allow_private_targets = env("HOOKPIPE_ALLOW_PRIVATE_TARGETS", "false") == "true";
   c.allowed_targets = env("HOOKPIPE_ALLOWED_TARGETS", "");
   c.https_only = env("HOOKPIPE_HTTPS_ONLY", "false") == "true";
+  if (const std::string log = env("HOOKPIPE_ATTEMPT_LOG", "true"); log == "true" || log == "false")
+    c.attempt_log = log == "true";
+  else
+    errors.push_back("HOOKPIPE_ATTEMPT_LOG must be true or false, got '" + log + "'");
   c.ca_file = env("HOOKPIPE_CA_FILE", "");
   if (const std::string eo = env("HOOKPIPE_EXACTLY_ONCE_ROUTING", "false");
       eo == "true" || eo == "false")
@@ -170,9 +179,14 @@ std::vector<std::string> Config::validate() const {
   std::vector<std::string> problems = envErrors();
   if (brokers.empty()) problems.push_back("HOOKPIPE_BROKERS is empty");
   if (topics.prefix.empty()) problems.push_back("HOOKPIPE_TOPIC_PREFIX is empty");
-  if (events_partitions < 1 || deliveries_partitions < 1 || retry_partitions < 1)
+  if (events_partitions < 1 || deliveries_partitions < 1 || retry_partitions < 1 ||
+      attempts_partitions < 1)
     problems.push_back("partition counts must be at least 1");
   if (http_port < 0 || http_port > 65535) problems.push_back("HOOKPIPE_HTTP_PORT out of range");
+  if (metrics_port < 0 || metrics_port > 65535)
+    problems.push_back("HOOKPIPE_METRICS_PORT out of range");
+  if (log_max_per_subscription < 1)
+    problems.push_back("HOOKPIPE_LOG_MAX_PER_SUBSCRIPTION must be at least 1");
   if (http_threads < 1) problems.push_back("HOOKPIPE_HTTP_THREADS must be at least 1");
   if (max_in_flight < 1) problems.push_back("HOOKPIPE_MAX_IN_FLIGHT must be at least 1");
   if (deliverer_threads < 1 || deliverer_threads > 64)

@@ -16,6 +16,7 @@ struct Topics {
   std::string eventTypes() const { return prefix + "event-types"; }  // the catalog, compacted
   std::string deliveries() const { return prefix + "deliveries"; }
   std::string dlq() const { return prefix + "dlq"; }
+  std::string attempts() const { return prefix + "attempts"; }  // the attempt log
   std::string retryTier(std::chrono::milliseconds delay) const;
 };
 
@@ -76,6 +77,19 @@ struct Config {
   std::chrono::seconds idempotency_window{24 * 3600};
   std::size_t max_batch_bytes = 4 * 1024 * 1024;
   std::size_t max_batch_events = 1000;
+  // The attempt log (docs/attempts.md): the `attempts` topic's partitions and retention
+  // (HOOKPIPE_ATTEMPTS_PARTITIONS, HOOKPIPE_ATTEMPTS_RETENTION), whether the deliverer writes
+  // it (HOOKPIPE_ATTEMPT_LOG=false turns it off), and the recorder's Redis index: how long a
+  // delivery's attempts stay queryable and how many deliveries a subscription keeps
+  // (HOOKPIPE_LOG_RETENTION, HOOKPIPE_LOG_MAX_PER_SUBSCRIPTION).
+  int attempts_partitions = 6;
+  std::chrono::milliseconds attempts_retention{7LL * 24 * 3600 * 1000};
+  bool attempt_log = true;
+  std::chrono::milliseconds log_retention{7LL * 24 * 3600 * 1000};
+  std::size_t log_max_per_subscription = 10'000;
+  // /metrics, /healthz and /readyz of the roles without an API port (HOOKPIPE_METRICS_PORT;
+  // 0: not served). The producer serves them on its API port.
+  int metrics_port = 0;
 
   static Config fromEnv();
   // Every problem, one per entry; empty when the config is usable.

@@ -1,0 +1,298 @@
+#include "common/attempts/record.h"
+
+#include <simdjson.h>
+
+#include <charconv>
+
+namespace hookpipe::attempts {
+namespace {
+
+void appendInt(std::string& out, int64_t v) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, end);
+}
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when the bytes there are not one.
+std::size_t utf8Length(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  std::size_t n = 0;
+  uint32_t min = 0;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  uint32_t cp = c & (0x7F >> n);
+  for (std::size_t k = 1; k < n; ++k) {
+    const auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+// Appends `s` as a JSON string. Bytes that are not valid UTF-8 (a binary response body, a
+// sequence cut by the 1 KiB cap) become U+FFFD, so the record is always valid JSON.
+void appendString(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const bool valid = simdjson::validate_utf8(s.data(), s.size());
+  out += '"';
+  for (std::size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      std::size_t n = 1;
+      if (valid) {
+        while (i + n < s.size() && (static_cast<unsigned char>(s[i + n]) & 0xC0) == 0x80) ++n;
+      } else {
+        n = utf8Length(s, i);
+      }
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";
+        ++i;
+      } else {
+        out.append(s.data() + i, n);
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          out += "\\u00";
+          out += kHex[c >> 4];
+          out += kHex[c & 0xF];
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+void field(std::string& out, std::string_view name) {
+  out += ",\"";
+  out += name;
+  out += "\":";
+}
+void stringField(std::string& out, std::string_view name, std::string_view value) {
+  field(out, name);
+  appendString(out, value);
+}
+void intField(std::string& out, std::string_view name, int64_t value) {
+  field(out, name);
+  appendInt(out, value);
+}
+
+struct Fields {
+  std::string_view delivery_id, event_id, event_type, subscription_id, tenant, outcome, reason,
+      error_class, error_message, response_body, payload_topic;
+  int attempt;
+  bool attempted;
+  int64_t started_ms, finished_ms, duration_us, status, request_bytes, response_bytes,
+      next_attempt_ms, payload_offset;
+  int32_t payload_partition;
+};
+
+void encodeFields(const Fields& f, std::string& out) {
+  out += "{\"v\":";
+  appendInt(out, kSchemaVersion);
+  stringField(out, "delivery_id", f.delivery_id);
+  stringField(out, "event_id", f.event_id);
+  stringField(out, "event_type", f.event_type);
+  stringField(out, "subscription_id", f.subscription_id);
+  stringField(out, "tenant", f.tenant);
+  intField(out, "attempt", f.attempt);
+  stringField(out, "outcome", f.outcome);
+  stringField(out, "reason", f.reason);
+  field(out, "attempted");
+  out += f.attempted ? "true" : "false";
+  intField(out, "started_ms", f.started_ms);
+  intField(out, "finished_ms", f.finished_ms);
+  intField(out, "duration_us", f.duration_us);
+  intField(out, "status", f.status);
+  stringField(out, "error_class", f.error_class);
+  stringField(out, "error_message", f.error_message);
+  intField(out, "request_bytes", f.request_bytes);
+  intField(out, "response_bytes", f.response_bytes);
+  stringField(out, "response_body", f.response_body.substr(0, kResponseBodyBytes));
+  intField(out, "next_attempt_ms", f.next_attempt_ms);
+  out += ",\"payload\":{\"topic\":";
+  appendString(out, f.payload_topic);
+  intField(out, "partition", f.payload_partition);
+  intField(out, "offset", f.payload_offset);
+  out += "}}";
+}
+
+}  // namespace
+
+bool isLogged(observe::Outcome outcome) {
+  return outcome == observe::Outcome::kDelivered || outcome == observe::Outcome::kRetried ||
+         outcome == observe::Outcome::kDeadLettered;
+}
+
+void encode(const observe::Attempt& a, int64_t finished_ms, std::string& out) {
+  encodeFields(
+      Fields{.delivery_id = a.delivery_id,
+             .event_id = a.event_id,
+             .event_type = a.event_type,
+             .subscription_id = a.subscription_id,
+             .tenant = a.tenant,
+             .outcome = observe::name(a.outcome),
+             .reason = a.outcome == observe::Outcome::kDeadLettered ? a.reason : std::string_view(),
+             .error_class = a.error_class,
+             .error_message = a.error_message,
+             .response_body = a.response_head,
+             .payload_topic = a.source_topic,
+             .attempt = a.attempt,
+             .attempted = a.attempted,
+             .started_ms = a.attempted ? a.started_ms : finished_ms,
+             .finished_ms = finished_ms,
+             .duration_us = a.attempted ? a.duration_us : 0,
+             .status = a.status,
+             .request_bytes = static_cast<int64_t>(a.request_bytes),
+             .response_bytes = static_cast<int64_t>(a.response_bytes),
+             .next_attempt_ms = a.outcome == observe::Outcome::kRetried ? a.next_attempt_ms : 0,
+             .payload_offset = a.source_offset,
+             .payload_partition = a.source_partition},
+      out);
+}
+
+void encode(const Record& r, std::string& out) {
+  encodeFields(Fields{.delivery_id = r.delivery_id,
+                      .event_id = r.event_id,
+                      .event_type = r.event_type,
+                      .subscription_id = r.subscription_id,
+                      .tenant = r.tenant,
+                      .outcome = r.outcome,
+                      .reason = r.reason,
+                      .error_class = r.error_class,
+                      .error_message = r.error_message,
+                      .response_body = r.response_body,
+                      .payload_topic = r.payload_topic,
+                      .attempt = r.attempt,
+                      .attempted = r.attempted,
+                      .started_ms = r.started_ms,
+                      .finished_ms = r.finished_ms,
+                      .duration_us = r.duration_us,
+                      .status = r.status,
+                      .request_bytes = static_cast<int64_t>(r.request_bytes),
+                      .response_bytes = static_cast<int64_t>(r.response_bytes),
+                      .next_attempt_ms = r.next_attempt_ms,
+                      .payload_offset = r.payload_offset,
+                      .payload_partition = r.payload_partition},
+               out);
+}
+
+Result<Record> parse(std::string_view json) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (auto err = parser.parse(json.data(), json.size()).get(root); err)
+    return fail(std::string("attempt record is not JSON: ") + simdjson::error_message(err));
+  simdjson::dom::object obj;
+  if (root.get(obj)) return fail("attempt record is not a JSON object");
+  Record r;
+  std::string missing;
+  auto str = [&](const char* name, std::string& out, bool required) -> bool {
+    std::string_view v;
+    auto e = obj[name];
+    if (e.error() == simdjson::NO_SUCH_FIELD) {
+      if (required) missing = name;
+      return !required;
+    }
+    if (e.get(v)) {
+      missing = std::string(name) + " (not a string)";
+      return false;
+    }
+    out.assign(v);
+    return true;
+  };
+  auto num = [&](const char* name, auto& out, bool required) -> bool {
+    int64_t v = 0;
+    auto e = obj[name];
+    if (e.error() == simdjson::NO_SUCH_FIELD) {
+      if (required) missing = name;
+      return !required;
+    }
+    if (e.get(v)) {
+      missing = std::string(name) + " (not an integer)";
+      return false;
+    }
+    out = static_cast<std::remove_reference_t<decltype(out)>>(v);
+    return true;
+  };
+  int64_t version = kSchemaVersion;
+  bool ok = num("v", version, false) && str("delivery_id", r.delivery_id, true) &&
+            str("event_id", r.event_id, false) && str("event_type", r.event_type, false) &&
+            str("subscription_id", r.subscription_id, true) && str("tenant", r.tenant, false) &&
+            num("attempt", r.attempt, true) && str("outcome", r.outcome, true) &&
+            str("reason", r.reason, false) && num("started_ms", r.started_ms, false) &&
+            num("finished_ms", r.finished_ms, true) && num("duration_us", r.duration_us, false) &&
+            num("status", r.status, false) && str("error_class", r.error_class, false) &&
+            str("error_message", r.error_message, false) &&
+            num("request_bytes", r.request_bytes, false) &&
+            num("response_bytes", r.response_bytes, false) &&
+            str("response_body", r.response_body, false) &&
+            num("next_attempt_ms", r.next_attempt_ms, false);
+  if (!ok) return fail("attempt record: missing or bad field " + missing);
+  r.version = static_cast<int>(version);
+  if (auto attempted = obj["attempted"]; attempted.error() != simdjson::NO_SUCH_FIELD)
+    if (attempted.get(r.attempted)) return fail("attempt record: attempted is not a boolean");
+  if (auto payload = obj["payload"]; payload.error() != simdjson::NO_SUCH_FIELD) {
+    simdjson::dom::object p;
+    if (payload.get(p)) return fail("attempt record: payload is not an object");
+    std::string_view topic;
+    int64_t partition = -1, offset = -1;
+    if (p["topic"].get(topic) || p["partition"].get(partition) || p["offset"].get(offset))
+      return fail("attempt record: payload needs topic, partition and offset");
+    r.payload_topic.assign(topic);
+    r.payload_partition = static_cast<int32_t>(partition);
+    r.payload_offset = offset;
+  }
+  if (r.outcome != "delivered" && r.outcome != "retried" && r.outcome != "dead_lettered")
+    return fail("attempt record: unknown outcome '" + r.outcome + "'");
+  if (r.attempt < 1) return fail("attempt record: attempt must be at least 1");
+  return r;
+}
+
+std::string_view statusClass(long status) {
+  if (status >= 200 && status < 300) return "2xx";
+  if (status >= 300 && status < 400) return "3xx";
+  if (status >= 400 && status < 500) return "4xx";
+  if (status >= 500 && status < 600) return "5xx";
+  return "none";
+}
+
+std::string_view statsErrorClass(const Record& r) {
+  if (r.outcome == "delivered") return "";
+  if (r.status == 429) return "http_429";
+  return r.error_class.empty() ? std::string_view("unknown") : std::string_view(r.error_class);
+}
+
+}  // namespace hookpipe::attempts
