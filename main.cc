@@ -9,6 +9,7 @@
 #include "common/role/role.h"
 #include "deliverer/role.h"
 #include "producer/role.h"
+#include "recorder/role.h"
 #include "retry/role.h"
 #include "router/role.h"
 
@@ -20,6 +21,8 @@ constexpr const char* kUsage =
     "  router     events -> deliveries\n"
     "  deliverer  deliveries -> HTTP POST, retries, dead letters\n"
     "  retry      delayed retry tiers\n"
+    "  recorder   attempts -> delivery-log index and stats in Redis; --rebuild: build it\n"
+    "             again from the attempts topic and exit (recorder/README.md)\n"
     "  topics     create the topics and exit\n"
     "  dlq        list | show | stats | replay | purge   (run \"hookpipe dlq\" for usage; "
     "docs/dlq.md)\n"
@@ -46,6 +49,7 @@ int main(int argc, char** argv) {
     if (command == "router") return hookpipe::router::run(config);
     if (command == "deliverer") return hookpipe::deliverer::run(config);
     if (command == "retry") return hookpipe::retry::run(config);
+    if (command == "recorder") return hookpipe::recorder::run(config, args);
     if (command == "produce") return hookpipe::producer::runProduceCommand(config, args);
     if (command == "dlq") return hookpipe::dlq::runCommand(config, args);
     if (command == "topics") {

@@ -1,0 +1,107 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/attempts/keys.h"
+#include "common/attempts/record.h"
+
+namespace hookpipe::recorder {
+
+// What one flush writes, in the flat form the apply script (applier.h) reads: a list of
+// operations, each an opcode followed by its arguments, all strings.
+//
+//   D <delivery id> <subscription> <n> (<field> <json>)*n <expire at ms>
+//        HSET idx:d:<id> s <subscription> a<N> <json>...; PEXPIREAT, only ever later
+//   Z <key> <n> (<score> <member>)*n        ZADD GT (a member's score only grows)
+//   I <key> <n> (<field> <delta>)*n         HINCRBY each
+//   L <key> <min> <max>                     lmin/lmax lowered/raised
+//   E <key> <n> (<type> <attempts> <delivered>)*n   t:/td: with the per-bucket type cap
+//   X <key> <expire at ms>                  PEXPIREAT
+//   T <zset key> <cutoff ms> <cap>          ZREMRANGEBYSCORE below cutoff; over the cap
+//                                           (-1: none) the oldest go, their hashes too
+using Ops = std::vector<std::string>;
+
+// The in-memory aggregate of one partition's records since its last flush: the delivery
+// log's writes (one hash write per delivery however many of its attempts came in) and the
+// statistics' deltas, summed per bucket. Pure: no I/O, no clock (the flush passes `now`).
+//
+// Example: 3 attempts of subscription S (tenant T) in the same minute add n=3 to each of
+// the 9 buckets {s:S, t:T, all} x {m, h, d} of that minute: 9 hashes, not 27 writes.
+//
+// Threads: owned by the recorder's thread.
+class Aggregator {
+ public:
+  struct Options {
+    std::chrono::milliseconds log_retention{7LL * 24 * 3600 * 1000};
+    std::size_t log_max_per_subscription = 10'000;
+  };
+  Aggregator(const attempts::Keys& keys, Options options) : keys_(keys), options_(options) {}
+
+  // Takes in one attempt; `json` is the record as on the topic (kept in the delivery hash).
+  void add(const attempts::Record& record, std::string_view json);
+  // The operations of a flush at `now_ms` (what expired by then is left out).
+  Ops ops(int64_t now_ms) const;
+  std::size_t records() const { return records_; }
+  bool empty() const { return records_ == 0; }
+  void clear();
+
+ private:
+  struct Delivery {
+    std::string subscription;
+    std::vector<std::pair<int, std::string>> attempts;  // attempt number, JSON
+    int64_t latest_ms = 0;
+  };
+  struct EventTypeCounts {
+    int64_t attempts = 0;
+    int64_t delivered = 0;
+  };
+  // The counts of one scope's bucket; minutes are what is kept, hours and days (and the
+  // tenant and "all" scopes) are summed from them when a flush is written.
+  struct Counts {
+    int64_t n = 0;
+    int64_t retries = 0;
+    int64_t latency_n = 0;
+    int64_t latency_sum = 0;
+    std::optional<int64_t> latency_min;
+    std::optional<int64_t> latency_max;
+    std::vector<std::pair<std::string, int64_t>> outcomes;  // few values: a vector
+    std::vector<std::pair<std::string, int64_t>> status_classes;
+    std::vector<std::pair<std::string, int64_t>> error_classes;
+    std::map<int, int64_t> histogram;
+    std::map<std::string, EventTypeCounts, std::less<>> event_types;
+    void merge(const Counts& other);
+  };
+  struct MinuteKey {
+    std::string subscription;
+    int64_t minute_s = 0;
+    bool operator==(const MinuteKey&) const = default;
+  };
+  struct MinuteKeyHash {
+    std::size_t operator()(const MinuteKey& k) const {
+      return std::hash<std::string>()(k.subscription) ^ std::hash<int64_t>()(k.minute_s) * 31;
+    }
+  };
+  struct Minute {
+    std::string tenant;
+    Counts counts;
+  };
+  void count(Counts& counts, const attempts::Record& record);
+
+  attempts::Keys keys_;
+  Options options_;
+  std::size_t records_ = 0;
+  std::unordered_map<std::string, Delivery> deliveries_;
+  // Per subscription, the latest finished_ms seen (for idx:subs and the trims).
+  std::map<std::string, int64_t, std::less<>> subscriptions_;
+  std::unordered_map<MinuteKey, Minute, MinuteKeyHash> minutes_;
+};
+
+}  // namespace hookpipe::recorder

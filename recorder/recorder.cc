@@ -1,0 +1,303 @@
+#include "recorder/recorder.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "common/attempts/record.h"
+#include "common/log/log.h"
+
+namespace hookpipe::recorder {
+namespace {
+
+constexpr auto kMinBackoff = std::chrono::milliseconds(250);
+constexpr auto kMaxBackoff = std::chrono::milliseconds(5000);
+constexpr auto kRebuildWait = std::chrono::seconds(1);
+constexpr auto kReportInterval = std::chrono::seconds(10);
+// A flush can carry 20,000 records: give its script call time.
+constexpr auto kRedisTimeout = std::chrono::seconds(10);
+
+std::shared_ptr<spdlog::logger> log() {
+  static auto l = logger("recorder");
+  return l;
+}
+
+std::optional<int64_t> parseOffset(std::string_view text) {
+  int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < 0) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+Recorder::Recorder(const Config& config, metrics::Registry& registry, Options options)
+    : config_(config),
+      options_(options),
+      topic_(config.topics.attempts()),
+      keys_(config.topics.prefix),
+      aggregator_options_{config.log_retention, config.log_max_per_subscription},
+      redis_(config.redis_host, config.redis_port, kRedisTimeout),
+      applier_(redis_, keys_),
+      metrics_(registry) {}
+
+Recorder::~Recorder() = default;
+
+Result<std::unique_ptr<Recorder>> Recorder::create(const Config& config,
+                                                   metrics::Registry& registry, Options options) {
+  std::unique_ptr<Recorder> r(new Recorder(config, registry, options));
+  auto consumer = kafka::Consumer::create(config, config.groupId("recorder"), r.get());
+  if (!consumer) return std::unexpected(consumer.error());
+  r->consumer_ = std::move(*consumer);
+  if (auto s = r->consumer_->subscribe({r->topic_}); !s) return std::unexpected(s.error());
+  return r;
+}
+
+int Recorder::run(const std::atomic<bool>& stop) {
+  next_flush_ = std::chrono::steady_clock::now() + options_.flush_interval;
+  last_report_ = std::chrono::steady_clock::now();
+  while (!stop && !consumer_->fatal()) {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto& [p, part] : parts_)
+      if (part.state == State::kStarting && now >= part.retry_at && now >= redis_retry_at_)
+        start(p, part);
+    if (now >= next_flush_) {
+      next_flush_ = now + options_.flush_interval;
+      flushAll();
+    }
+    if (now - last_report_ >= kReportInterval) {
+      last_report_ = now;
+      report();
+    }
+    // A burst is polled without a timeout; an idle recorder wakes every 100 ms.
+    kafka::MessagePtr msg = consumer_->poll(100);
+    for (int burst = 0; msg && burst < 10'000; ++burst) {
+      if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        take(msg.get());
+      } else if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        log()->warn("consumer error={}", rd_kafka_message_errstr(msg.get()));
+      }
+      if (std::chrono::steady_clock::now() >= next_flush_) break;
+      msg = consumer_->poll(0);
+    }
+  }
+  flushAll();
+  consumer_->close();  // revokes: flushes again what came in since (nothing, normally)
+  report();
+  return consumer_->fatal() ? 1 : 0;
+}
+
+void Recorder::take(const rd_kafka_message_t* msg) {
+  auto it = parts_.find(msg->partition);
+  // Fetched before the partition was paused, or while it restarts: it is fetched again
+  // from the offset the partition starts at.
+  if (it == parts_.end() || it->second.state != State::kRunning || it->second.paused) return;
+  Part& part = it->second;
+  if (msg->offset < part.next) {
+    metrics_.skipped.inc();
+    return;
+  }
+  const std::string_view json = kafka::payloadOf(msg);
+  auto record = attempts::parse(json);
+  if (record) {
+    part.aggregate.add(*record, json);
+  } else {
+    const uint64_t bad = metrics_.bad_records.value() + 1;
+    if (bad <= 10 || bad % 1000 == 0)
+      log()->warn("bad record partition={} offset={} error=\"{}\" bad_records_total={}",
+                  msg->partition, msg->offset, record.error().message, bad);
+    metrics_.bad_records.inc();
+  }
+  part.next = msg->offset + 1;
+  part.dirty = true;
+  if (part.aggregate.records() >= options_.max_flush_records) flush(msg->partition, part);
+  if (!held_for_redis_ && unflushed() >= options_.max_unflushed) {
+    // Redis is not taking flushes: stop reading (nothing is lost) until it does.
+    held_for_redis_ = true;
+    for (auto& [p, other] : parts_)
+      if (other.state == State::kRunning) pausePart(p, other);
+    log()->warn("unflushed={} reached max_unflushed: partitions paused until Redis takes a flush",
+                unflushed());
+  }
+}
+
+bool Recorder::start(int32_t partition, Part& part) {
+  auto offset = applier_.readOffset(partition);
+  if (!offset) {
+    redisFailed(offset.error());
+    return false;
+  }
+  redisOk();
+  if (*offset && **offset == kRebuildingOffset) {
+    // A rebuild owns the index: wait until it writes this partition's offset.
+    if (part.retry_at == std::chrono::steady_clock::time_point{})
+      log()->info("partition={} waits for a rebuild of the index", partition);
+    part.retry_at = std::chrono::steady_clock::now() + kRebuildWait;
+    return false;
+  }
+  std::optional<int64_t> at;
+  if (*offset) {
+    at = parseOffset(**offset);
+    if (!at) {
+      log()->error(
+          "partition={} key={} holds \"{}\", not an offset: waiting (delete the key or "
+          "run `hookpipe recorder --rebuild`)",
+          partition, keys_.offset(partition), **offset);
+      part.retry_at = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      return false;
+    }
+  }
+  part.applied = offset->value_or("");
+  part.next = at.value_or(-1);
+  part.dirty = false;
+  part.aggregate.clear();
+  part.state = State::kRunning;
+  part.retry_at = {};
+  if (!held_for_redis_) resumePart(partition, part);
+  log()->info("partition={} starts at offset={}", partition,
+              at ? std::to_string(*at) : std::string("beginning"));
+  return true;
+}
+
+bool Recorder::flush(int32_t partition, Part& part) {
+  if (part.state != State::kRunning || !part.dirty) return true;
+  if (std::chrono::steady_clock::now() < redis_retry_at_) return false;
+  const auto began = std::chrono::steady_clock::now();
+  const Ops ops = part.aggregate.ops(kafka::nowMs());
+  auto applied = applier_.apply(partition, part.applied, part.next, ops);
+  metrics_.flush_seconds.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+  if (!applied) {
+    metrics_.flushes_failed.inc();
+    redisFailed(applied.error());
+    return false;
+  }
+  redisOk();
+  if (*applied) {
+    metrics_.flushes_applied.inc();
+    metrics_.records.inc(part.aggregate.records());
+    part.applied = std::to_string(part.next);
+    part.dirty = false;
+    part.aggregate.clear();
+    consumer_->storeOffset(topic_, partition, part.next);
+  } else {
+    // Someone else moved the offset (a rebalance we have not seen yet, a rebuild): what
+    // was aggregated is theirs to count. Start again from where the index is.
+    metrics_.flushes_fenced.inc();
+    log()->warn(
+        "partition={} fenced: idx:off moved from \"{}\"; {} records dropped, reading "
+        "the offset again",
+        partition, part.applied, part.aggregate.records());
+    part.aggregate.clear();
+    part.dirty = false;
+    part.state = State::kStarting;
+    pausePart(partition, part);  // run() starts it again
+  }
+  return true;
+}
+
+void Recorder::flushAll() {
+  bool ok = true;
+  for (auto& [p, part] : parts_) ok = flush(p, part) && ok;
+  if (ok && held_for_redis_ && unflushed() < options_.max_unflushed) {
+    held_for_redis_ = false;
+    for (auto& [p, part] : parts_)
+      if (part.state == State::kRunning) resumePart(p, part);
+    log()->info("Redis takes flushes again: partitions resumed");
+  }
+  metrics_.unflushed.set(static_cast<int64_t>(unflushed()));
+}
+
+void Recorder::pausePart(int32_t partition, Part& part) {
+  if (part.paused) return;
+  consumer_->pause(topic_, partition);
+  part.paused = true;
+  metrics_.paused_partitions.add(1);
+}
+
+void Recorder::resumePart(int32_t partition, Part& part) {
+  if (!part.paused) return;
+  // A paused partition's prefetched records were purged: seek to where we are.
+  consumer_->resumeAt(topic_, partition, part.next >= 0 ? part.next : RD_KAFKA_OFFSET_BEGINNING);
+  part.paused = false;
+  metrics_.paused_partitions.sub(1);
+}
+
+std::size_t Recorder::unflushed() const {
+  std::size_t n = 0;
+  for (const auto& [_, part] : parts_) n += part.aggregate.records();
+  return n;
+}
+
+void Recorder::redisFailed(const Error& error) {
+  backoff_ = std::min<std::chrono::milliseconds>(
+      kMaxBackoff, std::max<std::chrono::milliseconds>(kMinBackoff, backoff_ * 2));
+  redis_retry_at_ = std::chrono::steady_clock::now() + backoff_;
+  if (!redis_down_) {
+    redis_down_ = true;
+    log()->warn("redis unavailable: {} (aggregating up to {} records, retrying)", error.message,
+                options_.max_unflushed);
+  }
+}
+
+void Recorder::redisOk() {
+  backoff_ = std::chrono::milliseconds(0);
+  redis_retry_at_ = {};
+  if (redis_down_) {
+    redis_down_ = false;
+    log()->info("redis available again");
+  }
+}
+
+void Recorder::report() {
+  const auto& counters = kafka::consumerCounters();
+  log()->info(
+      "records={} bad_records={} skipped={} flushes_applied={} flushes_fenced={} "
+      "flushes_failed={} unflushed={} partitions={} paused={} stuck_partitions={} "
+      "consumer_rejoins={}",
+      metrics_.records.value(), metrics_.bad_records.value(), metrics_.skipped.value(),
+      metrics_.flushes_applied.value(), metrics_.flushes_fenced.value(),
+      metrics_.flushes_failed.value(), unflushed(), parts_.size(),
+      metrics_.paused_partitions.value(), counters.stuck_partitions.load(),
+      counters.rejoins.load());
+}
+
+void Recorder::onAssigned(const rd_kafka_topic_partition_list_t& partitions) {
+  for (int i = 0; i < partitions.cnt; ++i) {
+    const auto& tp = partitions.elems[i];
+    if (topic_ != tp.topic) continue;
+    auto [it, _] = parts_.try_emplace(tp.partition, Aggregator(keys_, aggregator_options_));
+    // Nothing is read before the partition's offset is known (run() starts it).
+    pausePart(tp.partition, it->second);
+  }
+}
+
+void Recorder::onRevoked(const rd_kafka_topic_partition_list_t& partitions) {
+  for (int i = 0; i < partitions.cnt; ++i) {
+    const auto& tp = partitions.elems[i];
+    auto it = parts_.find(tp.partition);
+    if (topic_ != tp.topic || it == parts_.end()) continue;
+    // One try: if Redis does not take it, the next owner reads the records again from
+    // the offset the index holds.
+    redis_retry_at_ = {};
+    flush(tp.partition, it->second);
+    if (it->second.paused) {
+      consumer_->resume(topic_, tp.partition);
+      metrics_.paused_partitions.sub(1);
+    }
+    parts_.erase(it);
+  }
+  metrics_.unflushed.set(static_cast<int64_t>(unflushed()));
+}
+
+bool Recorder::holdsPause(const std::string& topic, int32_t partition) const {
+  auto it = parts_.find(partition);
+  return topic == topic_ && it != parts_.end() && it->second.paused;
+}
+
+std::optional<int64_t> Recorder::resumeOffset(const std::string& topic, int32_t partition) const {
+  auto it = parts_.find(partition);
+  if (topic != topic_ || it == parts_.end() || it->second.next < 0) return std::nullopt;
+  return it->second.next;
+}
+
+}  // namespace hookpipe::recorder

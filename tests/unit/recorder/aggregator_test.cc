@@ -1,0 +1,254 @@
+// Unit tests for recorder/aggregator.h: what one flush writes for a set of attempts, read
+// through a small interpreter of the ops that does what the apply script does.
+#include "recorder/aggregator.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "common/attempts/histogram.h"
+#include "recorder/metrics.h"
+
+namespace hookpipe::recorder {
+namespace {
+
+using attempts::Granularity;
+using attempts::Keys;
+using attempts::Record;
+
+// 2026-01-09T15:30:10Z
+constexpr int64_t kT = 1767972610000;
+constexpr int64_t kNow = kT + 60'000;
+
+// The ops applied to an in-memory "Redis": hashes, sorted sets, expiries.
+struct Store {
+  std::map<std::string, std::map<std::string, std::string>> hashes;
+  std::map<std::string, std::map<std::string, int64_t>> zsets;  // member -> score
+  std::map<std::string, int64_t> expiry;
+  int64_t num(const std::string& key, const std::string& field) const {
+    auto h = hashes.find(key);
+    if (h == hashes.end()) return 0;
+    auto f = h->second.find(field);
+    return f == h->second.end() ? 0 : std::stoll(f->second);
+  }
+  void apply(const Ops& ops, const std::string& delivery_prefix) {
+    for (std::size_t i = 0; i < ops.size();) {
+      const std::string& op = ops[i];
+      if (op == "D") {
+        const std::string key = delivery_prefix + ops[i + 1];
+        hashes[key]["s"] = ops[i + 2];
+        const int n = std::stoi(ops[i + 3]);
+        for (int j = 0; j < n; ++j) hashes[key][ops[i + 4 + 2 * j]] = ops[i + 5 + 2 * j];
+        auto& e = expiry[key];
+        e = std::max(e, std::stoll(ops[i + 4 + 2 * n]));
+        i += 5 + 2 * n;
+      } else if (op == "Z") {
+        const int n = std::stoi(ops[i + 2]);
+        for (int j = 0; j < n; ++j) {
+          auto& s = zsets[ops[i + 1]][ops[i + 4 + 2 * j]];
+          s = std::max(s, std::stoll(ops[i + 3 + 2 * j]));
+        }
+        i += 3 + 2 * n;
+      } else if (op == "I") {
+        const int n = std::stoi(ops[i + 2]);
+        for (int j = 0; j < n; ++j) {
+          auto& v = hashes[ops[i + 1]][ops[i + 3 + 2 * j]];
+          v = std::to_string((v.empty() ? 0 : std::stoll(v)) + std::stoll(ops[i + 4 + 2 * j]));
+        }
+        i += 3 + 2 * n;
+      } else if (op == "L") {
+        auto& h = hashes[ops[i + 1]];
+        if (!h.contains("lmin") || std::stoll(h["lmin"]) > std::stoll(ops[i + 2]))
+          h["lmin"] = ops[i + 2];
+        if (!h.contains("lmax") || std::stoll(h["lmax"]) < std::stoll(ops[i + 3]))
+          h["lmax"] = ops[i + 3];
+        i += 4;
+      } else if (op == "E") {
+        const int n = std::stoi(ops[i + 2]);
+        auto& h = hashes[ops[i + 1]];
+        for (int j = 0; j < n; ++j) {
+          const std::string t = ops[i + 3 + 3 * j];
+          h["t:" + t] = std::to_string(num(ops[i + 1], "t:" + t) + std::stoll(ops[i + 4 + 3 * j]));
+          if (ops[i + 5 + 3 * j] != "0")
+            h["td:" + t] =
+                std::to_string(num(ops[i + 1], "td:" + t) + std::stoll(ops[i + 5 + 3 * j]));
+        }
+        i += 3 + 3 * n;
+      } else if (op == "X") {
+        expiry[ops[i + 1]] = std::stoll(ops[i + 2]);
+        i += 3;
+      } else if (op == "T") {
+        auto& z = zsets[ops[i + 1]];
+        std::erase_if(z, [&](const auto& m) { return m.second < std::stoll(ops[i + 2]); });
+        i += 4;  // the cap is the script's: tested on the real Redis
+      } else {
+        FAIL() << "unknown op " << op << " at " << i;
+      }
+    }
+  }
+};
+
+Record attempt(std::string delivery, std::string sub, int n, std::string outcome, long status,
+               int64_t duration_us, int64_t finished_ms = kT) {
+  Record r;
+  r.delivery_id = std::move(delivery);
+  r.event_id = "evt_" + r.delivery_id;
+  r.event_type = "order.created";
+  r.subscription_id = std::move(sub);
+  r.tenant = "acme";
+  r.attempt = n;
+  r.outcome = std::move(outcome);
+  r.attempted = status != 0 || duration_us > 0;
+  r.finished_ms = finished_ms;
+  r.started_ms = finished_ms - duration_us / 1000;
+  r.duration_us = duration_us;
+  r.status = status;
+  if (r.outcome != "delivered") r.error_class = status >= 500 ? "http_5xx" : "timeout";
+  return r;
+}
+
+class AggregatorTest : public ::testing::Test {
+ protected:
+  void add(const Record& r) {
+    std::string json;
+    attempts::encode(r, json);
+    agg_.add(r, json);
+  }
+  void flush() {
+    store_.apply(agg_.ops(kNow), keys_.delivery(""));
+    agg_.clear();
+  }
+  std::string stats(const std::string& scope, Granularity g, int64_t ms = kT) const {
+    return keys_.stats(scope, g, attempts::bucketStart(g, ms));
+  }
+  Keys keys_{"t."};
+  Aggregator agg_{keys_, Aggregator::Options{std::chrono::hours(24), 100}};
+  Store store_;
+};
+
+TEST_F(AggregatorTest, CountsEachAttemptInItsMinuteHourAndDayOfEveryScope) {
+  add(attempt("d1", "sub_a", 1, "retried", 503, 2000));
+  add(attempt("d1", "sub_a", 2, "delivered", 200, 1000));
+  add(attempt("d2", "sub_b", 1, "dead_lettered", 0, 0));
+  flush();
+  for (auto g : {Granularity::kMinute, Granularity::kHour, Granularity::kDay}) {
+    const std::string all = stats("all", g);
+    EXPECT_EQ(store_.num(all, "n"), 3);
+    EXPECT_EQ(store_.num(all, "r"), 1);
+    EXPECT_EQ(store_.num(all, "o:delivered"), 1);
+    EXPECT_EQ(store_.num(all, "o:retried"), 1);
+    EXPECT_EQ(store_.num(all, "o:dead_lettered"), 1);
+    EXPECT_EQ(store_.num(all, "sc:5xx"), 1);
+    EXPECT_EQ(store_.num(all, "sc:2xx"), 1);
+    EXPECT_EQ(store_.num(all, "sc:none"), 1);
+    EXPECT_EQ(store_.num(all, "e:http_5xx"), 1);
+    EXPECT_EQ(store_.num(all, "e:timeout"), 1);
+    EXPECT_EQ(store_.num(all, "ln"), 2);  // the dead letter made no request
+    EXPECT_EQ(store_.num(all, "ls"), 3000);
+    EXPECT_EQ(store_.num(all, "lmin"), 1000);
+    EXPECT_EQ(store_.num(all, "lmax"), 2000);
+    EXPECT_EQ(store_.num(all, "h:" + std::to_string(attempts::Histogram::bucketOf(1000))), 1);
+    EXPECT_EQ(store_.num(all, "h:" + std::to_string(attempts::Histogram::bucketOf(2000))), 1);
+    EXPECT_EQ(store_.num(all, "t:order.created"), 3);
+    EXPECT_EQ(store_.num(all, "td:order.created"), 1);
+    EXPECT_EQ(store_.num(stats("t:acme", g), "n"), 3);
+    EXPECT_EQ(store_.num(stats("s:sub_a", g), "n"), 2);
+    EXPECT_EQ(store_.num(stats("s:sub_b", g), "n"), 1);
+    EXPECT_EQ(store_.num(stats("s:sub_b", g), "ln"), 0);
+  }
+  // Expiry: the bucket's end plus what keys.h keeps of that granularity.
+  const int64_t minute = attempts::bucketStart(Granularity::kMinute, kT);
+  EXPECT_EQ(store_.expiry[stats("all", Granularity::kMinute)],
+            (minute + 60) * 1000 + std::chrono::milliseconds(attempts::kMinuteBucketsKept).count());
+}
+
+TEST_F(AggregatorTest, WritesEachDeliveryOnceWithAllItsAttemptsAndItsLatestTime) {
+  add(attempt("d1", "sub_a", 1, "retried", 503, 2000, kT));
+  add(attempt("d1", "sub_a", 2, "delivered", 200, 1000, kT + 5000));
+  add(attempt("d2", "sub_a", 1, "delivered", 200, 1000, kT + 1000));
+  const Ops ops = agg_.ops(kNow);
+  EXPECT_EQ(std::count(ops.begin(), ops.end(), "D"), 2);
+  flush();
+  const auto& d1 = store_.hashes[keys_.delivery("d1")];
+  EXPECT_EQ(d1.at("s"), "sub_a");
+  EXPECT_TRUE(d1.contains("a1"));
+  EXPECT_TRUE(d1.contains("a2"));
+  EXPECT_EQ(attempts::parse(d1.at("a2"))->status, 200);
+  EXPECT_EQ(store_.expiry[keys_.delivery("d1")], kT + 5000 + 24 * 3600 * 1000);
+  EXPECT_EQ(store_.zsets[keys_.subscriptionLog("sub_a")],
+            (std::map<std::string, int64_t>{{"d1", kT + 5000}, {"d2", kT + 1000}}));
+  EXPECT_EQ(store_.zsets[keys_.subscriptions()]["sub_a"], kT + 5000);
+}
+
+TEST_F(AggregatorTest, SumsAcrossFlushesLikeOneFlush) {
+  add(attempt("d1", "sub_a", 1, "retried", 503, 2000));
+  flush();
+  add(attempt("d1", "sub_a", 2, "delivered", 200, 500));
+  flush();
+  const std::string m = stats("s:sub_a", Granularity::kMinute);
+  EXPECT_EQ(store_.num(m, "n"), 2);
+  EXPECT_EQ(store_.num(m, "lmin"), 500);
+  EXPECT_EQ(store_.num(m, "lmax"), 2000);
+  EXPECT_EQ(store_.hashes[keys_.delivery("d1")].size(), 3u);  // s, a1, a2
+}
+
+TEST_F(AggregatorTest, LeavesOutWhatExpiredBeforeTheFlush) {
+  const int64_t old = kNow - 25LL * 3600 * 1000;  // past the 24 h log retention
+  add(attempt("d_old", "sub_a", 1, "delivered", 200, 100, old));
+  const int64_t ancient = kNow - 500LL * 24 * 3600 * 1000;  // past every stats bucket
+  add(attempt("d_ancient", "sub_a", 1, "delivered", 200, 100, ancient));
+  flush();
+  EXPECT_FALSE(store_.hashes.contains(keys_.delivery("d_old")));
+  EXPECT_FALSE(store_.zsets[keys_.subscriptionLog("sub_a")].contains("d_old"));
+  EXPECT_EQ(store_.num(stats("all", Granularity::kDay, old), "n"), 1);  // days are kept
+  EXPECT_FALSE(store_.hashes.contains(stats("all", Granularity::kDay, ancient)));
+}
+
+TEST_F(AggregatorTest, CapsEventTypesPerBucketInMemory) {
+  for (int i = 0; i < attempts::kMaxEventTypesPerBucket + 5; ++i) {
+    Record r = attempt("d" + std::to_string(i), "sub_a", 1, "delivered", 200, 100);
+    r.event_type = "type." + std::to_string(i);
+    add(r);
+  }
+  flush();
+  const auto& all = store_.hashes[stats("all", Granularity::kMinute)];
+  int types = 0;
+  for (const auto& [f, _] : all)
+    if (f.starts_with("t:") && f != "t:" + std::string(attempts::kOtherEventTypes)) ++types;
+  EXPECT_EQ(types, attempts::kMaxEventTypesPerBucket);
+  EXPECT_EQ(store_.num(stats("all", Granularity::kMinute), "t:(other)"), 5);
+}
+
+TEST_F(AggregatorTest, AnAttemptSeenTwiceIsKeptOnceInTheDeliveryHash) {
+  add(attempt("d1", "sub_a", 1, "retried", 503, 2000));
+  add(attempt("d1", "sub_a", 1, "retried", 503, 2000));
+  const Ops ops = agg_.ops(kNow);
+  auto d = std::find(ops.begin(), ops.end(), "D");
+  ASSERT_NE(d, ops.end());
+  EXPECT_EQ(*(d + 3), "1");  // one attempt field
+}
+
+TEST_F(AggregatorTest, WithoutATenantCountsNoTenantScope) {
+  Record r = attempt("d1", "sub_a", 1, "delivered", 200, 100);
+  r.tenant.clear();
+  add(r);
+  flush();
+  for (const auto& [key, _] : store_.hashes) EXPECT_EQ(key.find(":t:"), std::string::npos) << key;
+}
+
+TEST(RecorderMetrics, AreDeclaredOnceWithPrometheusNames) {
+  metrics::Registry registry;
+  RecorderMetrics m(registry);
+  m.records.inc(3);
+  m.flushes_fenced.inc();
+  m.unflushed.set(7);
+  EXPECT_EQ(registry.value("hookpipe_recorder_records_total"), 3);
+  EXPECT_EQ(registry.value("hookpipe_recorder_flushes_total", {{"result", "fenced"}}), 1);
+  EXPECT_EQ(registry.value("hookpipe_recorder_flushes_total", {{"result", "applied"}}), 0);
+  EXPECT_EQ(registry.value("hookpipe_recorder_unflushed_records"), 7);
+  EXPECT_THROW(RecorderMetrics{registry}, std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace hookpipe::recorder
