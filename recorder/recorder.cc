@@ -96,6 +96,20 @@ void Recorder::take(const rd_kafka_message_t* msg) {
     metrics_.skipped.inc();
     return;
   }
+  if (msg->offset > part.next) {
+    // A seek made right after the assignment can lose to librdkafka's own start at the
+    // committed offset (it arrives later): seek back to `next` once. A gap that is still
+    // there afterwards is real (transaction markers, retention).
+    if (!part.gap_seen) {
+      part.gap_seen = true;
+      log()->info("partition={} record at offset={} while expecting {}: seeking back",
+                  msg->partition, msg->offset, part.next);
+      pausePart(msg->partition, part);
+      resumePart(msg->partition, part);
+      return;
+    }
+  }
+  part.gap_seen = false;
   const std::string_view json = kafka::payloadOf(msg);
   auto record = attempts::parse(json);
   if (record) {
@@ -146,15 +160,28 @@ bool Recorder::start(int32_t partition, Part& part) {
       return false;
     }
   }
+  if (!at) {
+    // A fresh index: from the partition's first record.
+    int64_t low = 0;
+    int64_t high = 0;
+    const rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+        consumer_->handle(), topic_.c_str(), partition, &low, &high, 5000);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      log()->warn("partition={} watermarks: {} (trying again)", partition, rd_kafka_err2str(err));
+      part.retry_at = std::chrono::steady_clock::now() + kRebuildWait;
+      return false;
+    }
+    at = low;
+  }
   part.applied = offset->value_or("");
-  part.next = at.value_or(-1);
+  part.next = *at;
   part.dirty = false;
   part.aggregate.clear();
   part.state = State::kRunning;
   part.retry_at = {};
   if (!held_for_redis_) resumePart(partition, part);
-  log()->info("partition={} starts at offset={}", partition,
-              at ? std::to_string(*at) : std::string("beginning"));
+  log()->info("partition={} starts at offset={}{}", partition, *at,
+              part.applied.empty() ? " (a fresh index: its first record)" : "");
   return true;
 }
 

@@ -71,10 +71,11 @@ class Recorder final : public kafka::RebalanceListener {
   struct Part {
     explicit Part(Aggregator a) : aggregate(std::move(a)) {}
     State state = State::kStarting;
-    std::string applied;  // idx:off:<p> as last seen; "" absent
-    int64_t next = -1;    // the next offset to take in; -1: from the start, nothing taken yet
-    bool dirty = false;   // `next` moved since `applied`
-    bool paused = false;  // by this recorder (starting, or held for Redis)
+    std::string applied;    // idx:off:<p> as last seen; "" absent
+    int64_t next = -1;      // the next offset to take in; -1: from the start, nothing taken yet
+    bool dirty = false;     // `next` moved since `applied`
+    bool paused = false;    // by this recorder (starting, or held for Redis)
+    bool gap_seen = false;  // a record past `next` came: seeked back once to check
     Aggregator aggregate;
     std::chrono::steady_clock::time_point retry_at{};
   };
