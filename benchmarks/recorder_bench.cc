@@ -31,7 +31,7 @@ namespace {
 constexpr int kPartitions = 6;
 constexpr int kSubscriptions = 1000;
 
-int fail(const std::string& what) {
+int bail(const std::string& what) {
   std::fprintf(stderr, "%s\n", what.c_str());
   return 1;
 }
@@ -137,12 +137,12 @@ int main(int argc, char** argv) {
   config.redis_port = std::atoi(redis_addr.c_str() + redis_addr.rfind(':') + 1);
   if (!bench::brokerReachable(config)) return 1;
   if (!createTopic(config, config.topics.attempts(), kPartitions))
-    return fail("cannot create " + config.topics.attempts());
+    return bail("cannot create " + config.topics.attempts());
   redis::Client redis(config.redis_host, config.redis_port, std::chrono::seconds(10));
   const attempts::Keys keys(config.topics.prefix);
 
   auto producer = kafka::Producer::create(config, {{"linger.ms", "20"}});
-  if (!producer) return fail(producer.error().message);
+  if (!producer) return bail(producer.error().message);
   const int64_t now = kafka::nowMs();
   std::string json;
   std::size_t bytes = 0;
@@ -154,9 +154,9 @@ int main(int argc, char** argv) {
     bytes += json.size();
     if (!(*producer)->produceBlocking(config.topics.attempts(), r.subscription_id, json, {},
                                       nullptr))
-      return fail("produce failed");
+      return bail("produce failed");
   }
-  if (!(*producer)->flush(std::chrono::minutes(2))) return fail("flush timed out");
+  if (!(*producer)->flush(std::chrono::minutes(2))) return bail("flush timed out");
   std::printf("records: %ld over %d subscriptions (%.0f B each on average), produced in %.1f s\n",
               n, kSubscriptions, static_cast<double>(bytes) / static_cast<double>(n),
               std::chrono::duration<double>(Clock::now() - produce_start).count());
@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
   cpu = std::max(cpu, recorder.cpuSeconds());
   const double redis_cpu = redisCpu(redis) - redis_cpu_before;
   if (done < n)
-    return fail("recorder did not catch up in 10 minutes (see /tmp/hookpipe-recorder-bench.log)");
+    return bail("recorder did not catch up in 10 minutes (see /tmp/hookpipe-recorder-bench.log)");
   std::printf(
       "recorder: caught up with %ld records in %.2f s = %.0f records/s; recorder CPU %.2f s = "
       "%.2f us/record (%.0f records per CPU second)\n",

@@ -41,13 +41,13 @@ struct Store {
         const int n = std::stoi(ops[i + 3]);
         for (int j = 0; j < n; ++j) hashes[key][ops[i + 4 + 2 * j]] = ops[i + 5 + 2 * j];
         auto& e = expiry[key];
-        e = std::max(e, std::stoll(ops[i + 4 + 2 * n]));
+        e = std::max<int64_t>(e, std::stoll(ops[i + 4 + 2 * n]));
         i += 5 + 2 * n;
       } else if (op == "Z") {
         const int n = std::stoi(ops[i + 2]);
         for (int j = 0; j < n; ++j) {
           auto& s = zsets[ops[i + 1]][ops[i + 4 + 2 * j]];
-          s = std::max(s, std::stoll(ops[i + 3 + 2 * j]));
+          s = std::max<int64_t>(s, std::stoll(ops[i + 3 + 2 * j]));
         }
         i += 3 + 2 * n;
       } else if (op == "I") {
@@ -207,8 +207,9 @@ TEST_F(AggregatorTest, LeavesOutWhatExpiredBeforeTheFlush) {
 
 TEST_F(AggregatorTest, CapsEventTypesPerBucketInMemory) {
   for (int i = 0; i < attempts::kMaxEventTypesPerBucket + 5; ++i) {
-    Record r = attempt("d" + std::to_string(i), "sub_a", 1, "delivered", 200, 100);
-    r.event_type = "type." + std::to_string(i);
+    const std::string n = std::to_string(i);
+    Record r = attempt(std::string("d").append(n), "sub_a", 1, "delivered", 200, 100);
+    r.event_type = std::string("type.").append(n);
     add(r);
   }
   flush();
