@@ -119,10 +119,9 @@ Result<std::optional<std::string>> Applier::readOffset(int32_t partition) {
               true);
 }
 
-Result<bool> Applier::apply(int32_t partition, std::string_view expected, int64_t next,
+Result<bool> Applier::apply(int32_t partition, std::string_view expected, std::string_view next,
                             const Ops& ops) {
   const std::string offset_key = keys_.offset(partition);
-  const std::string next_text = std::to_string(next);
   const std::string delivery_prefix = keys_.delivery("");
   const std::string cap = std::to_string(attempts::kMaxEventTypesPerBucket);
   for (int round = 0; round < 2; ++round) {
@@ -140,7 +139,7 @@ Result<bool> Applier::apply(int32_t partition, std::string_view expected, int64_
     argv.push_back("1");
     argv.push_back(offset_key);
     argv.push_back(expected);
-    argv.push_back(next_text);
+    argv.push_back(next);
     argv.push_back(delivery_prefix);
     argv.push_back(cap);
     argv.push_back(attempts::kOtherEventTypes);

@@ -13,8 +13,9 @@
 
 namespace hookpipe::recorder {
 
-// What a rebuild sets every idx:off:<p> to before it wipes the index: a recorder that reads
-// it waits (its partition paused) until the rebuild has written a real offset there.
+// What a rebuild sets every idx:off:<p> to before it wipes the index, and the prefix of what
+// it moves it to until it is done with p ("rebuild:<next>"): a recorder that reads either
+// waits (its partition paused) until the rebuild has written a plain offset there.
 inline constexpr std::string_view kRebuildingOffset = "rebuild";
 
 // Writes flushes to Redis: one script call per partition's flush that checks the
@@ -33,7 +34,8 @@ class Applier {
   Result<std::optional<std::string>> readOffset(int32_t partition);
   // Applies `ops` and sets idx:off:<p> to `next` if it holds `expected` ("" for absent);
   // true when applied, false when fenced (the offset was something else: nothing written).
-  Result<bool> apply(int32_t partition, std::string_view expected, int64_t next, const Ops& ops);
+  Result<bool> apply(int32_t partition, std::string_view expected, std::string_view next,
+                     const Ops& ops);
   // SETs idx:off:<p> to `value` for each partition (the rebuild's fence).
   Result<void> setOffsets(const std::map<int32_t, std::string>& values);
   // UNLINKs every key of the index except the offsets; returns how many.

@@ -27,11 +27,15 @@ struct Part {
   Aggregator aggregate;
 };
 
-// Applies one partition's aggregate up to `next`, retrying while Redis is unreachable.
-Result<void> flushPart(Applier& applier, int32_t p, Part& part, int64_t next) {
+// Applies one partition's aggregate up to `next`, retrying while Redis is unreachable. The
+// offset reads "rebuild:<next>" until the last flush (`done`) writes the plain offset: the
+// running recorders must not take p over before the rebuild is done with it.
+Result<void> flushPart(Applier& applier, int32_t p, Part& part, int64_t next, bool done) {
   auto delay = std::chrono::milliseconds(250);
+  const std::string value =
+      done ? std::to_string(next) : std::string(kRebuildingOffset) + ":" + std::to_string(next);
   for (;;) {
-    auto applied = applier.apply(p, part.applied, next, part.aggregate.ops(kafka::nowMs()));
+    auto applied = applier.apply(p, part.applied, value, part.aggregate.ops(kafka::nowMs()));
     if (applied && !*applied)
       return fail("partition " + std::to_string(p) +
                   ": its offset moved during the rebuild (another rebuild running?)");
@@ -40,7 +44,7 @@ Result<void> flushPart(Applier& applier, int32_t p, Part& part, int64_t next) {
     std::this_thread::sleep_for(delay);
     delay = std::min(delay * 2, std::chrono::milliseconds(5000));
   }
-  part.applied = std::to_string(next);
+  part.applied = value;
   part.aggregate.clear();
   return {};
 }
@@ -100,8 +104,8 @@ Result<RebuildSummary> rebuild(const Config& config, std::ostream& progress, boo
     if (std::chrono::steady_clock::now() < next_flush) return true;
     next_flush = std::chrono::steady_clock::now() + kFlushInterval;
     for (auto& [p, part] : parts) {
-      if (part.next == part.range.begin || part.applied == std::to_string(part.next)) continue;
-      if (auto r = flushPart(applier, p, part, part.next); !r) {
+      if (part.aggregate.empty()) continue;
+      if (auto r = flushPart(applier, p, part, part.next, false); !r) {
         failed = std::unexpected(r.error());
         return false;
       }
@@ -121,7 +125,7 @@ Result<RebuildSummary> rebuild(const Config& config, std::ostream& progress, boo
         }
         part.next = msg->offset + 1;
         if (part.aggregate.records() >= kMaxFlushRecords) {
-          if (auto r = flushPart(applier, msg->partition, part, part.next); !r) {
+          if (auto r = flushPart(applier, msg->partition, part, part.next, false); !r) {
             failed = std::unexpected(r.error());
             return false;
           }
@@ -138,7 +142,8 @@ Result<RebuildSummary> rebuild(const Config& config, std::ostream& progress, boo
   // Every partition ends at the high watermark taken at the start, where the recorders
   // take over (what lies between its last record and there is transaction markers).
   for (auto& [p, part] : parts)
-    if (auto r = flushPart(applier, p, part, part.range.end); !r) return std::unexpected(r.error());
+    if (auto r = flushPart(applier, p, part, part.range.end, true); !r)
+      return std::unexpected(r.error());
   show(true);
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   return summary;

@@ -23,7 +23,8 @@ struct RebuildSummary {
 //      their next flush is refused and they wait (paused) for this rebuild's offsets.
 //   3. Wipes the index (SCAN MATCH <prefix>idx:* + UNLINK in batches; the offsets stay).
 //   4. Reads each partition from low to high with an assign-only Reader and applies it
-//      with the same Aggregator and offset-checked flush as the recorder; the last flush of
+//      with the same Aggregator and offset-checked flush as the recorder (the offset reads
+//      "rebuild:<next>" meanwhile, so the recorders keep waiting); the last flush of
 //      a partition sets idx:off:<p> to its high watermark, where the recorders go on.
 // A running recorder is never counted twice with the rebuild: whichever moves a
 // partition's offset first wins and the other's flush is refused. A rebuild that dies

@@ -141,7 +141,7 @@ bool Recorder::start(int32_t partition, Part& part) {
     return false;
   }
   redisOk();
-  if (*offset && **offset == kRebuildingOffset) {
+  if (*offset && (*offset)->starts_with(kRebuildingOffset)) {
     // A rebuild owns the index: wait until it writes this partition's offset.
     if (part.retry_at == std::chrono::steady_clock::time_point{})
       log()->info("partition={} waits for a rebuild of the index", partition);
@@ -190,7 +190,7 @@ bool Recorder::flush(int32_t partition, Part& part) {
   if (std::chrono::steady_clock::now() < redis_retry_at_) return false;
   const auto began = std::chrono::steady_clock::now();
   const Ops ops = part.aggregate.ops(kafka::nowMs());
-  auto applied = applier_.apply(partition, part.applied, part.next, ops);
+  auto applied = applier_.apply(partition, part.applied, std::to_string(part.next), ops);
   metrics_.flush_seconds.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
   if (!applied) {
