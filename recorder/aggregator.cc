@@ -188,32 +188,22 @@ Ops Aggregator::ops(int64_t now_ms) const {
     }
     for (const auto& [h, count] : c.histogram)
       fields.emplace_back("h:" + std::to_string(h), std::to_string(count));
-    ops.emplace_back("I");
+    ops.emplace_back("S");
     ops.push_back(key);
+    ops.push_back(std::to_string(b.first));
     ops.push_back(std::to_string(fields.size()));
     for (auto& [f, v] : fields) {
       ops.push_back(std::move(f));
       ops.push_back(std::move(v));
     }
-    if (c.latency_min) {
-      ops.emplace_back("L");
-      ops.push_back(key);
-      ops.push_back(std::to_string(*c.latency_min));
-      ops.push_back(std::to_string(*c.latency_max));
+    ops.push_back(c.latency_min ? std::to_string(*c.latency_min) : std::string());
+    ops.push_back(c.latency_max ? std::to_string(*c.latency_max) : std::string());
+    ops.push_back(std::to_string(c.event_types.size()));
+    for (const auto& [type, tc] : c.event_types) {
+      ops.push_back(type);
+      ops.push_back(std::to_string(tc.attempts));
+      ops.push_back(std::to_string(tc.delivered));
     }
-    if (!c.event_types.empty()) {
-      ops.emplace_back("E");
-      ops.push_back(key);
-      ops.push_back(std::to_string(c.event_types.size()));
-      for (const auto& [type, tc] : c.event_types) {
-        ops.push_back(type);
-        ops.push_back(std::to_string(tc.attempts));
-        ops.push_back(std::to_string(tc.delivered));
-      }
-    }
-    ops.emplace_back("X");
-    ops.push_back(key);
-    ops.push_back(std::to_string(b.first));
   }
 
   // Trims: each subscription written to, to the retention and the cap; the list of

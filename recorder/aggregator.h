@@ -19,12 +19,12 @@ namespace hookpipe::recorder {
 // operations, each an opcode followed by its arguments, all strings.
 //
 //   D <delivery id> <subscription> <n> (<field> <json>)*n <expire at ms>
-//        HSET idx:d:<id> s <subscription> a<N> <json>...; PEXPIREAT, only ever later
+//        HSET idx:d:<id> s <subscription> a<N> <json>...; PEXPIREAT
 //   Z <key> <n> (<score> <member>)*n        ZADD GT (a member's score only grows)
-//   I <key> <n> (<field> <delta>)*n         HINCRBY each
-//   L <key> <min> <max>                     lmin/lmax lowered/raised
-//   E <key> <n> (<type> <attempts> <delivered>)*n   t:/td: with the per-bucket type cap
-//   X <key> <expire at ms>                  PEXPIREAT
+//   S <key> <expire at ms> <n> (<field> <delta>)*n <lmin> <lmax> <m> (<type> <attempts>
+//     <delivered>)*m                        one stats hash: counts added, lmin/lmax
+//                                           lowered/raised ("" "": no latency), event
+//                                           types with the per-bucket cap; PEXPIREAT
 //   T <zset key> <cutoff ms> <cap>          ZREMRANGEBYSCORE below cutoff; over the cap
 //                                           (-1: none) the oldest go, their hashes too
 using Ops = std::vector<std::string>;

@@ -25,10 +25,9 @@ while i <= n do
     local args = {key, 's', ARGV[i + 2]}
     for j = 1, 2 * cnt do args[#args + 1] = ARGV[i + 3 + j] end
     redis.call('HSET', unpack(args))
-    local exp = ARGV[i + 4 + 2 * cnt]
-    if redis.call('PEXPIREAT', key, exp, 'NX') == 0 then
-      redis.call('PEXPIREAT', key, exp, 'GT')
-    end
+    -- A delivery's attempts come in order (one partition), each finished after the one
+    -- before: the expiry of a later flush is never earlier.
+    redis.call('PEXPIREAT', key, ARGV[i + 4 + 2 * cnt])
     i = i + 5 + 2 * cnt
   elseif op == 'Z' then
     local cnt = tonumber(ARGV[i + 2])
@@ -36,47 +35,56 @@ while i <= n do
     for j = 1, 2 * cnt do args[#args + 1] = ARGV[i + 2 + j] end
     redis.call('ZADD', unpack(args))
     i = i + 3 + 2 * cnt
-  elseif op == 'I' then
+  elseif op == 'S' then
+    -- One statistics hash: read every field it touches at once, write them back at once.
     local key = ARGV[i + 1]
-    local cnt = tonumber(ARGV[i + 2])
-    for j = 0, cnt - 1 do
-      redis.call('HINCRBY', key, ARGV[i + 3 + 2 * j], ARGV[i + 4 + 2 * j])
+    local nc = tonumber(ARGV[i + 3])
+    local c0 = i + 4
+    local l0 = c0 + 2 * nc
+    local lo, hi = ARGV[l0], ARGV[l0 + 1]
+    local ne = tonumber(ARGV[l0 + 2])
+    local e0 = l0 + 3
+    local f = {'lmin', 'lmax', 'tn', 't:' .. other, 'td:' .. other}
+    for j = 0, nc - 1 do f[#f + 1] = ARGV[c0 + 2 * j] end
+    for j = 0, ne - 1 do
+      f[#f + 1] = 't:' .. ARGV[e0 + 3 * j]
+      f[#f + 1] = 'td:' .. ARGV[e0 + 3 * j]
     end
-    i = i + 3 + 2 * cnt
-  elseif op == 'L' then
-    local key = ARGV[i + 1]
-    local had = redis.call('HMGET', key, 'lmin', 'lmax')
-    if not had[1] or tonumber(had[1]) > tonumber(ARGV[i + 2]) then
-      redis.call('HSET', key, 'lmin', ARGV[i + 2])
+    local cur = redis.call('HMGET', key, unpack(f))
+    local out = {}
+    local function put(name, v)
+      out[#out + 1] = name
+      out[#out + 1] = string.format('%d', v)
     end
-    if not had[2] or tonumber(had[2]) < tonumber(ARGV[i + 3]) then
-      redis.call('HSET', key, 'lmax', ARGV[i + 3])
+    for j = 0, nc - 1 do
+      put(f[6 + j], (tonumber(cur[6 + j]) or 0) + tonumber(ARGV[c0 + 2 * j + 1]))
     end
-    i = i + 4
-  elseif op == 'E' then
-    local key = ARGV[i + 1]
-    local cnt = tonumber(ARGV[i + 2])
-    local tn = tonumber(redis.call('HGET', key, 'tn') or '0')
-    local grew = false
-    for j = 0, cnt - 1 do
-      local t = ARGV[i + 3 + 3 * j]
-      if redis.call('HEXISTS', key, 't:' .. t) == 0 then
-        if tn < cap then
-          tn = tn + 1
-          grew = true
-        else
-          t = other
-        end
+    if lo ~= '' then
+      if not cur[1] or tonumber(cur[1]) > tonumber(lo) then put('lmin', tonumber(lo)) end
+      if not cur[2] or tonumber(cur[2]) < tonumber(hi) then put('lmax', tonumber(hi)) end
+    end
+    local tn = tonumber(cur[3]) or 0
+    local tn0 = tn
+    local oa, od = 0, 0
+    for j = 0, ne - 1 do
+      local t = ARGV[e0 + 3 * j]
+      local a, d = tonumber(ARGV[e0 + 3 * j + 1]), tonumber(ARGV[e0 + 3 * j + 2])
+      local at = 6 + nc + 2 * j
+      if t ~= other and (cur[at] or tn < cap) then
+        if not cur[at] then tn = tn + 1 end
+        put('t:' .. t, (tonumber(cur[at]) or 0) + a)
+        if d > 0 then put('td:' .. t, (tonumber(cur[at + 1]) or 0) + d) end
+      else
+        oa = oa + a
+        od = od + d
       end
-      redis.call('HINCRBY', key, 't:' .. t, ARGV[i + 4 + 3 * j])
-      local d = ARGV[i + 5 + 3 * j]
-      if d ~= '0' then redis.call('HINCRBY', key, 'td:' .. t, d) end
     end
-    if grew then redis.call('HSET', key, 'tn', tn) end
-    i = i + 3 + 3 * cnt
-  elseif op == 'X' then
-    redis.call('PEXPIREAT', ARGV[i + 1], ARGV[i + 2])
-    i = i + 3
+    if oa > 0 then put('t:' .. other, (tonumber(cur[4]) or 0) + oa) end
+    if od > 0 then put('td:' .. other, (tonumber(cur[5]) or 0) + od) end
+    if tn ~= tn0 then put('tn', tn) end
+    redis.call('HSET', key, unpack(out))
+    redis.call('PEXPIREAT', key, ARGV[i + 2])
+    i = e0 + 3 * ne
   elseif op == 'T' then
     local key = ARGV[i + 1]
     redis.call('ZREMRANGEBYSCORE', key, '-inf', '(' .. ARGV[i + 2])

@@ -50,34 +50,29 @@ struct Store {
           s = std::max<int64_t>(s, std::stoll(ops[i + 3 + 2 * j]));
         }
         i += 3 + 2 * n;
-      } else if (op == "I") {
-        const int n = std::stoi(ops[i + 2]);
-        for (int j = 0; j < n; ++j) {
-          auto& v = hashes[ops[i + 1]][ops[i + 3 + 2 * j]];
-          v = std::to_string((v.empty() ? 0 : std::stoll(v)) + std::stoll(ops[i + 4 + 2 * j]));
+      } else if (op == "S") {
+        const std::string& key = ops[i + 1];
+        auto& h = hashes[key];
+        expiry[key] = std::stoll(ops[i + 2]);
+        const int n = std::stoi(ops[i + 3]);
+        std::size_t at = i + 4;
+        for (int j = 0; j < n; ++j, at += 2)
+          h[ops[at]] = std::to_string(num(key, ops[at]) + std::stoll(ops[at + 1]));
+        if (!ops[at].empty()) {
+          if (!h.contains("lmin") || std::stoll(h["lmin"]) > std::stoll(ops[at]))
+            h["lmin"] = ops[at];
+          if (!h.contains("lmax") || std::stoll(h["lmax"]) < std::stoll(ops[at + 1]))
+            h["lmax"] = ops[at + 1];
         }
-        i += 3 + 2 * n;
-      } else if (op == "L") {
-        auto& h = hashes[ops[i + 1]];
-        if (!h.contains("lmin") || std::stoll(h["lmin"]) > std::stoll(ops[i + 2]))
-          h["lmin"] = ops[i + 2];
-        if (!h.contains("lmax") || std::stoll(h["lmax"]) < std::stoll(ops[i + 3]))
-          h["lmax"] = ops[i + 3];
-        i += 4;
-      } else if (op == "E") {
-        const int n = std::stoi(ops[i + 2]);
-        auto& h = hashes[ops[i + 1]];
-        for (int j = 0; j < n; ++j) {
-          const std::string t = ops[i + 3 + 3 * j];
-          h["t:" + t] = std::to_string(num(ops[i + 1], "t:" + t) + std::stoll(ops[i + 4 + 3 * j]));
-          if (ops[i + 5 + 3 * j] != "0")
-            h["td:" + t] =
-                std::to_string(num(ops[i + 1], "td:" + t) + std::stoll(ops[i + 5 + 3 * j]));
+        const int m = std::stoi(ops[at + 2]);
+        at += 3;
+        for (int j = 0; j < m; ++j, at += 3) {
+          const std::string t = ops[at];
+          h["t:" + t] = std::to_string(num(key, "t:" + t) + std::stoll(ops[at + 1]));
+          if (ops[at + 2] != "0")
+            h["td:" + t] = std::to_string(num(key, "td:" + t) + std::stoll(ops[at + 2]));
         }
-        i += 3 + 3 * n;
-      } else if (op == "X") {
-        expiry[ops[i + 1]] = std::stoll(ops[i + 2]);
-        i += 3;
+        i = at;
       } else if (op == "T") {
         auto& z = zsets[ops[i + 1]];
         std::erase_if(z, [&](const auto& m) { return m.second < std::stoll(ops[i + 2]); });

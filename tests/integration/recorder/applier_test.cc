@@ -1,0 +1,97 @@
+// recorder::Applier on the real Redis: the offset check (a fenced flush writes nothing), the
+// event-type cap of a stats bucket, and the trim of a subscription's log to its cap.
+#include "recorder/applier.h"
+
+#include <gtest/gtest.h>
+
+#include "recorder_support.h"
+
+namespace hookpipe::testing {
+namespace {
+
+class ApplierTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    for (const auto& k : scanKeys(redis_, keys_.pattern())) (void)redis_.pipeline({{"UNLINK", k}});
+  }
+  std::string get(const std::string& key) {
+    auto r = redis_.pipeline({{"GET", key}});
+    return r && (*r)[0]->type == REDIS_REPLY_STRING ? (*r)[0]->str : "(nil)";
+  }
+  redis::Client redis_ = redisClient();
+  attempts::Keys keys_{uniqueRedisPrefix("applier")};
+  recorder::Applier applier_{redis_, keys_};
+};
+
+TEST_F(ApplierTest, AppliesOnlyWhenTheOffsetIsTheOneExpected) {
+  const recorder::Ops ops = {"S",
+                             keys_.stats("all", attempts::Granularity::kDay, 0),
+                             "9999999999999",
+                             "1",
+                             "n",
+                             "5",
+                             "",
+                             "",
+                             "0"};
+  auto first = applier_.apply(0, "", "10", ops);
+  ASSERT_TRUE(first.has_value()) << first.error().message;
+  EXPECT_TRUE(*first);
+  EXPECT_EQ(get(keys_.offset(0)), "10");
+  // Expecting absent again (a recorder that missed the move): refused, nothing written.
+  auto second = applier_.apply(0, "", "20", ops);
+  ASSERT_TRUE(second.has_value());
+  EXPECT_FALSE(*second);
+  EXPECT_EQ(get(keys_.offset(0)), "10");
+  EXPECT_EQ(hgetall(redis_, ops[1]).at("n"), "5");
+  auto third = applier_.apply(0, "10", "20", ops);
+  ASSERT_TRUE(third.has_value());
+  EXPECT_TRUE(*third);
+  EXPECT_EQ(hgetall(redis_, ops[1]).at("n"), "10");
+}
+
+TEST_F(ApplierTest, CapsTheEventTypesOfABucketAndCountsTheRestAsOther) {
+  const std::string key = keys_.stats("all", attempts::Granularity::kDay, 0);
+  auto flush = [&](int from, int to, const std::string& expected, const std::string& next) {
+    recorder::Ops ops = {"S", key, "9999999999999", "0", "", "", std::to_string(to - from)};
+    for (int i = from; i < to; ++i) {
+      ops.push_back("type." + std::to_string(i));
+      ops.push_back("2");
+      ops.push_back("1");
+    }
+    auto r = applier_.apply(0, expected, next, ops);
+    ASSERT_TRUE(r.has_value() && *r);
+  };
+  flush(0, 150, "", "1");
+  flush(100, 260, "1", "2");  // 100..149 known, 150..199 fit, 200..259 do not
+  const Hash h = hgetall(redis_, key);
+  EXPECT_EQ(h.at("tn"), std::to_string(attempts::kMaxEventTypesPerBucket));
+  EXPECT_EQ(h.at("t:type.120"), "4");
+  EXPECT_EQ(h.at("td:type.120"), "2");
+  EXPECT_EQ(h.at("t:type.199"), "2");
+  EXPECT_FALSE(h.contains("t:type.200"));
+  EXPECT_EQ(h.at("t:(other)"), "120");
+  EXPECT_EQ(h.at("td:(other)"), "60");
+}
+
+TEST_F(ApplierTest, TrimsASubscriptionLogToItsCapWithTheDeliveries) {
+  recorder::Ops ops;
+  for (int d = 0; d < 5; ++d) {
+    for (const std::string& x :
+         {std::string("D"), "d" + std::to_string(d), std::string("sub"), std::string("1"),
+          std::string("a1"), std::string("{}"), std::string("9999999999999")})
+      ops.push_back(x);
+  }
+  ops.insert(ops.end(), {"Z", keys_.subscriptionLog("sub"), "5", "1", "d0", "2", "d1", "3", "d2",
+                         "4", "d3", "5", "d4", "T", keys_.subscriptionLog("sub"), "2", "3"});
+  auto r = applier_.apply(0, "", "5", ops);
+  ASSERT_TRUE(r.has_value() && *r);
+  auto z = redis_.pipeline({{"ZRANGE", keys_.subscriptionLog("sub"), "0", "-1"}});
+  ASSERT_EQ((*z)[0]->elements, 3u);  // d2 d3 d4: d0 under the cutoff, d1 over the cap
+  EXPECT_STREQ((*z)[0]->element[0]->str, "d2");
+  auto e = redis_.pipeline({{"EXISTS", keys_.delivery("d0"), keys_.delivery("d1"),
+                             keys_.delivery("d2"), keys_.delivery("d4")}});
+  EXPECT_EQ((*e)[0]->integer, 3);  // d0 remains until it expires; d1 was deleted with the cap
+}
+
+}  // namespace
+}  // namespace hookpipe::testing
