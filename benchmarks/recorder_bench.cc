@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,7 +59,7 @@ bool createTopic(const Config& config, const std::string& name, int partitions) 
 }
 
 // A record as the deliverer writes it: most delivered, some retried, a few dead letters.
-attempts::Record sample(long i, int64_t now_ms) {
+attempts::Record sample(long i, int64_t now_ms, long spread_s) {
   attempts::Record r;
   const long delivery = i / 2;
   r.delivery_id = "dlv_" + std::to_string(delivery) + "_5d0f3c2a9b";
@@ -84,7 +85,7 @@ attempts::Record sample(long i, int64_t now_ms) {
   }
   r.attempted = true;
   r.duration_us = 2000 + (i * 7919) % 400'000;
-  r.finished_ms = now_ms - (i % 3600) * 1000;
+  r.finished_ms = now_ms - (i % spread_s) * 1000;
   r.started_ms = r.finished_ms - r.duration_us / 1000;
   r.request_bytes = 512;
   r.response_bytes = 17;
@@ -112,6 +113,27 @@ long long redisInt(redis::Client& redis, const std::vector<std::string>& command
   return (*r)[0]->integer;
 }
 
+// Calls and microseconds of the recorder's scripts so far (INFO commandstats: EVALSHA +
+// EVAL), for the time one flush holds Redis.
+std::pair<long long, long long> scriptStats(redis::Client& redis) {
+  auto r = redis.pipeline({{"INFO", "commandstats"}});
+  if (!r) return {0, 0};
+  const std::string info((*r)[0]->str, (*r)[0]->len);
+  long long calls = 0;
+  long long usec = 0;
+  for (const char* name : {"cmdstat_evalsha:", "cmdstat_eval:"}) {
+    auto at = info.find(name);
+    if (at == std::string::npos) continue;
+    long long c = 0;
+    long long u = 0;
+    if (std::sscanf(info.c_str() + at + std::strlen(name), "calls=%lld,usec=%lld", &c, &u) == 2) {
+      calls += c;
+      usec += u;
+    }
+  }
+  return {calls, usec};
+}
+
 long long usedMemory(redis::Client& redis) {
   auto r = redis.pipeline({{"INFO", "memory"}});
   if (!r) return 0;
@@ -129,6 +151,11 @@ int main(int argc, char** argv) {
   }
   const std::string binary = argv[1];
   const long n = argc > 2 ? std::atol(argv[2]) : 500'000;
+  // Over how many seconds the records' finish times spread (HOOKPIPE_BENCH_SPREAD_S): a
+  // recorder keeping up sees the current minute; one catching up (or a rebuild), the
+  // backlog's span — more statistics buckets per flush.
+  const char* spread_env = std::getenv("HOOKPIPE_BENCH_SPREAD_S");
+  const long spread_s = std::max(1L, spread_env != nullptr ? std::atol(spread_env) : 3600L);
   Config config = bench::benchConfig("recbench");
   config.attempts_partitions = kPartitions;
   const char* redis_env = std::getenv("HOOKPIPE_BENCH_REDIS");
@@ -148,7 +175,7 @@ int main(int argc, char** argv) {
   std::size_t bytes = 0;
   const auto produce_start = Clock::now();
   for (long i = 0; i < n; ++i) {
-    const attempts::Record r = sample(i, now);
+    const attempts::Record r = sample(i, now, spread_s);
     json.clear();
     attempts::encode(r, json);
     bytes += json.size();
@@ -157,12 +184,15 @@ int main(int argc, char** argv) {
       return bail("produce failed");
   }
   if (!(*producer)->flush(std::chrono::minutes(2))) return bail("flush timed out");
-  std::printf("records: %ld over %d subscriptions (%.0f B each on average), produced in %.1f s\n",
-              n, kSubscriptions, static_cast<double>(bytes) / static_cast<double>(n),
-              std::chrono::duration<double>(Clock::now() - produce_start).count());
+  std::printf(
+      "records: %ld over %d subscriptions (%.0f B each on average), finished over %ld s, "
+      "produced in %.1f s\n",
+      n, kSubscriptions, static_cast<double>(bytes) / static_cast<double>(n), spread_s,
+      std::chrono::duration<double>(Clock::now() - produce_start).count());
 
   const long long memory_before = usedMemory(redis);
   const double redis_cpu_before = redisCpu(redis);
+  const auto scripts_before = scriptStats(redis);
   const auto start = Clock::now();
   bench::RoleChild recorder(binary, "recorder", config,
                             {{"HOOKPIPE_ATTEMPTS_PARTITIONS", std::to_string(kPartitions)},
@@ -187,6 +217,7 @@ int main(int argc, char** argv) {
   const double s = std::chrono::duration<double>(Clock::now() - start).count();
   cpu = std::max(cpu, recorder.cpuSeconds());
   const double redis_cpu = redisCpu(redis) - redis_cpu_before;
+  const auto scripts_after = scriptStats(redis);
   if (done < n)
     return bail("recorder did not catch up in 10 minutes (see /tmp/hookpipe-recorder-bench.log)");
   std::printf(
@@ -196,18 +227,24 @@ int main(int argc, char** argv) {
       static_cast<double>(n) / cpu);
   std::printf("redis: CPU %.2f s over the same span = %.2f us/record (%.0f%% of one core)\n",
               redis_cpu, redis_cpu * 1e6 / static_cast<double>(n), 100 * redis_cpu / s);
+  const long long calls = scripts_after.first - scripts_before.first;
+  std::printf("redis: %lld flush scripts, %.1f ms each on average (Redis is blocked meanwhile)\n",
+              calls,
+              calls > 0 ? static_cast<double>(scripts_after.second - scripts_before.second) /
+                              1000.0 / static_cast<double>(calls)
+                        : 0.0);
   const long long memory = usedMemory(redis) - memory_before;
   std::printf("redis memory: +%lld B for %ld attempts = %.0f B/attempt (used_memory)\n", memory, n,
               static_cast<double>(memory) / static_cast<double>(n));
   const long long delivery =
-      redisInt(redis, {"MEMORY", "USAGE", keys.delivery(sample(0, now).delivery_id)});
+      redisInt(redis, {"MEMORY", "USAGE", keys.delivery(sample(0, now, spread_s).delivery_id)});
   const long long sub_log = redisInt(redis, {"MEMORY", "USAGE", keys.subscriptionLog("sub_0")});
   const long long sub_members = redisInt(redis, {"ZCARD", keys.subscriptionLog("sub_0")});
   const long long minute =
       redisInt(redis, {"MEMORY", "USAGE",
                        keys.stats("s:sub_0", attempts::Granularity::kMinute,
                                   attempts::bucketStart(attempts::Granularity::kMinute,
-                                                        sample(0, now).finished_ms))});
+                                                        sample(0, now, spread_s).finished_ms))});
   std::printf(
       "MEMORY USAGE: a delivery hash with 2 attempts %lld B; a subscription log %lld B for %lld "
       "deliveries (%.0f B each); a subscription's minute stats hash %lld B\n",

@@ -15,7 +15,7 @@
 namespace hookpipe::recorder {
 namespace {
 
-constexpr std::size_t kMaxFlushRecords = 20'000;
+constexpr std::size_t kMaxFlushRecords = 5'000;  // as the recorder's (recorder.h)
 constexpr auto kFlushInterval = std::chrono::seconds(1);
 constexpr auto kProgressInterval = std::chrono::milliseconds(200);
 
