@@ -69,15 +69,17 @@ int Recorder::run(const std::atomic<bool>& stop) {
       report();
     }
     // A burst is polled without a timeout; an idle recorder wakes every 100 ms.
-    kafka::MessagePtr msg = consumer_->poll(100);
-    for (int burst = 0; msg && burst < 10'000; ++burst) {
+    int timeout_ms = 100;
+    for (int burst = 0; burst < 10'000; ++burst) {
+      kafka::MessagePtr msg = consumer_->poll(timeout_ms);
+      if (!msg) break;
+      timeout_ms = 0;
       if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         take(msg.get());
       } else if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         log()->warn("consumer error={}", rd_kafka_message_errstr(msg.get()));
       }
       if (std::chrono::steady_clock::now() >= next_flush_) break;
-      msg = consumer_->poll(0);
     }
   }
   flushAll();
