@@ -41,6 +41,7 @@ int run(const Config& config, const std::vector<std::string>& args) {
         static_cast<unsigned long long>(summary->keys_removed));
     return 0;
   }
+  tuneMallocForThroughput();
   metrics::Registry registry;  // served on /metrics by the next issue
   auto recorder = Recorder::create(config, registry);
   if (!recorder) throw std::runtime_error(recorder.error().message);
