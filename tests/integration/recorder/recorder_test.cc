@@ -127,6 +127,28 @@ TEST_F(RecorderTest, TrimsEachSubscriptionToTheCapAndTheRetention) {
   EXPECT_EQ(actualStats(redis_, *keys_), expectedStats(*keys_, records));
 }
 
+TEST_F(RecorderTest, WithRedisUnreachableWaitsPausedAndLosesNothing) {
+  const auto records = sampleRecords(300, 2, kafka::nowMs());
+  produce(config_, records);
+  {
+    Config down = config_;
+    down.redis_port = freePort();  // nothing listens there
+    InProcessRecorder recorder(down);
+    // Every partition stays paused: its offset cannot be read, so nothing is taken in.
+    ASSERT_TRUE(eventually(
+        [&] { return recorder.metrics().paused_partitions.value() == kPartitions; }, 30s));
+    EXPECT_TRUE(testkit::holdsFor(
+        [&] {
+          return recorder.metrics().records.value() == 0 &&
+                 recorder.metrics().unflushed.value() == 0;
+        },
+        1s));
+  }
+  InProcessRecorder recorder(config_);
+  ASSERT_TRUE(caughtUp(300, 60s));
+  EXPECT_EQ(actualStats(redis_, *keys_), expectedStats(*keys_, records));
+}
+
 TEST_F(RecorderTest, KilledAndRebalancedMidLoadCountsEveryRecordExactlyOnce) {
   constexpr int kRecords = 150'000;
   const auto records = sampleRecords(kRecords, 50, kafka::nowMs());
