@@ -123,13 +123,13 @@ Ops Aggregator::ops(int64_t now_ms) const {
   std::map<std::string_view, std::vector<std::pair<int64_t, std::string_view>>> members;
   for (const auto& [id, d] : deliveries_) {
     if (d.latest_ms <= cutoff) continue;  // expired already
-    ops.emplace_back("D");
-    ops.push_back(id);
-    ops.push_back(d.subscription);
+    ops.view("D");
+    ops.view(id);
+    ops.view(d.subscription);
     ops.push_back(std::to_string(d.attempts.size()));
     for (const auto& [n, json] : d.attempts) {
       ops.push_back(attempts::Keys::attemptField(n));
-      ops.push_back(json);
+      ops.view(json);
     }
     ops.push_back(std::to_string(d.latest_ms + retention));
     members[d.subscription].emplace_back(d.latest_ms, id);
@@ -138,12 +138,12 @@ Ops Aggregator::ops(int64_t now_ms) const {
                      const std::vector<std::pair<int64_t, std::string_view>>& list) {
     for (std::size_t i = 0; i < list.size(); i += kZaddChunk) {
       const std::size_t n = std::min(kZaddChunk, list.size() - i);
-      ops.emplace_back("Z");
+      ops.view("Z");
       ops.push_back(key);
       ops.push_back(std::to_string(n));
       for (std::size_t j = i; j < i + n; ++j) {
         ops.push_back(std::to_string(list[j].first));
-        ops.emplace_back(list[j].second);
+        ops.view(list[j].second);
       }
     }
   };
@@ -188,7 +188,7 @@ Ops Aggregator::ops(int64_t now_ms) const {
     }
     for (const auto& [h, count] : c.histogram)
       fields.emplace_back("h:" + std::to_string(h), std::to_string(count));
-    ops.emplace_back("S");
+    ops.view("S");
     ops.push_back(key);
     ops.push_back(std::to_string(b.first));
     ops.push_back(std::to_string(fields.size()));
@@ -210,16 +210,16 @@ Ops Aggregator::ops(int64_t now_ms) const {
   // subscriptions to the retention.
   const std::string cutoff_text = std::to_string(cutoff);
   for (const auto& [sub, _] : members) {
-    ops.emplace_back("T");
+    ops.view("T");
     ops.push_back(keys_.subscriptionLog(sub));
     ops.push_back(cutoff_text);
     ops.push_back(std::to_string(options_.log_max_per_subscription));
   }
   if (!members.empty()) {
-    ops.emplace_back("T");
+    ops.view("T");
     ops.push_back(keys_.subscriptions());
     ops.push_back(cutoff_text);
-    ops.emplace_back("-1");
+    ops.view("-1");
   }
   return ops;
 }

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,7 +29,35 @@ namespace hookpipe::recorder {
 //                                           types with the per-bucket cap; PEXPIREAT
 //   T <zset key> <cutoff ms> <cap>          ZREMRANGEBYSCORE below cutoff; over the cap
 //                                           (-1: none) the oldest go, their hashes too
-using Ops = std::vector<std::string>;
+//
+// The arguments are views: into strings the list owns (numbers, keys it built), or, without
+// a copy, into the Aggregator that made it (ids, records), so a list is used before its
+// Aggregator changes.
+class Ops {
+ public:
+  Ops() = default;
+  Ops(std::initializer_list<std::string> args) {
+    for (const auto& a : args) push_back(a);
+  }
+  Ops(const Ops&) = delete;  // views into owned_: not copyable as it is
+  Ops& operator=(const Ops&) = delete;
+  Ops(Ops&&) = default;
+  Ops& operator=(Ops&&) = default;
+  // An argument the list keeps.
+  void push_back(std::string arg) {
+    owned_.push_back(std::move(arg));
+    args_.push_back(owned_.back());
+  }
+  // An argument that outlives the list (a literal, or the Aggregator's own strings).
+  void view(std::string_view arg) { args_.push_back(arg); }
+  std::size_t size() const { return args_.size(); }
+  std::string_view operator[](std::size_t i) const { return args_[i]; }
+  const std::vector<std::string_view>& args() const { return args_; }
+
+ private:
+  std::deque<std::string> owned_;  // a deque: its strings stay where they are
+  std::vector<std::string_view> args_;
+};
 
 // The in-memory aggregate of one partition's records since its last flush: the delivery
 // log's writes (one hash write per delivery however many of its attempts came in) and the

@@ -151,7 +151,7 @@ Result<bool> Applier::apply(int32_t partition, std::string_view expected, std::s
     argv.push_back(delivery_prefix);
     argv.push_back(cap);
     argv.push_back(attempts::kOtherEventTypes);
-    for (const auto& op : ops) argv.push_back(op);
+    argv.insert(argv.end(), ops.args().begin(), ops.args().end());
     auto r = client_.pipelineViews({argv});
     if (!r) return std::unexpected(r.error());
     const redisReply* reply = (*r)[0].get();

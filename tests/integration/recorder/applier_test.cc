@@ -42,11 +42,11 @@ TEST_F(ApplierTest, AppliesOnlyWhenTheOffsetIsTheOneExpected) {
   ASSERT_TRUE(second.has_value());
   EXPECT_FALSE(*second);
   EXPECT_EQ(get(keys_.offset(0)), "10");
-  EXPECT_EQ(hgetall(redis_, ops[1]).at("n"), "5");
+  EXPECT_EQ(hgetall(redis_, std::string(ops[1])).at("n"), "5");
   auto third = applier_.apply(0, "10", "20", ops);
   ASSERT_TRUE(third.has_value());
   EXPECT_TRUE(*third);
-  EXPECT_EQ(hgetall(redis_, ops[1]).at("n"), "10");
+  EXPECT_EQ(hgetall(redis_, std::string(ops[1])).at("n"), "10");
 }
 
 TEST_F(ApplierTest, CapsTheEventTypesOfABucketAndCountsTheRestAsOther) {
@@ -81,8 +81,12 @@ TEST_F(ApplierTest, TrimsASubscriptionLogToItsCapWithTheDeliveries) {
           std::string("a1"), std::string("{}"), std::string("9999999999999")})
       ops.push_back(x);
   }
-  ops.insert(ops.end(), {"Z", keys_.subscriptionLog("sub"), "5", "1", "d0", "2", "d1", "3", "d2",
-                         "4", "d3", "5", "d4", "T", keys_.subscriptionLog("sub"), "2", "3"});
+  for (const std::string& x :
+       {std::string("Z"), keys_.subscriptionLog("sub"), std::string("5"), std::string("1"),
+        std::string("d0"), std::string("2"), std::string("d1"), std::string("3"), std::string("d2"),
+        std::string("4"), std::string("d3"), std::string("5"), std::string("d4"), std::string("T"),
+        keys_.subscriptionLog("sub"), std::string("2"), std::string("3")})
+    ops.push_back(x);
   auto r = applier_.apply(0, "", "5", ops);
   ASSERT_TRUE(r.has_value() && *r);
   auto z = redis_.pipeline({{"ZRANGE", keys_.subscriptionLog("sub"), "0", "-1"}});

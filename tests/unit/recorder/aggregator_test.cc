@@ -32,7 +32,8 @@ struct Store {
     auto f = h->second.find(field);
     return f == h->second.end() ? 0 : std::stoll(f->second);
   }
-  void apply(const Ops& ops, const std::string& delivery_prefix) {
+  void apply(const Ops& list, const std::string& delivery_prefix) {
+    const std::vector<std::string> ops(list.args().begin(), list.args().end());
     for (std::size_t i = 0; i < ops.size();) {
       const std::string& op = ops[i];
       if (op == "D") {
@@ -163,7 +164,7 @@ TEST_F(AggregatorTest, WritesEachDeliveryOnceWithAllItsAttemptsAndItsLatestTime)
   add(attempt("d1", "sub_a", 2, "delivered", 200, 1000, kT + 5000));
   add(attempt("d2", "sub_a", 1, "delivered", 200, 1000, kT + 1000));
   const Ops ops = agg_.ops(kNow);
-  EXPECT_EQ(std::count(ops.begin(), ops.end(), "D"), 2);
+  EXPECT_EQ(std::count(ops.args().begin(), ops.args().end(), "D"), 2);
   flush();
   const auto& d1 = store_.hashes[keys_.delivery("d1")];
   EXPECT_EQ(d1.at("s"), "sub_a");
@@ -220,8 +221,8 @@ TEST_F(AggregatorTest, AnAttemptSeenTwiceIsKeptOnceInTheDeliveryHash) {
   add(attempt("d1", "sub_a", 1, "retried", 503, 2000));
   add(attempt("d1", "sub_a", 1, "retried", 503, 2000));
   const Ops ops = agg_.ops(kNow);
-  auto d = std::find(ops.begin(), ops.end(), "D");
-  ASSERT_NE(d, ops.end());
+  auto d = std::find(ops.args().begin(), ops.args().end(), "D");
+  ASSERT_NE(d, ops.args().end());
   EXPECT_EQ(*(d + 3), "1");  // one attempt field
 }
 
