@@ -482,7 +482,17 @@ void LiveStream::distribute(const rd_kafka_message_t* msg) {
 
 void LiveStream::finishRound() {
   const auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(clients_mu_);
+  std::unique_lock lock(clients_mu_);
+  // When most clients are behind, the bottleneck is this process (its HTTP threads, the
+  // machine), not they: nobody is dropped for it, the tail waits a little for the writes
+  // to drain, and falls behind the log meanwhile (the pipeline does not notice). A client
+  // still goes when it holds four allowances unsent.
+  std::size_t behind = 0;
+  for (const auto& c : clients_)
+    if (!c->dropped && !c->catching_up && c->stream->queuedBytes() > options_.max_client_bytes / 2)
+      ++behind;
+  const bool backing_off = clients_.size() >= 4 && behind * 2 >= clients_.size();
+  const std::size_t limit = backing_off ? 4 * options_.max_client_bytes : options_.max_client_bytes;
   for (auto& c : clients_) {
     if (c->dropped) continue;
     if (c->stream->closed()) {
@@ -492,10 +502,12 @@ void LiveStream::finishRound() {
     if (c->catching_up) continue;
     if (!c->batch.empty()) {
       // Behind by more than its allowance (what it was sent and has not taken yet).
-      if (c->stream->queuedBytes() > options_.max_client_bytes) {
+      const std::size_t queued = c->stream->queuedBytes();
+      if (queued + (backing_off ? c->batch.size() : 0) > limit) {
         drop(*c, "slow_client");
         continue;
       }
+      if (backing_off && queued > options_.max_client_bytes) continue;  // kept for later
       if (!c->stream->write(std::move(c->batch))) c->dropped = true;
       c->batch.clear();
       c->last_write = now;
@@ -505,6 +517,11 @@ void LiveStream::finishRound() {
     }
   }
   std::erase_if(clients_, [](const ClientPtr& c) { return c->dropped.load(); });
+  if (backing_off) {
+    counters_.backoffs++;
+    lock.unlock();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
 }
 
 }  // namespace hookpipe::producer

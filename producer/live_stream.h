@@ -82,6 +82,9 @@ class LiveStream {
     std::atomic<uint64_t> dropped_slow{0};
     std::atomic<uint64_t> records{0};  // records the tail read
     std::atomic<uint64_t> frames{0};   // frames queued to clients
+    // Rounds the tail waited because most clients were behind (this process was the
+    // bottleneck, not they).
+    std::atomic<uint64_t> backoffs{0};
   };
   // Why attach() refused a client: the answer's status follows.
   enum class Refusal { kBadPosition, kTooMany, kUnavailable };
