@@ -13,6 +13,7 @@
 #include "producer/http.h"
 #include "producer/http_util.h"
 #include "producer/idempotency.h"
+#include "producer/live_stream.h"
 #include "producer/reply.h"
 #include "producer/route_table.h"
 #include "producer/test_send.h"
@@ -34,6 +35,7 @@ struct ApiServices {
   std::shared_ptr<IdempotencyStore> idempotency;
   std::unique_ptr<DeadLetterService> dead_letters;
   std::unique_ptr<TestSender> test_sender;
+  std::unique_ptr<LiveStream> live_stream;  // GET /v1/stream
 };
 
 // The HTTP API (docs/api.md, producer/openapi.json): the bearer-token check on /v1, then

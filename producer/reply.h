@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,10 @@ class Reply {
     error(http::status::service_unavailable, message);
   }
   void noContent() const;
+  // Answers with a streamed body instead (Responder::stream()).
+  std::shared_ptr<ResponseStream> stream(ResponseHead head) const {
+    return responder_.stream(std::move(head));
+  }
 
  private:
   unsigned version_;

@@ -113,7 +113,8 @@ Config Config::fromEnv() {
                              std::pair{"HOOKPIPE_BREAKER_WINDOW", &c.breaker_window},
                              std::pair{"HOOKPIPE_MAX_PAUSE", &c.max_pause},
                              std::pair{"HOOKPIPE_ATTEMPTS_RETENTION", &c.attempts_retention},
-                             std::pair{"HOOKPIPE_LOG_RETENTION", &c.log_retention}}) {
+                             std::pair{"HOOKPIPE_LOG_RETENTION", &c.log_retention},
+                             std::pair{"HOOKPIPE_STREAM_HEARTBEAT", &c.stream_heartbeat}}) {
     const char* v = std::getenv(name);
     if (v == nullptr || *v == '\0') continue;
     std::chrono::milliseconds d{};

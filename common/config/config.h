@@ -90,6 +90,9 @@ struct Config {
   // /metrics, /healthz and /readyz of the roles without an API port (HOOKPIPE_METRICS_PORT;
   // 0: not served). The producer serves them on its API port.
   int metrics_port = 0;
+  // GET /v1/stream: a comment line to every client idle this long, for proxies
+  // (HOOKPIPE_STREAM_HEARTBEAT).
+  std::chrono::milliseconds stream_heartbeat{15'000};
 
   static Config fromEnv();
   // Every problem, one per entry; empty when the config is usable.

@@ -89,6 +89,16 @@ Result<void> Reader::assign(const std::string& topic, const std::map<int32_t, in
   return {};
 }
 
+Result<void> Reader::assign(const std::map<std::string, std::map<int32_t, int64_t>>& topics) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const auto& [topic, offsets] : topics)
+    for (const auto& [p, offset] : offsets)
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = offset;
+  if (auto err = rd_kafka_assign(rk_.get(), list.get()))
+    return std::unexpected(toError(err, "assign"));
+  return {};
+}
+
 void Reader::unassign() { rd_kafka_assign(rk_.get(), nullptr); }
 
 MessagePtr Reader::poll(int timeout_ms) {

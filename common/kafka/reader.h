@@ -53,6 +53,8 @@ class Reader {
   // Replaces the assignment with these partitions at these offsets (logical offsets such
   // as RD_KAFKA_OFFSET_BEGINNING too).
   Result<void> assign(const std::string& topic, const std::map<int32_t, int64_t>& offsets);
+  // The same over several topics at once: topic -> partition -> offset.
+  Result<void> assign(const std::map<std::string, std::map<int32_t, int64_t>>& topics);
   void unassign();
   // Null on timeout; error events (EOF included) are returned as they are.
   MessagePtr poll(int timeout_ms);
