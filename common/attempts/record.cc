@@ -3,6 +3,8 @@
 #include <simdjson.h>
 
 #include <charconv>
+#include <type_traits>
+#include <utility>
 
 namespace hookpipe::attempts {
 namespace {
@@ -233,7 +235,9 @@ Result<Record> parse(std::string_view json) {
     out.assign(v);
     return true;
   };
+  // An integer that fits `out` (the counts of bytes are never negative).
   auto num = [&](const char* name, auto& out, bool required) -> bool {
+    using T = std::remove_reference_t<decltype(out)>;
     int64_t v = 0;
     auto e = obj[name];
     if (e.error() == simdjson::NO_SUCH_FIELD) {
@@ -244,7 +248,11 @@ Result<Record> parse(std::string_view json) {
       missing = std::string(name) + " (not an integer)";
       return false;
     }
-    out = static_cast<std::remove_reference_t<decltype(out)>>(v);
+    if (!std::in_range<T>(v)) {
+      missing = std::string(name) + " (out of range)";
+      return false;
+    }
+    out = static_cast<T>(v);
     return true;
   };
   int64_t version = kSchemaVersion;
@@ -269,15 +277,17 @@ Result<Record> parse(std::string_view json) {
     if (payload.get(p)) return fail("attempt record: payload is not an object");
     std::string_view topic;
     int64_t partition = -1, offset = -1;
-    if (p["topic"].get(topic) || p["partition"].get(partition) || p["offset"].get(offset))
-      return fail("attempt record: payload needs topic, partition and offset");
+    if (p["topic"].get(topic)) return fail("attempt record: missing or bad field payload.topic");
+    if (p["partition"].get(partition) || !std::in_range<int32_t>(partition))
+      return fail("attempt record: missing or bad field payload.partition");
+    if (p["offset"].get(offset)) return fail("attempt record: missing or bad field payload.offset");
     r.payload_topic.assign(topic);
     r.payload_partition = static_cast<int32_t>(partition);
     r.payload_offset = offset;
   }
   if (r.outcome != "delivered" && r.outcome != "retried" && r.outcome != "dead_lettered")
-    return fail("attempt record: unknown outcome '" + r.outcome + "'");
-  if (r.attempt < 1) return fail("attempt record: attempt must be at least 1");
+    return fail("attempt record: bad field outcome (unknown: '" + r.outcome + "')");
+  if (r.attempt < 1) return fail("attempt record: bad field attempt (must be at least 1)");
   return r;
 }
 
