@@ -21,11 +21,15 @@ namespace hookpipe::deliverer {
 // on one partition. Registered by the role when HOOKPIPE_ATTEMPT_LOG is on.
 //
 // Cost: onAttempt() encodes into a thread_local buffer and hands the bytes to one
-// producer shared by every worker (librdkafka copies them and batches: linger 20 ms, lz4),
-// so a record costs an encode, a copy and a queue insert on the worker; nothing waits on
-// the broker. A full local queue (the broker unreachable for long) drops the record —
-// counted, logged at a rate limit — rather than holding up a delivery: the log is an
-// observation, the delivery itself goes on and is never lost with it.
+// librdkafka producer shared by every worker (librdkafka copies them and batches: linger
+// 20 ms, lz4), so a record costs an encode, a copy and a queue insert on the worker;
+// nothing waits on the broker. The producer is the log's own rd_kafka_t rather than a
+// kafka::Producer: its records go through a topic handle held here (no topic lookup per
+// record) and without a per-record callback object (the delivery reports are counted by
+// one callback for all), each record timestamped with its finished_ms. A full local
+// queue (the broker unreachable for long) drops the record — counted, logged at a rate
+// limit — rather than holding up a delivery: the log is an observation, the delivery
+// itself goes on and is never lost with it.
 //
 // Threads: onAttempt() on any worker thread, concurrently; a poller thread owned here
 // serves the producer's delivery reports (counted as produced or failed). Destruction stops
@@ -48,14 +52,20 @@ class AttemptLog final : public observe::DeliveryObserver {
   bool flush(std::chrono::milliseconds timeout);
 
  private:
-  AttemptLog(std::unique_ptr<kafka::Producer> producer, std::string topic,
-             DelivererMetrics& metrics);
-  void warnDropped(const Error& error) noexcept;
+  struct TopicDeleter {
+    void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
+  };
+  AttemptLog(std::string topic, DelivererMetrics& metrics)
+      : topic_(std::move(topic)), metrics_(metrics) {}
+  Result<void> open(const Config& config);
+  static void onReport(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) noexcept;
+  void warnLost(rd_kafka_resp_err_t err) noexcept;
 
-  std::unique_ptr<kafka::Producer> producer_;
   const std::string topic_;
   DelivererMetrics& metrics_;
-  std::atomic<int64_t> warned_at_ns_{0};  // steady clock; rate-limits the drop warning
+  kafka::HandlePtr rk_;
+  std::unique_ptr<rd_kafka_topic_t, TopicDeleter> rkt_;  // destroyed before rk_
+  std::atomic<int64_t> warned_at_ns_{0};                 // steady clock; rate-limits the warning
   std::jthread poller_;
 };
 

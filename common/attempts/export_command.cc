@@ -15,9 +15,10 @@
 namespace hookpipe::attempts {
 namespace {
 
-// A record's Kafka timestamp is taken when the deliverer hands it to its producer, a
-// moment after finished_ms, and workers race for the producer: the offset range is planned
-// this much wider than asked, and finished_ms then decides exactly.
+// A record's Kafka timestamp is its finished_ms, but workers race for the producer, so a
+// partition is only nearly in time order (and another writer may stamp records with the
+// time it produced them): the offset range is planned this much wider than asked, and
+// finished_ms then decides exactly.
 constexpr int64_t kTimestampSlackMs = 5000;
 constexpr uint64_t kProgressEvery = 5000;
 

@@ -51,6 +51,7 @@ class StepObserver final : public observe::DeliveryObserver {
 
 struct LogRecord {
   std::string key;
+  int64_t timestamp_ms = 0;
   attempts::Record record;
 };
 
@@ -137,7 +138,7 @@ class AttemptLogTest : public ::testing::Test {
     for (const auto& m : readTopic(config_, config_.topics.attempts())) {
       auto r = attempts::parse(m.value);
       EXPECT_TRUE(r) << (r ? "" : r.error().message) << ": " << m.value;
-      if (r) out.push_back({m.key, std::move(*r)});
+      if (r) out.push_back({m.key, m.timestamp_ms, std::move(*r)});
     }
     return out;
   }
@@ -188,6 +189,7 @@ TEST_F(AttemptLogTest, ADeliveredAttemptIsOneRecordKeyedBySubscription) {
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all[0].key, sub.id);
   const attempts::Record& r = all[0].record;
+  EXPECT_EQ(all[0].timestamp_ms, r.finished_ms);  // what the export's time range reads
   EXPECT_EQ(r.version, attempts::kSchemaVersion);
   EXPECT_EQ(r.delivery_id, id);
   EXPECT_EQ(r.event_id, "evt_log_ok");
