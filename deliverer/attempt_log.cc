@@ -17,8 +17,9 @@ int64_t steadyNs() {
 }  // namespace
 
 Result<std::shared_ptr<AttemptLog>> AttemptLog::create(const Config& config,
-                                                       DelivererMetrics& metrics) {
-  std::shared_ptr<AttemptLog> log(new AttemptLog(config.topics.attempts(), metrics));
+                                                       DelivererMetrics& metrics,
+                                                       std::chrono::milliseconds flush_timeout) {
+  std::shared_ptr<AttemptLog> log(new AttemptLog(config.topics.attempts(), metrics, flush_timeout));
   if (auto opened = log->open(config); !opened) return std::unexpected(opened.error());
   return log;
 }
@@ -62,7 +63,7 @@ AttemptLog::~AttemptLog() {
   if (!rk_) return;  // open() failed
   // The reports served by this flush still count. What the broker has not taken by then
   // is purged and lost (counted as failed when its report is served).
-  if (!flush(kFlushTimeout)) {
+  if (!flush(flush_timeout_)) {
     logger("deliverer")
         ->warn("attempt log closing with unacknowledged records count={} (lost)",
                rd_kafka_outq_len(rk_.get()));

@@ -40,8 +40,10 @@ class AttemptLog final : public observe::DeliveryObserver {
   static constexpr std::chrono::milliseconds kFlushTimeout{5000};
   static constexpr std::chrono::seconds kWarnInterval{10};
 
-  static Result<std::shared_ptr<AttemptLog>> create(const Config& config,
-                                                    DelivererMetrics& metrics);
+  // `flush_timeout`: how long destruction waits for the broker to take what is queued.
+  static Result<std::shared_ptr<AttemptLog>> create(
+      const Config& config, DelivererMetrics& metrics,
+      std::chrono::milliseconds flush_timeout = kFlushTimeout);
   ~AttemptLog() override;
   AttemptLog(const AttemptLog&) = delete;
   AttemptLog& operator=(const AttemptLog&) = delete;
@@ -55,14 +57,15 @@ class AttemptLog final : public observe::DeliveryObserver {
   struct TopicDeleter {
     void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
   };
-  AttemptLog(std::string topic, DelivererMetrics& metrics)
-      : topic_(std::move(topic)), metrics_(metrics) {}
+  AttemptLog(std::string topic, DelivererMetrics& metrics, std::chrono::milliseconds flush_timeout)
+      : topic_(std::move(topic)), metrics_(metrics), flush_timeout_(flush_timeout) {}
   Result<void> open(const Config& config);
   static void onReport(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) noexcept;
   void warnLost(rd_kafka_resp_err_t err) noexcept;
 
   const std::string topic_;
   DelivererMetrics& metrics_;
+  const std::chrono::milliseconds flush_timeout_;
   kafka::HandlePtr rk_;
   std::unique_ptr<rd_kafka_topic_t, TopicDeleter> rkt_;  // destroyed before rk_
   std::atomic<int64_t> warned_at_ns_{0};                 // steady clock; rate-limits the warning
