@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/attempts/export_command.h"
 #include "common/config/config.h"
 #include "common/dlq/command.h"
 #include "common/role/role.h"
@@ -26,6 +27,9 @@ constexpr const char* kUsage =
     "  topics     create the topics and exit\n"
     "  dlq        list | show | stats | replay | purge   (run \"hookpipe dlq\" for usage; "
     "docs/dlq.md)\n"
+    "  attempts   export [--since T] [--until T] [--subscription ID] [--status S] "
+    "[--format ndjson|csv]\n"
+    "             the attempt log, read from the attempts topic (docs/attempts.md)\n"
     "  produce    [FILE|-]  NDJSON events -> events topic (stdin without FILE)\n";
 
 }  // namespace
@@ -52,6 +56,7 @@ int main(int argc, char** argv) {
     if (command == "recorder") return hookpipe::recorder::run(config, args);
     if (command == "produce") return hookpipe::producer::runProduceCommand(config, args);
     if (command == "dlq") return hookpipe::dlq::runCommand(config, args);
+    if (command == "attempts") return hookpipe::attempts::runCommand(config, args);
     if (command == "topics") {
       hookpipe::ensureTopicsOrThrow(config);
       std::cout << "topics ready with prefix " << config.topics.prefix << "\n";

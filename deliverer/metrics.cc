@@ -58,7 +58,14 @@ DelivererMetrics::DelivererMetrics(metrics::Registry& r)
       redis_round_trips_rate_limit(redis_round_trips_family.labels({"rate_limit"})),
       redis_errors_rate_limit(redis_errors_family.labels({"rate_limit"})),
       redis_round_trips_dedup(redis_round_trips_family.labels({"dedup"})),
-      redis_errors_dedup(redis_errors_family.labels({"dedup"})) {
+      redis_errors_dedup(redis_errors_family.labels({"dedup"})),
+      attempt_log_family(r.counterFamily("hookpipe_deliverer_attempt_log_records_total",
+                                         "Attempt log records by result: acknowledged "
+                                         "(produced), failed by the broker, dropped unqueued",
+                                         {"result"})),
+      attempt_log_produced(attempt_log_family.labels({"produced"})),
+      attempt_log_failed(attempt_log_family.labels({"failed"})),
+      attempt_log_dropped(attempt_log_family.labels({"dropped"})) {
   for (int o = 0; o < 5; ++o)
     steps[static_cast<std::size_t>(o)] =
         &steps_family.labels({observe::name(static_cast<observe::Outcome>(o))});

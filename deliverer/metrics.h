@@ -68,6 +68,12 @@ struct DelivererMetrics {
   metrics::Counter& redis_errors_rate_limit;
   metrics::Counter& redis_round_trips_dedup;
   metrics::Counter& redis_errors_dedup;
+  // The attempt log's records (AttemptLog): acknowledged by the broker, failed in a
+  // delivery report, or dropped unqueued (a full local queue): {result}.
+  metrics::Family<metrics::Counter>& attempt_log_family;
+  metrics::Counter& attempt_log_produced;
+  metrics::Counter& attempt_log_failed;
+  metrics::Counter& attempt_log_dropped;
 
  private:
   struct Reason {

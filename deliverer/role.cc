@@ -6,6 +6,7 @@
 #include "common/metrics/metrics.h"
 #include "common/observe/observer.h"
 #include "common/role/role.h"
+#include "deliverer/attempt_log.h"
 #include "deliverer/deliverer.h"
 #include "deliverer/metrics.h"
 #include "deliverer/metrics_observer.h"
@@ -24,6 +25,15 @@ int run(const Config& config) {
   DelivererMetrics metrics(registry);
   observe::Observers observers;
   observers.add(std::make_shared<MetricsObserver>(metrics));
+  // The attempt log: destroyed after the workers (declared before them), so it flushes
+  // what they observed last.
+  std::shared_ptr<AttemptLog> attempt_log;
+  if (config.attempt_log) {
+    auto log = AttemptLog::create(config, metrics);
+    if (!log) throw std::runtime_error("attempt log: " + log.error().message);
+    attempt_log = *log;
+    observers.add(attempt_log);
+  }
   Shared shared(config, metrics, observers);
   std::vector<std::unique_ptr<Deliverer>> workers;
   for (int i = 0; i < config.deliverer_threads; ++i) {

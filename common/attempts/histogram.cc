@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <limits>
 
 namespace hookpipe::attempts {
 namespace {
 
 constexpr int kSubBits = 5;  // 32 sub-buckets per power of two
 constexpr int kSub = 1 << kSubBits;
+// The bucket of INT64_MAX: the last one.
+constexpr int kLastBucket = kSub + (62 - kSubBits) * kSub + (kSub - 1);
 
 }  // namespace
 
@@ -29,6 +32,8 @@ int64_t Histogram::lowerBound(int bucket) {
 
 int64_t Histogram::upperBound(int bucket) {
   if (bucket < kSub) return bucket + 1;
+  // The last bucket's bound would be 2^63: it holds up to INT64_MAX, inclusive.
+  if (bucket >= kLastBucket) return std::numeric_limits<int64_t>::max();
   const int shift = (bucket - kSub) / kSub;
   const int sub = (bucket - kSub) % kSub;
   return static_cast<int64_t>(kSub + sub + 1) << shift;
@@ -42,7 +47,9 @@ int64_t Histogram::midpoint(int bucket) {
 void Histogram::record(int64_t value, uint64_t count) { add(bucketOf(value), count); }
 
 void Histogram::add(int bucket, uint64_t count) {
-  if (count == 0) return;
+  // A bucket number no value maps to (a corrupt stored histogram) is ignored: its bounds
+  // would be a shift out of range.
+  if (count == 0 || bucket < 0 || bucket > kLastBucket) return;
   buckets_[bucket] += count;
   count_ += count;
 }

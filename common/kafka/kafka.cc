@@ -708,6 +708,10 @@ Result<void> ensureTopics(const Config& config) {
       {config.topics.dlq(),
        config.retry_partitions,
        {{"retention.ms", std::to_string(30LL * 24 * 3600 * 1000)}}},
+      // The attempt log of record (docs/attempts.md), keyed by subscription id.
+      {config.topics.attempts(),
+       config.attempts_partitions,
+       {{"retention.ms", std::to_string(config.attempts_retention.count())}}},
   };
   for (auto tier : config.retry_tiers)
     specs.push_back(

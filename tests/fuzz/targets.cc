@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/attempts/record.h"
 #include "common/config/config.h"
 #include "common/dlq/query.h"
 #include "common/filter/filter.h"
@@ -277,6 +278,30 @@ int configOne(const uint8_t* data, std::size_t size) {
     else
       ::unsetenv(name.c_str());
   }
+  return 0;
+}
+
+int attemptRecordOne(const uint8_t* data, std::size_t size) {
+  auto record = attempts::parse(bytesOf(data, size));
+  if (!record) {
+    if (record.error().message.empty()) std::abort();
+    return 0;
+  }
+  // An accepted record survives its encoding: valid UTF-8 JSON that parses back to the same
+  // fields, and encodes the same again while the body was within the cap (a body cut
+  // inside a UTF-8 sequence gets U+FFFD, which a second cut may split differently).
+  std::string json;
+  attempts::encode(*record, json);
+  if (!simdjson::validate_utf8(json.data(), json.size())) std::abort();
+  auto again = attempts::parse(json);
+  if (!again) std::abort();
+  std::string twice;
+  attempts::encode(*again, twice);
+  if (record->response_body.size() <= attempts::kResponseBodyBytes && twice != json) std::abort();
+  if (again->delivery_id != record->delivery_id || again->attempt != record->attempt ||
+      again->finished_ms != record->finished_ms || again->outcome != record->outcome ||
+      again->payload_offset != record->payload_offset)
+    std::abort();
   return 0;
 }
 

@@ -32,5 +32,8 @@ int retryAfterOne(const uint8_t* data, std::size_t size);
 // The bytes as "NAME=value" lines for HOOKPIPE_* variables (a fixed list, minus those that
 // name files): Config::fromEnv() and validate(); the environment is restored afterwards.
 int configOne(const uint8_t* data, std::size_t size);
+// Parses the bytes as an attempt log record (attempts::parse); an accepted one survives its
+// encoding (valid UTF-8 JSON, the same fields when parsed back).
+int attemptRecordOne(const uint8_t* data, std::size_t size);
 
 }  // namespace hookpipe::fuzz

@@ -45,6 +45,10 @@ TEST(FuzzCorpus, QueryStringSeedsRunCleanly) {
 
 TEST(FuzzCorpus, RetryAfterSeedsRunCleanly) { EXPECT_GE(replay("retry_after", retryAfterOne), 5u); }
 
+TEST(FuzzCorpus, AttemptRecordSeedsRunCleanly) {
+  EXPECT_GE(replay("attempt_record", attemptRecordOne), 5u);
+}
+
 TEST(FuzzCorpus, ConfigSeedsRunCleanly) { EXPECT_GE(replay("config", configOne), 4u); }
 
 TEST(FuzzCorpus, EmptyAndTruncatedInputsRunCleanly) {
@@ -52,7 +56,7 @@ TEST(FuzzCorpus, EmptyAndTruncatedInputsRunCleanly) {
   for (const auto& s : inputs) {
     const auto* data = reinterpret_cast<const uint8_t*>(s.data());
     for (auto one : {filterOne, eventOne, subscriptionOne, eventTypeOne, deadLetterQueryOne,
-                     queryStringOne, retryAfterOne, configOne})
+                     queryStringOne, retryAfterOne, configOne, attemptRecordOne})
       EXPECT_EQ(one(data, s.size()), 0);
   }
 }

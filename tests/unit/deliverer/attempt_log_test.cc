@@ -1,0 +1,54 @@
+// deliverer/attempt_log.h without a broker: a full local queue drops records at once
+// instead of blocking the worker, and what is still queued at shutdown is purged after the
+// flush timeout; both counted.
+#include "deliverer/attempt_log.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "common/metrics/metrics.h"
+
+namespace hookpipe::deliverer {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(AttemptLog, AFullQueueDropsRecordsWithoutBlockingAndShutdownPurgesTheRest) {
+  Config config;
+  config.brokers = "127.0.0.1:1";  // nothing listens: records stay queued
+  config.topics.prefix = "unit.";
+  metrics::Registry registry;
+  DelivererMetrics metrics(registry);
+  // Every Kafka client takes HOOKPIPE_KAFKA_<PROPERTY>: a queue of 5 records.
+  ::setenv("HOOKPIPE_KAFKA_QUEUE_BUFFERING_MAX_MESSAGES", "5", 1);
+  auto log = AttemptLog::create(config, metrics, 100ms);
+  ::unsetenv("HOOKPIPE_KAFKA_QUEUE_BUFFERING_MAX_MESSAGES");
+  ASSERT_TRUE(log) << log.error().message;
+
+  observe::Attempt a;
+  a.outcome = observe::Outcome::kDelivered;
+  a.subscription_id = "sub_1";
+  a.delivery_id = "dlv_1";
+  a.attempt = 1;
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) (*log)->onAttempt(a);
+  // Parks and skips are not records: not even counted as dropped.
+  a.outcome = observe::Outcome::kParked;
+  (*log)->onAttempt(a);
+  a.outcome = observe::Outcome::kSkipped;
+  (*log)->onAttempt(a);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);  // nothing waited
+  EXPECT_EQ(metrics.attempt_log_dropped.value(), 15u);
+  EXPECT_EQ(metrics.attempt_log_produced.value(), 0u);
+
+  log->reset();  // the last reference: flush for 100 ms, then purge
+  EXPECT_EQ(metrics.attempt_log_failed.value(), 5u);
+  EXPECT_EQ(metrics.attempt_log_produced.value(), 0u);
+  EXPECT_EQ(registry.value("hookpipe_deliverer_attempt_log_records_total", {{"result", "dropped"}}),
+            15);
+}
+
+}  // namespace
+}  // namespace hookpipe::deliverer
