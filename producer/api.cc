@@ -1,12 +1,16 @@
 #include "producer/api.h"
 
+#include <atomic>
+#include <chrono>
+
 #include "common/log/log.h"
 #include "producer/routes/routes.h"
 
 namespace hookpipe::producer {
 
 ApiServices::ApiServices(const Config& config, kafka::Producer& producer,
-                         SubscriptionTable& subscription_table, EventTypeTable& event_types)
+                         SubscriptionTable& subscription_table, EventTypeTable& event_types,
+                         metrics::Registry& registry, ops::Readiness& readiness)
     : config(config),
       producer(producer),
       subscription_table(subscription_table),
@@ -14,11 +18,15 @@ ApiServices::ApiServices(const Config& config, kafka::Producer& producer,
       subscription_writer(producer, subscription_table, config.topics.subscriptions()),
       idempotency(std::make_shared<IdempotencyStore>(config, config.idempotency_window)),
       dead_letters(std::make_unique<DeadLetterService>(config)),
-      test_sender(std::make_unique<TestSender>(webhook::requestOptions(config))) {}
+      test_sender(std::make_unique<TestSender>(webhook::requestOptions(config))),
+      registry(registry),
+      metrics(registry),
+      readiness(readiness) {}
 
 Api::Api(const Config& config, kafka::Producer& producer, SubscriptionTable& table,
-         EventTypeTable& event_types)
-    : services_(config, producer, table, event_types), auth_(config.api_tokens) {
+         EventTypeTable& event_types, metrics::Registry& registry, ops::Readiness& readiness)
+    : services_(config, producer, table, event_types, registry, readiness),
+      auth_(config.api_tokens) {
   if (!auth_.enabled())
     logger("producer")
         ->warn("HOOKPIPE_API_TOKENS is not set: the API accepts requests without a token");
@@ -29,9 +37,58 @@ Api::Api(const Config& config, kafka::Producer& producer, SubscriptionTable& tab
   routes::addDeadLetters(routes_, services_);
 }
 
+namespace {
+
+// Counts the answer of one request (ProducerMetrics::answered) as it goes out, whichever
+// thread answers it, then passes it on.
+class MeteredConnection final : public Connection {
+ public:
+  MeteredConnection(Responder inner, ProducerMetrics& metrics, std::string_view method,
+                    std::string_view route)
+      : inner_(std::move(inner)),
+        metrics_(metrics),
+        method_(method),
+        route_(route),
+        start_(std::chrono::steady_clock::now()) {
+    metrics_.in_flight.add(1);
+  }
+  ~MeteredConnection() override {
+    if (!answered_) metrics_.in_flight.sub(1);  // dropped unanswered (the client went)
+  }
+  void respond(Response res) override {
+    count(res.result_int());
+    inner_.respond(std::move(res));
+  }
+  std::shared_ptr<ResponseStream> stream(ResponseHead head) override {
+    count(head.result_int());
+    return inner_.stream(std::move(head));
+  }
+
+ private:
+  void count(unsigned code) {
+    if (answered_.exchange(true)) return;
+    metrics_.in_flight.sub(1);
+    metrics_.answered(method_, route_, code, std::chrono::steady_clock::now() - start_);
+  }
+  Responder inner_;
+  ProducerMetrics& metrics_;
+  std::string_view method_;  // static strings: Beast's verb names, the route table's patterns
+  std::string_view route_;
+  std::chrono::steady_clock::time_point start_;
+  std::atomic<bool> answered_{false};
+};
+
+}  // namespace
+
 void Api::handle(const Request& req, Responder responder) {
-  Reply reply(req, std::move(responder));
   const auto path = pathSegments(req.target());
+  const http::verb verb = req.method();
+  const auto verb_name = http::to_string(verb);
+  const std::string_view method = verb == http::verb::unknown
+                                      ? std::string_view("other")
+                                      : std::string_view(verb_name.data(), verb_name.size());
+  Reply reply(req, Responder(std::make_shared<MeteredConnection>(
+                       std::move(responder), services_.metrics, method, routes_.routeOf(path))));
   // Everything under /v1 needs a token, a path no route serves included.
   if (!path.empty() && path[0] == "v1") {
     switch (auth_.check(req[http::field::authorization])) {
