@@ -120,7 +120,10 @@ TEST_F(OpsTest, EveryRoleServesCleanMetricsHealthAndReadiness) {
   const std::map<std::string, unsigned short> roles = {
       {"router", router}, {"deliverer", deliverer}, {"retry", retry}};
   for (const auto& [role, port] : roles) {
-    EXPECT_EQ(httpRequest("GET", url(port, "/healthz"), "").status, 200) << role;
+    // Up as soon as the process has bound its port (before it reaches the broker).
+    EXPECT_TRUE(eventually(
+        [&] { return httpRequest("GET", url(port, "/healthz"), "").status == 200; }, 30s))
+        << role;
     expectReady(port, role);
     EXPECT_EQ(httpRequest("GET", url(port, "/nothing"), "").status, 404) << role;
     EXPECT_EQ(httpRequest("POST", url(port, "/metrics"), "").status, 405) << role;
