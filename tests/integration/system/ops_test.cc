@@ -15,6 +15,8 @@
 #include <regex>
 #include <string>
 
+#include "common/kafka/kafka.h"
+#include "common/records/delivery.h"
 #include "support/harness.h"
 #include "support/poll.h"
 #include "support/process.h"
@@ -170,6 +172,44 @@ TEST_F(OpsTest, EveryRoleServesCleanMetricsHealthAndReadiness) {
 
   for (const auto& [role, port] : roles) expectCleanMetrics(port, role);
   expectCleanMetrics(pipeline_->apiPort(), "producer");
+}
+
+TEST_F(OpsTest, ConsumerLagShowsABacklogUntilItIsWorkedOff) {
+  const Config& config = pipeline_->config();  // tiers 1s and 5s, one partition each
+  const auto port = startWithOps("retry");
+  expectReady(port, "retry");
+  // Four records in the 5 s tier: the retry role holds the first until it is released (5 s
+  // after it was produced) and commits nothing before, so all four are behind.
+  auto producer = kafka::Producer::create(config);
+  ASSERT_TRUE(producer.has_value());
+  const int64_t now = kafka::nowMs();
+  for (int i = 0; i < 4; ++i) {
+    records::DeliveryMeta meta;
+    meta.event_id = "evt_lag_" + std::to_string(i);
+    meta.subscription_id = "sub_lag";
+    meta.delivery_id = records::deliveryIdFor(meta.event_id, meta.subscription_id);
+    meta.attempt = 2;
+    meta.due_ms = now + 5000;
+    kafka::HeaderList headers;
+    meta.writeTo(headers);
+    ASSERT_TRUE((*producer)
+                    ->produceBlocking(config.topics.retryTier(5s), meta.subscription_id, "{}",
+                                      headers, nullptr)
+                    .has_value());
+  }
+  ASSERT_TRUE((*producer)->flush(10s));
+  const std::string series = "hookpipe_retry_consumer_lag_messages{topic=\"" +
+                             config.topics.retryTier(5s) + "\",partition=\"0\"}";
+  EXPECT_TRUE(eventually([&] { return sample(metricsOf(port), series) == 4; }, 5s))
+      << metricsOf(port);
+  // Released, forwarded, committed: the lag is gone.
+  EXPECT_TRUE(eventually(
+      [&] {
+        const auto body = metricsOf(port);
+        return sample(body, "hookpipe_retry_forwarded_total") == 4 && sample(body, series) == 0;
+      },
+      30s))
+      << metricsOf(port);
 }
 
 TEST_F(OpsTest, ReadyzSaysWhatIsMissingWhenRedisIsAway) {
