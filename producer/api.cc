@@ -15,13 +15,15 @@ ApiServices::ApiServices(const Config& config, kafka::Producer& producer,
       producer(producer),
       subscription_table(subscription_table),
       event_types(event_types),
-      subscription_writer(producer, subscription_table, config.topics.subscriptions()),
-      idempotency(std::make_shared<IdempotencyStore>(config, config.idempotency_window)),
-      dead_letters(std::make_unique<DeadLetterService>(config)),
-      test_sender(std::make_unique<TestSender>(webhook::requestOptions(config))),
       registry(registry),
       metrics(registry),
-      readiness(readiness) {}
+      readiness(readiness),
+      subscription_writer(producer, subscription_table, config.topics.subscriptions()),
+      idempotency(std::make_shared<IdempotencyStore>(
+          config, config.idempotency_window,
+          IdempotencyStore::RedisCounters{&metrics.redis_round_trips, &metrics.redis_errors})),
+      dead_letters(std::make_unique<DeadLetterService>(config)),
+      test_sender(std::make_unique<TestSender>(webhook::requestOptions(config))) {}
 
 Api::Api(const Config& config, kafka::Producer& producer, SubscriptionTable& table,
          EventTypeTable& event_types, metrics::Registry& registry, ops::Readiness& readiness)

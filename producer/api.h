@@ -34,14 +34,14 @@ struct ApiServices {
   kafka::Producer& producer;
   SubscriptionTable& subscription_table;
   EventTypeTable& event_types;
-  subscriptions::Writer subscription_writer;
-  std::shared_ptr<IdempotencyStore> idempotency;
-  std::unique_ptr<DeadLetterService> dead_letters;
-  std::unique_ptr<TestSender> test_sender;
   // /metrics renders `registry`; /readyz asks `readiness` (both owned by the role).
   metrics::Registry& registry;
   ProducerMetrics metrics;
   ops::Readiness& readiness;
+  subscriptions::Writer subscription_writer;
+  std::shared_ptr<IdempotencyStore> idempotency;
+  std::unique_ptr<DeadLetterService> dead_letters;
+  std::unique_ptr<TestSender> test_sender;
 };
 
 // The HTTP API (docs/api.md, producer/openapi.json): the bearer-token check on /v1, then

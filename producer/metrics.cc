@@ -16,7 +16,11 @@ ProducerMetrics::ProducerMetrics(metrics::Registry& r)
                                  "answered 2xx): the request until the broker acknowledged it",
                                  metrics::durationBuckets())),
       in_flight(r.gauge("hookpipe_producer_http_requests_in_flight",
-                        "HTTP requests received and not answered yet")) {}
+                        "HTTP requests received and not answered yet")),
+      redis_round_trips(r.counter("hookpipe_producer_redis_round_trips_total",
+                                  "Redis round trips of the idempotency store")),
+      redis_errors(r.counter("hookpipe_producer_redis_errors_total",
+                             "Redis round trips of the idempotency store that failed")) {}
 
 void ProducerMetrics::answered(std::string_view method, std::string_view route, unsigned code,
                                std::chrono::steady_clock::duration took) {

@@ -26,6 +26,9 @@ struct ProducerMetrics {
   metrics::Family<metrics::Histogram>& request_seconds;  // {route}
   metrics::Histogram& ingest_seconds;
   metrics::Gauge& in_flight;  // requests received and not answered yet
+  // The idempotency store's Redis use.
+  metrics::Counter& redis_round_trips;
+  metrics::Counter& redis_errors;
 };
 
 }  // namespace hookpipe::producer

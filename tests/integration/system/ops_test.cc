@@ -134,7 +134,7 @@ TEST_F(OpsTest, EveryRoleServesCleanMetricsHealthAndReadiness) {
 
   EXPECT_EQ(
       sample(metricsOf(deliverer), R"(hookpipe_deliverer_attempts_total{outcome="delivered"})"), 0);
-  publish(R"({"type":"ops.created","data":{"n":1}})");
+  publish(R"({"id":"evt_ops_1","type":"ops.created","data":{"n":1}})");
   ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 1; }, 60s)) << pipeline_->logs();
   EXPECT_TRUE(eventually(
       [&] {
@@ -169,6 +169,10 @@ TEST_F(OpsTest, EveryRoleServesCleanMetricsHealthAndReadiness) {
       1)
       << api;
   EXPECT_EQ(sample(api, "hookpipe_producer_ingest_duration_seconds_count"), 1) << api;
+  // The event's own id was claimed in Redis (the idempotency store) before it was produced,
+  // and its answer recorded before it was sent.
+  EXPECT_EQ(sample(api, "hookpipe_producer_redis_round_trips_total"), 2) << api;
+  EXPECT_EQ(sample(api, "hookpipe_producer_redis_errors_total"), 0) << api;
 
   for (const auto& [role, port] : roles) expectCleanMetrics(port, role);
   expectCleanMetrics(pipeline_->apiPort(), "producer");
