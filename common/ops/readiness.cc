@@ -52,7 +52,7 @@ Probe kafkaProbe() {
     int consumers = 0;
     int64_t assigned = 0;
     std::vector<std::string> pending;
-    auto failKafka = [&kafka](std::string why) {
+    auto fail_kafka = [&kafka](std::string why) {
       if (kafka.ok) kafka.detail.clear();
       kafka.ok = false;
       if (!kafka.detail.empty()) kafka.detail += "; ";
@@ -64,15 +64,15 @@ Probe kafkaProbe() {
       const auto grace = 3 * c.interval + std::chrono::seconds(2);
       const std::string who = c.group_consumer ? "consumer" : "producer";
       if (!c.reported) {
-        failKafka(now - c.created > grace
-                      ? who + " sent no statistics for " + seconds(now - c.created)
-                      : who + " is starting");
+        fail_kafka(now - c.created > grace
+                       ? who + " sent no statistics for " + seconds(now - c.created)
+                       : who + " is starting");
       } else if (now - c.reported_at > grace) {
-        failKafka(who + " " + c.last.name + " sent no statistics for " +
-                  seconds(now - c.reported_at));
+        fail_kafka(who + " " + c.last.name + " sent no statistics for " +
+                   seconds(now - c.reported_at));
       } else if (c.last.brokers_up == 0) {
-        failKafka(who + " " + c.last.name + " has no broker connection up (" +
-                  std::to_string(c.last.brokers) + " known)");
+        fail_kafka(who + " " + c.last.name + " has no broker connection up (" +
+                   std::to_string(c.last.brokers) + " known)");
       }
       if (!c.group_consumer) continue;
       ++consumers;
@@ -87,7 +87,7 @@ Probe kafkaProbe() {
         pending.push_back("rebalance pending (join state " + c.last.join_state + ")");
       }
     }
-    if (clients.empty()) failKafka("no Kafka client yet");
+    if (clients.empty()) fail_kafka("no Kafka client yet");
     if (kafka.ok)
       kafka.detail = std::to_string(clients.size()) + " client(s) with a broker connection up";
     std::vector<Check> out{kafka};
