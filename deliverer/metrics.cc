@@ -22,6 +22,10 @@ DelivererMetrics::DelivererMetrics(metrics::Registry& r)
       attempts_dead_lettered(attempts_family.labels({"dead_lettered"})),
       attempt_duration(r.histogram("hookpipe_deliverer_attempt_duration_seconds",
                                    "Duration of the HTTP attempts", metrics::durationBuckets())),
+      responses_family(r.counterFamily("hookpipe_deliverer_attempt_responses_total",
+                                       "HTTP attempts by the status class of the answer (none: "
+                                       "timeout, connection, DNS or TLS error)",
+                                       {"class"})),
       parked_family(r.counterFamily("hookpipe_deliverer_parked_total",
                                     "Deliveries parked in a retry tier without spending an attempt",
                                     {"cause"})),
@@ -66,6 +70,9 @@ DelivererMetrics::DelivererMetrics(metrics::Registry& r)
       attempt_log_produced(attempt_log_family.labels({"produced"})),
       attempt_log_failed(attempt_log_family.labels({"failed"})),
       attempt_log_dropped(attempt_log_family.labels({"dropped"})) {
+  responses = {&responses_family.labels({"none"}), &responses_family.labels({"2xx"}),
+               &responses_family.labels({"3xx"}), &responses_family.labels({"4xx"}),
+               &responses_family.labels({"5xx"})};
   for (int o = 0; o < 5; ++o)
     steps[static_cast<std::size_t>(o)] =
         &steps_family.labels({observe::name(static_cast<observe::Outcome>(o))});

@@ -33,6 +33,14 @@ struct DelivererMetrics {
   metrics::Counter& attempts_retried;
   metrics::Counter& attempts_dead_lettered;
   metrics::Histogram& attempt_duration;  // seconds, attempted steps only
+  // The attempts by the status class of their answer: 2xx, 3xx, 4xx, 5xx, or none (no
+  // answer: timeout, connection, DNS or TLS error).
+  metrics::Family<metrics::Counter>& responses_family;  // {class}
+  std::array<metrics::Counter*, 5> responses{};         // none, 2xx..5xx (1xx and others: none)
+  metrics::Counter& responsesOf(long status) {
+    const long c = status / 100;
+    return *responses[c >= 2 && c <= 5 ? static_cast<std::size_t>(c - 1) : 0];
+  }
   // Parks by cause (observe::Attempt::reason: "rate_limit", "lane_full", "breaker_open",
   // "paused"); an unknown cause counts as lane_full.
   metrics::Family<metrics::Counter>& parked_family;

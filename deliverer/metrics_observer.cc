@@ -4,7 +4,10 @@ namespace hookpipe::deliverer {
 
 void MetricsObserver::onAttempt(const observe::Attempt& a) noexcept {
   metrics_.stepsOf(a.outcome).inc();
-  if (a.attempted) metrics_.attempt_duration.observe(static_cast<double>(a.duration_us) / 1e6);
+  if (a.attempted) {
+    metrics_.attempt_duration.observe(static_cast<double>(a.duration_us) / 1e6);
+    metrics_.responsesOf(a.status).inc();
+  }
   switch (a.outcome) {
     case observe::Outcome::kDelivered:
       metrics_.attempts_delivered.inc();

@@ -5,6 +5,7 @@
 #include "common/log/log.h"
 #include "common/metrics/metrics.h"
 #include "common/observe/observer.h"
+#include "common/ops/server.h"
 #include "common/role/role.h"
 #include "deliverer/attempt_log.h"
 #include "deliverer/deliverer.h"
@@ -16,13 +17,15 @@ namespace hookpipe::deliverer {
 int run(const Config& config) {
   tuneMallocForThroughput();
   curl_global_init(CURL_GLOBAL_DEFAULT);
+  // The role's metrics and the observers of its delivery steps, registered before the
+  // workers start (the list is not changed while they run); served on
+  // HOOKPIPE_METRICS_PORT from the start.
+  metrics::Registry registry;
+  DelivererMetrics metrics(registry);
+  auto ops = ops::serveRole(config, "deliverer", registry, /*uses_redis=*/true);
   ensureTopicsOrThrow(config);
   SubscriptionTable table;
   auto sync = loadSubscriptions(config, table);
-  // The role's metrics and the observers of its delivery steps, registered before the
-  // workers start (the list is not changed while they run).
-  metrics::Registry registry;
-  DelivererMetrics metrics(registry);
   observe::Observers observers;
   observers.add(std::make_shared<MetricsObserver>(metrics));
   // The attempt log: destroyed after the workers (declared before them), so it flushes

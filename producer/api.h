@@ -5,6 +5,8 @@
 
 #include "common/config/config.h"
 #include "common/kafka/kafka.h"
+#include "common/metrics/metrics.h"
+#include "common/ops/readiness.h"
 #include "common/subscriptions/table.h"
 #include "common/subscriptions/writer.h"
 #include "producer/auth.h"
@@ -14,6 +16,7 @@
 #include "producer/http_util.h"
 #include "producer/idempotency.h"
 #include "producer/live_stream.h"
+#include "producer/metrics.h"
 #include "producer/reply.h"
 #include "producer/route_table.h"
 #include "producer/test_send.h"
@@ -25,12 +28,17 @@ namespace hookpipe::producer {
 // that run work off the HTTP threads.
 struct ApiServices {
   ApiServices(const Config& config, kafka::Producer& producer,
-              SubscriptionTable& subscription_table, EventTypeTable& event_types);
+              SubscriptionTable& subscription_table, EventTypeTable& event_types,
+              metrics::Registry& registry, ops::Readiness& readiness);
 
   Config config;
   kafka::Producer& producer;
   SubscriptionTable& subscription_table;
   EventTypeTable& event_types;
+  // /metrics renders `registry`; /readyz asks `readiness` (both owned by the role).
+  metrics::Registry& registry;
+  ProducerMetrics metrics;
+  ops::Readiness& readiness;
   subscriptions::Writer subscription_writer;
   std::shared_ptr<IdempotencyStore> idempotency;
   std::unique_ptr<DeadLetterService> dead_letters;
@@ -46,7 +54,7 @@ struct ApiServices {
 class Api {
  public:
   Api(const Config& config, kafka::Producer& producer, SubscriptionTable& table,
-      EventTypeTable& event_types);
+      EventTypeTable& event_types, metrics::Registry& registry, ops::Readiness& readiness);
   void handle(const Request& req, Responder responder);
 
  private:

@@ -13,12 +13,19 @@ std::shared_ptr<spdlog::logger> log() {
 
 }  // namespace
 
-IdempotencyStore::IdempotencyStore(const Config& config, std::chrono::seconds window)
+IdempotencyStore::IdempotencyStore(const Config& config, std::chrono::seconds window,
+                                   RedisCounters counters)
     : prefix_(config.topics.prefix + "idem:"),
       host_(config.redis_host),
       port_(config.redis_port),
       window_(window),
+      counters_(counters),
       thread_([this] { run(); }) {}
+
+void IdempotencyStore::counted(bool ok) const {
+  if (counters_.round_trips != nullptr) counters_.round_trips->inc();
+  if (!ok && counters_.errors != nullptr) counters_.errors->inc();
+}
 
 IdempotencyStore::~IdempotencyStore() {
   {
@@ -77,6 +84,7 @@ std::vector<IdempotencyStore::Claim> IdempotencyStore::claim(const std::vector<s
   }
   auto client = takeClient();
   auto replies = client->pipeline(commands);
+  counted(replies && replies->size() == commands.size());
   if (!replies || replies->size() != commands.size()) {
     markDown(replies ? "short reply" : replies.error().message);
     return out;
@@ -145,8 +153,11 @@ void IdempotencyStore::run() {
       else
         commands.push_back({"SET", op.key, op.value, "EX", ttl});
     }
-    if (!commands.empty() && kafka::nowMs() >= down_until_ms_.load())
-      if (auto r = client.pipeline(commands); !r) markDown(r.error().message);
+    if (!commands.empty() && kafka::nowMs() >= down_until_ms_.load()) {
+      auto r = client.pipeline(commands);
+      counted(r.has_value());
+      if (!r) markDown(r.error().message);
+    }
     for (auto& op : batch)
       if (op.then) op.then();
   }

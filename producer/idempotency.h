@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/config/config.h"
+#include "common/metrics/metrics.h"
 #include "common/redis/redis.h"
 
 namespace hookpipe::producer {
@@ -37,7 +38,13 @@ class IdempotencyStore {
     std::string body;  // kDone
   };
 
-  IdempotencyStore(const Config& config, std::chrono::seconds window);
+  // Redis round trips and failed ones are counted in `round_trips` and `errors` (the
+  // producer's metrics, outliving the store) when given.
+  struct RedisCounters {  // no member initializers: g++ 12 refuses `= {}` below with them
+    metrics::Counter* round_trips;
+    metrics::Counter* errors;
+  };
+  IdempotencyStore(const Config& config, std::chrono::seconds window, RedisCounters counters = {});
   ~IdempotencyStore();
   IdempotencyStore(const IdempotencyStore&) = delete;
   IdempotencyStore& operator=(const IdempotencyStore&) = delete;
@@ -64,12 +71,15 @@ class IdempotencyStore {
   std::unique_ptr<redis::Client> takeClient();
   void giveBack(std::unique_ptr<redis::Client> c);
   void markDown(const std::string& why);
+  // Counts one round trip, and an error when it failed.
+  void counted(bool ok) const;
   void run();
 
   std::string prefix_;
   std::string host_;
   int port_;
   std::chrono::seconds window_;
+  RedisCounters counters_;
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<redis::Client>> pool_;
   std::atomic<int64_t> down_until_ms_{0};

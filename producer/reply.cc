@@ -18,6 +18,15 @@ void Reply::json(http::status status, std::string body, const ExtraHeaders& head
   responder_.respond(std::move(res));
 }
 
+void Reply::text(http::status status, std::string content_type, std::string body) const {
+  Response res{status, version_};
+  res.set(http::field::content_type, content_type);
+  res.keep_alive(keep_alive_);
+  res.body() = std::move(body);
+  res.prepare_payload();
+  responder_.respond(std::move(res));
+}
+
 void Reply::error(http::status status, const std::string& message,
                   const ExtraHeaders& headers) const {
   boost::json::object o;

@@ -19,6 +19,8 @@ class Reply {
  public:
   Reply(const Request& req, Responder responder);
   void json(http::status status, std::string body, const ExtraHeaders& headers = {}) const;
+  // Any other body, with its content type (/metrics).
+  void text(http::status status, std::string content_type, std::string body) const;
   // {"error": message}; a 503 carries Retry-After.
   void error(http::status status, const std::string& message,
              const ExtraHeaders& headers = {}) const;

@@ -1,6 +1,9 @@
 #include "producer/role.h"
 
 #include "common/log/log.h"
+#include "common/metrics/metrics.h"
+#include "common/ops/readiness.h"
+#include "common/ops/server.h"
 #include "common/role/role.h"
 #include "producer/api.h"
 #include "producer/event_type.h"
@@ -10,6 +13,13 @@ namespace hookpipe::producer {
 
 int run(const Config& config) {
   auto log = logger("producer");
+  // /metrics and /readyz are served on the API port; the Kafka metrics and statistics are
+  // on before the producer is made.
+  metrics::Registry registry;
+  ops::declareKafkaMetrics("producer", registry);
+  ops::Readiness readiness;
+  readiness.add(ops::kafkaProbe());
+  readiness.add(ops::redisProbe(config));  // the idempotency store
   ensureTopicsOrThrow(config);
   SubscriptionTable table;
   auto sync = loadSubscriptions(config, table);
@@ -24,7 +34,7 @@ int run(const Config& config) {
                                                    {"socket.nagle.disable", "true"},
                                                    {"compression.type", "none"}});
   if (!producer) throw std::runtime_error(producer.error().message);
-  Api api(config, **producer, table, event_types);
+  Api api(config, **producer, table, event_types, registry, readiness);
   Server server(config, [&api](const Request& req, Responder responder) {
     api.handle(req, std::move(responder));
   });

@@ -40,7 +40,7 @@ void RouteTable::add(std::optional<http::verb> method, std::string_view pattern,
   for (auto& existing : patterns_)
     if (existing.segments == segments) p = &existing;
   if (!p) {
-    patterns_.push_back({std::move(segments), std::move(params), {}, {}});
+    patterns_.push_back({std::move(segments), std::move(params), {}, {}, std::string(pattern)});
     p = &patterns_.back();
   }
   if (method) {
@@ -50,14 +50,25 @@ void RouteTable::add(std::optional<http::verb> method, std::string_view pattern,
   p->methods.emplace_back(method, std::move(handler));
 }
 
+namespace {
+bool matches(const std::vector<std::string>& segments, const std::vector<std::string>& path) {
+  if (segments.size() != path.size()) return false;
+  for (std::size_t i = 0; i < path.size(); ++i)
+    if (!segments[i].empty() && segments[i] != path[i]) return false;
+  return true;
+}
+}  // namespace
+
+std::string_view RouteTable::routeOf(const std::vector<std::string>& path) const {
+  for (const auto& p : patterns_)
+    if (matches(p.segments, path)) return p.text;
+  return "unmatched";
+}
+
 void RouteTable::dispatch(const Request& req, const std::vector<std::string>& path,
                           Reply reply) const {
   for (const auto& p : patterns_) {
-    if (p.segments.size() != path.size()) continue;
-    bool match = true;
-    for (std::size_t i = 0; match && i < path.size(); ++i)
-      match = p.segments[i].empty() || p.segments[i] == path[i];
-    if (!match) continue;
+    if (!matches(p.segments, path)) continue;
     for (const auto& [method, handler] : p.methods)
       if (!method || *method == req.method())
         return handler(req, PathParams(path, p.params), std::move(reply));

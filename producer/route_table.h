@@ -39,6 +39,9 @@ class RouteTable {
   void add(std::optional<http::verb> method, std::string_view pattern, RouteHandler handler);
   // Answers `req`, whose target is split into `path` (pathSegments()).
   void dispatch(const Request& req, const std::vector<std::string>& path, Reply reply) const;
+  // The pattern that `path` matches, as registered ("/v1/subscriptions/{id}"), whatever the
+  // method; "unmatched" when none does. The route label of the request metrics.
+  std::string_view routeOf(const std::vector<std::string>& path) const;
 
  private:
   struct Pattern {
@@ -46,6 +49,7 @@ class RouteTable {
     std::vector<std::pair<std::string, std::size_t>> params;
     std::vector<std::pair<std::optional<http::verb>, RouteHandler>> methods;
     std::string allow;  // "GET, PUT, PATCH, DELETE"
+    std::string text;   // the pattern as registered
   };
   std::vector<Pattern> patterns_;
 };

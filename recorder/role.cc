@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "common/metrics/metrics.h"
+#include "common/ops/server.h"
 #include "common/role/role.h"
 #include "recorder/rebuild.h"
 #include "recorder/recorder.h"
@@ -42,7 +43,9 @@ int run(const Config& config, const std::vector<std::string>& args) {
     return 0;
   }
   tuneMallocForThroughput();
-  metrics::Registry registry;  // served on /metrics by the next issue
+  metrics::Registry registry;
+  // /metrics, /healthz, /readyz on HOOKPIPE_METRICS_PORT, before the Kafka clients are made.
+  auto ops = ops::serveRole(config, "recorder", registry, /*uses_redis=*/true);
   auto recorder = Recorder::create(config, registry);
   if (!recorder) throw std::runtime_error(recorder.error().message);
   return (*recorder)->run(stopRequested());

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <thread>
 
+#include "common/kafka/stats.h"
 #include "common/log/log.h"
 
 extern char** environ;
@@ -29,6 +30,18 @@ bool setProp(rd_kafka_conf_t* conf, const std::string& key, const std::string& v
     return false;
   }
   return true;
+}
+
+// With statistics on (as set in the end: HOOKPIPE_KAFKA_STATISTICS_INTERVAL_MS may have
+// changed them), the client reports to common/kafka/stats.h.
+void trackStats(rd_kafka_conf_t* conf, const void* client, bool group_consumer) {
+  char value[32] = {};
+  size_t size = sizeof value;
+  if (rd_kafka_conf_get(conf, "statistics.interval.ms", value, &size) != RD_KAFKA_CONF_OK) return;
+  const long interval_ms = std::strtol(value, nullptr, 10);
+  if (interval_ms <= 0) return;
+  rd_kafka_conf_set_stats_cb(conf, &detail::onStats);
+  detail::trackClient(client, group_consumer, std::chrono::milliseconds(interval_ms));
 }
 
 }  // namespace
@@ -169,6 +182,8 @@ Result<std::unique_ptr<Producer>> Producer::create(const Config& config, const P
       {"compression.type", "lz4"},
       {"message.timeout.ms", "30000"},
   };
+  if (statsInterval().count() > 0)
+    props["statistics.interval.ms"] = std::to_string(statsInterval().count());
   for (const auto& [k, v] : extra) props[k] = v;
   std::string error;
   ConfPtr conf = baseConf(config, props, error);
@@ -176,11 +191,13 @@ Result<std::unique_ptr<Producer>> Producer::create(const Config& config, const P
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &Producer::onDelivery);
   auto producer = std::unique_ptr<Producer>(new Producer(nullptr));
   rd_kafka_conf_set_opaque(conf.get(), producer.get());
+  trackStats(conf.get(), producer.get(), false);
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr);
   if (rk == nullptr) return fail(std::string("kafka producer: ") + errstr);
   conf.release();  // owned by rk now
   producer->rk_.reset(rk);
+  detail::trackProducer(rk);
   return producer;
 }
 
@@ -188,12 +205,15 @@ Producer::~Producer() {
   // Callbacks may point into objects already gone: the owner flushes before this
   // if it needs them.
   closing_ = true;
+  detail::untrackClient(this);
   if (!rk_) return;  // create() failed
   if (!flush(std::chrono::seconds(10)))
     log()->warn("producer closing with undelivered messages count={}", outstanding());
+  detail::untrackProducer(rk_.get());
 }
 
 void Producer::onDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) noexcept {
+  if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) detail::countProduceError();
   auto* ctx = static_cast<DeliveryContext*>(msg->_private);
   if (ctx == nullptr) return;
   std::unique_ptr<DeliveryContext> owned(ctx);
@@ -238,6 +258,7 @@ Result<void> Producer::produceWith(const std::string& topic, std::string_view ke
                         RD_KAFKA_V_OPAQUE(ctx.get()), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(hdrs);  // not taken over on failure
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) detail::countProduceError();
     Error e = toError(err, "produce to " + topic);
     e.retryable = err == RD_KAFKA_RESP_ERR__QUEUE_FULL || e.retryable;
     return std::unexpected(std::move(e));
@@ -344,6 +365,8 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config,
   };
   if (const char* instance = std::getenv("HOOKPIPE_INSTANCE_ID"); instance && *instance)
     props["group.instance.id"] = group_id + "-" + instance;
+  if (statsInterval().count() > 0)
+    props["statistics.interval.ms"] = std::to_string(statsInterval().count());
   for (const auto& [k, v] : extra) props[k] = v;
   std::string error;
   ConfPtr conf = baseConf(config, props, error);
@@ -351,6 +374,7 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config,
   rd_kafka_conf_set_rebalance_cb(conf.get(), &Consumer::onRebalance);
   auto consumer = std::unique_ptr<Consumer>(new Consumer(listener));
   rd_kafka_conf_set_opaque(conf.get(), consumer.get());
+  trackStats(conf.get(), consumer.get(), true);
   // As set in the end (HOOKPIPE_KAFKA_GROUP_INSTANCE_ID may have set it too).
   char instance_id[512] = {};
   size_t size = sizeof instance_id;
@@ -384,7 +408,10 @@ ConsumerCounters& consumerCounters() {
   return counters;
 }
 
-Consumer::~Consumer() { close(); }
+Consumer::~Consumer() {
+  close();
+  detail::untrackClient(this);
+}
 
 void Consumer::close() {
   if (closed_ || !rk_) return;

@@ -184,16 +184,27 @@ Histogram& Registry::histogram(std::string name, std::string help, std::span<con
   return *histograms_.back();
 }
 
+Registry::Metric& Registry::declareOrShare(const std::string& name, std::string help, Type type) {
+  // Several readers may share one name with different labels (one per partition, say).
+  auto it = metrics_.find(name);
+  return it != metrics_.end() && it->second.type == type ? it->second
+                                                         : declare(name, std::move(help), type);
+}
+
 void Registry::gaugeFn(std::string name, std::string help, Labels labels,
                        std::function<double()> read) {
   checkLabels(name, labels);
   std::lock_guard lock(mu_);
-  // Several readers may share one name with different labels (one per partition, say).
-  auto it = metrics_.find(name);
-  Metric& metric = it != metrics_.end() && it->second.type == Type::kGauge
-                       ? it->second
-                       : declare(name, std::move(help), Type::kGauge);
-  metric.samples.push_back({.labels = std::move(labels), .read = std::move(read)});
+  declareOrShare(name, std::move(help), Type::kGauge)
+      .samples.push_back({.labels = std::move(labels), .read = std::move(read)});
+}
+
+void Registry::counterFn(std::string name, std::string help, Labels labels,
+                         std::function<double()> read) {
+  checkLabels(name, labels);
+  std::lock_guard lock(mu_);
+  declareOrShare(name, std::move(help), Type::kCounter)
+      .samples.push_back({.labels = std::move(labels), .read = std::move(read)});
 }
 
 namespace {
@@ -203,6 +214,23 @@ Labels namesOnly(const std::vector<std::string>& names) {
   return labels;
 }
 }  // namespace
+
+Labels Registry::labelsOf(const std::vector<std::string>& names,
+                          const std::vector<std::string>& values) {
+  Labels labels;
+  for (std::size_t i = 0; i < names.size() && i < values.size(); ++i)
+    labels.emplace_back(names[i], values[i]);
+  return labels;
+}
+
+void Registry::gaugeFamilyFn(std::string name, std::string help,
+                             std::vector<std::string> label_names,
+                             std::function<FnSamples()> read) {
+  checkLabels(name, namesOnly(label_names));
+  std::lock_guard lock(mu_);
+  declare(name, std::move(help), Type::kGauge)
+      .samples.push_back({.label_names = std::move(label_names), .read_many = std::move(read)});
+}
 
 Family<Counter>& Registry::counterFamily(std::string name, std::string help,
                                          std::vector<std::string> label_names) {
@@ -244,6 +272,9 @@ void Registry::forEachSample(
         fn(name, sample.labels, static_cast<double>(sample.gauge->value()));
       } else if (sample.read) {
         fn(name, sample.labels, sample.read());
+      } else if (sample.read_many) {
+        for (const auto& [values, v] : sample.read_many())
+          fn(name, labelsOf(sample.label_names, values), v);
       } else if (sample.histogram) {
         const auto snap = sample.histogram->snapshot();
         fn(name + "_count", sample.labels, static_cast<double>(snap.count));
@@ -268,6 +299,16 @@ std::string Registry::render() const {
            : metric.type == Type::kGauge ? " gauge\n"
                                          : " histogram\n";
     for (const auto& sample : metric.samples) {
+      if (sample.read_many) {
+        for (const auto& [values, v] : sample.read_many()) {
+          out += name;
+          appendLabels(out, labelsOf(sample.label_names, values));
+          out += ' ';
+          appendNumber(out, v);
+          out += '\n';
+        }
+        continue;
+      }
       if (sample.histogram) {
         const auto snap = sample.histogram->snapshot();
         for (std::size_t i = 0; i <= snap.bounds.size(); ++i) {

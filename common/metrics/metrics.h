@@ -114,6 +114,15 @@ class Registry {
   // runs on the rendering thread, under the registry's lock: it must be safe there and
   // must not call back into the registry.
   void gaugeFn(std::string name, std::string help, Labels labels, std::function<double()> read);
+  // The same for a counter kept elsewhere (a total owned by a library, say); `read` must
+  // never go down.
+  void counterFn(std::string name, std::string help, Labels labels, std::function<double()> read);
+  // A gauge whose set of label values changes while the process runs (consumer lag per
+  // assigned partition): `read` returns every sample now, label values in the order of
+  // `label_names`. Same rules as gaugeFn's `read`.
+  using FnSamples = std::vector<std::pair<std::vector<std::string>, double>>;
+  void gaugeFamilyFn(std::string name, std::string help, std::vector<std::string> label_names,
+                     std::function<FnSamples()> read);
   Family<Counter>& counterFamily(std::string name, std::string help,
                                  std::vector<std::string> label_names);
   Family<Gauge>& gaugeFamily(std::string name, std::string help,
@@ -138,6 +147,8 @@ class Registry {
     const Gauge* gauge = nullptr;
     const Histogram* histogram = nullptr;
     std::function<double()> read;
+    std::vector<std::string> label_names;  // of read_many's samples
+    std::function<FnSamples()> read_many;
   };
   struct Metric {
     std::string help;
@@ -146,6 +157,9 @@ class Registry {
   };
   // Under mu_.
   Metric& declare(const std::string& name, std::string help, Type type);
+  static Labels labelsOf(const std::vector<std::string>& names,
+                         const std::vector<std::string>& values);
+  Metric& declareOrShare(const std::string& name, std::string help, Type type);
   void forEachSample(const std::function<void(const std::string& name, const Labels& labels,
                                               double value)>& fn) const;
 

@@ -7,8 +7,8 @@
 // them in this order, which is the order of the Allow lists they produce).
 namespace hookpipe::producer::routes {
 
-void addHealth(RouteTable& routes, ApiServices& services);         // /healthz, /v1/openapi.json
-void addEvents(RouteTable& routes, ApiServices& services);         // /v1/events[/batch]
+void addHealth(RouteTable& routes, ApiServices& services);  // /healthz, /readyz, /metrics, openapi
+void addEvents(RouteTable& routes, ApiServices& services);  // /v1/events[/batch]
 void addSubscriptions(RouteTable& routes, ApiServices& services);  // /v1/subscriptions…
 void addEventTypes(RouteTable& routes, ApiServices& services);     // /v1/event-types…
 void addDeadLetters(RouteTable& routes, ApiServices& services);    // /v1/dead-letters…

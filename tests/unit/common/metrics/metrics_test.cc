@@ -92,6 +92,37 @@ TEST(Metrics, GaugeFunctionsAreReadWhenRendered) {
   EXPECT_EQ(r.value("hookpipe_lag", {{"partition", "1"}}), 30);
 }
 
+TEST(Metrics, CounterFunctionsRenderAsCounters) {
+  Registry r;
+  uint64_t errors = 2;
+  r.counterFn("hookpipe_x_errors_total", "Errors.", {}, [&] { return double(errors); });
+  errors = 5;
+  EXPECT_EQ(r.value("hookpipe_x_errors_total"), 5);
+  const auto text = r.render();
+  EXPECT_NE(text.find("# TYPE hookpipe_x_errors_total counter\nhookpipe_x_errors_total 5\n"),
+            std::string::npos)
+      << text;
+  EXPECT_THROW(r.counterFn("hookpipe_x_errors", "No _total.", {}, [] { return 0.0; }),
+               std::invalid_argument);
+}
+
+TEST(Metrics, GaugeFamilyFunctionsRenderTheSamplesOfTheMoment) {
+  Registry r;
+  Registry::FnSamples now = {{{"t", "0"}, 4}, {{"t", "1"}, 0}};
+  r.gaugeFamilyFn("hookpipe_x_lag_messages", "Lag.", {"topic", "partition"}, [&] { return now; });
+  auto text = r.render();
+  EXPECT_NE(text.find("# TYPE hookpipe_x_lag_messages gauge\n"
+                      "hookpipe_x_lag_messages{topic=\"t\",partition=\"0\"} 4\n"
+                      "hookpipe_x_lag_messages{topic=\"t\",partition=\"1\"} 0\n"),
+            std::string::npos)
+      << text;
+  now = {{{"t", "1"}, 7}};  // partition 0 was revoked: its sample goes
+  EXPECT_EQ(r.value("hookpipe_x_lag_messages", {{"topic", "t"}, {"partition", "1"}}), 7);
+  EXPECT_EQ(r.value("hookpipe_x_lag_messages", {{"topic", "t"}, {"partition", "0"}}), std::nullopt);
+  text = r.render();
+  EXPECT_EQ(text.find("partition=\"0\""), std::string::npos) << text;
+}
+
 TEST(Metrics, ConcurrentIncrementsAreAllCounted) {
   Registry r;
   Counter& c = r.counter("hookpipe_c_total", "c");
