@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "common/attempts/command.h"
 #include "common/config/config.h"
 #include "common/dlq/command.h"
 #include "common/role/role.h"
@@ -23,7 +24,9 @@ constexpr const char* kUsage =
     "  topics     create the topics and exit\n"
     "  dlq        list | show | stats | replay | purge   (run \"hookpipe dlq\" for usage; "
     "docs/dlq.md)\n"
-    "  produce    [FILE|-]  NDJSON events -> events topic (stdin without FILE)\n";
+    "  produce    [FILE|-]  NDJSON events -> events topic (stdin without FILE)\n"
+    "  deliveries list --subscription ID [...] | show ID   the delivery log (docs/deliveries.md)\n"
+    "  stats      [--subscription ID | --tenant T] [--since] [--until] [--group-by] [--json]\n";
 
 }  // namespace
 
@@ -48,6 +51,8 @@ int main(int argc, char** argv) {
     if (command == "retry") return hookpipe::retry::run(config);
     if (command == "produce") return hookpipe::producer::runProduceCommand(config, args);
     if (command == "dlq") return hookpipe::dlq::runCommand(config, args);
+    if (command == "deliveries") return hookpipe::attempts::runDeliveriesCommand(config, args);
+    if (command == "stats") return hookpipe::attempts::runStatsCommand(config, args);
     if (command == "topics") {
       hookpipe::ensureTopicsOrThrow(config);
       std::cout << "topics ready with prefix " << config.topics.prefix << "\n";
