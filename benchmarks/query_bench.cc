@@ -11,11 +11,11 @@
 // many other subscriptions are stored. Every subscription has 50 deliveries in its log, one
 // has a full log of 10,000 (log_max_per_subscription).
 #include <algorithm>
-#include <cmath>
-#include <map>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -92,7 +92,8 @@ std::vector<std::string> statsHash(const std::string& key, std::mt19937& rng, ui
   put("lmax", 900'000 + rng() % 100'000);
   std::lognormal_distribution<double> latency(std::log(40'000.0), 0.6);
   std::map<int, uint64_t> h;
-  for (int i = 0; i < 64; ++i) h[attempts::Histogram::bucketOf(static_cast<int64_t>(latency(rng)))] += n / 64 + 1;
+  for (int i = 0; i < 64; ++i)
+    h[attempts::Histogram::bucketOf(static_cast<int64_t>(latency(rng)))] += n / 64 + 1;
   int kept = 0;
   for (const auto& [b, c] : h) {
     if (++kept > 20) break;
@@ -115,7 +116,8 @@ Figures measure(int repeat, F&& f) {
   }
   std::sort(ms.begin(), ms.end());
   auto at = [&](double q) {
-    return ms[std::min(ms.size() - 1, static_cast<std::size_t>(q * static_cast<double>(ms.size())))];
+    return ms[std::min(ms.size() - 1,
+                       static_cast<std::size_t>(q * static_cast<double>(ms.size())))];
   };
   return {at(0.5), at(0.99), ms.back()};
 }
@@ -256,29 +258,38 @@ int main(int argc, char** argv) {
   std::uniform_int_distribution<int> hour_sub(0, hour_subs - 1);
   std::uniform_int_distribution<int> minute_sub(0, minute_subs - 1);
 
-  report("log page of 50 (50-entry log, with summary)", measure(repeat, [&](int) {
-           auto r = query.listDeliveries("sub_" + std::to_string(1 + any_sub(rng) % 999), {},
-                                         std::nullopt, 50);
-           check(r);
-         }),
+  report("log page of 50 (50-entry log, with summary)",
+         measure(repeat,
+                 [&](int) {
+                   auto r = query.listDeliveries("sub_" + std::to_string(1 + any_sub(rng) % 999),
+                                                 {}, std::nullopt, 50);
+                   check(r);
+                 }),
          20);
-  report("log page of 50 (10,000-entry log, cursor page)", measure(repeat, [&](int i) {
-           attempts::Cursor c{now_ms - (i % 100) * 60'000, "dlv_0_" + std::to_string(i % 100)};
-           auto r = query.listDeliveries("sub_0", {}, c, 50);
-           check(r);
-         }),
+  report(
+      "log page of 50 (10,000-entry log, cursor page)",
+      measure(repeat,
+              [&](int i) {
+                attempts::Cursor c{now_ms - (i % 100) * 60'000, "dlv_0_" + std::to_string(i % 100)};
+                auto r = query.listDeliveries("sub_0", {}, c, 50);
+                check(r);
+              }),
+      20);
+  report("log page of 50, status=failed (10,000-entry log)",
+         measure(repeat,
+                 [&](int) {
+                   attempts::LogFilter f;
+                   f.status = attempts::StatusFilter::kFailed;
+                   auto r = query.listDeliveries("sub_0", f, attempts::Cursor{now_ms, "~"}, 50);
+                   check(r);
+                 }),
          20);
-  report("log page of 50, status=failed (10,000-entry log)", measure(repeat, [&](int) {
-           attempts::LogFilter f;
-           f.status = attempts::StatusFilter::kFailed;
-           auto r = query.listDeliveries("sub_0", f, attempts::Cursor{now_ms, "~"}, 50);
-           check(r);
-         }),
-         20);
-  report("log first page of 50 + summary of 10,000 deliveries", measure(std::min(repeat, 50), [&](int) {
-           auto r = query.listDeliveries("sub_0", {}, std::nullopt, 50);
-           check(r);
-         }),
+  report("log first page of 50 + summary of 10,000 deliveries",
+         measure(std::min(repeat, 50),
+                 [&](int) {
+                   auto r = query.listDeliveries("sub_0", {}, std::nullopt, 50);
+                   check(r);
+                 }),
          20);
   auto statsOf = [&](int sub, attempts::GroupBy g, int64_t range_ms) {
     attempts::StatsQuery q;
@@ -291,19 +302,25 @@ int main(int argc, char** argv) {
     return r->buckets_read;
   };
   std::size_t read = 0;
-  report("stats 30 days by day", measure(repeat, [&](int) {
-           read = statsOf(any_sub(rng), attempts::GroupBy::kDay, kDays * 86'400'000LL);
-         }),
+  report("stats 30 days by day",
+         measure(repeat,
+                 [&](int) {
+                   read = statsOf(any_sub(rng), attempts::GroupBy::kDay, kDays * 86'400'000LL);
+                 }),
          50);
   std::printf("  (%zu buckets a query)\n", read);
-  report("stats 30 days by hour", measure(repeat, [&](int) {
-           read = statsOf(hour_sub(rng), attempts::GroupBy::kHour, kDays * 86'400'000LL);
-         }),
+  report("stats 30 days by hour",
+         measure(repeat,
+                 [&](int) {
+                   read = statsOf(hour_sub(rng), attempts::GroupBy::kHour, kDays * 86'400'000LL);
+                 }),
          100);
   std::printf("  (%zu buckets a query)\n", read);
-  report("stats 24 h by minute", measure(repeat, [&](int) {
-           read = statsOf(minute_sub(rng), attempts::GroupBy::kMinute, 86'400'000LL);
-         }),
+  report("stats 24 h by minute",
+         measure(repeat,
+                 [&](int) {
+                   read = statsOf(minute_sub(rng), attempts::GroupBy::kMinute, 86'400'000LL);
+                 }),
          100);
   std::printf("  (%zu buckets a query)\n", read);
   wipe(client, keys.pattern());

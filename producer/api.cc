@@ -14,7 +14,8 @@ ApiServices::ApiServices(const Config& config, kafka::Producer& producer,
       subscription_writer(producer, subscription_table, config.topics.subscriptions()),
       idempotency(std::make_shared<IdempotencyStore>(config, config.idempotency_window)),
       dead_letters(std::make_unique<DeadLetterService>(config)),
-      test_sender(std::make_unique<TestSender>(webhook::requestOptions(config))) {}
+      test_sender(std::make_unique<TestSender>(webhook::requestOptions(config))),
+      delivery_log(std::make_unique<DeliveryLogService>(config)) {}
 
 Api::Api(const Config& config, kafka::Producer& producer, SubscriptionTable& table,
          EventTypeTable& event_types)
@@ -27,6 +28,8 @@ Api::Api(const Config& config, kafka::Producer& producer, SubscriptionTable& tab
   routes::addSubscriptions(routes_, services_);
   routes::addEventTypes(routes_, services_);
   routes::addDeadLetters(routes_, services_);
+  routes::addDeliveries(routes_, services_);
+  routes::addStats(routes_, services_);
 }
 
 void Api::handle(const Request& req, Responder responder) {

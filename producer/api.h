@@ -9,6 +9,7 @@
 #include "common/subscriptions/writer.h"
 #include "producer/auth.h"
 #include "producer/dead_letters.h"
+#include "producer/delivery_log.h"
 #include "producer/event_type.h"
 #include "producer/http.h"
 #include "producer/http_util.h"
@@ -34,6 +35,7 @@ struct ApiServices {
   std::shared_ptr<IdempotencyStore> idempotency;
   std::unique_ptr<DeadLetterService> dead_letters;
   std::unique_ptr<TestSender> test_sender;
+  std::unique_ptr<DeliveryLogService> delivery_log;
 };
 
 // The HTTP API (docs/api.md, producer/openapi.json): the bearer-token check on /v1, then

@@ -10,8 +10,8 @@ namespace {
 
 constexpr auto kPayloadTimeout = std::chrono::seconds(5);
 
-void timeParameter(const std::string& key, const std::string& value,
-                   std::optional<int64_t>& out, std::vector<Problem>& problems) {
+void timeParameter(const std::string& key, const std::string& value, std::optional<int64_t>& out,
+                   std::vector<Problem>& problems) {
   auto t = attempts::parseTime(value);
   if (!t)
     problems.push_back({key, key + ": " + t.error().message});
@@ -45,12 +45,12 @@ std::vector<Problem> parseLogQuery(const std::map<std::string, std::string>& que
       timeParameter(k, v, out.filter.until_ms, problems);
     } else if (k == "cursor" && !exporting) {
       out.cursor = attempts::decodeCursor(v);
-      if (!out.cursor)
-        problems.push_back({k, "cursor must be a next_cursor this route returned"});
+      if (!out.cursor) problems.push_back({k, "cursor must be a next_cursor this route returned"});
     } else if (k == "limit" && !exporting) {
       auto n = text::parseInteger<int>(v, 1, attempts::kMaxLogLimit);
       if (!n)
-        problems.push_back({k, "limit must be an integer 1.." + std::to_string(attempts::kMaxLogLimit)});
+        problems.push_back(
+            {k, "limit must be an integer 1.." + std::to_string(attempts::kMaxLogLimit)});
       else
         out.limit = *n;
     } else if (k == "format" && exporting) {
@@ -95,7 +95,8 @@ std::vector<Problem> parseStatsQuery(const std::map<std::string, std::string>& q
   }
   if (!problems.empty()) return problems;
   out.until_ms = until.value_or(now_ms);
-  out.since_ms = since.value_or(std::max<int64_t>(0, out.until_ms - attempts::kDefaultStatsRangeMs));
+  out.since_ms =
+      since.value_or(std::max<int64_t>(0, out.until_ms - attempts::kDefaultStatsRangeMs));
   return attempts::checkStatsQuery(out);
 }
 

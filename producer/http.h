@@ -30,6 +30,9 @@ class ResponseStream {
   // Sends what is queued, then the last chunk, then closes the connection.
   virtual void end() = 0;
   virtual bool closed() const = 0;
+  // Bytes written but not yet sent: a producer of a long stream waits while this is high,
+  // so a slow client slows it down instead of ending the stream.
+  virtual std::size_t queuedBytes() const { return 0; }
   // `f` runs once when the stream ends, however it ends: on the connection's strand, on
   // the thread that finds the connection gone, or at once on the caller's thread when the
   // stream has already ended. One callback per stream (a second replaces the first).

@@ -18,6 +18,11 @@ void Reply::json(http::status status, std::string body, const ExtraHeaders& head
   responder_.respond(std::move(res));
 }
 
+std::shared_ptr<ResponseStream> Reply::stream(ResponseHead head) const {
+  head.version(version_);
+  return responder_.stream(std::move(head));
+}
+
 void Reply::error(http::status status, const std::string& message,
                   const ExtraHeaders& headers) const {
   boost::json::object o;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +35,8 @@ class Reply {
     error(http::status::service_unavailable, message);
   }
   void noContent() const;
+  // Streams the answer instead (Responder::stream(), in the request's HTTP version).
+  std::shared_ptr<ResponseStream> stream(ResponseHead head) const;
 
  private:
   unsigned version_;

@@ -267,6 +267,7 @@ class Stream : public ResponseStream {
   }
 
   bool closed() const override { return state_->closed; }
+  std::size_t queuedBytes() const override { return state_->queued_bytes; }
 
   void onClose(std::function<void()> f) override {
     {

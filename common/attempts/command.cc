@@ -90,7 +90,8 @@ int runList(const Config& config, const std::vector<std::string>& args) {
       filter.event_type = *v;
     } else if (a == "--since" || a == "--until") {
       auto t = parseTime(*v);
-      if (!t) return usageError(kDeliveriesUsage, "deliveries list: " + a + ": " + t.error().message);
+      if (!t)
+        return usageError(kDeliveriesUsage, "deliveries list: " + a + ": " + t.error().message);
       (a == "--since" ? filter.since_ms : filter.until_ms) = *t;
     } else if (a == "--limit") {
       auto n = text::parseInteger<int>(*v, 1, kMaxLogLimit);
@@ -130,11 +131,11 @@ int runList(const Config& config, const std::vector<std::string>& args) {
   printTable(rows);
   std::cout << page->entries.size() << " deliveries";
   if (page->summary)
-    std::cout << fmt::format(" (in range: {} delivered, {} failed = {} pending retry + {} dead "
-                             "lettered{})",
-                             page->summary->delivered, page->summary->failed(),
-                             page->summary->pending_retry, page->summary->dead_lettered,
-                             page->summary->complete ? "" : ", newest 10000 counted");
+    std::cout << fmt::format(
+        " (in range: {} delivered, {} failed = {} pending retry + {} dead "
+        "lettered{})",
+        page->summary->delivered, page->summary->failed(), page->summary->pending_retry,
+        page->summary->dead_lettered, page->summary->complete ? "" : ", newest 10000 counted");
   std::cout << "\n";
   if (page->next_cursor) std::cout << "more: --cursor " << *page->next_cursor << "\n";
   return 0;
@@ -214,12 +215,15 @@ int runStatsCommand(const Config& config, const std::vector<std::string>& args) 
     auto v = value(args, i);
     if (!v) return usageError(kStatsUsage, "stats: " + a + " needs a value");
     if (a == "--subscription" || a == "--tenant") {
-      if (scoped) return usageError(kStatsUsage, "stats: give --subscription or --tenant, not both");
+      if (scoped)
+        return usageError(kStatsUsage, "stats: give --subscription or --tenant, not both");
       scoped = true;
       q.scope = a == "--subscription" ? Keys::subscriptionScope(*v) : Keys::tenantScope(*v);
     } else if (a == "--group-by") {
       auto g = parseGroupBy(*v);
-      if (!g) return usageError(kStatsUsage, "stats: --group-by must be minute, hour, day, week or month");
+      if (!g)
+        return usageError(kStatsUsage,
+                          "stats: --group-by must be minute, hour, day, week or month");
       q.group_by = *g;
     } else {
       auto t = parseTime(*v);
@@ -249,7 +253,8 @@ int runStatsCommand(const Config& config, const std::vector<std::string>& args) 
   std::cout << fmt::format(
       "attempts {}  delivered {}  retried {}  dead lettered {}  success {:.2f} %  retries {}\n",
       t.attempts, delivered, t.outcome("retried"), t.outcome("dead_lettered"),
-      t.attempts == 0 ? 0.0 : 100.0 * static_cast<double>(delivered) / static_cast<double>(t.attempts),
+      t.attempts == 0 ? 0.0
+                      : 100.0 * static_cast<double>(delivered) / static_cast<double>(t.attempts),
       t.retries);
   if (t.latency_count > 0) {
     auto q50 = t.histogram.quantile(0.5, t.latency_min_us, t.latency_max_us);

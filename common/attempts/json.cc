@@ -52,9 +52,15 @@ std::string formatTime(int64_t t) { return dlq::formatTimeMs(t); }
 
 Result<int64_t> parseTime(std::string_view text) {
   auto v = dlq::parseTimeMs(text);
-  if (!v) return fail("'" + std::string(text.substr(0, 64)) +
-                      "' is not an RFC 3339 time or epoch milliseconds (" + v.error().message +
-                      ")");
+  if (!v) {
+    // Appended, not operator+: g++ 12 sees a false -Wrestrict in "'" + std::string(...).
+    std::string message = "'";
+    message.append(text.substr(0, 64));
+    message.append("' is not an RFC 3339 time or epoch milliseconds (");
+    message.append(v.error().message);
+    message.append(")");
+    return fail(std::move(message));
+  }
   if (*v < 0) return fail("times before 1970 are not kept");
   return *v;
 }
@@ -152,14 +158,13 @@ bj::object latencyJson(const StatsCounts& c) {
     auto v = c.histogram.quantile(p, c.latency_min_us, c.latency_max_us);
     return v ? bj::value(ms(static_cast<double>(*v))) : bj::value(nullptr);
   };
-  o["avg_ms"] = c.latency_count == 0
-                    ? bj::value(nullptr)
-                    : bj::value(ms(static_cast<double>(c.latency_sum_us) /
-                                   static_cast<double>(c.latency_count)));
-  o["min_ms"] = c.latency_min_us ? bj::value(ms(static_cast<double>(*c.latency_min_us)))
-                                 : bj::value(nullptr);
-  o["max_ms"] = c.latency_max_us ? bj::value(ms(static_cast<double>(*c.latency_max_us)))
-                                 : bj::value(nullptr);
+  o["avg_ms"] = c.latency_count == 0 ? bj::value(nullptr)
+                                     : bj::value(ms(static_cast<double>(c.latency_sum_us) /
+                                                    static_cast<double>(c.latency_count)));
+  o["min_ms"] =
+      c.latency_min_us ? bj::value(ms(static_cast<double>(*c.latency_min_us))) : bj::value(nullptr);
+  o["max_ms"] =
+      c.latency_max_us ? bj::value(ms(static_cast<double>(*c.latency_max_us))) : bj::value(nullptr);
   o["p50_ms"] = q(0.50);
   o["p95_ms"] = q(0.95);
   o["p99_ms"] = q(0.99);
@@ -212,7 +217,8 @@ bj::object toJson(const StatsResult& s) {
   }
   o["series"] = std::move(series);
 
-  const uint64_t failed = s.total.attempts - std::min(s.total.attempts, s.total.outcome("delivered"));
+  const uint64_t failed =
+      s.total.attempts - std::min(s.total.attempts, s.total.outcome("delivered"));
   std::vector<std::pair<std::string, uint64_t>> errors(s.total.errors.begin(),
                                                        s.total.errors.end());
   std::stable_sort(errors.begin(), errors.end(),
@@ -265,9 +271,8 @@ std::string csvRow(const LogEntry& e) {
        {e.delivery_id, e.subscription_id, e.event_id, e.event_type,
         std::string(statusName(e.status)),
         e.response_status > 0 ? std::to_string(e.response_status) : std::string(),
-        std::string(duration),
-        std::to_string(e.attempts), time(e.first_attempt_ms), time(e.last_attempt_ms),
-        e.error_class, e.error_message, time(e.next_attempt_ms)}) {
+        std::string(duration), std::to_string(e.attempts), time(e.first_attempt_ms),
+        time(e.last_attempt_ms), e.error_class, e.error_message, time(e.next_attempt_ms)}) {
     if (!first) row += ',';
     first = false;
     row += csvField(f);

@@ -282,11 +282,11 @@ void StatsCounts::merge(const StatsCounts& o) {
   latency_count += o.latency_count;
   latency_sum_us += o.latency_sum_us;
   if (o.latency_min_us)
-    latency_min_us = latency_min_us ? std::min(*latency_min_us, *o.latency_min_us)
-                                    : *o.latency_min_us;
+    latency_min_us =
+        latency_min_us ? std::min(*latency_min_us, *o.latency_min_us) : *o.latency_min_us;
   if (o.latency_max_us)
-    latency_max_us = latency_max_us ? std::max(*latency_max_us, *o.latency_max_us)
-                                    : *o.latency_max_us;
+    latency_max_us =
+        latency_max_us ? std::max(*latency_max_us, *o.latency_max_us) : *o.latency_max_us;
   histogram.merge(o.histogram);
 }
 
@@ -343,8 +343,8 @@ Result<std::vector<std::optional<LogEntry>>> Query::entries(const std::vector<st
     if (auto ok = checkReply((*lr)[i]); !ok) return std::unexpected(ok.error());
     const long long n = (*lr)[i]->type == REDIS_REPLY_INTEGER ? (*lr)[i]->integer : 0;
     if (n < 2) continue;  // expired (or no attempt yet)
-    gets.push_back({"HMGET", keys_.delivery(ids[i]), "s", "a1",
-                    Keys::attemptField(static_cast<int>(n - 1))});
+    gets.push_back(
+        {"HMGET", keys_.delivery(ids[i]), "s", "a1", Keys::attemptField(static_cast<int>(n - 1))});
     which.push_back(i);
   }
   if (gets.empty()) return out;
@@ -515,7 +515,8 @@ Result<StatsResult> Query::stats(const StatsQuery& q) {
   StatsResult out;
   out.query = q;
   out.from_ms = groupStart(q.group_by, q.since_ms);
-  out.to_ms = nextGroupStart(q.group_by, groupStart(q.group_by, std::max(q.until_ms - 1, q.since_ms)));
+  out.to_ms =
+      nextGroupStart(q.group_by, groupStart(q.group_by, std::max(q.until_ms - 1, q.since_ms)));
   for (int64_t t = out.from_ms; t < out.to_ms; t = nextGroupStart(q.group_by, t))
     out.series.push_back({t, {}});
   const Granularity g = granularityOf(q.group_by);

@@ -44,9 +44,10 @@ void stats(ApiServices& s, const Request& req, const std::string& scope,
 
 void addStats(RouteTable& routes, ApiServices& services) {
   auto& s = services;
-  routes.add(http::verb::get, "/v1/stats", [&s](const Request& req, const PathParams&, Reply reply) {
-    stats(s, req, attempts::Keys::allScope(), std::nullopt, std::move(reply));
-  });
+  routes.add(http::verb::get, "/v1/stats",
+             [&s](const Request& req, const PathParams&, Reply reply) {
+               stats(s, req, attempts::Keys::allScope(), std::nullopt, std::move(reply));
+             });
   routes.add(http::verb::get, "/v1/subscriptions/{id}/stats",
              [&s](const Request& req, const PathParams& p, Reply reply) {
                stats(s, req, attempts::Keys::subscriptionScope(p["id"]), p["id"], std::move(reply));

@@ -32,10 +32,10 @@ inline void writeAttemptIndex(redis::Client& client, const std::string& topic_pr
     attempts::encode(r, json);
     cmds.push_back({"HSET", keys.delivery(r.delivery_id), "s", r.subscription_id,
                     attempts::Keys::attemptField(r.attempt), json});
-    cmds.push_back({"ZADD", keys.subscriptionLog(r.subscription_id),
-                    std::to_string(r.finished_ms), r.delivery_id});
-    cmds.push_back({"ZADD", keys.subscriptions(), std::to_string(r.finished_ms),
-                    r.subscription_id});
+    cmds.push_back({"ZADD", keys.subscriptionLog(r.subscription_id), std::to_string(r.finished_ms),
+                    r.delivery_id});
+    cmds.push_back(
+        {"ZADD", keys.subscriptions(), std::to_string(r.finished_ms), r.subscription_id});
     std::vector<std::string> scopes = {attempts::Keys::subscriptionScope(r.subscription_id),
                                        attempts::Keys::allScope()};
     if (!r.tenant.empty()) scopes.push_back(attempts::Keys::tenantScope(r.tenant));
@@ -92,8 +92,8 @@ inline void wipeAttemptIndex(redis::Client& client, const std::string& topic_pre
 
 // A record with the usual fields filled in.
 inline attempts::Record attemptRecord(const std::string& delivery_id, const std::string& sub,
-                                      int attempt, const std::string& outcome,
-                                      int64_t finished_ms, long status = 200,
+                                      int attempt, const std::string& outcome, int64_t finished_ms,
+                                      long status = 200,
                                       const std::string& event_type = "order.created",
                                       int64_t duration_us = 20'000) {
   attempts::Record r;

@@ -99,10 +99,10 @@ TEST_F(DeliveriesApiTest, ListsNewestFirstWithStatusesFiltersAndASummary) {
   EXPECT_EQ(d4.at("error_class").as_string(), "http_5xx");
   EXPECT_TRUE(d4.at("next_attempt_at").is_null());
   const auto& summary = v.at("summary").as_object();
-  EXPECT_EQ(summary.at("delivered").as_uint64(), 3u);
-  EXPECT_EQ(summary.at("failed").as_uint64(), 2u);
-  EXPECT_EQ(summary.at("pending_retry").as_uint64(), 1u);
-  EXPECT_EQ(summary.at("dead_lettered").as_uint64(), 1u);
+  EXPECT_EQ(summary.at("delivered").to_number<uint64_t>(), 3u);
+  EXPECT_EQ(summary.at("failed").to_number<uint64_t>(), 2u);
+  EXPECT_EQ(summary.at("pending_retry").to_number<uint64_t>(), 1u);
+  EXPECT_EQ(summary.at("dead_lettered").to_number<uint64_t>(), 1u);
   EXPECT_FALSE(v.at("has_more").as_bool());
 
   EXPECT_EQ(ids(base + "?status=failed"), (std::vector<std::string>{"d4", "d3"}));
@@ -113,12 +113,12 @@ TEST_F(DeliveriesApiTest, ListsNewestFirstWithStatusesFiltersAndASummary) {
   EXPECT_EQ(ids(base + "?event_type=order.created&status=delivered"),
             (std::vector<std::string>{"d2", "d1"}));
   // since/until on the latest attempt, inclusive, RFC 3339 or epoch ms.
-  EXPECT_EQ(ids(base + "?since=" + std::to_string(kBase + 2'500) +
-                "&until=2025-11-30T10:53:24.600Z"),
-            (std::vector<std::string>{"d4", "d3", "d2"}));
+  EXPECT_EQ(
+      ids(base + "?since=" + std::to_string(kBase + 2'500) + "&until=2025-11-30T10:53:24.600Z"),
+      (std::vector<std::string>{"d4", "d3", "d2"}));
   auto ranged = json(get(base + "?since=" + std::to_string(kBase + 3'000)));
-  EXPECT_EQ(ranged.at("summary").at("delivered").as_uint64(), 1u);
-  EXPECT_EQ(ranged.at("summary").at("failed").as_uint64(), 2u);
+  EXPECT_EQ(ranged.at("summary").at("delivered").to_number<uint64_t>(), 1u);
+  EXPECT_EQ(ranged.at("summary").at("failed").to_number<uint64_t>(), 2u);
   EXPECT_TRUE(ids(base + "?until=" + std::to_string(kBase)).empty());
 }
 
@@ -128,7 +128,8 @@ TEST_F(DeliveriesApiTest, PagesFollowTheCursorWithoutDuplicatesOrGapsAsAttemptsA
   std::vector<Record> records;
   std::set<std::string> all;
   for (int i = 0; i < 60; ++i) {
-    const std::string id = "p" + std::to_string(100 + i);
+    std::string id = "p";
+    id += std::to_string(100 + i);
     // Pairs share a millisecond: the cursor must order by id within a score.
     records.push_back(attemptRecord(id, sub, 1, i % 3 == 0 ? "retried" : "delivered",
                                     kBase + (i / 2) * 10, i % 3 == 0 ? 503 : 200));
@@ -185,7 +186,7 @@ TEST_F(DeliveriesApiTest, AnUnknownSubscriptionIs404ButADeletedOnesLogStillAnswe
   auto v = json(get("/v1/subscriptions/" + sub + "/deliveries"));
   ASSERT_TRUE(v.is_object());
   EXPECT_TRUE(v.at("data").as_array().empty());
-  EXPECT_EQ(v.at("summary").at("delivered").as_uint64(), 0u);
+  EXPECT_EQ(v.at("summary").at("delivered").to_number<uint64_t>(), 0u);
 }
 
 TEST_F(DeliveriesApiTest, EveryBadParameterIsA400NamingIt) {
@@ -193,28 +194,32 @@ TEST_F(DeliveriesApiTest, EveryBadParameterIsA400NamingIt) {
   const auto sub = subscription();
   fiveDeliveries(sub);
   const std::string base = "/v1/subscriptions/" + sub + "/deliveries";
-  for (const auto& [query, parameter] : std::vector<std::pair<std::string, std::string>>{
-           {"status=lost", "status"},
-           {"since=yesterday", "since"},
-           {"until=2025-13-01T00:00:00Z", "until"},
-           {"since=2000&until=1000", "since"},
-           {"limit=0", "limit"},
-           {"limit=251", "limit"},
-           {"limit=x", "limit"},
-           {"cursor=bm9wZQ", "cursor"},
-           {"cursor=***", "cursor"},
-           {"event_type=", "event_type"},
-           {"colour=red", "colour"}}) {
+  for (const auto& [query, parameter] :
+       std::vector<std::pair<std::string, std::string>>{{"status=lost", "status"},
+                                                        {"since=yesterday", "since"},
+                                                        {"until=2025-13-01T00:00:00Z", "until"},
+                                                        {"since=2000&until=1000", "since"},
+                                                        {"limit=0", "limit"},
+                                                        {"limit=251", "limit"},
+                                                        {"limit=x", "limit"},
+                                                        {"cursor=bm9wZQ", "cursor"},
+                                                        {"cursor=***", "cursor"},
+                                                        {"event_type=", "event_type"},
+                                                        {"colour=red", "colour"}}) {
     auto r = get(base + "?" + query);
     EXPECT_EQ(r.status, 400) << query << " " << r.body;
     auto v = json(r);
     ASSERT_TRUE(v.is_object()) << r.body;
     EXPECT_EQ(v.at("errors").as_array()[0].at("pointer").as_string(), parameter) << r.body;
   }
-  for (const auto& [query, parameter] : std::vector<std::pair<std::string, std::string>>{
-           {"", "format"}, {"format=xml", "format"}, {"format=csv&limit=5", "limit"},
-           {"format=csv&status=gone", "status"}, {"format=ndjson&since=x", "since"}}) {
-    for (const std::string path : {base + "/export?" + query, "/v1/deliveries/export?" + query}) {
+  for (const auto& [query, parameter] :
+       std::vector<std::pair<std::string, std::string>>{{"", "format"},
+                                                        {"format=xml", "format"},
+                                                        {"format=csv&limit=5", "limit"},
+                                                        {"format=csv&status=gone", "status"},
+                                                        {"format=ndjson&since=x", "since"}}) {
+    for (const std::string& path :
+         {base + "/export?" + query, std::string("/v1/deliveries/export?") + query}) {
       auto r = get(path);
       EXPECT_EQ(r.status, 400) << path << " " << r.body;
       auto v = json(r);
@@ -324,9 +329,11 @@ TEST_F(DeliveriesApiTest, ExportsCsvAndNdjsonPageByPageForOneOrEverySubscription
   fiveDeliveries(sub);
   // Enough for several of the export's pages (250 each).
   std::vector<Record> many;
-  for (int i = 0; i < 600; ++i)
-    many.push_back(attemptRecord("m" + std::to_string(i), "sub_many", 1, "delivered",
-                                 kBase + 10'000 + i));
+  for (int i = 0; i < 600; ++i) {
+    std::string id = "m";
+    id += std::to_string(i);
+    many.push_back(attemptRecord(id, "sub_many", 1, "delivered", kBase + 10'000 + i));
+  }
   index(many);
 
   auto csv = get("/v1/subscriptions/" + sub + "/deliveries/export?format=csv");

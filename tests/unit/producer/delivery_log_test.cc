@@ -8,18 +8,25 @@ namespace {
 
 TEST(LogQueryParameters, EveryBadParameterIsAProblemNamingIt) {
   LogQuery q;
-  EXPECT_TRUE(parseLogQuery({{"status", "failed"}, {"event_type", "order.created"},
-                             {"since", "2026-01-01T00:00:00Z"}, {"until", "1767972600000"},
+  EXPECT_TRUE(parseLogQuery({{"status", "failed"},
+                             {"event_type", "order.created"},
+                             {"since", "2026-01-01T00:00:00Z"},
+                             {"until", "1767972600000"},
                              {"limit", "250"}},
                             false, q)
                   .empty());
   EXPECT_EQ(q.filter.status, attempts::StatusFilter::kFailed);
   EXPECT_EQ(q.limit, 250);
   EXPECT_EQ(q.filter.until_ms, 1767972600000);
-  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{
-           {"status", "lost"}, {"since", "soon"}, {"until", "12x"}, {"limit", "0"},
-           {"limit", "251"}, {"limit", "ten"}, {"cursor", "%%%"}, {"event_type", ""},
-           {"colour", "red"}}) {
+  for (auto [k, v] : std::vector<std::pair<std::string, std::string>>{{"status", "lost"},
+                                                                      {"since", "soon"},
+                                                                      {"until", "12x"},
+                                                                      {"limit", "0"},
+                                                                      {"limit", "251"},
+                                                                      {"limit", "ten"},
+                                                                      {"cursor", "%%%"},
+                                                                      {"event_type", ""},
+                                                                      {"colour", "red"}}) {
     LogQuery bad;
     auto problems = parseLogQuery({{k, v}}, false, bad);
     ASSERT_EQ(problems.size(), 1u) << k << "=" << v;

@@ -77,8 +77,8 @@ TEST_F(DeliveriesCommandTest, ListsShowsAndCountsAsTablesOrTheApisJson) {
   EXPECT_EQ(status, 0) << out;
   auto s = jsonLine(out);
   ASSERT_TRUE(s.is_object()) << out;
-  EXPECT_EQ(s.at("summary").at("attempts").as_uint64(), 3u);
-  EXPECT_EQ(s.at("summary").at("dead_lettered").as_uint64(), 1u);
+  EXPECT_EQ(s.at("summary").at("attempts").to_number<uint64_t>(), 3u);
+  EXPECT_EQ(s.at("summary").at("dead_lettered").to_number<uint64_t>(), 1u);
   EXPECT_EQ(s.at("series").as_array().size(), 3u);
   std::tie(status, out) =
       pipeline_->runCommand({"stats", "--since", std::to_string(kBase - 3'600'000), "--until",

@@ -17,9 +17,9 @@ TEST(LogCursor, RoundTripsScoreAndIdIncludingColonsAndBytes) {
   for (const Cursor& c : {Cursor{1764598000123, "dlv_abc"}, Cursor{0, "a:b:c"},
                           Cursor{42, std::string("x\0y\xff", 4)}}) {
     const auto text = encodeCursor(c);
-    EXPECT_EQ(text.find_first_not_of(
-                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-              std::string::npos)
+    EXPECT_EQ(
+        text.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+        std::string::npos)
         << text;
     EXPECT_EQ(decodeCursor(text), c);
   }
@@ -28,11 +28,11 @@ TEST(LogCursor, RoundTripsScoreAndIdIncludingColonsAndBytes) {
 TEST(LogCursor, RefusesWhatNoPageReturned) {
   EXPECT_FALSE(decodeCursor(""));
   EXPECT_FALSE(decodeCursor("not base64!"));
-  EXPECT_FALSE(decodeCursor("MTIz"));                    // "123": no id
-  EXPECT_FALSE(decodeCursor(encodeCursor({1, ""})));     // "1:": empty id
-  EXPECT_FALSE(decodeCursor("LTE6eA"));                  // "-1:x": negative score
-  EXPECT_FALSE(decodeCursor("eDp5"));                    // "x:y": score not a number
-  EXPECT_FALSE(decodeCursor(std::string(2000, 'A')));    // too long
+  EXPECT_FALSE(decodeCursor("MTIz"));                         // "123": no id
+  EXPECT_FALSE(decodeCursor(encodeCursor({1, ""})));          // "1:": empty id
+  EXPECT_FALSE(decodeCursor("LTE6eA"));                       // "-1:x": negative score
+  EXPECT_FALSE(decodeCursor("eDp5"));                         // "x:y": score not a number
+  EXPECT_FALSE(decodeCursor(std::string(2000, 'A')));         // too long
   EXPECT_FALSE(decodeCursor(encodeCursor({5, "id"}) + "B"));  // non-zero trailing bits
 }
 
@@ -113,12 +113,23 @@ TEST(StatsGroups, RangesLongerThanTheGroupAllowsAreRefusedNamingTheParameter) {
 TEST(StatsCounts, ReadsStoredFieldsAndMergesByAdding) {
   StatsCounts a;
   for (auto [f, v] : std::vector<std::pair<std::string, std::string>>{
-           {"n", "3"}, {"o:delivered", "2"}, {"o:retried", "1"}, {"sc:2xx", "2"}, {"sc:5xx", "1"},
-           {"e:http_5xx", "1"}, {"r", "1"}, {"t:order.created", "3"}, {"td:order.created", "2"},
-           {"ln", "3"}, {"ls", "60000"}, {"lmin", "10000"}, {"lmax", "30000"},
+           {"n", "3"},
+           {"o:delivered", "2"},
+           {"o:retried", "1"},
+           {"sc:2xx", "2"},
+           {"sc:5xx", "1"},
+           {"e:http_5xx", "1"},
+           {"r", "1"},
+           {"t:order.created", "3"},
+           {"td:order.created", "2"},
+           {"ln", "3"},
+           {"ls", "60000"},
+           {"lmin", "10000"},
+           {"lmax", "30000"},
            {"h:" + std::to_string(Histogram::bucketOf(10000)), "1"},
            {"h:" + std::to_string(Histogram::bucketOf(20000)), "1"},
-           {"h:" + std::to_string(Histogram::bucketOf(30000)), "1"}, {"x:unknown", "9"},
+           {"h:" + std::to_string(Histogram::bucketOf(30000)), "1"},
+           {"x:unknown", "9"},
            {"n", "not a number"}})
     a.addField(f, v);
   EXPECT_EQ(a.attempts, 3u);
@@ -154,9 +165,14 @@ TEST(StatsJson, SummaryRatesLatencyAndErrorPercentagesOfFailedAttempts) {
   s.query = {"all", 0, kDay, GroupBy::kDay};
   s.from_ms = 0;
   s.to_ms = kDay;
-  for (auto [f, v] : std::vector<std::pair<std::string, std::string>>{
-           {"n", "4"}, {"o:delivered", "2"}, {"o:retried", "1"}, {"o:dead_lettered", "1"},
-           {"e:http_5xx", "1"}, {"e:timeout", "1"}, {"sc:2xx", "2"}, {"sc:none", "2"}})
+  for (auto [f, v] : std::vector<std::pair<std::string, std::string>>{{"n", "4"},
+                                                                      {"o:delivered", "2"},
+                                                                      {"o:retried", "1"},
+                                                                      {"o:dead_lettered", "1"},
+                                                                      {"e:http_5xx", "1"},
+                                                                      {"e:timeout", "1"},
+                                                                      {"sc:2xx", "2"},
+                                                                      {"sc:none", "2"}})
     s.total.addField(f, v);
   s.series.push_back({0, s.total});
   const auto o = toJson(s);
@@ -185,7 +201,8 @@ TEST(LogCsv, QuotesAsRfc4180) {
   e.attempts = 2;
   const auto row = csvRow(e);
   EXPECT_EQ(row, "d1,,,,pending_retry,,12.345,2,,,,\"HTTP 503, \"\"busy\"\"\",\r\n");
-  EXPECT_EQ(std::count(csvHeader().begin(), csvHeader().end(), ','), 12);
+  const std::string header = csvHeader();
+  EXPECT_EQ(std::count(header.begin(), header.end(), ','), 12);
 }
 
 }  // namespace
