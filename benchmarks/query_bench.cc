@@ -4,7 +4,8 @@
 //
 //   hookpipe-query-bench [--redis host:port] [--full] [--repeat N]
 //
-// Written under a prefix of its own (deleted at the end): day buckets for every
+// Written under a prefix of its own (deleted at the end unless --keep; --reuse PREFIX
+// queries a kept one again without writing): day buckets for every
 // subscription; hour buckets (30 days) for 100 of them and minute buckets (the last 48 h,
 // what keys.h keeps) for 20 — --full writes hours and minutes for all 1,000 (about 3 GB of
 // Redis); a query touches only its own scope's keys, so the figures do not depend on how
@@ -148,6 +149,8 @@ int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   int port = 6379;
   bool full = false;
+  bool keep = false;
+  std::string reuse;
   int repeat = 200;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--redis") && i + 1 < argc) {
@@ -156,15 +159,22 @@ int main(int argc, char** argv) {
       port = std::stoi(hp.substr(hp.find(':') + 1));
     } else if (!std::strcmp(argv[i], "--full")) {
       full = true;
+    } else if (!std::strcmp(argv[i], "--keep")) {
+      keep = true;
+    } else if (!std::strcmp(argv[i], "--reuse") && i + 1 < argc) {
+      reuse = argv[++i];
     } else if (!std::strcmp(argv[i], "--repeat") && i + 1 < argc) {
       repeat = std::stoi(argv[++i]);
     } else {
-      std::fprintf(stderr, "usage: %s [--redis host:port] [--full] [--repeat N]\n", argv[0]);
+      std::fprintf(
+          stderr, "usage: %s [--redis host:port] [--full] [--repeat N] [--keep] [--reuse PREFIX]\n",
+          argv[0]);
       return 2;
     }
   }
   redis::Client client(host, port, std::chrono::seconds(10));
-  const std::string prefix = "qbench" + std::to_string(std::random_device{}() % 100000) + ".";
+  const std::string prefix =
+      reuse.empty() ? "qbench" + std::to_string(std::random_device{}() % 100000) + "." : reuse;
   attempts::Keys keys(prefix);
   std::mt19937 rng(42);
   const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -177,7 +187,7 @@ int main(int argc, char** argv) {
   const int hour_subs = full ? kSubscriptions : 100;
   const int minute_subs = full ? kSubscriptions : 20;
   std::size_t hashes = 0;
-  for (int s = 0; s < kSubscriptions; ++s) {
+  for (int s = 0; s < kSubscriptions && reuse.empty(); ++s) {
     const std::string scope = attempts::Keys::subscriptionScope("sub_" + std::to_string(s));
     for (int d = 0; d <= kDays; ++d) {
       w.add(statsHash(keys.stats(scope, Granularity::kDay,
@@ -202,7 +212,7 @@ int main(int argc, char** argv) {
   }
   // The log: 50 deliveries per subscription, 10,000 for sub_0; one in ten retried once.
   std::size_t deliveries = 0;
-  for (int s = 0; s < kSubscriptions; ++s) {
+  for (int s = 0; s < kSubscriptions && reuse.empty(); ++s) {
     const std::string sub = "sub_" + std::to_string(s);
     const int n = s == 0 ? kFullLog : kLogPerSubscription;
     for (int i = 0; i < n; ++i) {
@@ -316,6 +326,22 @@ int main(int argc, char** argv) {
                  }),
          100);
   std::printf("  (%zu buckets a query)\n", read);
+  // What the Redis round trip alone costs for the hour query (HGETALL ×721, no parsing).
+  report(
+      "  of which: the 721 pipelined HGETALLs alone",
+      measure(
+          repeat,
+          [&](int) {
+            const std::string scope =
+                attempts::Keys::subscriptionScope("sub_" + std::to_string(hour_sub(rng)));
+            std::vector<std::vector<std::string>> cmds;
+            const int64_t last = attempts::bucketStart(Granularity::kHour, now_ms);
+            for (int h = 0; h <= kDays * 24; ++h)
+              cmds.push_back({"HGETALL", keys.stats(scope, Granularity::kHour, last - h * 3600)});
+            auto r = client.pipeline(cmds);
+            check(r);
+          }),
+      100);
   report("stats 24 h by minute",
          measure(repeat,
                  [&](int) {
@@ -323,6 +349,9 @@ int main(int argc, char** argv) {
                  }),
          100);
   std::printf("  (%zu buckets a query)\n", read);
-  wipe(client, keys.pattern());
+  if (keep)
+    std::printf("kept under %s (--reuse %s to query it again)\n", prefix.c_str(), prefix.c_str());
+  else
+    wipe(client, keys.pattern());
   return 0;
 }

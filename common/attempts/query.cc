@@ -230,7 +230,8 @@ int64_t maxRangeMs(GroupBy g) {
   }
 }
 
-void StatsCounts::addField(std::string_view field, std::string_view value) {
+void StatsCounts::addField(std::string_view field, std::string_view value,
+                           StatsCounts* breakdowns) {
   const auto v = text::parseInteger<int64_t>(value);
   if (!v) return;
   const uint64_t u = *v > 0 ? static_cast<uint64_t>(*v) : 0;
@@ -241,7 +242,9 @@ void StatsCounts::addField(std::string_view field, std::string_view value) {
     else
       it->second += u;
   };
-  if (field == "n") {
+  if (field.starts_with("h:")) {  // the most frequent: ~20 a bucket
+    if (auto b = text::parseInteger<int>(field.substr(2)); b && *b >= 0) histogram.add(*b, u);
+  } else if (field == "n") {
     attempts += u;
   } else if (field == "r") {
     retries += u;
@@ -256,15 +259,13 @@ void StatsCounts::addField(std::string_view field, std::string_view value) {
   } else if (field.starts_with("o:")) {
     bump(outcomes, field.substr(2));
   } else if (field.starts_with("sc:")) {
-    bump(status_classes, field.substr(3));
+    bump(breakdowns ? breakdowns->status_classes : status_classes, field.substr(3));
   } else if (field.starts_with("e:")) {
-    bump(errors, field.substr(2));
+    bump(breakdowns ? breakdowns->errors : errors, field.substr(2));
   } else if (field.starts_with("td:")) {
-    bump(types_delivered, field.substr(3));
+    bump(breakdowns ? breakdowns->types_delivered : types_delivered, field.substr(3));
   } else if (field.starts_with("t:")) {
-    bump(types, field.substr(2));
-  } else if (field.starts_with("h:")) {
-    if (auto b = text::parseInteger<int>(field.substr(2)); b && *b >= 0) histogram.add(*b, u);
+    bump(breakdowns ? breakdowns->types : types, field.substr(2));
   }
 }
 
@@ -337,14 +338,15 @@ Result<std::vector<std::optional<LogEntry>>> Query::entries(const std::vector<st
   for (const auto& id : ids) lens.push_back({"HLEN", keys_.delivery(id)});
   auto lr = client_.pipeline(lens);
   if (!lr) return std::unexpected(lr.error());
+  // Only the latest attempt of each (what a filter and a summary need); the first one's
+  // start is filled in for the entries a page keeps (firstAttempts()).
   std::vector<std::vector<std::string>> gets;
   std::vector<std::size_t> which;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (auto ok = checkReply((*lr)[i]); !ok) return std::unexpected(ok.error());
     const long long n = (*lr)[i]->type == REDIS_REPLY_INTEGER ? (*lr)[i]->integer : 0;
     if (n < 2) continue;  // expired (or no attempt yet)
-    gets.push_back(
-        {"HMGET", keys_.delivery(ids[i]), "s", "a1", Keys::attemptField(static_cast<int>(n - 1))});
+    gets.push_back({"HGET", keys_.delivery(ids[i]), Keys::attemptField(static_cast<int>(n - 1))});
     which.push_back(i);
   }
   if (gets.empty()) return out;
@@ -352,39 +354,55 @@ Result<std::vector<std::optional<LogEntry>>> Query::entries(const std::vector<st
   if (!gr) return std::unexpected(gr.error());
   for (std::size_t k = 0; k < which.size(); ++k) {
     if (auto ok = checkReply((*gr)[k]); !ok) return std::unexpected(ok.error());
-    const redisReply* a = (*gr)[k].get();
-    if (a->type != REDIS_REPLY_ARRAY || a->elements != 3) continue;
-    auto first = parse(str(a->element[1]));
     Result<Record> latest = fail("missing");
-    if (a->element[2]->type == REDIS_REPLY_STRING) {
-      latest = parse(str(a->element[2]));
+    if ((*gr)[k]->type == REDIS_REPLY_STRING) {
+      latest = parse(str((*gr)[k].get()));
     } else {
       // The fields are not a1..aN (a record was lost or never indexed): read them all.
       auto all = delivery(ids[which[k]]);
       if (all && *all && !(*all)->attempts.empty()) latest = (*all)->attempts.back();
     }
     if (!latest) continue;
-    if (!first) first = *latest;
     auto status = statusOfOutcome(latest->outcome);
     if (!status) continue;
     LogEntry e;
     e.delivery_id = ids[which[k]];
-    e.subscription_id = std::string(str(a->element[0]));
-    if (e.subscription_id.empty()) e.subscription_id = latest->subscription_id;
-    e.event_id = latest->event_id;
-    e.event_type = latest->event_type;
+    e.subscription_id = std::move(latest->subscription_id);
+    e.event_id = std::move(latest->event_id);
+    e.event_type = std::move(latest->event_type);
     e.status = *status;
     e.response_status = latest->status;
     e.duration_us = latest->duration_us;
     e.attempts = latest->attempt;
-    e.first_attempt_ms = first->started_ms;
+    e.first_attempt_ms = latest->started_ms;  // the first one's when attempts == 1
     e.last_attempt_ms = latest->finished_ms;
-    e.error_class = latest->error_class;
-    e.error_message = latest->error_message;
+    e.error_class = std::move(latest->error_class);
+    e.error_message = std::move(latest->error_message);
     e.next_attempt_ms = e.status == Status::kPendingRetry ? latest->next_attempt_ms : 0;
     out[which[k]] = std::move(e);
   }
   return out;
+}
+
+Result<void> Query::firstAttempts(std::vector<LogEntry>& entries) {
+  std::vector<std::vector<std::string>> gets;
+  std::vector<LogEntry*> which;
+  for (auto& e : entries) {
+    if (e.attempts <= 1) continue;
+    // "a1" is Keys::attemptField(1) (which g++ 12 flags with a false -Wrestrict when inlined
+    // with a constant).
+    gets.push_back({"HGET", keys_.delivery(e.delivery_id), "a1"});
+    which.push_back(&e);
+  }
+  if (gets.empty()) return {};
+  auto r = client_.pipeline(gets);
+  if (!r) return std::unexpected(r.error());
+  for (std::size_t k = 0; k < which.size(); ++k) {
+    if (auto ok = checkReply((*r)[k]); !ok) return std::unexpected(ok.error());
+    if ((*r)[k]->type != REDIS_REPLY_STRING) continue;  // lost: the latest's start stays
+    if (auto first = parse(str((*r)[k].get()))) which[k]->first_attempt_ms = first->started_ms;
+  }
+  return {};
 }
 
 Result<LogPage> Query::listDeliveries(std::string_view subscription_id, const LogFilter& filter,
@@ -443,6 +461,7 @@ Result<LogPage> Query::listDeliveries(std::string_view subscription_id, const Lo
     }
   }
   if (more && last) page.next_cursor = encodeCursor(*last);
+  if (auto firsts = firstAttempts(page.entries); !firsts) return std::unexpected(firsts.error());
   if (with_summary && !cursor) {
     auto summary = summarize(subscription_id, filter);
     if (!summary) return std::unexpected(summary.error());
@@ -538,7 +557,7 @@ Result<StatsResult> Query::stats(const StatsQuery& q) {
     if (a->type != REDIS_REPLY_ARRAY) continue;
     auto& counts = out.series[point_of[i]].counts;
     for (std::size_t k = 0; k + 1 < a->elements; k += 2)
-      counts.addField(str(a->element[k]), str(a->element[k + 1]));
+      counts.addField(str(a->element[k]), str(a->element[k + 1]), &out.total);
   }
   for (const auto& point : out.series) out.total.merge(point.counts);
   return out;

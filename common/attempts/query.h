@@ -136,8 +136,10 @@ struct StatsCounts {
   std::optional<int64_t> latency_max_us;
   Histogram histogram;
 
-  // One field of a stored hash (keys.h); unknown fields are ignored.
-  void addField(std::string_view field, std::string_view value);
+  // One field of a stored hash (keys.h); unknown fields are ignored. The breakdowns (status
+  // classes, error classes, event types) go to `breakdowns` when given (a series point
+  // keeps only what the series shows; the total gets them at once, not merged per point).
+  void addField(std::string_view field, std::string_view value, StatsCounts* breakdowns = nullptr);
   void merge(const StatsCounts& other);
   uint64_t outcome(std::string_view name) const;
   bool empty() const { return attempts == 0; }
@@ -189,8 +191,11 @@ class Query {
   Result<StatsResult> stats(const StatsQuery& query);
 
  private:
-  // The entries of these deliveries (expired ones dropped), in the same order.
+  // The entries of these deliveries from their latest attempts (nullopt: expired), in the
+  // same order; first_attempt_ms is the latest attempt's start until firstAttempts().
   Result<std::vector<std::optional<LogEntry>>> entries(const std::vector<std::string>& ids);
+  // Reads the first attempt's start of the entries with more than one attempt.
+  Result<void> firstAttempts(std::vector<LogEntry>& entries);
   Result<LogSummary> summarize(std::string_view subscription_id, const LogFilter& filter);
 
   redis::Client& client_;
