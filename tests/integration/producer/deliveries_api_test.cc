@@ -287,6 +287,49 @@ TEST_F(DeliveriesApiTest, ShowsEveryAttemptAndThePayloadReadBackFromKafka) {
   EXPECT_EQ(get("/v1/deliveries/d_unknown").status, 404);
 }
 
+TEST_F(DeliveriesApiTest, AFilteredPageStopsAfterExaminingFiveThousandAndGoesOnFromItsCursor) {
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  const auto sub = subscription();
+  std::vector<Record> records;
+  records.push_back(attemptRecord("old_failed", sub, 1, "dead_lettered", kBase, 404));
+  for (int i = 0; i < 5200; ++i) {
+    std::string id = "ok";
+    id += std::to_string(i);
+    records.push_back(attemptRecord(id, sub, 1, "delivered", kBase + 1 + i));
+  }
+  index(records);
+  const std::string base = "/v1/subscriptions/" + sub + "/deliveries?status=failed";
+  auto first = json(get(base));
+  ASSERT_TRUE(first.is_object());
+  EXPECT_TRUE(first.at("data").as_array().empty());
+  EXPECT_EQ(first.at("examined").to_number<uint64_t>(), attempts::kMaxExaminedPerPage);
+  ASSERT_TRUE(first.at("has_more").as_bool());
+  EXPECT_EQ(first.at("summary").at("dead_lettered").to_number<uint64_t>(), 1u);
+  EXPECT_EQ(first.at("summary").at("delivered").to_number<uint64_t>(), 5200u);
+  auto second = json(get(base + "&cursor=" + std::string(first.at("next_cursor").as_string())));
+  ASSERT_TRUE(second.is_object());
+  ASSERT_EQ(second.at("data").as_array().size(), 1u);
+  EXPECT_EQ(second.at("data").as_array()[0].at("id").as_string(), "old_failed");
+  EXPECT_FALSE(second.at("has_more").as_bool());
+}
+
+TEST_F(DeliveriesApiTest, RedisUnreachableIsA503) {
+  pipeline_->start("producer", "1",
+                   {{"HOOKPIPE_REDIS", "127.0.0.1:" + std::to_string(freePort())}});
+  ASSERT_TRUE(eventually([&] { return get("/healthz").status == 200; }, std::chrono::seconds(60)))
+      << pipeline_->logs();
+  for (const std::string& path :
+       {std::string("/v1/subscriptions/sub_x/deliveries"), std::string("/v1/deliveries/d1"),
+        std::string("/v1/stats"),
+        std::string("/v1/subscriptions/sub_x/deliveries/export?format=csv")}) {
+    auto r = get(path);
+    EXPECT_EQ(r.status, 503) << path << " " << r.body;
+    EXPECT_EQ(r.headers["retry-after"], "5") << path;
+  }
+  // Bad parameters are still a 400, before Redis is asked.
+  EXPECT_EQ(get("/v1/stats?group_by=year").status, 400);
+}
+
 // Splits RFC 4180 CSV into rows of fields.
 std::vector<std::vector<std::string>> parseCsv(const std::string& text) {
   std::vector<std::vector<std::string>> rows(1);
