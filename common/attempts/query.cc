@@ -134,7 +134,9 @@ std::optional<Cursor> decodeCursor(std::string_view text) {
   if (colon == std::string::npos || colon + 1 == raw->size()) return std::nullopt;
   auto score = text::parseInteger<int64_t>(std::string_view(*raw).substr(0, colon), 0,
                                            std::numeric_limits<int64_t>::max());
-  if (!score) return std::nullopt;
+  // Only the canonical form this encodes ("007" is not 7 here): one cursor, one text.
+  if (!score || std::to_string(*score) != std::string_view(*raw).substr(0, colon))
+    return std::nullopt;
   return Cursor{*score, raw->substr(colon + 1)};
 }
 

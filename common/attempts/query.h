@@ -21,7 +21,7 @@
 // it keeps no state between calls, so it is cheap to make per request.
 namespace hookpipe::attempts {
 
-// ---- delivery log -------------------------------------------------------------------------
+// The delivery log.
 
 // A delivery's status, from its latest attempt's outcome.
 enum class Status { kDelivered, kPendingRetry, kDeadLettered };
@@ -105,7 +105,7 @@ struct DeliveryAttempts {
   std::vector<Record> attempts;
 };
 
-// ---- statistics ---------------------------------------------------------------------------
+// Statistics.
 
 enum class GroupBy { kMinute, kHour, kDay, kWeek, kMonth };
 std::optional<GroupBy> parseGroupBy(std::string_view text);
@@ -169,7 +169,7 @@ struct StatsResult {
 // parameter it names; empty when it can be read.
 std::vector<Problem> checkStatsQuery(const StatsQuery& query);
 
-// ---- the reader ---------------------------------------------------------------------------
+// The reader.
 
 class Query {
  public:

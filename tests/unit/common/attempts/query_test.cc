@@ -28,6 +28,7 @@ TEST(LogCursor, RoundTripsScoreAndIdIncludingColonsAndBytes) {
 TEST(LogCursor, RefusesWhatNoPageReturned) {
   EXPECT_FALSE(decodeCursor(""));
   EXPECT_FALSE(decodeCursor("not base64!"));
+  EXPECT_FALSE(decodeCursor("MDA3Ong"));                      // "007:x": not how 7 is written
   EXPECT_FALSE(decodeCursor("MTIz"));                         // "123": no id
   EXPECT_FALSE(decodeCursor(encodeCursor({1, ""})));          // "1:": empty id
   EXPECT_FALSE(decodeCursor("LTE6eA"));                       // "-1:x": negative score
