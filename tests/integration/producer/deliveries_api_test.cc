@@ -1,6 +1,7 @@
 // /v1/subscriptions/{id}/deliveries, /v1/deliveries/{id} and the exports against a real
 // `hookpipe producer`, real Redis and the real broker. The index is written the way
 // common/attempts/keys.h lays it out (support/attempt_index.h), as the recorder would.
+#include <curl/curl.h>
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -328,6 +329,47 @@ TEST_F(DeliveriesApiTest, RedisUnreachableIsA503) {
   }
   // Bad parameters are still a 400, before Redis is asked.
   EXPECT_EQ(get("/v1/stats?group_by=year").status, 400);
+}
+
+// Reads `url` at most `bytes_per_s`; the body.
+std::string readSlowly(const std::string& url, curl_off_t bytes_per_s) {
+  std::string body;
+  CURL* c = curl_easy_init();
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_MAX_RECV_SPEED_LARGE, bytes_per_s);
+  curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 16384L);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(
+      c, CURLOPT_WRITEFUNCTION, +[](char* p, size_t, size_t n, void* out) {
+        static_cast<std::string*>(out)->append(p, n);
+        return n;
+      });
+  curl_easy_perform(c);
+  curl_easy_cleanup(c);
+  return body;
+}
+
+TEST_F(DeliveriesApiTest, AnExportToASlowClientWaitsForItInsteadOfEndingShort) {
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  // ~8 MB of NDJSON, read at 4 MB/s: far more than the 1 MiB a stream may queue.
+  std::vector<Record> records;
+  for (int i = 0; i < 20'000; ++i) {
+    std::string id = "slow";
+    id += std::to_string(i);
+    auto r = attemptRecord(id, "sub_slow", 1, "retried", kBase + i, 503);
+    r.error_message = std::string(200, 'x');
+    records.push_back(std::move(r));
+  }
+  index(records);
+  const auto body = readSlowly(
+      pipeline_->apiUrl("/v1/subscriptions/sub_slow/deliveries/export?format=ndjson"), 4 << 20);
+  EXPECT_GT(body.size(), std::size_t{4} << 20);
+  std::size_t lines = 0;
+  std::istringstream in(body);
+  for (std::string line; std::getline(in, line); ++lines)
+    ASSERT_TRUE(bj::parse(line).is_object()) << "line " << lines;
+  EXPECT_EQ(lines, 20'000u);
 }
 
 // Splits RFC 4180 CSV into rows of fields.
