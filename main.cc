@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/attempts/export_command.h"
+#include "common/attempts/command.h"
 #include "common/config/config.h"
 #include "common/dlq/command.h"
 #include "common/role/role.h"
@@ -30,7 +31,9 @@ constexpr const char* kUsage =
     "  attempts   export [--since T] [--until T] [--subscription ID] [--status S] "
     "[--format ndjson|csv]\n"
     "             the attempt log, read from the attempts topic (docs/attempts.md)\n"
-    "  produce    [FILE|-]  NDJSON events -> events topic (stdin without FILE)\n";
+    "  produce    [FILE|-]  NDJSON events -> events topic (stdin without FILE)\n"
+    "  deliveries list --subscription ID [...] | show ID   the delivery log (docs/deliveries.md)\n"
+    "  stats      [--subscription ID | --tenant T] [--since] [--until] [--group-by] [--json]\n";
 
 }  // namespace
 
@@ -57,6 +60,8 @@ int main(int argc, char** argv) {
     if (command == "produce") return hookpipe::producer::runProduceCommand(config, args);
     if (command == "dlq") return hookpipe::dlq::runCommand(config, args);
     if (command == "attempts") return hookpipe::attempts::runCommand(config, args);
+    if (command == "deliveries") return hookpipe::attempts::runDeliveriesCommand(config, args);
+    if (command == "stats") return hookpipe::attempts::runStatsCommand(config, args);
     if (command == "topics") {
       hookpipe::ensureTopicsOrThrow(config);
       std::cout << "topics ready with prefix " << config.topics.prefix << "\n";

@@ -24,6 +24,7 @@ ApiServices::ApiServices(const Config& config, kafka::Producer& producer,
           IdempotencyStore::RedisCounters{&metrics.redis_round_trips, &metrics.redis_errors})),
       dead_letters(std::make_unique<DeadLetterService>(config)),
       test_sender(std::make_unique<TestSender>(webhook::requestOptions(config))),
+      delivery_log(std::make_unique<DeliveryLogService>(config)),
       live_stream(std::make_unique<LiveStream>(
           config, LiveStream::Options{.heartbeat = config.stream_heartbeat})) {
   // The live stream's own figures, read from its counters when /metrics is rendered.
@@ -58,6 +59,8 @@ Api::Api(const Config& config, kafka::Producer& producer, SubscriptionTable& tab
   routes::addEventTypes(routes_, services_);
   routes::addDeadLetters(routes_, services_);
   routes::addStream(routes_, services_);
+  routes::addDeliveries(routes_, services_);
+  routes::addStats(routes_, services_);
 }
 
 namespace {

@@ -11,6 +11,7 @@
 #include "common/subscriptions/writer.h"
 #include "producer/auth.h"
 #include "producer/dead_letters.h"
+#include "producer/delivery_log.h"
 #include "producer/event_type.h"
 #include "producer/http.h"
 #include "producer/http_util.h"
@@ -43,6 +44,7 @@ struct ApiServices {
   std::shared_ptr<IdempotencyStore> idempotency;
   std::unique_ptr<DeadLetterService> dead_letters;
   std::unique_ptr<TestSender> test_sender;
+  std::unique_ptr<DeliveryLogService> delivery_log;
   std::unique_ptr<LiveStream> live_stream;  // GET /v1/stream
 };
 

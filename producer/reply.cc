@@ -27,6 +27,11 @@ void Reply::text(http::status status, std::string content_type, std::string body
   responder_.respond(std::move(res));
 }
 
+std::shared_ptr<ResponseStream> Reply::stream(ResponseHead head) const {
+  head.version(version_);
+  return responder_.stream(std::move(head));
+}
+
 void Reply::error(http::status status, const std::string& message,
                   const ExtraHeaders& headers) const {
   boost::json::object o;

@@ -37,10 +37,8 @@ class Reply {
     error(http::status::service_unavailable, message);
   }
   void noContent() const;
-  // Answers with a streamed body instead (Responder::stream()).
-  std::shared_ptr<ResponseStream> stream(ResponseHead head) const {
-    return responder_.stream(std::move(head));
-  }
+  // Streams the answer instead (Responder::stream(), in the request's HTTP version).
+  std::shared_ptr<ResponseStream> stream(ResponseHead head) const;
 
  private:
   unsigned version_;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/attempts/record.h"
+#include "common/attempts/query.h"
 #include "common/config/config.h"
 #include "common/dlq/query.h"
 #include "common/filter/filter.h"
@@ -21,6 +22,7 @@
 #include "common/subscriptions/subscription.h"
 #include "common/webhook/outcome.h"
 #include "producer/dead_letters.h"
+#include "producer/delivery_log.h"
 #include "producer/event_type.h"
 #include "producer/http_util.h"
 #include "router/index.h"
@@ -206,6 +208,34 @@ int queryStringOne(const uint8_t* data, std::size_t size) {
     }
     checkProblems(problems);
     if (limit < 1 || limit > 1000) std::abort();
+  }
+  return 0;
+}
+
+int deliveryLogQueryOne(const uint8_t* data, std::size_t size) {
+  const std::string_view text = bytesOf(data, size);
+  if (auto query = producer::parseQuery("/v1/subscriptions/s/deliveries?" + std::string(text))) {
+    for (const bool exporting : {false, true}) {
+      producer::LogQuery out;
+      const auto problems = producer::parseLogQuery(*query, exporting, out);
+      checkProblems(problems);
+      for (const auto& p : problems)
+        if (p.pointer.empty()) std::abort();  // a parameter's problem names it
+      if (problems.empty() && (out.limit < 1 || out.limit > attempts::kMaxLogLimit)) std::abort();
+      if (problems.empty() && exporting && out.format != "csv" && out.format != "ndjson")
+        std::abort();
+    }
+    attempts::StatsQuery stats;
+    const auto problems = producer::parseStatsQuery(*query, 1'767'972'600'000, stats);
+    checkProblems(problems);
+    if (problems.empty() &&
+        (stats.since_ms > stats.until_ms ||
+         stats.until_ms - stats.since_ms > attempts::maxRangeMs(stats.group_by)))
+      std::abort();
+  }
+  if (auto cursor = attempts::decodeCursor(text)) {
+    if (cursor->delivery_id.empty() || cursor->score_ms < 0) std::abort();
+    if (attempts::encodeCursor(*cursor) != text) std::abort();
   }
   return 0;
 }

@@ -27,6 +27,10 @@ int eventTypeOne(const uint8_t* data, std::size_t size);
 int deadLetterQueryOne(const uint8_t* data, std::size_t size);
 // The bytes as a request target: query string, path segments, percent-decoding, paging.
 int queryStringOne(const uint8_t* data, std::size_t size);
+// The bytes as the query string of the delivery-log listing, its export and the stats
+// routes, and as a log cursor: every problem names a parameter, an accepted query is within
+// its bounds, a decoded cursor encodes back to the same bytes.
+int deliveryLogQueryOne(const uint8_t* data, std::size_t size);
 // The bytes as a Retry-After header value: never a negative wait.
 int retryAfterOne(const uint8_t* data, std::size_t size);
 // The bytes as "NAME=value" lines for HOOKPIPE_* variables (a fixed list, minus those that

@@ -43,6 +43,10 @@ TEST(FuzzCorpus, QueryStringSeedsRunCleanly) {
   EXPECT_GE(replay("query_string", queryStringOne), 5u);
 }
 
+TEST(FuzzCorpus, DeliveryLogQuerySeedsRunCleanly) {
+  EXPECT_GE(replay("delivery_log_query", deliveryLogQueryOne), 5u);
+}
+
 TEST(FuzzCorpus, RetryAfterSeedsRunCleanly) { EXPECT_GE(replay("retry_after", retryAfterOne), 5u); }
 
 TEST(FuzzCorpus, AttemptRecordSeedsRunCleanly) {
@@ -56,7 +60,8 @@ TEST(FuzzCorpus, EmptyAndTruncatedInputsRunCleanly) {
   for (const auto& s : inputs) {
     const auto* data = reinterpret_cast<const uint8_t*>(s.data());
     for (auto one : {filterOne, eventOne, subscriptionOne, eventTypeOne, deadLetterQueryOne,
-                     queryStringOne, retryAfterOne, configOne, attemptRecordOne})
+                     queryStringOne, retryAfterOne, configOne, attemptRecordOne,
+                     deliveryLogQueryOne})
       EXPECT_EQ(one(data, s.size()), 0);
   }
 }

@@ -55,7 +55,10 @@ TEST(OpenApi, DocumentIsJsonAndDescribesEveryRoute) {
   for (const char* p :
        {"/healthz", "/v1/openapi.json", "/v1/events", "/v1/events/batch", "/v1/subscriptions",
         "/v1/subscriptions/{id}", "/v1/subscriptions/{id}/pause", "/v1/subscriptions/{id}/resume",
-        "/v1/subscriptions/{id}/secret", "/v1/subscriptions/{id}/secret/rotate", "/v1/stream"})
+        "/v1/subscriptions/{id}/secret", "/v1/subscriptions/{id}/secret/rotate",
+        "/v1/subscriptions/{id}/deliveries", "/v1/subscriptions/{id}/deliveries/export",
+        "/v1/deliveries/export", "/v1/deliveries/{id}", "/v1/subscriptions/{id}/stats",
+        "/v1/tenants/{tenant}/stats", "/v1/stats", "/v1/stream"})
     EXPECT_TRUE(paths.contains(p)) << p;
   const auto& sub = paths.at("/v1/subscriptions/{id}").as_object();
   for (const char* m : {"get", "put", "patch", "delete"}) EXPECT_TRUE(sub.contains(m)) << m;
