@@ -6,6 +6,7 @@
 
 #include "common/config/config.h"
 #include "common/dlq/command.h"
+#include "common/loadtest/command.h"
 #include "common/role/role.h"
 #include "deliverer/role.h"
 #include "producer/role.h"
@@ -26,7 +27,8 @@ constexpr const char* kUsage =
     "  topics     create the topics and exit\n"
     "  dlq        list | show | stats | replay | purge   (run \"hookpipe dlq\" for usage; "
     "docs/dlq.md)\n"
-    "  produce    [FILE|-]  NDJSON events -> events topic (stdin without FILE)\n";
+    "  produce    [FILE|-]  NDJSON events -> events topic (stdin without FILE)\n"
+    "  loadtest   publish at a rate, receive, report throughput and latency (docs/loadtest.md)\n";
 
 }  // namespace
 
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
     if (command == "recorder") return hookpipe::recorder::run(config, args);
     if (command == "produce") return hookpipe::producer::runProduceCommand(config, args);
     if (command == "dlq") return hookpipe::dlq::runCommand(config, args);
+    if (command == "loadtest") return hookpipe::loadtest::runCommand(config, args);
     if (command == "topics") {
       hookpipe::ensureTopicsOrThrow(config);
       std::cout << "topics ready with prefix " << config.topics.prefix << "\n";

@@ -1,0 +1,107 @@
+#include "common/loadtest/tally.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "common/loadtest/report.h"
+
+namespace hookpipe::loadtest {
+namespace {
+
+TEST(LoadtestTally, CountsADeliveryOnceAtItsFirstSuccess) {
+  Tally t;
+  t.attempt("msg_1", 5'000, false);   // failed first attempt
+  t.attempt("msg_1", 900'000, true);  // the retry got through: its latency counts
+  t.attempt("msg_1", 950'000, true);  // sent again: a duplicate
+  t.attempt("msg_2", 3'000, true);
+  t.foreign();
+  const auto s = t.snapshot();
+  EXPECT_EQ(s.attempts, 4u);
+  EXPECT_EQ(s.successes, 3u);
+  EXPECT_EQ(s.received, 2u);
+  EXPECT_EQ(s.duplicates, 1u);
+  EXPECT_EQ(s.foreign, 1u);
+  EXPECT_EQ(s.latency.count(), 2u);
+  EXPECT_EQ(s.min_latency_us, 3'000);
+  EXPECT_EQ(s.max_latency_us, 900'000);
+  EXPECT_GT(s.last_receipt_us, 0);
+}
+
+TEST(LoadtestTally, NegativeLatencyFromSkewedClocksCountsAsZero) {
+  Tally t;
+  t.attempt("a", -50, true);
+  EXPECT_EQ(t.snapshot().min_latency_us, 0);
+}
+
+TEST(LoadtestPercentiles, FromAUniformSpreadWithinTheHistogramsError) {
+  Tally t;
+  // 1..1000 ms, one delivery each.
+  for (int i = 1; i <= 1000; ++i) t.attempt("d" + std::to_string(i), i * 1000, true);
+  const auto p = percentiles(t.snapshot());
+  EXPECT_NEAR(p.p50_ms, 500, 500 * 0.02);
+  EXPECT_NEAR(p.p90_ms, 900, 900 * 0.02);
+  EXPECT_NEAR(p.p99_ms, 990, 990 * 0.02);
+  EXPECT_DOUBLE_EQ(p.max_ms, 1000);  // exact, not a bucket
+  EXPECT_LE(p.p50_ms, p.p90_ms);
+  EXPECT_LE(p.p90_ms, p.p99_ms);
+  EXPECT_LE(p.p99_ms, p.max_ms);
+}
+
+TEST(LoadtestPercentiles, ATailOfSlowDeliveriesShowsInP99Only) {
+  Tally t;
+  for (int i = 0; i < 980; ++i) t.attempt("fast" + std::to_string(i), 10'000, true);
+  for (int i = 0; i < 20; ++i) t.attempt("slow" + std::to_string(i), 2'000'000, true);
+  const auto p = percentiles(t.snapshot());
+  EXPECT_NEAR(p.p50_ms, 10, 0.2);
+  EXPECT_NEAR(p.p90_ms, 10, 0.2);
+  EXPECT_NEAR(p.p99_ms, 2000, 40);
+  EXPECT_DOUBLE_EQ(p.max_ms, 2000);
+}
+
+TEST(LoadtestPercentiles, ZeroWhenNothingArrived) {
+  const auto p = percentiles(Tally().snapshot());
+  EXPECT_EQ(p.p50_ms, 0);
+  EXPECT_EQ(p.max_ms, 0);
+}
+
+TEST(LoadtestSummary, RatesSuccessAndCompleteness) {
+  Tally t;
+  for (int i = 0; i < 90; ++i) t.attempt("d" + std::to_string(i), 20'000, true);
+  for (int i = 0; i < 10; ++i) t.attempt("d" + std::to_string(i), 1'000, false);
+  Summary s;
+  s.fan_out = 1;
+  s.published = 100;
+  s.publish_elapsed_s = 2;
+  addReceipts(s, t.snapshot(), t.snapshot().last_receipt_us - 3'000'000);
+  EXPECT_DOUBLE_EQ(s.publishedPerS(), 50);
+  EXPECT_EQ(s.expected, 100u);
+  EXPECT_EQ(s.received, 90u);
+  EXPECT_NEAR(s.receivedPerS(), 30, 0.01);
+  EXPECT_DOUBLE_EQ(s.successRate(), 0.9);
+  EXPECT_FALSE(s.complete());
+  EXPECT_NE(summaryText(s).find("MISSING    10 deliveries"), std::string::npos);
+  const std::string json = summaryJson(s);
+  EXPECT_NE(json.find("\"received\":90"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"complete\":false"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"latency_ms\":{\"p50\":"), std::string::npos) << json;
+}
+
+TEST(LoadtestSummary, FanOutMultipliesWhatIsExpected) {
+  Summary s;
+  s.fan_out = 3;
+  s.published = 10;
+  addReceipts(s, Tally().snapshot(), 0);
+  EXPECT_EQ(s.expected, 30u);
+  EXPECT_DOUBLE_EQ(s.successRate(), 1);  // no attempts: nothing failed
+}
+
+TEST(LoadtestSummary, WithoutAReceiverItIsCompleteAndShowsNoReceipts) {
+  Summary s;
+  s.published = 5;
+  EXPECT_TRUE(s.complete());
+  EXPECT_EQ(summaryJson(s).find("received"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hookpipe::loadtest
