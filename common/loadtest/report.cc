@@ -53,37 +53,57 @@ std::string summaryText(const Summary& s) {
   return out;
 }
 
+namespace {
+
+// Boost.JSON writes doubles as 5E1 or 2.002917583279644E2; these are easier to read and
+// compare: integers as integers, others with three decimals (as JSON numbers).
+std::string number(double v) {
+  if (v == static_cast<double>(static_cast<int64_t>(v))) return std::to_string(static_cast<int64_t>(v));
+  return fmt::format("{:.3f}", v);
+}
+
+std::string jsonString(const std::string& s) { return boost::json::serialize(boost::json::value(s)); }
+
+}  // namespace
+
 std::string summaryJson(const Summary& s) {
-  boost::json::object o;
-  o["via"] = s.via;
-  o["target_rate_per_s"] = s.target_rate_per_s;
-  o["duration_s"] = s.duration_s;
-  o["concurrency"] = s.concurrency;
-  o["batch"] = s.batch;
-  o["fan_out"] = s.fan_out;
-  o["published"] = s.published;
-  o["publish_errors"] = s.publish_errors;
-  o["requests"] = s.requests;
-  o["publish_elapsed_s"] = s.publish_elapsed_s;
-  o["published_per_s"] = s.publishedPerS();
-  if (!s.last_publish_error.empty()) o["last_publish_error"] = s.last_publish_error;
+  std::string out = "{";
+  auto field = [&](const char* key, const std::string& value) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    out += key;
+    out += "\":";
+    out += value;
+  };
+  auto count = [](uint64_t n) { return std::to_string(n); };
+  field("via", jsonString(s.via));
+  field("target_rate_per_s", number(s.target_rate_per_s));
+  field("duration_s", number(s.duration_s));
+  field("concurrency", std::to_string(s.concurrency));
+  field("batch", std::to_string(s.batch));
+  field("fan_out", std::to_string(s.fan_out));
+  field("published", count(s.published));
+  field("publish_errors", count(s.publish_errors));
+  field("requests", count(s.requests));
+  field("publish_elapsed_s", number(s.publish_elapsed_s));
+  field("published_per_s", number(s.publishedPerS()));
+  if (!s.last_publish_error.empty()) field("last_publish_error", jsonString(s.last_publish_error));
   if (s.receiver) {
-    o["expected"] = s.expected;
-    o["received"] = s.received;
-    o["received_per_s"] = s.receivedPerS();
-    o["attempts"] = s.attempts;
-    o["successes"] = s.successes;
-    o["success_rate"] = s.successRate();
-    o["duplicates"] = s.duplicates;
-    o["foreign"] = s.foreign;
-    o["drain_s"] = s.drain_s;
-    o["latency_ms"] = boost::json::object{{"p50", s.latency.p50_ms},
-                                          {"p90", s.latency.p90_ms},
-                                          {"p99", s.latency.p99_ms},
-                                          {"max", s.latency.max_ms}};
+    field("expected", count(s.expected));
+    field("received", count(s.received));
+    field("received_per_s", number(s.receivedPerS()));
+    field("attempts", count(s.attempts));
+    field("successes", count(s.successes));
+    field("success_rate", fmt::format("{:.4f}", s.successRate()));
+    field("duplicates", count(s.duplicates));
+    field("foreign", count(s.foreign));
+    field("drain_s", number(s.drain_s));
+    field("latency_ms", "{\"p50\":" + number(s.latency.p50_ms) + ",\"p90\":" +
+                            number(s.latency.p90_ms) + ",\"p99\":" + number(s.latency.p99_ms) +
+                            ",\"max\":" + number(s.latency.max_ms) + "}");
   }
-  o["complete"] = s.complete();
-  return boost::json::serialize(o);
+  field("complete", s.complete() ? "true" : "false");
+  return out + "}";
 }
 
 std::string progressLine(double elapsed_s, uint64_t published, uint64_t errors,

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <string>
 
 #include "common/loadtest/report.h"
@@ -108,6 +109,23 @@ TEST(LoadtestSummary, WithoutAReceiverItIsCompleteAndShowsNoReceipts) {
   s.published = 5;
   EXPECT_TRUE(s.complete());
   EXPECT_EQ(summaryJson(s).find("received"), std::string::npos);
+}
+
+TEST(LoadtestSummary, JsonIsParseableWithPlainNumbers) {
+  Summary s;
+  s.via = "http";
+  s.target_rate_per_s = 50;
+  s.published = 7;
+  s.publish_elapsed_s = 2.5;
+  s.last_publish_error = "HTTP 503: \"busy\"";
+  addReceipts(s, Tally().snapshot(), 0);
+  const std::string json = summaryJson(s);
+  const auto v = boost::json::parse(json).as_object();
+  EXPECT_NE(json.find("\"target_rate_per_s\":50,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"published_per_s\":2.800,"), std::string::npos) << json;
+  EXPECT_EQ(v.at("last_publish_error").as_string(), "HTTP 503: \"busy\"");
+  EXPECT_EQ(v.at("published").as_int64(), 7);
+  EXPECT_FALSE(v.at("complete").as_bool());
 }
 
 }  // namespace
