@@ -40,7 +40,8 @@ bool warmUp(ApiClient& api, const EventSpec& spec, const Tally& warmup, int path
   const auto deadline = Clock::now() + timeout;
   uint64_t seq = kWarmupSeq;
   while (Clock::now() < deadline && !stopRequested()) {
-    if (auto r = api.publishEvent(eventJson(spec, seq++, wallMicros())); !r) error = r.error().message;
+    if (auto r = api.publishEvent(eventJson(spec, seq++, wallMicros())); !r)
+      error = r.error().message;
     const auto next = Clock::now() + 500ms;
     while (Clock::now() < next) {
       if (warmup.received() >= static_cast<uint64_t>(paths)) return true;
@@ -136,7 +137,7 @@ int runCommand(const Config& config, const std::vector<std::string>& args) {
 
   ApiClient api(o.api, o.token);
   std::vector<std::string> subscriptions;
-  auto cleanUp = [&] {
+  auto clean_up = [&] {
     for (const auto& id : subscriptions)
       if (auto r = api.deleteSubscription(id); !r)
         std::cerr << "loadtest: could not delete subscription " << id << ": " << r.error().message
@@ -145,12 +146,12 @@ int runCommand(const Config& config, const std::vector<std::string>& args) {
   };
   if (o.subscribe) {
     for (int i = 0; i < o.fan_out; ++i) {
-      auto id = api.createSubscription(receiver->url("/loadtest/" + std::to_string(i)),
-                                       o.event_type, "hookpipe loadtest " + run, o.retry_delay,
-                                       o.max_retries);
+      auto id =
+          api.createSubscription(receiver->url("/loadtest/" + std::to_string(i)), o.event_type,
+                                 "hookpipe loadtest " + run, o.retry_delay, o.max_retries);
       if (!id) {
         std::cerr << "loadtest: " << id.error().message << "\n";
-        cleanUp();
+        clean_up();
         return 1;
       }
       subscriptions.push_back(*id);
@@ -160,7 +161,7 @@ int runCommand(const Config& config, const std::vector<std::string>& args) {
       std::cerr << "loadtest: the new subscriptions delivered no warm-up event within 60 s (are "
                    "a router and a deliverer running, and may they reach "
                 << receiver->url("/") << "?)" << (error.empty() ? "" : ": " + error) << "\n";
-      cleanUp();
+      clean_up();
       return 1;
     }
   }
@@ -187,8 +188,9 @@ int runCommand(const Config& config, const std::vector<std::string>& args) {
       std::this_thread::sleep_for(20ms);
     s.drain_s = std::chrono::duration<double>(Clock::now() - drain_start).count();
   }
-  cleanUp();
+  clean_up();
 
+  s.interrupted = stopRequested();
   s.published = counters.published;
   s.publish_errors = counters.errors;
   s.requests = counters.requests;

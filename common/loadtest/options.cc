@@ -114,10 +114,10 @@ std::expected<Options, std::vector<std::string>> parseOptions(const std::vector<
       continue;
     }
     static const std::vector<std::string> kValueFlags = {
-        "--api",         "--token",         "--rate",        "--duration",      "--concurrency",
-        "--event-type",  "--payload-bytes", "--batch",       "--via",           "--receiver-port",
-        "--receiver-host", "--latency",     "--fail-rate",   "--status",        "--fan-out",
-        "--retry-delay", "--max-retries",   "--drain",       "--seed"};
+        "--api",           "--token",         "--rate",      "--duration", "--concurrency",
+        "--event-type",    "--payload-bytes", "--batch",     "--via",      "--receiver-port",
+        "--receiver-host", "--latency",       "--fail-rate", "--status",   "--fan-out",
+        "--retry-delay",   "--max-retries",   "--drain",     "--seed"};
     if (std::find(kValueFlags.begin(), kValueFlags.end(), flag) == kValueFlags.end()) {
       problems.push_back("unknown flag " + flag);
       continue;
@@ -228,8 +228,10 @@ std::expected<Options, std::vector<std::string>> parseOptions(const std::vector<
   }
   if (!o.receiver) {
     if (o.subscribe) problems.push_back("--subscribe needs --receiver-port");
-    if (latency_set || fail_set) problems.push_back("--latency, --fail-rate and --status need "
-                                                    "--receiver-port");
+    if (latency_set || fail_set)
+      problems.push_back(
+          "--latency, --fail-rate and --status need "
+          "--receiver-port");
   }
   if (fan_out_set && !o.receiver) problems.push_back("--fan-out needs --receiver-port");
   if (o.via == Via::kKafka && o.batch > 1) problems.push_back("--batch applies to --via http only");

@@ -16,8 +16,8 @@ enum class Via { kHttp, kKafka };
 // fills it from the command line and checks it.
 struct Options {
   std::string api = "http://127.0.0.1:8080";  // the producer's API (no trailing slash)
-  std::string token;                           // bearer token; empty: none
-  double rate_per_s = 100;                     // events per second, over all connections
+  std::string token;                          // bearer token; empty: none
+  double rate_per_s = 100;                    // events per second, over all connections
   std::chrono::milliseconds duration{std::chrono::seconds(30)};
   int concurrency = 8;  // HTTP requests in flight at most
   std::string event_type = "loadtest.event";
@@ -28,13 +28,13 @@ struct Options {
   // The local receiver: started when receiver_port is set (0 is a port the kernel picks).
   bool receiver = false;
   unsigned short receiver_port = 0;
-  std::string receiver_host = "127.0.0.1";  // the address it listens on and is reached at
+  std::string receiver_host = "127.0.0.1";   // the address it listens on and is reached at
   std::chrono::microseconds latency_min{0};  // each answer waits uniformly in [min, max]
   std::chrono::microseconds latency_max{0};
   double fail_rate = 0;  // share of requests answered with fail_status
   int fail_status = 503;
   bool subscribe = false;  // create (and at the end delete) subscriptions to the receiver
-  int fan_out = 1;  // subscriptions --subscribe creates; receipts expected per event
+  int fan_out = 1;         // subscriptions --subscribe creates; receipts expected per event
   std::chrono::milliseconds retry_delay{std::chrono::seconds(1)};  // their retry policy
   int max_retries = 10;
   std::chrono::milliseconds drain{std::chrono::seconds(30)};  // wait for receipts after

@@ -52,7 +52,8 @@ void publishHttp(const Options& o, const EventSpec& spec, PublishCounters& count
   {
     curl_slist* list = curl_slist_append(nullptr, "Content-Type: application/json");
     list = curl_slist_append(list, "Expect:");
-    if (!o.token.empty()) list = curl_slist_append(list, ("Authorization: Bearer " + o.token).c_str());
+    if (!o.token.empty())
+      list = curl_slist_append(list, ("Authorization: Bearer " + o.token).c_str());
     headers.reset(list);
   }
   const std::string url = o.api + (o.batch > 1 ? "/v1/events/batch" : "/v1/events");

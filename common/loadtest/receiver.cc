@@ -12,8 +12,8 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 
 AnswerPolicy::AnswerPolicy(std::chrono::microseconds latency_min,
-                           std::chrono::microseconds latency_max, double fail_rate,
-                           int fail_status, uint64_t seed)
+                           std::chrono::microseconds latency_max, double fail_rate, int fail_status,
+                           uint64_t seed)
     : rng_(seed),
       delay_(latency_min.count(), std::max(latency_min, latency_max).count()),
       fail_(fail_rate),
@@ -69,8 +69,8 @@ struct LoadReceiver::Impl {
           // Without a webhook-id (a sender other than hookpipe) the event's sequence number
           // stands in for it.
           const auto id = req.find("webhook-id");
-          const std::string key = id != req.end() ? std::string(id->value())
-                                                  : "seq:" + std::to_string(marker->seq);
+          const std::string key =
+              id != req.end() ? std::string(id->value()) : "seq:" + std::to_string(marker->seq);
           // Latency to when the request arrived: the answer's own delay is the receiver's.
           tally.attempt(key, now - marker->sent_us, status >= 200 && status < 300);
         } else {

@@ -37,6 +37,7 @@ std::string summaryText(const Summary& s) {
       "published  {} events in {:.1f} s ({:.1f}/s), {} requests, {} publish errors\n",
       s.duration_s, s.target_rate_per_s, s.via, s.concurrency, s.batch, s.published,
       s.publish_elapsed_s, s.publishedPerS(), s.requests, s.publish_errors);
+  if (s.interrupted) out += "           interrupted: published for less than the duration\n";
   if (!s.last_publish_error.empty())
     out += fmt::format("           last publish error: {}\n", s.last_publish_error);
   if (!s.receiver) return out;
@@ -58,11 +59,14 @@ namespace {
 // Boost.JSON writes doubles as 5E1 or 2.002917583279644E2; these are easier to read and
 // compare: integers as integers, others with three decimals (as JSON numbers).
 std::string number(double v) {
-  if (v == static_cast<double>(static_cast<int64_t>(v))) return std::to_string(static_cast<int64_t>(v));
+  if (v == static_cast<double>(static_cast<int64_t>(v)))
+    return std::to_string(static_cast<int64_t>(v));
   return fmt::format("{:.3f}", v);
 }
 
-std::string jsonString(const std::string& s) { return boost::json::serialize(boost::json::value(s)); }
+std::string jsonString(const std::string& s) {
+  return boost::json::serialize(boost::json::value(s));
+}
 
 }  // namespace
 
@@ -102,6 +106,7 @@ std::string summaryJson(const Summary& s) {
                             number(s.latency.p90_ms) + ",\"p99\":" + number(s.latency.p99_ms) +
                             ",\"max\":" + number(s.latency.max_ms) + "}");
   }
+  field("interrupted", s.interrupted ? "true" : "false");
   field("complete", s.complete() ? "true" : "false");
   return out + "}";
 }

@@ -33,7 +33,8 @@ struct Summary {
   uint64_t foreign = 0;
   double receive_elapsed_s = 0;  // first request to the last receipt
   Percentiles latency;
-  double drain_s = 0;  // how long the wait after publishing took
+  double drain_s = 0;        // how long the wait after publishing took
+  bool interrupted = false;  // stopped by SIGINT/SIGTERM
 
   double publishedPerS() const;
   double receivedPerS() const;

@@ -32,10 +32,10 @@ TEST_F(LoadtestCommand, EveryEventPublishedIsReceivedOnceWithSaneFigures) {
   ASSERT_NO_FATAL_FAILURE(startApi());
   pipeline_->start("router");
   pipeline_->start("deliverer");
-  const auto [status, output] = pipeline_->runCommand(
-      {"loadtest", "--api", pipeline_->apiUrl(""), "--subscribe", "--receiver-port",
-       std::to_string(freePort()), "--rate", "200", "--duration", "3s", "--concurrency", "4",
-       "--json"});
+  const auto [status, output] =
+      pipeline_->runCommand({"loadtest", "--api", pipeline_->apiUrl(""), "--subscribe",
+                             "--receiver-port", std::to_string(freePort()), "--rate", "200",
+                             "--duration", "3s", "--concurrency", "4", "--json"});
   ASSERT_EQ(status, 0) << output << pipeline_->logs();
   const auto s = summaryOf(output);
   ASSERT_FALSE(s.empty());
@@ -67,11 +67,29 @@ TEST_F(LoadtestCommand, HalfTheAnswersFailingRetriesDeliverEverythingInTheEnd) {
   pipeline_->start("deliverer");
   pipeline_->start("retry");
   // 21 tries at 1 s each: an event failing them all has odds 0.5^21 (about 3e-4 over the run).
-  const auto [status, output] = pipeline_->runCommand(
-      {"loadtest", "--api", pipeline_->apiUrl(""), "--subscribe", "--receiver-port",
-       std::to_string(freePort()), "--rate", "100", "--duration", "3s", "--fail-rate", "0.5",
-       "--status", "503", "--latency", "1ms..5ms", "--retry-delay", "1s", "--max-retries", "20",
-       "--drain", "90s", "--json"});
+  const auto [status, output] = pipeline_->runCommand({"loadtest",
+                                                       "--api",
+                                                       pipeline_->apiUrl(""),
+                                                       "--subscribe",
+                                                       "--receiver-port",
+                                                       std::to_string(freePort()),
+                                                       "--rate",
+                                                       "100",
+                                                       "--duration",
+                                                       "3s",
+                                                       "--fail-rate",
+                                                       "0.5",
+                                                       "--status",
+                                                       "503",
+                                                       "--latency",
+                                                       "1ms..5ms",
+                                                       "--retry-delay",
+                                                       "1s",
+                                                       "--max-retries",
+                                                       "20",
+                                                       "--drain",
+                                                       "90s",
+                                                       "--json"});
   ASSERT_EQ(status, 0) << output << pipeline_->logs();
   const auto s = summaryOf(output);
   ASSERT_FALSE(s.empty());
@@ -96,9 +114,9 @@ TEST_F(LoadtestCommand, BadFlagsExitWithUsage) {
 TEST_F(LoadtestCommand, MissingDeliveriesMakeItFail) {
   // A receiver but no pipeline behind the API: nothing published arrives.
   ASSERT_NO_FATAL_FAILURE(startApi());
-  const auto [status, output] = pipeline_->runCommand(
-      {"loadtest", "--api", pipeline_->apiUrl(""), "--receiver-port", "0", "--rate", "50",
-       "--duration", "1s", "--drain", "1s", "--json"});
+  const auto [status, output] =
+      pipeline_->runCommand({"loadtest", "--api", pipeline_->apiUrl(""), "--receiver-port", "0",
+                             "--rate", "50", "--duration", "1s", "--drain", "1s", "--json"});
   EXPECT_EQ(status, 1) << output;
   const auto s = summaryOf(output);
   ASSERT_FALSE(s.empty());

@@ -26,12 +26,44 @@ TEST(LoadtestOptions, DefaultsWithoutFlags) {
 }
 
 TEST(LoadtestOptions, ReadsEveryFlag) {
-  auto o = parseOptions({"--api", "http://h:9/", "--token", "t1", "--rate", "200/s", "--duration",
-                         "3s", "--concurrency", "16", "--event-type", "x.y", "--payload-bytes",
-                         "512", "--batch", "50", "--receiver-port", "9999", "--receiver-host",
-                         "127.0.0.2", "--latency", "5ms..50ms", "--fail-rate", "0.05", "--status",
-                         "500", "--subscribe", "--fan-out", "3", "--retry-delay", "2s",
-                         "--max-retries", "4", "--drain", "10s", "--seed", "7", "--json"},
+  auto o = parseOptions({"--api",
+                         "http://h:9/",
+                         "--token",
+                         "t1",
+                         "--rate",
+                         "200/s",
+                         "--duration",
+                         "3s",
+                         "--concurrency",
+                         "16",
+                         "--event-type",
+                         "x.y",
+                         "--payload-bytes",
+                         "512",
+                         "--batch",
+                         "50",
+                         "--receiver-port",
+                         "9999",
+                         "--receiver-host",
+                         "127.0.0.2",
+                         "--latency",
+                         "5ms..50ms",
+                         "--fail-rate",
+                         "0.05",
+                         "--status",
+                         "500",
+                         "--subscribe",
+                         "--fan-out",
+                         "3",
+                         "--retry-delay",
+                         "2s",
+                         "--max-retries",
+                         "4",
+                         "--drain",
+                         "10s",
+                         "--seed",
+                         "7",
+                         "--json"},
                         "env-token");
   ASSERT_TRUE(o.has_value()) << o.error().front();
   EXPECT_EQ(o->api, "http://h:9");
@@ -77,9 +109,9 @@ TEST(LoadtestOptions, ViaKafka) {
 }
 
 TEST(LoadtestOptions, BadValuesAreEachReportedWithTheirFlag) {
-  const auto problems = problemsOf({"--rate", "fast", "--duration", "10", "--concurrency", "0",
-                                    "--batch", "1001", "--via", "carrier-pigeon", "--api",
-                                    "localhost:8080", "--payload-bytes", "-1"});
+  const auto problems =
+      problemsOf({"--rate", "fast", "--duration", "10", "--concurrency", "0", "--batch", "1001",
+                  "--via", "carrier-pigeon", "--api", "localhost:8080", "--payload-bytes", "-1"});
   ASSERT_EQ(problems.size(), 7u);
   EXPECT_TRUE(problems[0].starts_with("--rate "));
   EXPECT_TRUE(problems[1].starts_with("--duration "));

@@ -84,8 +84,7 @@ TEST(LoadtestReceiver, AnswersTheFailingStatusAndDoesNotCountItReceived) {
 
 TEST(LoadtestReceiver, WaitsTheChosenLatencyBeforeAnswering) {
   Tally tally, warmup;
-  LoadReceiver receiver("127.0.0.1", 0, "rZ", AnswerPolicy(100ms, 100ms, 0, 503, 1), tally,
-                        warmup);
+  LoadReceiver receiver("127.0.0.1", 0, "rZ", AnswerPolicy(100ms, 100ms, 0, 503, 1), tally, warmup);
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(post(receiver.url("/"), eventJson({"rZ", "t", 0, false}, 1, wallMicros()), "m"), 200);
   EXPECT_GE(std::chrono::steady_clock::now() - start, 100ms);
