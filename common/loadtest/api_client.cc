@@ -17,7 +17,7 @@ size_t appendBody(char* data, size_t size, size_t n, void* user) noexcept {
 
 std::string subscriptionJson(const std::string& url, const std::string& event_type,
                              const std::string& description, std::chrono::milliseconds retry_delay,
-                             int max_retries) {
+                             int max_retries, int max_concurrency) {
   boost::json::object o;
   o["url"] = url;
   o["events"] = boost::json::array{boost::json::value(event_type)};
@@ -26,6 +26,7 @@ std::string subscriptionJson(const std::string& url, const std::string& event_ty
                                           {"retry_delay", retry_delay.count()},
                                           {"max_retries", max_retries},
                                           {"jitter", false}};
+  if (max_concurrency > 0) o["max_concurrency"] = max_concurrency;
   return boost::json::serialize(o);
 }
 
@@ -65,9 +66,10 @@ Result<std::string> ApiClient::createSubscription(const std::string& url,
                                                   const std::string& event_type,
                                                   const std::string& description,
                                                   std::chrono::milliseconds retry_delay,
-                                                  int max_retries) {
-  auto answer = call("POST", "/v1/subscriptions",
-                     subscriptionJson(url, event_type, description, retry_delay, max_retries));
+                                                  int max_retries, int max_concurrency) {
+  auto answer = call(
+      "POST", "/v1/subscriptions",
+      subscriptionJson(url, event_type, description, retry_delay, max_retries, max_concurrency));
   if (!answer) return std::unexpected(answer.error());
   if (answer->status != 201)
     return fail("POST /v1/subscriptions answered " + std::to_string(answer->status) + ": " +

@@ -16,7 +16,8 @@ class ApiClient {
   // (so failures the receiver was told to give are retried within a drain); the new id.
   Result<std::string> createSubscription(const std::string& url, const std::string& event_type,
                                          const std::string& description,
-                                         std::chrono::milliseconds retry_delay, int max_retries);
+                                         std::chrono::milliseconds retry_delay, int max_retries,
+                                         int max_concurrency);
   Result<void> deleteSubscription(const std::string& id);
   // POST /v1/events with one event (the warm-up); an error unless 202.
   Result<void> publishEvent(const std::string& json);
@@ -34,6 +35,6 @@ class ApiClient {
 // The JSON the subscription is created with (pure, for the tests).
 std::string subscriptionJson(const std::string& url, const std::string& event_type,
                              const std::string& description, std::chrono::milliseconds retry_delay,
-                             int max_retries);
+                             int max_retries, int max_concurrency);
 
 }  // namespace hookpipe::loadtest

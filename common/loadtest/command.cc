@@ -146,9 +146,9 @@ int runCommand(const Config& config, const std::vector<std::string>& args) {
   };
   if (o.subscribe) {
     for (int i = 0; i < o.fan_out; ++i) {
-      auto id =
-          api.createSubscription(receiver->url("/loadtest/" + std::to_string(i)), o.event_type,
-                                 "hookpipe loadtest " + run, o.retry_delay, o.max_retries);
+      auto id = api.createSubscription(receiver->url("/loadtest/" + std::to_string(i)),
+                                       o.event_type, "hookpipe loadtest " + run, o.retry_delay,
+                                       o.max_retries, o.max_concurrency);
       if (!id) {
         std::cerr << "loadtest: " << id.error().message << "\n";
         clean_up();

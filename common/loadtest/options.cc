@@ -31,6 +31,7 @@ const char* const kUsage =
     "  --fan-out N          how many (default 1): each event is to be received N times\n"
     "  --retry-delay D      their fixed retry delay (default 1s)\n"
     "  --max-retries N      their retries (default 10)\n"
+    "  --max-concurrency N  their requests in flight per deliverer (default: the deliverer's)\n"
     "  --drain D            wait for outstanding receipts after publishing (default 30s)\n"
     "  --seed N             the receiver's random numbers (default: from the clock)\n"
     "  --json               the summary as JSON on stdout\n";
@@ -117,7 +118,7 @@ std::expected<Options, std::vector<std::string>> parseOptions(const std::vector<
         "--api",           "--token",         "--rate",      "--duration", "--concurrency",
         "--event-type",    "--payload-bytes", "--batch",     "--via",      "--receiver-port",
         "--receiver-host", "--latency",       "--fail-rate", "--status",   "--fan-out",
-        "--retry-delay",   "--max-retries",   "--drain",     "--seed"};
+        "--retry-delay",   "--max-retries",   "--drain",     "--seed",     "--max-concurrency"};
     if (std::find(kValueFlags.begin(), kValueFlags.end(), flag) == kValueFlags.end()) {
       problems.push_back("unknown flag " + flag);
       continue;
@@ -219,6 +220,11 @@ std::expected<Options, std::vector<std::string>> parseOptions(const std::vector<
         o.max_retries = *n;
       else
         bad("must be an integer 0..100");
+    } else if (flag == "--max-concurrency") {
+      if (auto n = text::parseInteger<int>(value, 0, 1000))
+        o.max_concurrency = *n;
+      else
+        bad("must be an integer 0..1000");
     } else if (flag == "--seed") {
       if (auto n = text::parseInteger<uint64_t>(value))
         o.seed = *n;

@@ -37,6 +37,7 @@ struct Options {
   int fan_out = 1;         // subscriptions --subscribe creates; receipts expected per event
   std::chrono::milliseconds retry_delay{std::chrono::seconds(1)};  // their retry policy
   int max_retries = 10;
+  int max_concurrency = 0;  // their max_concurrency (0: the deliverer's default)
   std::chrono::milliseconds drain{std::chrono::seconds(30)};  // wait for receipts after
 
   bool json = false;  // the summary as one JSON object on stdout

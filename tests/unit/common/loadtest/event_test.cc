@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "common/loadtest/api_client.h"
 #include "common/loadtest/publisher.h"
 
 namespace hookpipe::loadtest {
@@ -55,6 +56,20 @@ TEST(LoadtestBatchAnswer, ReadsAccepted) {
   EXPECT_FALSE(acceptedInBatchAnswer("[1]").has_value());
   EXPECT_FALSE(acceptedInBatchAnswer("").has_value());
   EXPECT_FALSE(acceptedInBatchAnswer(R"({"accepted":-1})").has_value());
+}
+
+TEST(LoadtestSubscription, FixedRetriesAndConcurrencyOnlyWhenAsked) {
+  using namespace std::chrono_literals;
+  const auto v = boost::json::parse(
+      subscriptionJson("http://127.0.0.1:9/loadtest/0", "t", "hookpipe loadtest r1", 1500ms, 7, 0));
+  EXPECT_EQ(v.at("url").as_string(), "http://127.0.0.1:9/loadtest/0");
+  EXPECT_EQ(v.at("events").as_array().at(0).as_string(), "t");
+  EXPECT_EQ(v.at("retry_config").at("strategy").as_string(), "fixed");
+  EXPECT_EQ(v.at("retry_config").at("retry_delay").as_int64(), 1500);
+  EXPECT_EQ(v.at("retry_config").at("max_retries").as_int64(), 7);
+  EXPECT_FALSE(v.as_object().contains("max_concurrency"));
+  const auto w = boost::json::parse(subscriptionJson("http://h/", "t", "d", 1s, 1, 200));
+  EXPECT_EQ(w.at("max_concurrency").as_int64(), 200);
 }
 
 }  // namespace

@@ -59,6 +59,8 @@ TEST(LoadtestOptions, ReadsEveryFlag) {
                          "2s",
                          "--max-retries",
                          "4",
+                         "--max-concurrency",
+                         "200",
                          "--drain",
                          "10s",
                          "--seed",
@@ -85,6 +87,7 @@ TEST(LoadtestOptions, ReadsEveryFlag) {
   EXPECT_EQ(o->fan_out, 3);
   EXPECT_EQ(o->retry_delay, 2s);
   EXPECT_EQ(o->max_retries, 4);
+  EXPECT_EQ(o->max_concurrency, 200);
   EXPECT_EQ(o->drain, 10s);
   EXPECT_EQ(o->seed, 7u);
   EXPECT_TRUE(o->json);
