@@ -2,6 +2,7 @@
 // clean-up and the summary. The parts are in the rest of common/loadtest.
 #include "common/loadtest/command.h"
 
+#include <spdlog/fmt/fmt.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -55,8 +56,13 @@ bool warmUp(ApiClient& api, const EventSpec& spec, const Tally& warmup, int path
 // terminal, otherwise one line every 5 s.
 class Progress {
  public:
-  Progress(const PublishCounters& counters, const Tally* tally, uint64_t fan_out)
-      : counters_(counters), tally_(tally), fan_out_(fan_out), tty_(isatty(STDERR_FILENO) == 1) {
+  Progress(const PublishCounters& counters, const Tally* tally, uint64_t fan_out,
+           const std::atomic<int64_t>& drain_start_us)
+      : counters_(counters),
+        tally_(tally),
+        fan_out_(fan_out),
+        drain_start_us_(drain_start_us),
+        tty_(isatty(STDERR_FILENO) == 1) {
     thread_ = std::thread([this] { loop(); });
   }
   ~Progress() {
@@ -78,8 +84,14 @@ class Progress {
       std::optional<Tally::Snapshot> receipts;
       if (tally_) receipts = tally_->snapshot();
       const uint64_t published = counters_.published;
-      const std::string line =
-          progressLine(elapsed, published, counters_.errors, receipts, published * fan_out_);
+      // While draining, the published rate is over the publishing time, not until now.
+      const int64_t drain_start = drain_start_us_;
+      const double publish_s =
+          drain_start == 0 ? elapsed : (drain_start - counters_.first_send_us.load()) / 1e6;
+      std::string line = progressLine(elapsed, publish_s, published, counters_.errors, receipts,
+                                      published * fan_out_);
+      if (drain_start != 0)
+        line += fmt::format("  draining {:.0f} s", (wallMicros() - drain_start) / 1e6);
       if (tty_)
         std::cerr << "\r" << line << "\x1b[K" << std::flush;
       else
@@ -91,6 +103,7 @@ class Progress {
   const PublishCounters& counters_;
   const Tally* tally_;
   uint64_t fan_out_;
+  const std::atomic<int64_t>& drain_start_us_;
   bool tty_;
   bool drawn_ = false;
   std::atomic<bool> stop_{false};
@@ -175,12 +188,15 @@ int runCommand(const Config& config, const std::vector<std::string>& args) {
   s.batch = o.batch;
   s.fan_out = o.fan_out;
   {
-    Progress progress(counters, receiver ? &tally : nullptr, static_cast<uint64_t>(o.fan_out));
+    std::atomic<int64_t> drain_start_us{0};
+    Progress progress(counters, receiver ? &tally : nullptr, static_cast<uint64_t>(o.fan_out),
+                      drain_start_us);
     publish(o, config, spec, counters, stopRequested());
     s.publish_elapsed_s = (std::max(counters.last_accept_us.load(), counters.first_send_us.load()) -
                            counters.first_send_us) /
                           1e6;
     // The drain: wait for what is still on its way.
+    drain_start_us = wallMicros();
     const auto drain_start = Clock::now();
     const uint64_t expected = counters.published * static_cast<uint64_t>(o.fan_out);
     while (receiver && tally.received() < expected && Clock::now() - drain_start < o.drain &&

@@ -111,10 +111,10 @@ std::string summaryJson(const Summary& s) {
   return out + "}";
 }
 
-std::string progressLine(double elapsed_s, uint64_t published, uint64_t errors,
+std::string progressLine(double elapsed_s, double publish_s, uint64_t published, uint64_t errors,
                          const std::optional<Tally::Snapshot>& receipts, uint64_t expected) {
   std::string line = fmt::format("{:6.1f} s  published {} ({:.0f}/s)  errors {}", elapsed_s,
-                                 published, elapsed_s > 0 ? published / elapsed_s : 0, errors);
+                                 published, publish_s > 0 ? published / publish_s : 0, errors);
   if (receipts) {
     const auto p = percentiles(*receipts);
     const double rate = receipts->attempts > 0 ? 100.0 * static_cast<double>(receipts->successes) /

@@ -49,9 +49,10 @@ void addReceipts(Summary& s, const Tally::Snapshot& t, int64_t first_send_us);
 
 std::string summaryText(const Summary& s);
 std::string summaryJson(const Summary& s);
-// One progress line (no newline): elapsed, published and its rate, errors, and with a
-// receiver what arrived, the success rate so far and p99.
-std::string progressLine(double elapsed_s, uint64_t published, uint64_t errors,
+// One progress line (no newline): elapsed, published and its rate over `publish_s` (the time
+// spent publishing so far), errors, and with a receiver what arrived, the success rate so far
+// and p99.
+std::string progressLine(double elapsed_s, double publish_s, uint64_t published, uint64_t errors,
                          const std::optional<Tally::Snapshot>& receipts, uint64_t expected);
 
 }  // namespace hookpipe::loadtest

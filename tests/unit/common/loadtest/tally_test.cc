@@ -128,5 +128,15 @@ TEST(LoadtestSummary, JsonIsParseableWithPlainNumbers) {
   EXPECT_FALSE(v.at("complete").as_bool());
 }
 
+TEST(LoadtestProgress, RateOverThePublishingTimeAndReceiptsWhenThereIsAReceiver) {
+  EXPECT_EQ(progressLine(12, 10, 5000, 3, std::nullopt, 0),
+            "  12.0 s  published 5000 (500/s)  errors 3");
+  Tally t;
+  t.attempt("a", 20'000, true);
+  t.attempt("b", 1'000, false);
+  EXPECT_EQ(progressLine(1, 1, 2, 0, t.snapshot(), 2),
+            "   1.0 s  published 2 (2/s)  errors 0  received 1/2  success 50.0%  p99 20.0 ms");
+}
+
 }  // namespace
 }  // namespace hookpipe::loadtest
