@@ -8,6 +8,7 @@
 #include "common/attempts/command.h"
 #include "common/config/config.h"
 #include "common/dlq/command.h"
+#include "common/loadtest/command.h"
 #include "common/role/role.h"
 #include "deliverer/role.h"
 #include "producer/role.h"
@@ -33,7 +34,8 @@ constexpr const char* kUsage =
     "             the attempt log, read from the attempts topic (docs/attempts.md)\n"
     "  produce    [FILE|-]  NDJSON events -> events topic (stdin without FILE)\n"
     "  deliveries list --subscription ID [...] | show ID   the delivery log (docs/deliveries.md)\n"
-    "  stats      [--subscription ID | --tenant T] [--since] [--until] [--group-by] [--json]\n";
+    "  stats      [--subscription ID | --tenant T] [--since] [--until] [--group-by] [--json]\n"
+    "  loadtest   publish at a rate, receive, report throughput and latency (docs/loadtest.md)\n";
 
 }  // namespace
 
@@ -62,6 +64,7 @@ int main(int argc, char** argv) {
     if (command == "attempts") return hookpipe::attempts::runCommand(config, args);
     if (command == "deliveries") return hookpipe::attempts::runDeliveriesCommand(config, args);
     if (command == "stats") return hookpipe::attempts::runStatsCommand(config, args);
+    if (command == "loadtest") return hookpipe::loadtest::runCommand(config, args);
     if (command == "topics") {
       hookpipe::ensureTopicsOrThrow(config);
       std::cout << "topics ready with prefix " << config.topics.prefix << "\n";
