@@ -90,6 +90,47 @@ std::vector<std::string> splitList(const std::string& text) {
 
 }  // namespace
 
+bool LiveStream::aheadOf(const Client& c, const StreamPosition& tail) {
+  for (std::size_t i = 0; i < tail.events.size() && i < c.min_events.size(); ++i)
+    if (c.min_events[i] > tail.events[i]) return true;
+  for (std::size_t i = 0; i < tail.attempts.size() && i < c.min_attempts.size(); ++i)
+    if (c.min_attempts[i] > tail.attempts[i]) return true;
+  return false;
+}
+
+StreamPosition LiveStream::clientPosition(const Client& c, const StreamPosition& tail) {
+  StreamPosition p = tail;
+  for (std::size_t i = 0; i < p.events.size() && i < c.min_events.size(); ++i)
+    p.events[i] = std::max(p.events[i], c.min_events[i]);
+  for (std::size_t i = 0; i < p.attempts.size() && i < c.min_attempts.size(); ++i)
+    p.attempts[i] = std::max(p.attempts[i], c.min_attempts[i]);
+  return p;
+}
+
+std::string LiveStream::beyondTheLog(const StreamPosition& from, const StreamPosition& tail) {
+  // Only partitions where the client is ahead of this tail are looked up (the tail lags the
+  // log a little; another producer's tail may be further on).
+  std::unique_ptr<kafka::Reader> reader;
+  for (int pass = 0; pass < 2; ++pass) {
+    const auto& want = pass == 0 ? from.events : from.attempts;
+    const auto& have = pass == 0 ? tail.events : tail.attempts;
+    const std::string& topic = pass == 0 ? events_topic_ : attempts_topic_;
+    for (std::size_t p = 0; p < want.size() && p < have.size(); ++p) {
+      if (want[p] <= have[p]) continue;
+      if (!reader) {
+        auto r = kafka::Reader::open(config_, config_.groupId("stream"));
+        if (!r) return "";  // cannot tell: the catch-up will find out
+        reader = std::move(*r);
+      }
+      auto marks = reader->watermarks(topic, static_cast<int32_t>(p), std::chrono::seconds(2));
+      if (marks && want[p] > marks->second)
+        return "offset " + std::to_string(want[p]) + " of " + topic + " partition " +
+               std::to_string(p) + " is beyond its end (" + std::to_string(marks->second) + ")";
+    }
+  }
+  return "";
+}
+
 std::string StreamPosition::text() const {
   std::string out;
   out.reserve(8 * (events.size() + attempts.size()) + 1);
@@ -253,32 +294,48 @@ std::expected<LiveStream::Ticket, LiveStream::AttachError> LiveStream::admit(
     std::optional<StreamPosition> from) {
   {
     std::lock_guard lock(start_mu_);
-    if (!running_)
-      if (auto started = startLocked(); !started)
-        return std::unexpected(
-            AttachError{Refusal::kUnavailable,
-                        "the live stream cannot read the topics: " + started.error().message});
+    const auto now = std::chrono::steady_clock::now();
+    // A start that failed is not tried again for a few seconds: with the broker away, each
+    // try would hold an HTTP thread for its timeouts.
+    if (!running_ && now < retry_start_at_)
+      return std::unexpected(AttachError{Refusal::kUnavailable, last_start_error_});
+    if (!running_) {
+      if (auto started = startLocked(); !started) {
+        last_start_error_ = "the live stream cannot read the topics: " + started.error().message;
+        retry_start_at_ = now + std::chrono::seconds(5);
+        return std::unexpected(AttachError{Refusal::kUnavailable, last_start_error_});
+      }
+    }
   }
   Ticket ticket;
   {
     std::lock_guard lock(clients_mu_);
-    if (clients_.size() >= options_.max_clients)
+    if (clients_.size() + pending_admits_ >= options_.max_clients)
       return std::unexpected(AttachError{Refusal::kTooMany, "too many stream clients"});
     ticket.tail = position_;
+    // Until add(), the tail does not stop for want of clients.
+    ++pending_admits_;
   }
+  const auto refuse = [&](Refusal r, std::string message) {
+    std::lock_guard lock(clients_mu_);
+    --pending_admits_;
+    return std::unexpected(AttachError{r, std::move(message)});
+  };
   if (from) {
     if (from->events.size() != ticket.tail.events.size() ||
         from->attempts.size() != ticket.tail.attempts.size())
-      return std::unexpected(AttachError{
-          Refusal::kBadPosition, "Last-Event-ID names " + std::to_string(from->events.size()) +
-                                     " events and " + std::to_string(from->attempts.size()) +
-                                     " attempts partitions; the topics have " +
-                                     std::to_string(ticket.tail.events.size()) + " and " +
-                                     std::to_string(ticket.tail.attempts.size())});
+      return refuse(Refusal::kBadPosition,
+                    "Last-Event-ID names " + std::to_string(from->events.size()) + " events and " +
+                        std::to_string(from->attempts.size()) +
+                        " attempts partitions; the topics have " +
+                        std::to_string(ticket.tail.events.size()) + " and " +
+                        std::to_string(ticket.tail.attempts.size()));
+    // A position past the end of a partition would mute it for this client: refused.
+    if (auto beyond = beyondTheLog(*from, ticket.tail); !beyond.empty())
+      return refuse(Refusal::kBadPosition, "Last-Event-ID: " + beyond);
     if (catch_ups_.fetch_add(1) >= options_.max_catch_ups) {
       catch_ups_.fetch_sub(1);
-      return std::unexpected(
-          AttachError{Refusal::kTooMany, "too many stream clients catching up at once"});
+      return refuse(Refusal::kTooMany, "too many stream clients catching up at once");
     }
     ticket.from = std::move(from);
   }
@@ -302,12 +359,14 @@ void LiveStream::add(std::shared_ptr<ResponseStream> stream, StreamFilter filter
     c->min_attempts = to.attempts;
     if (ticket.from) {
       c->catching_up = true;
-      for (std::size_t i = 0; i < to.events.size(); ++i)
+      for (std::size_t i = 0; i < to.events.size() && i < ticket.from->events.size(); ++i)
         c->min_events[i] = std::max(to.events[i], ticket.from->events[i]);
-      for (std::size_t i = 0; i < to.attempts.size(); ++i)
+      for (std::size_t i = 0; i < to.attempts.size() && i < ticket.from->attempts.size(); ++i)
         c->min_attempts[i] = std::max(to.attempts[i], ticket.from->attempts[i]);
+      c->ahead = c->min_events != to.events || c->min_attempts != to.attempts;
     }
     clients_.push_back(c);
+    --pending_admits_;
     idle_since_ = {};
   }
   counters_.connected++;
@@ -336,12 +395,19 @@ void LiveStream::catchUp(ClientPtr client, StreamPosition from, StreamPosition t
   };
   // Writes a frame, waiting while the client is behind (this is its own thread); false when
   // the client went or stays too far behind.
+  bool too_slow = false;
+  auto last_sent = std::chrono::steady_clock::now();
   const auto send = [&](const std::string& frame) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (client->stream->queuedBytes() > options_.max_client_bytes / 2) {
-      if (stopped() || std::chrono::steady_clock::now() > deadline) return false;
+      if (stopped()) return false;
+      if (std::chrono::steady_clock::now() > deadline) {
+        too_slow = true;
+        return false;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    last_sent = std::chrono::steady_clock::now();
     return client->stream->write(frame);
   };
   for (int pass = 0; ok && pass < 2 && !stopped(); ++pass) {
@@ -364,6 +430,11 @@ void LiveStream::catchUp(ClientPtr client, StreamPosition from, StreamPosition t
     if (!ok || ranges.empty()) continue;
     kafka::Reader::ReadOptions read_options;
     read_options.stall_timeout = std::chrono::seconds(30);
+    // A long catch-up that matches nothing still shows the client it is alive.
+    read_options.idle = [&] {
+      if (std::chrono::steady_clock::now() - last_sent >= options_.heartbeat)
+        send(": heartbeat\n\n");
+    };
     auto read = (*reader)->read(
         topic, std::move(ranges),
         [&](const rd_kafka_message_t* msg) {
@@ -378,14 +449,15 @@ void LiveStream::catchUp(ClientPtr client, StreamPosition from, StreamPosition t
           return send(sseFrame(at.text(), events ? kEvent : kAttempt, value));
         },
         read_options);
-    if (!read) ok = false;
+    if (!read || too_slow) ok = false;
   }
   std::lock_guard lock(clients_mu_);
   if (client->dropped) return;
   if (!ok || client->stream->closed()) {
+    // Never joins the tail with a gap: a client that cannot be caught up goes.
     if (!client->stream->closed()) {
-      log()->warn("live stream: a client's catch-up failed; disconnecting it");
-      drop(*client, "catch_up_failed");
+      if (!too_slow) log()->warn("live stream: a client's catch-up failed; disconnecting it");
+      drop(*client, too_slow ? "slow_client" : "catch_up_failed");
     }
     return;
   }
@@ -423,7 +495,7 @@ void LiveStream::run() {
     std::lock_guard start_lock(start_mu_);
     std::lock_guard lock(clients_mu_);
     const auto now = std::chrono::steady_clock::now();
-    if (!clients_.empty()) continue;
+    if (!clients_.empty() || pending_admits_ > 0) continue;
     if (idle_since_ == std::chrono::steady_clock::time_point{}) idle_since_ = now;
     if (now - idle_since_ >= options_.idle_stop && catch_ups_.load() == 0) {
       reader_.reset();
@@ -441,7 +513,8 @@ void LiveStream::round() {
   for (int i = 0; i < kRoundRecords && bytes < kRoundBytes; ++i) {
     kafka::MessagePtr msg = reader_->poll(i == 0 ? 100 : 0);
     if (!msg) break;
-    bytes += msg->len;
+    // A frame is the record, its id (a number per partition) and a few words.
+    bytes += msg->len + 24 + 8 * (position_.events.size() + position_.attempts.size());
     if (msg->err) {
       if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
         log()->warn("live stream: {}", rd_kafka_message_errstr(msg.get()));
@@ -467,15 +540,24 @@ void LiveStream::distribute(const rd_kafka_message_t* msg) {
   for (auto& c : clients_) {
     if (c->dropped) continue;
     const auto& min = is_event ? c->min_events : c->min_attempts;
-    if (msg->offset < min[msg->partition]) continue;
+    if (static_cast<std::size_t>(msg->partition) >= min.size() || msg->offset < min[msg->partition])
+      continue;
     if (!streamMatches(c->filter, kind, f.type, f.tenant, f.subscription)) continue;
-    if (frame.empty()) frame = sseFrame(position_.text(), kind, value);
     counters_.frames++;
+    // A client that resumed from a position ahead of this tail's (another producer's) gets
+    // ids of its own until this tail has passed that position everywhere.
+    if (c->ahead) c->ahead = aheadOf(*c, position_);
+    std::string own;
+    if (c->ahead)
+      own = sseFrame(clientPosition(*c, position_).text(), kind, value);
+    else if (frame.empty())
+      frame = sseFrame(position_.text(), kind, value);
+    const std::string& out = c->ahead ? own : frame;
     if (!c->catching_up) {
-      c->batch += frame;
+      c->batch += out;
       continue;
     }
-    c->backlog += frame;
+    c->backlog += out;
     if (c->backlog.size() > options_.max_client_bytes) drop(*c, "slow_client");
   }
 }

@@ -126,6 +126,8 @@ class LiveStream {
     std::vector<int64_t> min_attempts;
     std::chrono::steady_clock::time_point last_write;
     std::atomic<bool> dropped{false};  // set under clients_mu_; read by its catch-up too
+    // min_* is ahead of the tail's position somewhere: frames carry the client's own ids.
+    bool ahead = false;
   };
   struct CatchUpThread {
     std::shared_ptr<std::atomic<bool>> done;
@@ -134,6 +136,11 @@ class LiveStream {
   using ClientPtr = std::shared_ptr<Client>;
 
   Result<void> startLocked();  // start_mu_ held
+  static bool aheadOf(const Client& c, const StreamPosition& tail);
+  // The tail's position, raised to the client's minimum where that is further on.
+  static StreamPosition clientPosition(const Client& c, const StreamPosition& tail);
+  // What in `from` lies past the end of its partition ("" when nothing does).
+  std::string beyondTheLog(const StreamPosition& from, const StreamPosition& tail);
   void run();
   // One round: reads what is there (up to a bound), fans it out, writes the batches.
   void round();
@@ -153,11 +160,14 @@ class LiveStream {
   std::condition_variable started_cv_;
   std::unique_ptr<kafka::Reader> reader_;  // used by the tail thread once started
   bool running_ = false;
+  std::chrono::steady_clock::time_point retry_start_at_;  // after a failed start
+  std::string last_start_error_;
   StreamPosition position_;  // the tail's; written by the tail thread under clients_mu_
   std::chrono::steady_clock::time_point idle_since_;
 
   mutable std::mutex clients_mu_;
   std::vector<ClientPtr> clients_;
+  std::size_t pending_admits_ = 0;  // admitted, not added yet
   std::atomic<int> catch_ups_{0};
 
   std::mutex threads_mu_;

@@ -371,6 +371,15 @@ TEST_F(StreamTest, BadParametersAreRefusedWithTheParameterNamed) {
   r = get("", {"Last-Event-ID: 1,2,3,4,5,6,7,8,9.1"});
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("partitions"), std::string::npos) << r.body;
+  // As many partitions as the topics have, but past the end of the log.
+  std::string beyond;
+  for (int i = 0; i < pipeline_->config().events_partitions; ++i)
+    beyond += (i ? "," : "") + std::string("999999999");
+  beyond += ".";
+  for (int i = 0; i < pipeline_->config().attempts_partitions; ++i) beyond += (i ? ",0" : "0");
+  r = get("", {"Last-Event-ID: " + beyond});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("beyond its end"), std::string::npos) << r.body;
   r = get("subscription=sub_nope");
   EXPECT_EQ(r.status, 404) << r.body;
 }
