@@ -117,7 +117,16 @@ Result<RebuildSummary> rebuild(const Config& config, std::ostream& progress, boo
       [&](const rd_kafka_message_t* msg) {
         Part& part = parts.at(msg->partition);
         const std::string_view json = kafka::payloadOf(msg);
-        if (auto record = attempts::parse(json)) {
+        auto record = attempts::parse(json);
+        if (record) {
+          rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+          const int64_t ts = rd_kafka_message_timestamp(msg, &type);
+          if (!implausibleFinish(record->finished_ms,
+                                 type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts, kafka::nowMs())
+                   .empty())
+            record = fail("implausible finished_ms");
+        }
+        if (record) {
           part.aggregate.add(*record, json);
           ++summary.records;
         } else {
