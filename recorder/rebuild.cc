@@ -15,7 +15,8 @@
 namespace hookpipe::recorder {
 namespace {
 
-constexpr std::size_t kMaxFlushRecords = 5'000;  // as the recorder's (recorder.h)
+constexpr std::size_t kMaxFlushRecords = 5'000;   // as the recorder's (recorder.h)
+constexpr std::size_t kMaxFlushBytes = 8u << 20;  // as the recorder's
 constexpr auto kFlushInterval = std::chrono::seconds(1);
 constexpr auto kProgressInterval = std::chrono::milliseconds(200);
 
@@ -133,7 +134,8 @@ Result<RebuildSummary> rebuild(const Config& config, std::ostream& progress, boo
           ++summary.bad_records;
         }
         part.next = msg->offset + 1;
-        if (part.aggregate.records() >= kMaxFlushRecords) {
+        if (part.aggregate.records() >= kMaxFlushRecords ||
+            part.aggregate.bytes() >= kMaxFlushBytes) {
           if (auto r = flushPart(applier, msg->partition, part, part.next, false); !r) {
             failed = std::unexpected(r.error());
             return false;
