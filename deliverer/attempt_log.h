@@ -31,8 +31,16 @@ namespace hookpipe::deliverer {
 // limit — rather than holding up a delivery: the log is an observation, the delivery
 // itself goes on and is never lost with it.
 //
+// A fatal producer error (the idempotent producer's, rd_kafka_fatal_error()) leaves the
+// handle unable to produce ever again: the poller then replaces the producer with a new
+// one (counted in hookpipe_deliverer_attempt_log_producer_restarts_total; what the old one
+// still held is purged and counted as failed) and the log goes on.
+//
 // Threads: onAttempt() on any worker thread, concurrently; a poller thread owned here
-// serves the producer's delivery reports (counted as produced or failed). Destruction stops
+// serves the producer's delivery reports (counted as produced or failed) and replaces the
+// producer after a fatal error. The current producer is an atomic shared_ptr: a worker
+// holds the one it loaded for its produce call, and the poller destroys a replaced one
+// only once no worker holds it. Destruction stops
 // the poller and flushes for at most the flush timeout; what is still unacknowledged then
 // (and on a SIGKILL, the last few ms) is lost from the log.
 class AttemptLog final : public observe::DeliveryObserver {
@@ -52,23 +60,38 @@ class AttemptLog final : public observe::DeliveryObserver {
   // Waits until every record handed over so far is acknowledged or failed; false on
   // timeout.
   bool flush(std::chrono::milliseconds timeout);
+  // The current producer's handle (tests: rd_kafka_test_fatal_error()).
+  rd_kafka_t* handleForTesting() const { return handle_.load()->rk.get(); }
 
  private:
   struct TopicDeleter {
     void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
   };
-  AttemptLog(std::string topic, DelivererMetrics& metrics, std::chrono::milliseconds flush_timeout)
-      : topic_(std::move(topic)), metrics_(metrics), flush_timeout_(flush_timeout) {}
-  Result<void> open(const Config& config);
+  // One producer and its topic handle.
+  struct Handle {
+    kafka::HandlePtr rk;
+    std::unique_ptr<rd_kafka_topic_t, TopicDeleter> rkt;  // destroyed before rk
+  };
+  AttemptLog(const Config& config, DelivererMetrics& metrics,
+             std::chrono::milliseconds flush_timeout)
+      : config_(config),
+        topic_(config.topics.attempts()),
+        metrics_(metrics),
+        flush_timeout_(flush_timeout) {}
+  Result<std::shared_ptr<Handle>> open();
+  // On the poller: after a fatal error, a new producer in place of `old`.
+  void restart(std::shared_ptr<Handle> old);
   static void onReport(rd_kafka_t*, const rd_kafka_message_t* msg, void* opaque) noexcept;
+  static void onError(rd_kafka_t*, int err, const char* reason, void* opaque) noexcept;
   void warnLost(rd_kafka_resp_err_t err) noexcept;
 
+  const Config config_;
   const std::string topic_;
   DelivererMetrics& metrics_;
   const std::chrono::milliseconds flush_timeout_;
-  kafka::HandlePtr rk_;
-  std::unique_ptr<rd_kafka_topic_t, TopicDeleter> rkt_;  // destroyed before rk_
-  std::atomic<int64_t> warned_at_ns_{0};                 // steady clock; rate-limits the warning
+  std::atomic<std::shared_ptr<Handle>> handle_;
+  std::atomic<bool> fatal_{false};        // the current producer reported a fatal error
+  std::atomic<int64_t> warned_at_ns_{0};  // steady clock; rate-limits the warning
   std::jthread poller_;
 };
 

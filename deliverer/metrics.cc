@@ -69,7 +69,9 @@ DelivererMetrics::DelivererMetrics(metrics::Registry& r)
                                          {"result"})),
       attempt_log_produced(attempt_log_family.labels({"produced"})),
       attempt_log_failed(attempt_log_family.labels({"failed"})),
-      attempt_log_dropped(attempt_log_family.labels({"dropped"})) {
+      attempt_log_dropped(attempt_log_family.labels({"dropped"})),
+      attempt_log_restarts(r.counter("hookpipe_deliverer_attempt_log_producer_restarts_total",
+                                     "Attempt log producers replaced after a fatal error")) {
   responses = {&responses_family.labels({"none"}), &responses_family.labels({"2xx"}),
                &responses_family.labels({"3xx"}), &responses_family.labels({"4xx"}),
                &responses_family.labels({"5xx"})};

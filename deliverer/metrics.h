@@ -82,6 +82,8 @@ struct DelivererMetrics {
   metrics::Counter& attempt_log_produced;
   metrics::Counter& attempt_log_failed;
   metrics::Counter& attempt_log_dropped;
+  // The attempt log's producer replaced after a fatal error (AttemptLog).
+  metrics::Counter& attempt_log_restarts;
 
  private:
   struct Reason {

@@ -21,12 +21,26 @@ void bump(std::vector<std::pair<std::string, int64_t>>& counts, std::string_view
   counts.emplace_back(std::string(name), by);
 }
 
+// a + b, saturated at the int64 bounds (times come from records: no overflow, whatever
+// they hold).
+int64_t addSat(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (!__builtin_add_overflow(a, b, &r)) return r;
+  return b > 0 ? INT64_MAX : INT64_MIN;
+}
+
+int64_t mulSat(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (!__builtin_mul_overflow(a, b, &r)) return r;
+  return (a > 0) == (b > 0) ? INT64_MAX : INT64_MIN;
+}
+
 int64_t expiryOf(attempts::Granularity g, int64_t start_s) {
   using std::chrono::milliseconds;
   milliseconds kept = milliseconds(attempts::kDayBucketsKept);
   if (g == attempts::Granularity::kMinute) kept = attempts::kMinuteBucketsKept;
   if (g == attempts::Granularity::kHour) kept = attempts::kHourBucketsKept;
-  return (start_s + attempts::bucketSeconds(g)) * 1000 + kept.count();
+  return addSat(mulSat(addSat(start_s, attempts::bucketSeconds(g)), 1000), kept.count());
 }
 
 void pushCounts(const std::string& prefix,
@@ -36,6 +50,17 @@ void pushCounts(const std::string& prefix,
 }
 
 }  // namespace
+
+std::string implausibleFinish(int64_t finished_ms, int64_t message_ms, int64_t now_ms) {
+  if (finished_ms < 0) return "finished_ms is negative";
+  if (finished_ms > addSat(now_ms, kMaxClockSkewMs))
+    return "finished_ms " + std::to_string(finished_ms) + " is more than a day ahead of now";
+  if (message_ms >= 0 && (finished_ms > addSat(message_ms, kMaxClockSkewMs) ||
+                          finished_ms < addSat(message_ms, -kMaxClockSkewMs)))
+    return "finished_ms " + std::to_string(finished_ms) +
+           " is more than a day off the message timestamp " + std::to_string(message_ms);
+  return {};
+}
 
 void Aggregator::Counts::merge(const Counts& o) {
   n += o.n;
@@ -48,10 +73,21 @@ void Aggregator::Counts::merge(const Counts& o) {
   for (const auto& [k, v] : o.status_classes) bump(status_classes, k, v);
   for (const auto& [k, v] : o.error_classes) bump(error_classes, k, v);
   for (const auto& [b, c] : o.histogram) histogram[b] += c;
+  // The same cap as count()'s: an hour, a day, a tenant or "all" folds many minutes and
+  // subscriptions, and never holds more than kMaxEventTypesPerBucket types (+ "(other)").
   for (const auto& [t, c] : o.event_types) {
-    auto& mine = event_types[t];
-    mine.attempts += c.attempts;
-    mine.delivered += c.delivered;
+    auto it = event_types.find(t);
+    if (it == event_types.end()) {
+      std::size_t named = event_types.size();
+      if (event_types.contains(attempts::kOtherEventTypes)) --named;
+      const std::string_view type =
+          named < static_cast<std::size_t>(attempts::kMaxEventTypesPerBucket)
+              ? std::string_view(t)
+              : attempts::kOtherEventTypes;
+      it = event_types.try_emplace(std::string(type)).first;
+    }
+    it->second.attempts += c.attempts;
+    it->second.delivered += c.delivered;
   }
 }
 
@@ -84,6 +120,7 @@ void Aggregator::count(Counts& c, const attempts::Record& r) {
 
 void Aggregator::add(const attempts::Record& r, std::string_view json) {
   ++records_;
+  bytes_ += json.size();
   auto [d, fresh] = deliveries_.try_emplace(r.delivery_id);
   if (fresh) d->second.subscription = r.subscription_id;
   bool replaced = false;
@@ -109,6 +146,7 @@ void Aggregator::add(const attempts::Record& r, std::string_view json) {
 
 void Aggregator::clear() {
   records_ = 0;
+  bytes_ = 0;
   deliveries_.clear();
   subscriptions_.clear();
   minutes_.clear();
@@ -117,7 +155,7 @@ void Aggregator::clear() {
 Ops Aggregator::ops(int64_t now_ms) const {
   Ops ops;
   const int64_t retention = options_.log_retention.count();
-  const int64_t cutoff = now_ms - retention;
+  const int64_t cutoff = addSat(now_ms, -retention);
 
   // The delivery log: one D per delivery, then the subscriptions' sorted sets.
   std::map<std::string_view, std::vector<std::pair<int64_t, std::string_view>>> members;
@@ -131,7 +169,7 @@ Ops Aggregator::ops(int64_t now_ms) const {
       ops.push_back(attempts::Keys::attemptField(n));
       ops.view(json);
     }
-    ops.push_back(std::to_string(d.latest_ms + retention));
+    ops.push_back(std::to_string(addSat(d.latest_ms, retention)));
     members[d.subscription].emplace_back(d.latest_ms, id);
   }
   auto zadd = [&ops](const std::string& key,
@@ -209,17 +247,20 @@ Ops Aggregator::ops(int64_t now_ms) const {
   // Trims: each subscription written to, to the retention and the cap; the list of
   // subscriptions to the retention.
   const std::string cutoff_text = std::to_string(cutoff);
+  const std::string retention_text = std::to_string(retention);
   for (const auto& [sub, _] : members) {
     ops.view("T");
     ops.push_back(keys_.subscriptionLog(sub));
     ops.push_back(cutoff_text);
     ops.push_back(std::to_string(options_.log_max_per_subscription));
+    ops.push_back(retention_text);
   }
   if (!members.empty()) {
     ops.view("T");
     ops.push_back(keys_.subscriptions());
     ops.push_back(cutoff_text);
     ops.view("-1");
+    ops.push_back(retention_text);
   }
   return ops;
 }

@@ -27,8 +27,9 @@ namespace hookpipe::recorder {
 //     <delivered>)*m                        one stats hash: counts added, lmin/lmax
 //                                           lowered/raised ("" "": no latency), event
 //                                           types with the per-bucket cap; PEXPIREAT
-//   T <zset key> <cutoff ms> <cap>          ZREMRANGEBYSCORE below cutoff; over the cap
-//                                           (-1: none) the oldest go, their hashes too
+//   T <zset key> <cutoff ms> <cap> <ttl ms> ZREMRANGEBYSCORE below cutoff; over the cap
+//                                           (-1: none) the oldest go, their hashes too;
+//                                           PEXPIREAT the set to its top score + ttl
 //
 // The arguments are views: into strings the list owns (numbers, keys it built), or, without
 // a copy, into the Aggregator that made it (ids, records), so a list is used before its
@@ -59,6 +60,15 @@ class Ops {
   std::vector<std::string_view> args_;
 };
 
+// How far a record's finished_ms may be from its Kafka message's timestamp, and ahead of
+// the recorder's clock.
+inline constexpr int64_t kMaxClockSkewMs = 24LL * 3600 * 1000;
+// Why a parsed record's finished_ms cannot be right (empty: it can): more than
+// kMaxClockSkewMs off its message's timestamp (`message_ms`, < 0: none) or ahead of
+// `now_ms` (a time in µs or s by mistake, a broken clock). Such a record is counted as bad
+// and skipped: it would land in buckets nobody queries and keep keys for centuries.
+std::string implausibleFinish(int64_t finished_ms, int64_t message_ms, int64_t now_ms);
+
 // The in-memory aggregate of one partition's records since its last flush: the delivery
 // log's writes (one hash write per delivery however many of its attempts came in) and the
 // statistics' deltas, summed per bucket. Pure: no I/O, no clock (the flush passes `now`).
@@ -80,6 +90,8 @@ class Aggregator {
   // The operations of a flush at `now_ms` (what expired by then is left out).
   Ops ops(int64_t now_ms) const;
   std::size_t records() const { return records_; }
+  // The bytes of the records taken in (their JSON): what a flush of it carries, roughly.
+  std::size_t bytes() const { return bytes_; }
   bool empty() const { return records_ == 0; }
   void clear();
 
@@ -128,6 +140,7 @@ class Aggregator {
   attempts::Keys keys_;
   Options options_;
   std::size_t records_ = 0;
+  std::size_t bytes_ = 0;
   std::unordered_map<std::string, Delivery> deliveries_;
   // Per subscription, the latest finished_ms seen (for idx:subs and the trims).
   std::map<std::string, int64_t, std::less<>> subscriptions_;

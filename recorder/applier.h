@@ -17,6 +17,14 @@ namespace hookpipe::recorder {
 // it moves it to until it is done with p ("rebuild:<next>"): a recorder that reads either
 // waits (its partition paused) until the rebuild has written a plain offset there.
 inline constexpr std::string_view kRebuildingOffset = "rebuild";
+// What a flush that failed half-way leaves in idx:off:<p> ("failed:<offset before>").
+inline constexpr std::string_view kFailedOffset = "failed";
+
+// Whether a failed apply may be tried again as it is: Redis refused to run the script, or
+// the script failed before its first write (`text` is the error reply). False for an error
+// of the script after it wrote part of the flush (it then fences idx:off:<p> to
+// "failed:<offset>": the partition waits for a rebuild) and for a malformed flush.
+bool retryableApplyError(std::string_view text);
 
 // Writes flushes to Redis: one script call per partition's flush that checks the
 // partition's applied offset (idx:off:<p>) and, only when it still holds what the caller

@@ -25,6 +25,10 @@ RecorderMetrics::RecorderMetrics(metrics::Registry& registry)
       flushes_applied(flushes_.labels({"applied"})),
       flushes_fenced(flushes_.labels({"fenced"})),
       flushes_failed(flushes_.labels({"failed"})),
+      flushes_error(flushes_.labels({"error"})),
+      bad_times(registry.counter("hookpipe_recorder_bad_time_records_total",
+                                 "Records whose finished_ms is more than a day off their "
+                                 "message timestamp or ahead of now (skipped, in bad_records)")),
       flush_seconds(registry.histogram("hookpipe_recorder_flush_duration_seconds",
                                        "One partition's flush (its script call)", kFlushBuckets)),
       unflushed(registry.gauge("hookpipe_recorder_unflushed_records",

@@ -21,6 +21,10 @@ struct RecorderMetrics {
   metrics::Counter& flushes_applied;
   metrics::Counter& flushes_fenced;
   metrics::Counter& flushes_failed;
+  // error: the script failed (an error reply; not Redis unreachable): the partition stops,
+  // its flush is never tried again (recorder/README.md "Script errors").
+  metrics::Counter& flushes_error;
+  metrics::Counter& bad_times;  // records whose finished_ms cannot be right (also bad_records)
   metrics::Histogram& flush_seconds;  // one partition's script call
   metrics::Gauge& unflushed;          // records aggregated in memory, not yet applied
   metrics::Gauge& paused_partitions;  // waiting for an offset, a rebuild, or Redis

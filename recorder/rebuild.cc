@@ -15,7 +15,8 @@
 namespace hookpipe::recorder {
 namespace {
 
-constexpr std::size_t kMaxFlushRecords = 5'000;  // as the recorder's (recorder.h)
+constexpr std::size_t kMaxFlushRecords = 5'000;   // as the recorder's (recorder.h)
+constexpr std::size_t kMaxFlushBytes = 8u << 20;  // as the recorder's
 constexpr auto kFlushInterval = std::chrono::seconds(1);
 constexpr auto kProgressInterval = std::chrono::milliseconds(200);
 
@@ -117,14 +118,24 @@ Result<RebuildSummary> rebuild(const Config& config, std::ostream& progress, boo
       [&](const rd_kafka_message_t* msg) {
         Part& part = parts.at(msg->partition);
         const std::string_view json = kafka::payloadOf(msg);
-        if (auto record = attempts::parse(json)) {
+        auto record = attempts::parse(json);
+        if (record) {
+          rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+          const int64_t ts = rd_kafka_message_timestamp(msg, &type);
+          if (!implausibleFinish(record->finished_ms,
+                                 type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts, kafka::nowMs())
+                   .empty())
+            record = fail("implausible finished_ms");
+        }
+        if (record) {
           part.aggregate.add(*record, json);
           ++summary.records;
         } else {
           ++summary.bad_records;
         }
         part.next = msg->offset + 1;
-        if (part.aggregate.records() >= kMaxFlushRecords) {
+        if (part.aggregate.records() >= kMaxFlushRecords ||
+            part.aggregate.bytes() >= kMaxFlushBytes) {
           if (auto r = flushPart(applier, msg->partition, part, part.next, false); !r) {
             failed = std::unexpected(r.error());
             return false;

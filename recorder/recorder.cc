@@ -53,6 +53,7 @@ Result<std::unique_ptr<Recorder>> Recorder::create(const Config& config,
 }
 
 int Recorder::run(const std::atomic<bool>& stop) {
+  warnIfEvicting();
   next_flush_ = std::chrono::steady_clock::now() + options_.flush_interval;
   last_report_ = std::chrono::steady_clock::now();
   while (!stop && !consumer_->fatal()) {
@@ -114,19 +115,34 @@ void Recorder::take(const rd_kafka_message_t* msg) {
   part.gap_seen = false;
   const std::string_view json = kafka::payloadOf(msg);
   auto record = attempts::parse(json);
+  std::string bad_time;
   if (record) {
+    rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    const int64_t ts = rd_kafka_message_timestamp(msg, &type);
+    bad_time = implausibleFinish(
+        record->finished_ms, type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? -1 : ts, kafka::nowMs());
+    if (!bad_time.empty()) metrics_.bad_times.inc();
+  }
+  if (record && bad_time.empty()) {
     part.aggregate.add(*record, json);
   } else {
     const uint64_t bad = metrics_.bad_records.value() + 1;
     if (bad <= 10 || bad % 1000 == 0)
       log()->warn("bad record partition={} offset={} error=\"{}\" bad_records_total={}",
-                  msg->partition, msg->offset, record.error().message, bad);
+                  msg->partition, msg->offset, record ? bad_time : record.error().message, bad);
     metrics_.bad_records.inc();
   }
   part.next = msg->offset + 1;
   part.dirty = true;
-  if (part.aggregate.records() >= options_.max_flush_records) flush(msg->partition, part);
-  if (!held_for_redis_ && unflushed() >= options_.max_unflushed) {
+  if (full(part.aggregate, options_) && !flush(msg->partition, part) &&
+      part.state == State::kRunning && full(part.aggregate, options_)) {
+    // Redis does not take it: stop this partition at one flush's worth, so the flush that
+    // succeeds later is no bigger than a normal one (a script blocks Redis while it runs).
+    part.held = true;
+    pausePart(msg->partition, part);
+  }
+  if (!held_for_redis_ &&
+      (unflushed() >= options_.max_unflushed || unflushedBytes() >= options_.max_unflushed_bytes)) {
     // Redis is not taking flushes: stop reading (nothing is lost) until it does.
     held_for_redis_ = true;
     for (auto& [p, other] : parts_)
@@ -148,6 +164,16 @@ bool Recorder::start(int32_t partition, Part& part) {
     if (part.retry_at == std::chrono::steady_clock::time_point{})
       log()->info("partition={} waits for a rebuild of the index", partition);
     part.retry_at = std::chrono::steady_clock::now() + kRebuildWait;
+    return false;
+  }
+  if (*offset && (*offset)->starts_with(kFailedOffset)) {
+    // A flush failed half-way in the script: what it wrote cannot be told apart from what
+    // it did not, so nobody applies this partition again until a rebuild.
+    log()->error(
+        "partition={} key={} holds \"{}\": a flush failed half-way; waiting for `hookpipe "
+        "recorder --rebuild` (deleting the key would count records twice)",
+        partition, keys_.offset(partition), **offset);
+    part.retry_at = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     return false;
   }
   std::optional<int64_t> at;
@@ -180,6 +206,7 @@ bool Recorder::start(int32_t partition, Part& part) {
   part.dirty = false;
   part.aggregate.clear();
   part.state = State::kRunning;
+  part.held = false;
   part.retry_at = {};
   if (!held_for_redis_) resumePart(partition, part);
   log()->info("partition={} starts at offset={}{}", partition, *at,
@@ -195,6 +222,22 @@ bool Recorder::flush(int32_t partition, Part& part) {
   auto applied = applier_.apply(partition, part.applied, std::to_string(part.next), ops);
   metrics_.flush_seconds.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
+  if (!applied && !applied.error().retryable) {
+    // The script failed (not an outage): Redis does not roll a script back, so part of the
+    // flush may be written (the script then fenced idx:off:<p> to "failed:..."). Applying
+    // it again could count that part twice: this partition stops here, loudly.
+    metrics_.flushes_error.inc();
+    log()->error(
+        "partition={} flush of {} records failed in the script: {}; the partition is "
+        "stopped (never applied again; run `hookpipe recorder --rebuild` to recover)",
+        partition, part.aggregate.records(), applied.error().message);
+    part.state = State::kFailed;
+    part.aggregate.clear();
+    part.dirty = false;
+    part.held = false;
+    pausePart(partition, part);
+    return true;  // Redis answered: not an outage
+  }
   if (!applied) {
     metrics_.flushes_failed.inc();
     redisFailed(applied.error());
@@ -208,6 +251,10 @@ bool Recorder::flush(int32_t partition, Part& part) {
     part.dirty = false;
     part.aggregate.clear();
     consumer_->storeOffset(topic_, partition, part.next);
+    if (part.held) {
+      part.held = false;
+      if (!held_for_redis_) resumePart(partition, part);
+    }
   } else {
     // Someone else moved the offset (a rebalance we have not seen yet, a rebuild): what
     // was aggregated is theirs to count. Start again from where the index is.
@@ -218,6 +265,7 @@ bool Recorder::flush(int32_t partition, Part& part) {
         partition, part.applied, part.aggregate.records());
     part.aggregate.clear();
     part.dirty = false;
+    part.held = false;
     part.state = State::kStarting;
     pausePart(partition, part);  // run() starts it again
   }
@@ -227,10 +275,11 @@ bool Recorder::flush(int32_t partition, Part& part) {
 void Recorder::flushAll() {
   bool ok = true;
   for (auto& [p, part] : parts_) ok = flush(p, part) && ok;
-  if (ok && held_for_redis_ && unflushed() < options_.max_unflushed) {
+  if (ok && held_for_redis_ && unflushed() < options_.max_unflushed &&
+      unflushedBytes() < options_.max_unflushed_bytes) {
     held_for_redis_ = false;
     for (auto& [p, part] : parts_)
-      if (part.state == State::kRunning) resumePart(p, part);
+      if (part.state == State::kRunning && !part.held) resumePart(p, part);
     log()->info("Redis takes flushes again: partitions resumed");
   }
   metrics_.unflushed.set(static_cast<int64_t>(unflushed()));
@@ -249,6 +298,27 @@ void Recorder::resumePart(int32_t partition, Part& part) {
   consumer_->resumeAt(topic_, partition, part.next >= 0 ? part.next : RD_KAFKA_OFFSET_BEGINNING);
   part.paused = false;
   metrics_.paused_partitions.sub(1);
+}
+
+std::size_t Recorder::unflushedBytes() const {
+  std::size_t n = 0;
+  for (const auto& [_, part] : parts_) n += part.aggregate.bytes();
+  return n;
+}
+
+void Recorder::warnIfEvicting() {
+  // CONFIG may be disabled (renamed, a managed Redis): then nothing is known, nothing said.
+  auto r = redis_.pipeline({{"CONFIG", "GET", "maxmemory-policy"}});
+  if (!r || (*r)[0]->type != REDIS_REPLY_ARRAY || (*r)[0]->elements != 2) return;
+  const redisReply* value = (*r)[0]->element[1];
+  if (value->type != REDIS_REPLY_STRING) return;
+  const std::string policy(value->str, value->len);
+  if (evictsKeysWithoutExpiry(policy))
+    log()->warn(
+        "redis maxmemory-policy={}: Redis may evict the index's offsets (idx:off:*) and a "
+        "recorder would then count records again; run the index's Redis with "
+        "maxmemory-policy noeviction or volatile-* (recorder/README.md)",
+        policy);
 }
 
 std::size_t Recorder::unflushed() const {

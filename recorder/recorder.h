@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/attempts/keys.h"
 #include "common/config/config.h"
@@ -18,6 +19,12 @@
 #include "recorder/metrics.h"
 
 namespace hookpipe::recorder {
+
+// Whether Redis's maxmemory-policy may evict keys without an expiry (allkeys-*): then
+// idx:off:<p> can go and a recorder would apply again from the start (README).
+inline bool evictsKeysWithoutExpiry(std::string_view policy) {
+  return policy.starts_with("allkeys-");
+}
 
 // The recorder role: a group consumer of `attempts` that keeps the delivery-log index in
 // Redis (common/attempts/keys.h).
@@ -35,8 +42,11 @@ namespace hookpipe::recorder {
 // either way each record is counted once. The Kafka group offsets are committed too (the
 // applied ones, so consumer lag shows), but idx:off is the truth.
 //
-// Redis down: flushes fail and are retried with a backoff, the aggregate kept; past
-// max_unflushed records every partition is paused (nothing lost) until a flush succeeds.
+// Redis down: flushes fail and are retried with a backoff, the aggregate kept; a partition
+// whose aggregate is full (max_flush_records/bytes) is paused until its flush succeeds, and
+// past max_unflushed records (or bytes) every partition is (nothing lost).
+// A flush the script fails (an error reply, not an outage) is never tried again: the
+// partition stops (State::kFailed), logged and counted (README "Script errors").
 //
 // Threads: run() owns the consumer, the Redis client and the aggregates; the rebalance
 // callbacks run inside its poll().
@@ -47,8 +57,19 @@ class Recorder final : public kafka::RebalanceListener {
     // A partition's aggregate is flushed at this size: the script blocks Redis while it runs
     // (about 30 µs a record, README "Cost"), so a flush stays near 150 ms at most.
     std::size_t max_flush_records = 5'000;
-    std::size_t max_unflushed = 200'000;  // all partitions paused at this many
+    // ... or at this many bytes of records (large records: a flush's size, not its count,
+    // is what the script's time grows with).
+    std::size_t max_flush_bytes = 8u << 20;
+    std::size_t max_unflushed = 200'000;           // all partitions paused at this many
+    std::size_t max_unflushed_bytes = 256u << 20;  // ... or this many bytes
   };
+  // A partition's aggregate is due for a flush (max_flush_records or max_flush_bytes); a
+  // partition whose flush failed is paused once it is this full, so the flush that
+  // succeeds after an outage is no bigger than a normal one.
+  static bool full(const Aggregator& aggregate, const Options& options) {
+    return aggregate.records() >= options.max_flush_records ||
+           aggregate.bytes() >= options.max_flush_bytes;
+  }
   static Result<std::unique_ptr<Recorder>> create(const Config& config, metrics::Registry& registry,
                                                   Options options);
   static Result<std::unique_ptr<Recorder>> create(const Config& config,
@@ -69,7 +90,9 @@ class Recorder final : public kafka::RebalanceListener {
   const RecorderMetrics& metrics() const { return metrics_; }
 
  private:
-  enum class State { kStarting, kRunning };
+  // kFailed: its flush failed in the script (not retryable): paused until the partition is
+  // revoked; never applied again.
+  enum class State { kStarting, kRunning, kFailed };
   struct Part {
     explicit Part(Aggregator a) : aggregate(std::move(a)) {}
     State state = State::kStarting;
@@ -77,6 +100,7 @@ class Recorder final : public kafka::RebalanceListener {
     int64_t next = -1;      // the next offset to take in; -1: from the start, nothing taken yet
     bool dirty = false;     // `next` moved since `applied`
     bool paused = false;    // by this recorder (starting, or held for Redis)
+    bool held = false;      // paused: its aggregate is full and its last flush failed
     bool gap_seen = false;  // a record past `next` came: seeked back once to check
     Aggregator aggregate;
     std::chrono::steady_clock::time_point retry_at{};
@@ -91,6 +115,8 @@ class Recorder final : public kafka::RebalanceListener {
   void pausePart(int32_t partition, Part& part);
   void resumePart(int32_t partition, Part& part);
   std::size_t unflushed() const;
+  std::size_t unflushedBytes() const;
+  void warnIfEvicting();
   void redisFailed(const Error& error);
   void redisOk();
   void report();

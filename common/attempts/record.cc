@@ -290,6 +290,12 @@ Result<Record> parse(std::string_view json) {
     r.payload_partition = static_cast<int32_t>(partition);
     r.payload_offset = offset;
   }
+  // Epoch milliseconds from 1970 to 9999-12-31: a record in µs or seconds by mistake, or
+  // near INT64_MAX, is refused here, and its readers' time arithmetic cannot overflow.
+  constexpr int64_t kMaxTimeMs = 253'402'300'799'999;
+  if (r.finished_ms < 0 || r.finished_ms > kMaxTimeMs)
+    return fail("attempt record: bad field finished_ms (out of range: " +
+                std::to_string(r.finished_ms) + ")");
   if (r.outcome != "delivered" && r.outcome != "retried" && r.outcome != "dead_lettered")
     return fail("attempt record: bad field outcome (unknown: '" + r.outcome + "')");
   if (r.attempt < 1) return fail("attempt record: bad field attempt (must be at least 1)");

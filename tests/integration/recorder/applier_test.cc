@@ -85,7 +85,8 @@ TEST_F(ApplierTest, TrimsASubscriptionLogToItsCapWithTheDeliveries) {
        {std::string("Z"), keys_.subscriptionLog("sub"), std::string("5"), std::string("1"),
         std::string("d0"), std::string("2"), std::string("d1"), std::string("3"), std::string("d2"),
         std::string("4"), std::string("d3"), std::string("5"), std::string("d4"), std::string("T"),
-        keys_.subscriptionLog("sub"), std::string("2"), std::string("3")})
+        keys_.subscriptionLog("sub"), std::string("2"), std::string("3"),
+        std::string("9999999999999")})
     ops.push_back(x);
   auto r = applier_.apply(0, "", "5", ops);
   ASSERT_TRUE(r.has_value() && *r);
@@ -95,6 +96,105 @@ TEST_F(ApplierTest, TrimsASubscriptionLogToItsCapWithTheDeliveries) {
   auto e = redis_.pipeline({{"EXISTS", keys_.delivery("d0"), keys_.delivery("d1"),
                              keys_.delivery("d2"), keys_.delivery("d4")}});
   EXPECT_EQ((*e)[0]->integer, 3);  // d0 remains until it expires; d1 was deleted with the cap
+}
+
+TEST_F(ApplierTest, WritesADeliveryWithMoreAttemptsThanLuaCanUnpackAtOnce) {
+  // 5,000 attempts of one delivery: 10,000 HSET arguments, past Lua's ~8,000 C stack slots.
+  recorder::Ops ops = {"D", "big", "sub", "5000"};
+  for (int n = 1; n <= 5000; ++n) {
+    ops.push_back(std::string("a").append(std::to_string(n)));  // attemptField(n)
+    ops.push_back("{}");
+  }
+  ops.push_back("9999999999999");
+  auto r = applier_.apply(0, "", "1", ops);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_TRUE(*r);
+  EXPECT_EQ(hgetall(redis_, keys_.delivery("big")).size(), 5001u);  // s + 5,000 attempts
+  EXPECT_EQ(get(keys_.offset(0)), "1");
+}
+
+TEST_F(ApplierTest, ReadsAndWritesAStatsHashOfManyFieldsInChunks) {
+  // 5,000 event types: an HMGET of 10,005 fields, beyond one unpack().
+  const std::string key = keys_.stats("all", attempts::Granularity::kDay, 0);
+  recorder::Ops ops = {"S", key, "9999999999999", "1", "n", "5000", "", "", "5000"};
+  for (int i = 0; i < 5000; ++i) {
+    ops.push_back("type." + std::to_string(i));
+    ops.push_back("1");
+    ops.push_back("0");
+  }
+  auto r = applier_.apply(0, "", "1", ops);
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_TRUE(*r);
+  const Hash h = hgetall(redis_, key);
+  EXPECT_EQ(h.at("n"), "5000");
+  EXPECT_EQ(h.at("t:(other)"), std::to_string(5000 - attempts::kMaxEventTypesPerBucket));
+}
+
+TEST_F(ApplierTest, AScriptErrorAfterAWriteFencesThePartitionAndIsNotRetryable) {
+  const std::string wrong = keys_.stats("all", attempts::Granularity::kDay, 0);
+  ASSERT_TRUE(redis_.pipeline({{"SET", wrong, "not a hash"}}));
+  // The D op writes, then the S op meets a string: WRONGTYPE half-way.
+  const recorder::Ops ops = {"D", "d1",  "sub",           "1", "a1", "{}", "9999999999999",
+                             "S", wrong, "9999999999999", "1", "n",  "1",  "",
+                             "",  "0"};
+  auto r = applier_.apply(0, "7", "9", ops);  // expected "7": set it first
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(*r);  // fenced: the offset is absent, not 7
+  ASSERT_TRUE(redis_.pipeline({{"SET", keys_.offset(0), "7"}}));
+  r = applier_.apply(0, "7", "9", ops);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_FALSE(r.error().retryable) << r.error().message;
+  EXPECT_NE(r.error().message.find("WRONGTYPE"), std::string::npos) << r.error().message;
+  // What was written stays (Redis does not roll back), and nobody applies it again.
+  EXPECT_EQ(get(keys_.offset(0)), std::string(recorder::kFailedOffset) + ":7");
+  auto again = applier_.apply(0, "7", "9", ops);
+  ASSERT_TRUE(again.has_value());
+  EXPECT_FALSE(*again);
+}
+
+TEST_F(ApplierTest, AScriptErrorBeforeAnyWriteLeavesTheOffsetAndIsNotRetried) {
+  const std::string wrong = keys_.stats("all", attempts::Granularity::kDay, 0);
+  ASSERT_TRUE(redis_.pipeline({{"SET", wrong, "not a hash"}}));
+  const recorder::Ops ops = {"S", wrong, "9999999999999", "1", "n", "1", "", "", "0"};
+  auto r = applier_.apply(0, "", "9", ops);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("HOOKPIPE_NOWRITE WRONGTYPE"), std::string::npos)
+      << r.error().message;
+  EXPECT_FALSE(r.error().retryable);         // a repeat would meet it again
+  EXPECT_EQ(get(keys_.offset(0)), "(nil)");  // nothing written: not fenced
+}
+
+TEST_F(ApplierTest, AMalformedFlushIsRefusedBeforeAnyWrite) {
+  // A good D op, then an S op whose counts run past the end.
+  const recorder::Ops ops = {"D", "d1", "sub", "1", "a1", "{}", "9999999999999",
+                             "S", "k",  "1",   "9"};
+  auto r = applier_.apply(0, "", "9", ops);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_FALSE(r.error().retryable);
+  auto e = redis_.pipeline({{"EXISTS", keys_.delivery("d1")}});
+  EXPECT_EQ((*e)[0]->integer, 0);
+  EXPECT_EQ(get(keys_.offset(0)), "(nil)");
+}
+
+TEST_F(ApplierTest, ASubscriptionLogExpiresWithItsNewestDelivery) {
+  const int64_t newest = kafka::nowMs() + 60'000;
+  const recorder::Ops ops = {"Z",
+                             keys_.subscriptionLog("sub"),
+                             "2",
+                             std::to_string(newest - 1000),
+                             "d0",
+                             std::to_string(newest),
+                             "d1",
+                             "T",
+                             keys_.subscriptionLog("sub"),
+                             "0",
+                             "-1",
+                             "3600000"};
+  auto r = applier_.apply(0, "", "1", ops);
+  ASSERT_TRUE(r.has_value() && *r) << (r ? "" : r.error().message);
+  auto t = redis_.pipeline({{"PEXPIRETIME", keys_.subscriptionLog("sub")}});
+  ASSERT_EQ((*t)[0]->type, REDIS_REPLY_INTEGER);
+  EXPECT_EQ((*t)[0]->integer, newest + 3'600'000);
 }
 
 }  // namespace

@@ -91,6 +91,30 @@ TEST_F(RecorderTest, GarbageRecordsAreSkippedAndCounted) {
   EXPECT_EQ(actualStats(redis_, *keys_), expectedStats(*keys_, records));
 }
 
+TEST_F(RecorderTest, RecordsWhoseFinishTimeIsADayOffTheirMessageAreSkippedAndCounted) {
+  const int64_t now = kafka::nowMs();
+  const auto records = sampleRecords(30, 2, now);
+  // Valid records, but one finished "in 3 days" and one finished 3 days before the broker
+  // took it (the message timestamp is the produce time here).
+  auto odd = sampleRecords(2, 2, now);
+  odd[0].delivery_id = "dlv_future";
+  odd[0].finished_ms = now + 3LL * 86400'000;
+  odd[1].delivery_id = "dlv_past";
+  odd[1].finished_ms = now - 3LL * 86400'000;
+  std::vector<std::string> raw;
+  for (const auto& r : odd) attempts::encode(r, raw.emplace_back());
+  produce(config_, records, raw);
+  InProcessRecorder recorder(config_);
+  ASSERT_TRUE(caughtUp(32, 60s));
+  EXPECT_EQ(recorder.metrics().bad_times.value(), 2u);
+  EXPECT_EQ(recorder.metrics().bad_records.value(), 2u);
+  EXPECT_EQ(recorder.metrics().records.value(), 30u);
+  EXPECT_EQ(actualStats(redis_, *keys_), expectedStats(*keys_, records));
+  auto e =
+      redis_.pipeline({{"EXISTS", keys_->delivery("dlv_future"), keys_->delivery("dlv_past")}});
+  EXPECT_EQ((*e)[0]->integer, 0);
+}
+
 TEST_F(RecorderTest, TrimsEachSubscriptionToTheCapAndTheRetention) {
   const int64_t now = kafka::nowMs();
   std::vector<attempts::Record> records = sampleRecords(60, 1, now);  // 20 deliveries, sub_0

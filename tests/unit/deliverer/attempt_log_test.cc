@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "common/metrics/metrics.h"
+#include "support/poll.h"
 
 namespace hookpipe::deliverer {
 namespace {
@@ -48,6 +49,40 @@ TEST(AttemptLog, AFullQueueDropsRecordsWithoutBlockingAndShutdownPurgesTheRest) 
   EXPECT_EQ(metrics.attempt_log_produced.value(), 0u);
   EXPECT_EQ(registry.value("hookpipe_deliverer_attempt_log_records_total", {{"result", "dropped"}}),
             15);
+}
+
+TEST(AttemptLog, AFatalProducerErrorReplacesTheProducerAndTheLogGoesOn) {
+  Config config;
+  config.brokers = "127.0.0.1:1";  // unused: librdkafka's mock cluster serves the producer
+  config.topics.prefix = "unit.";
+  metrics::Registry registry;
+  DelivererMetrics metrics(registry);
+  ::setenv("HOOKPIPE_KAFKA_TEST_MOCK_NUM_BROKERS", "1", 1);
+  auto log = AttemptLog::create(config, metrics, 1000ms);
+  ASSERT_TRUE(log) << log.error().message;
+
+  observe::Attempt a;
+  a.outcome = observe::Outcome::kDelivered;
+  a.subscription_id = "sub_1";
+  a.delivery_id = "dlv_1";
+  a.attempt = 1;
+  (*log)->onAttempt(a);
+  EXPECT_TRUE(testkit::pollUntil([&] { return metrics.attempt_log_produced.value() == 1; }, 10s));
+
+  // What an idempotent producer's sequence error does: the handle is dead for good.
+  rd_kafka_t* first = (*log)->handleForTesting();
+  ASSERT_EQ(
+      rd_kafka_test_fatal_error(first, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, "unit test"),
+      RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_TRUE(testkit::pollUntil([&] { return metrics.attempt_log_restarts.value() == 1; }, 10s));
+  EXPECT_NE((*log)->handleForTesting(), first);
+  (*log)->onAttempt(a);
+  EXPECT_TRUE(testkit::pollUntil([&] { return metrics.attempt_log_produced.value() == 2; }, 10s))
+      << "dropped=" << metrics.attempt_log_dropped.value()
+      << " failed=" << metrics.attempt_log_failed.value();
+  EXPECT_EQ(registry.value("hookpipe_deliverer_attempt_log_producer_restarts_total", {}), 1);
+  log->reset();
+  ::unsetenv("HOOKPIPE_KAFKA_TEST_MOCK_NUM_BROKERS");
 }
 
 }  // namespace

@@ -77,7 +77,7 @@ struct Store {
       } else if (op == "T") {
         auto& z = zsets[ops[i + 1]];
         std::erase_if(z, [&](const auto& m) { return m.second < std::stoll(ops[i + 2]); });
-        i += 4;  // the cap is the script's: tested on the real Redis
+        i += 5;  // the cap and the expiry are the script's: tested on the real Redis
       } else {
         FAIL() << "unknown op " << op << " at " << i;
       }
@@ -215,6 +215,95 @@ TEST_F(AggregatorTest, CapsEventTypesPerBucketInMemory) {
     if (f.starts_with("t:") && f != "t:" + std::string(attempts::kOtherEventTypes)) ++types;
   EXPECT_EQ(types, attempts::kMaxEventTypesPerBucket);
   EXPECT_EQ(store_.num(stats("all", Granularity::kMinute), "t:(other)"), 5);
+}
+
+// The most event types any one S op of `ops` carries.
+std::size_t maxEventTypesOfAnOp(const Ops& list) {
+  const std::vector<std::string> ops(list.args().begin(), list.args().end());
+  std::size_t most = 0;
+  for (std::size_t i = 0; i < ops.size();) {
+    if (ops[i] == "D") {
+      i += 5 + 2 * std::stoul(ops[i + 3]);
+    } else if (ops[i] == "Z") {
+      i += 3 + 2 * std::stoul(ops[i + 2]);
+    } else if (ops[i] == "S") {
+      const std::size_t l0 = i + 4 + 2 * std::stoul(ops[i + 3]);
+      const std::size_t m = std::stoul(ops[l0 + 2]);
+      most = std::max(most, m);
+      i = l0 + 3 + 3 * m;
+    } else {
+      i += 5;  // T
+    }
+  }
+  return most;
+}
+
+TEST_F(AggregatorTest, CapsEventTypesOfTheBucketsSummedFromManyMinutesAndSubscriptions) {
+  // Each (subscription, minute) holds few types, but the hour, the day, the tenant and
+  // "all" fold 600 of them: one S op must still carry at most the cap (+ "(other)"), or the
+  // script's argument lists grow without bound.
+  int64_t n = 0;
+  for (int i = 0; i < 300; ++i) {
+    const std::string k = std::to_string(i);
+    Record r = attempt("s" + k, "sub_" + k, 1, "delivered", 200, 100);
+    r.event_type = "sub.type." + k;
+    add(r);
+    Record m = attempt("m" + k, "sub_x", 1, "retried", 503, 100, kT - 3600'000 + i * 10'000);
+    m.event_type = "minute.type." + k;
+    add(m);
+    n += 2;
+  }
+  const Ops ops = agg_.ops(kNow);
+  EXPECT_LE(maxEventTypesOfAnOp(ops),
+            static_cast<std::size_t>(attempts::kMaxEventTypesPerBucket) + 1);
+  flush();
+  const std::string day = stats("all", Granularity::kDay);
+  int64_t typed = 0;
+  int named = 0;
+  for (const auto& [f, v] : store_.hashes[day])
+    if (f.starts_with("t:")) {
+      typed += std::stoll(v);
+      if (f != "t:" + std::string(attempts::kOtherEventTypes)) ++named;
+    }
+  EXPECT_EQ(named, attempts::kMaxEventTypesPerBucket);
+  EXPECT_EQ(typed, n);  // nothing lost: the rest is under "(other)"
+  EXPECT_EQ(store_.num(day, "t:(other)"), n - attempts::kMaxEventTypesPerBucket);
+  EXPECT_EQ(store_.num(day, "n"), n);
+}
+
+TEST_F(AggregatorTest, ExpiriesOfATimeNearTheEndOfInt64SaturateInsteadOfWrapping) {
+  const int64_t huge = INT64_MAX - 5;
+  add(attempt("d1", "sub_a", 1, "delivered", 200, 100, huge));
+  flush();
+  EXPECT_EQ(store_.expiry.at(keys_.delivery("d1")), INT64_MAX);
+  const std::string day =
+      keys_.stats("all", Granularity::kDay, attempts::bucketStart(Granularity::kDay, huge));
+  ASSERT_TRUE(store_.expiry.contains(day));
+  EXPECT_EQ(store_.expiry.at(day), INT64_MAX);
+}
+
+TEST(ImplausibleFinish, AcceptsTimesWithinADayOfTheMessageAndNotAheadOfNow) {
+  EXPECT_EQ(implausibleFinish(kT, kT + 5, kNow), "");
+  EXPECT_EQ(implausibleFinish(kT, -1, kNow), "");  // no message timestamp: only the clock
+  EXPECT_EQ(implausibleFinish(kT - 30LL * 86400'000, kT - 30LL * 86400'000, kNow), "");  // old
+  EXPECT_NE(implausibleFinish(kT * 1000, kT, kNow), "");         // µs by mistake
+  EXPECT_NE(implausibleFinish(kT * 1000, kT * 1000, kNow), "");  // and its timestamp too
+  EXPECT_NE(implausibleFinish(kT + kMaxClockSkewMs + 1, kT, kT + kMaxClockSkewMs * 2), "");
+  EXPECT_NE(implausibleFinish(kT - kMaxClockSkewMs - 1, kT, kNow), "");
+  EXPECT_NE(implausibleFinish(INT64_MAX, INT64_MAX, kNow), "");
+  EXPECT_NE(implausibleFinish(-1, -1, kNow), "");
+}
+
+TEST_F(AggregatorTest, CountsTheBytesOfWhatItHolds) {
+  EXPECT_EQ(agg_.bytes(), 0u);
+  Record r = attempt("d1", "sub_a", 1, "delivered", 200, 100);
+  std::string json;
+  attempts::encode(r, json);
+  agg_.add(r, json);
+  agg_.add(r, json);
+  EXPECT_EQ(agg_.bytes(), 2 * json.size());
+  agg_.clear();
+  EXPECT_EQ(agg_.bytes(), 0u);
 }
 
 TEST_F(AggregatorTest, AnAttemptSeenTwiceIsKeptOnceInTheDeliveryHash) {

@@ -269,6 +269,12 @@ TEST(AttemptRecord, AFieldOfTheWrongTypeIsAnErrorNamingIt) {
        "outcome"},
       {R"({"delivery_id":null,"subscription_id":"s","attempt":1,"outcome":"delivered","finished_ms":5})",
        "delivery_id"},
+      {R"({"delivery_id":"d","subscription_id":"s","attempt":1,"outcome":"delivered","finished_ms":-1})",
+       "finished_ms"},
+      {R"({"delivery_id":"d","subscription_id":"s","attempt":1,"outcome":"delivered","finished_ms":9223372036854775807})",
+       "finished_ms"},
+      {R"({"delivery_id":"d","subscription_id":"s","attempt":1,"outcome":"delivered","finished_ms":1767972610000000})",
+       "finished_ms"},
   };
   for (const auto& [json, field] : cases) {
     auto r = parse(json);
