@@ -373,8 +373,10 @@ TEST_F(StreamTest, BadParametersAreRefusedWithTheParameterNamed) {
   EXPECT_NE(r.body.find("partitions"), std::string::npos) << r.body;
   // As many partitions as the topics have, but past the end of the log.
   std::string beyond;
-  for (int i = 0; i < pipeline_->config().events_partitions; ++i)
-    beyond += (i ? "," : "") + std::string("999999999");
+  for (int i = 0; i < pipeline_->config().events_partitions; ++i) {
+    if (i > 0) beyond += ',';
+    beyond += "999999999";
+  }
   beyond += ".";
   for (int i = 0; i < pipeline_->config().attempts_partitions; ++i) beyond += (i ? ",0" : "0");
   r = get("", {"Last-Event-ID: " + beyond});
