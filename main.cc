@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "common/attempts/export_command.h"
 #include "common/attempts/command.h"
+#include "common/attempts/export_command.h"
 #include "common/config/config.h"
 #include "common/dlq/command.h"
 #include "common/loadtest/command.h"

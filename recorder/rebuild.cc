@@ -101,7 +101,7 @@ Result<RebuildSummary> rebuild(const Config& config, std::ostream& progress, boo
              << "] " << static_cast<int>(pct) << "% " << summary.records + summary.bad_records
              << "/" << total << " records" << (last ? "\n" : "") << std::flush;
   };
-  auto flushDue = [&]() -> bool {
+  auto flush_due = [&]() -> bool {
     if (std::chrono::steady_clock::now() < next_flush) return true;
     next_flush = std::chrono::steady_clock::now() + kFlushInterval;
     for (auto& [p, part] : parts) {
@@ -145,9 +145,9 @@ Result<RebuildSummary> rebuild(const Config& config, std::ostream& progress, boo
           next_progress = std::chrono::steady_clock::now() + kProgressInterval;
           show(false);
         }
-        return flushDue();
+        return flush_due();
       },
-      kafka::Reader::ReadOptions{.idle = [&] { (void)flushDue(); }});
+      kafka::Reader::ReadOptions{.idle = [&] { (void)flush_due(); }});
   if (!failed) return std::unexpected(failed.error());
   if (!read) return std::unexpected(read.error());
   // Every partition ends at the high watermark taken at the start, where the recorders

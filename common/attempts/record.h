@@ -30,20 +30,20 @@ struct Record {
   std::string event_id;
   std::string event_type;
   std::string subscription_id;
-  std::string tenant;  // the subscription's tenant ("" for none)
-  int attempt = 0;     // 1 for the first
-  std::string outcome;  // "delivered", "retried", "dead_lettered"
-  std::string reason;   // the dead-letter reason (hp-dlq-reason); "" otherwise
-  bool attempted = false;  // an HTTP request was made
-  int64_t started_ms = 0;  // the request's start, wall clock (the finish time when no request)
+  std::string tenant;       // the subscription's tenant ("" for none)
+  int attempt = 0;          // 1 for the first
+  std::string outcome;      // "delivered", "retried", "dead_lettered"
+  std::string reason;       // the dead-letter reason (hp-dlq-reason); "" otherwise
+  bool attempted = false;   // an HTTP request was made
+  int64_t started_ms = 0;   // the request's start, wall clock (the finish time when no request)
   int64_t finished_ms = 0;  // when the attempt finished: the record's time in the index
   int64_t duration_us = 0;
-  long status = 0;  // the HTTP status, 0 without a response
+  long status = 0;          // the HTTP status, 0 without a response
   std::string error_class;  // webhook::classify()'s class, "" when delivered
   std::string error_message;
   uint64_t request_bytes = 0;
   uint64_t response_bytes = 0;
-  std::string response_body;  // the first kResponseBodyBytes of it, as read (UTF-8 repaired)
+  std::string response_body;    // the first kResponseBodyBytes of it, as read (UTF-8 repaired)
   int64_t next_attempt_ms = 0;  // retried: when the next attempt is due; 0 otherwise
   // Where the delivery's record (the body sent) was read from.
   std::string payload_topic;

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "common/attempts/record.h"
 #include "common/attempts/query.h"
+#include "common/attempts/record.h"
 #include "common/config/config.h"
 #include "common/dlq/query.h"
 #include "common/filter/filter.h"
