@@ -58,7 +58,13 @@ DelivererMetrics::DelivererMetrics(metrics::Registry& r)
       redis_round_trips_rate_limit(redis_round_trips_family.labels({"rate_limit"})),
       redis_errors_rate_limit(redis_errors_family.labels({"rate_limit"})),
       redis_round_trips_dedup(redis_round_trips_family.labels({"dedup"})),
-      redis_errors_dedup(redis_errors_family.labels({"dedup"})) {
+      redis_errors_dedup(redis_errors_family.labels({"dedup"})),
+      operational_events_family(r.counterFamily("hookpipe_deliverer_operational_events_total",
+                                                "Operational (hookpipe.*) events by outcome",
+                                                {"outcome"})),
+      operational_events_produced(operational_events_family.labels({"produced"})),
+      operational_events_failed(operational_events_family.labels({"failed"})),
+      operational_events_dropped(operational_events_family.labels({"dropped"})) {
   for (int o = 0; o < 5; ++o)
     steps[static_cast<std::size_t>(o)] =
         &steps_family.labels({observe::name(static_cast<observe::Outcome>(o))});
