@@ -1,6 +1,7 @@
 #include "deliverer/operational_events.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "common/json/event.h"
 #include "common/log/log.h"
@@ -144,7 +145,7 @@ void OperationalEvents::run() {
       facts.swap(queue_);
       due = stopping ? dead_letters_.takeAll() : dead_letters_.takeDue(kafka::nowMs());
       if (const int64_t d = dead_letters_.dropped(); d > dropped_reported_) {
-        metrics_.operational_events_dropped.add(d - dropped_reported_);
+        metrics_.operational_events_dropped.inc(static_cast<uint64_t>(d - dropped_reported_));
         dropped_reported_ = d;
       }
     }

@@ -1,6 +1,8 @@
 #include "common/ops_events/event.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <cstdio>
 #include <ctime>
 
 namespace hookpipe::ops_events {

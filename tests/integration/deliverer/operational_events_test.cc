@@ -26,11 +26,14 @@ constexpr auto kWindow = 3s;  // HOOKPIPE_OPERATIONAL_EVENTS_WINDOW in these tes
 
 class OperationalEventsTest : public PipelineFixture {
  protected:
-  // The API, router, retry role and a one-worker deliverer with `env`; a subscription to
-  // hookpipe.* at the healthy `ops_` receiver.
-  void start(std::map<std::string, std::string> env = {}) {
-    ASSERT_NO_FATAL_FAILURE(startApi());
+  // The API and a subscription to hookpipe.* at the healthy `ops_` receiver; the test's
+  // own subscriptions are made next, before startRoles() (so the router has them all).
+  void startApi() {
+    ASSERT_NO_FATAL_FAILURE(PipelineFixture::startApi());
     ops_sub_ = subscribe(R"({"url":")" + ops_.url("/ops") + R"(","events":["hookpipe.*"]})").id;
+  }
+  // The router, the retry role and a one-worker deliverer with `env`.
+  void startRoles(std::map<std::string, std::string> env = {}) {
     pipeline_->start("router");
     pipeline_->start("retry");
     env["HOOKPIPE_DELIVERER_THREADS"] = "1";
@@ -77,13 +80,14 @@ class OperationalEventsTest : public PipelineFixture {
 TEST_F(OperationalEventsTest, ABreakerOpeningAndItsRecoveryReachAHookpipeSubscription) {
   std::atomic<bool> healthy{false};
   Receiver down([&](const ReceivedRequest&) { return healthy ? 200 : 503; });
-  ASSERT_NO_FATAL_FAILURE(start({{"HOOKPIPE_BREAKER_WINDOW", "2s"},
-                                 {"HOOKPIPE_BREAKER_COOLDOWN", "3s"},
-                                 {"HOOKPIPE_ENDPOINT_CONCURRENCY", "4"}}));
+  ASSERT_NO_FATAL_FAILURE(startApi());
   const auto sub = subscribe(R"({"url":")" + down.url("/down") +
                              R"(","events":["down.*"],"tenant":"acme","retry_config":)"
                              R"({"strategy":"fixed","retry_delay":500,"max_retries":100,)"
                              R"("jitter":false}})");
+  startRoles({{"HOOKPIPE_BREAKER_WINDOW", "2s"},
+              {"HOOKPIPE_BREAKER_COOLDOWN", "3s"},
+              {"HOOKPIPE_ENDPOINT_CONCURRENCY", "4"}});
   produceEvents("down.event", 30, "acme");
   ASSERT_TRUE(testkit::pollUntil(
       [&] { return !received("hookpipe.subscription.breaker_opened", sub.id).empty(); }, 60s))
@@ -117,9 +121,10 @@ TEST_F(OperationalEventsTest, ABreakerOpeningAndItsRecoveryReachAHookpipeSubscri
 
 TEST_F(OperationalEventsTest, A410GivesOneSubscriptionDisabledEvent) {
   Receiver gone([](const ReceivedRequest&) { return 410; });
-  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(startApi());
   const auto sub = subscribe(R"({"url":")" + gone.url("/gone") +
                              R"(","events":["gone.*"],"name":"going away"})");
+  startRoles();
   produceEvents("gone.event", 5);
   ASSERT_TRUE(testkit::pollUntil(
       [&] { return !received("hookpipe.subscription.disabled", sub.id).empty(); }, 60s))
@@ -138,8 +143,9 @@ TEST_F(OperationalEventsTest, A410GivesOneSubscriptionDisabledEvent) {
 
 TEST_F(OperationalEventsTest, FiftyDeadLettersWithinAWindowGiveOneEventWithTheirCount) {
   Receiver bad([](const ReceivedRequest&) { return 400; });
-  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(startApi());
   const auto sub = subscribe(R"({"url":")" + bad.url("/bad") + R"(","events":["bad.*"]})");
+  startRoles();
   produceEvents("bad.event", 50);
   ASSERT_TRUE(testkit::pollUntil(
       [&] { return !received("hookpipe.delivery.dead_lettered", sub.id).empty(); }, 60s))
@@ -166,10 +172,11 @@ TEST_F(OperationalEventsTest, DeadLettersOfOperationalEventsRaiseNoOperationalEv
   // operational event dead-letters there, and none of those dead letters is reported.
   Receiver refuses([](const ReceivedRequest&) { return 400; });
   Receiver bad([](const ReceivedRequest&) { return 400; });
-  ASSERT_NO_FATAL_FAILURE(start());
+  ASSERT_NO_FATAL_FAILURE(startApi());
   const auto loop =
       subscribe(R"({"url":")" + refuses.url("/loop") + R"(","events":["hookpipe.*"]})");
   const auto user = subscribe(R"({"url":")" + bad.url("/bad") + R"(","events":["bad.*"]})");
+  startRoles();
   produceEvents("bad.event", 10);
   // The user subscription's dead letters: one event, to both hookpipe.* subscriptions.
   ASSERT_TRUE(testkit::pollUntil(
@@ -211,7 +218,8 @@ TEST_F(OperationalEventsTest, TheTypesAreInTheCatalogWithSchemasAndExamples) {
         listed.clear();
         auto res = httpRequest("GET", pipeline_->apiUrl("/v1/event-types"), "");
         if (res.status != 200) return false;
-        for (const auto& t : boost::json::parse(res.body).at("data").as_array())
+        const boost::json::value list = boost::json::parse(res.body);
+        for (const auto& t : list.at("data").as_array())
           listed[std::string(t.at("name").as_string())] = t.as_object();
         for (const auto& n : names)
           if (!listed.contains(n)) return false;

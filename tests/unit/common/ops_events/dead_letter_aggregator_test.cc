@@ -170,10 +170,12 @@ TEST(OperationalEvent, EachTypesDataHoldsWhatItsSchemaRequires) {
   };
   for (const auto& [type, json] : data) {
     auto v = boost::json::parse(json).as_object();
-    for (const CatalogEntry& e : catalog())
-      if (e.name == type)
-        for (const auto& field : boost::json::parse(e.schema_json).at("required").as_array())
-          EXPECT_TRUE(v.contains(field.as_string())) << type << " " << field;
+    for (const CatalogEntry& e : catalog()) {
+      if (e.name != type) continue;
+      const boost::json::value schema = boost::json::parse(e.schema_json);
+      for (const auto& field : schema.at("required").as_array())
+        EXPECT_TRUE(v.contains(field.as_string())) << type << " " << field;
+    }
   }
   EXPECT_EQ(boost::json::parse(data[2].second).at("open_ms").as_int64(), 7);
 }
