@@ -1,5 +1,7 @@
 #include "producer/operational_types.h"
 
+#include <chrono>
+
 #include "common/json/event.h"
 #include "common/log/log.h"
 #include "common/ops_events/catalog.h"
@@ -38,7 +40,12 @@ int registerOperationalEventTypes(EventTypeTable& table, kafka::Producer& produc
     }
     ++written;
   }
-  if (written > 0) logger("producer")->info("registered operational event types count={}", written);
+  if (written == 0) return 0;
+  // In the catalog before the API serves (the acknowledgements update the table); a broker
+  // that does not acknowledge in time only delays them.
+  if (!producer.flush(std::chrono::seconds(10)))
+    logger("producer")->warn("operational event types not acknowledged yet count={}", written);
+  logger("producer")->info("registered operational event types count={}", written);
   return written;
 }
 
