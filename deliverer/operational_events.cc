@@ -32,8 +32,7 @@ std::shared_ptr<OperationalEvents> OperationalEvents::create(const Config& confi
 OperationalEvents::OperationalEvents(const Config& config, const SubscriptionTable& table,
                                      DelivererMetrics& metrics,
                                      std::unique_ptr<kafka::Producer> producer)
-    : config_(config),
-      table_(table),
+    : table_(table),
       metrics_(metrics),
       producer_(std::move(producer)),
       topic_(config.topics.events()),

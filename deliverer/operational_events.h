@@ -82,7 +82,6 @@ class OperationalEvents final : public observe::DeliveryObserver, public Breaker
   void publishFact(const Fact& f);
   void publishSummary(const ops_events::DeadLetterSummary& s);
 
-  const Config& config_;
   const SubscriptionTable& table_;
   DelivererMetrics& metrics_;
   std::unique_ptr<kafka::Producer> producer_;
