@@ -207,6 +207,27 @@ TEST_F(OperationalEventsTest, DeadLettersOfOperationalEventsRaiseNoOperationalEv
   EXPECT_EQ(seen, 1u);
 }
 
+TEST_F(OperationalEventsTest, TurnedOffTheDelivererPublishesNone) {
+  Receiver gone([](const ReceivedRequest&) { return 410; });
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  const auto sub = subscribe(R"({"url":")" + gone.url("/gone") + R"(","events":["gone.*"]})");
+  startRoles({{"HOOKPIPE_OPERATIONAL_EVENTS", "false"}});
+  produceEvents("gone.event", 5);
+  // Disabled and dead-lettered as ever ...
+  ASSERT_TRUE(testkit::pollUntil(
+      [&] {
+        return readTopic(pipeline_->config(), pipeline_->config().topics.dlq()).size() >=
+                   gone.requestsTo("/gone").size() &&
+               !gone.requestsTo("/gone").empty();
+      },
+      60s))
+      << pipeline_->logs();
+  // ... and no operational event for two windows.
+  EXPECT_TRUE(testkit::holdsFor([&] { return received().empty(); }, 2 * kWindow));
+  for (const auto& m : readTopic(pipeline_->config(), pipeline_->config().topics.events()))
+    EXPECT_EQ(m.value.find("\"type\":\"hookpipe."), std::string::npos) << m.value;
+}
+
 TEST_F(OperationalEventsTest, TheTypesAreInTheCatalogWithSchemasAndExamples) {
   ASSERT_NO_FATAL_FAILURE(startApi());
   const std::vector<std::string> names = {
