@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "common/log/log.h"
+#include "common/ops_events/event.h"
 
 namespace hookpipe::deliverer {
 namespace {
@@ -175,11 +176,12 @@ void Deliverer::complete(std::unique_ptr<Transfer> t, CURLcode code) {
   const webhook::Outcome outcome = webhook::classify(status, code, t->http.refused());
   meta.last_status = static_cast<int>(status);
   const bool throttled = status == 429 || status == 503;
-  shared_.guard.release(meta.subscription_id,
-                        {outcome.verdict == webhook::Verdict::kDelivered,
-                         outcome.verdict == webhook::Verdict::kRetry && status != 429, throttled,
-                         std::max<int64_t>(0, duration_us / 1000)},
-                        now);
+  shared_.guard.release(
+      meta.subscription_id,
+      {outcome.verdict == webhook::Verdict::kDelivered,
+       outcome.verdict == webhook::Verdict::kRetry && status != 429, throttled,
+       std::max<int64_t>(0, duration_us / 1000), ops_events::isOperational(meta.event_type)},
+      now);
   AttemptResult attempt{.status = status,
                         .started_ms = t->started_ms,
                         .duration_us = std::max<int64_t>(0, duration_us),

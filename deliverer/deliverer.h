@@ -27,6 +27,8 @@
 
 namespace hookpipe::deliverer {
 
+class OperationalEvents;
+
 // What the workers of one process share. Made by the role before the workers and outliving
 // them; every member is safe to use from any worker thread.
 struct Shared {
@@ -53,6 +55,9 @@ struct Shared {
     std::lock_guard lock(disabled_mu_);
     disabled_versions_.erase(sub.id + '\n' + sub.updated_at);
   }
+  // Told of subscriptions written back disabled (null: operational events are off); set by
+  // the role before the workers start.
+  OperationalEvents* operational_events = nullptr;
   // Set when one worker fails fatally: the others stop too, so the process exits.
   std::atomic<bool> halt{false};
 

@@ -6,6 +6,7 @@
 #include "common/log/log.h"
 #include "common/retry_policy/policy.h"
 #include "deliverer/deliverer.h"
+#include "deliverer/operational_events.h"
 
 namespace hookpipe::deliverer {
 namespace {
@@ -184,7 +185,12 @@ void Disposition::disableSubscription(const Subscription& sub) {
       sub, "the endpoint answered 410 Gone",
       [&shared = shared_, version = std::make_shared<const Subscription>(sub)](
           const Result<std::shared_ptr<const Subscription>>& r) {
-        if (r) return;
+        if (r) {
+          if (shared.operational_events != nullptr)
+            shared.operational_events->subscriptionDisabled(**r, "http_410_gone",
+                                                            "the endpoint answered 410 Gone", 410);
+          return;
+        }
         shared.forgetDisable(*version);  // the next 410 of this version tries again
         log()->error("could not disable subscription id={} error={}", version->id,
                      r.error().message);

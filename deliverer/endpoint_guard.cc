@@ -69,13 +69,14 @@ void EndpointGuard::refresh(const std::string& id, Entry& e, int cap, int64_t no
   }
 }
 
-void EndpointGuard::record(Entry& e, bool success, bool failure, int64_t now_ms) const {
+void EndpointGuard::record(Entry& e, const Feedback& feedback, int64_t now_ms) const {
   const int64_t width = std::max<int64_t>(1, settings_.window.count() / kBuckets);
   const int64_t slot = now_ms / width;
   Bucket& b = e.buckets[static_cast<std::size_t>(slot % kBuckets)];
-  if (b.slot != slot) b = {slot, 0, 0};
-  b.ok += success ? 1 : 0;
-  b.failed += failure ? 1 : 0;
+  if (b.slot != slot) b = {slot, 0, 0, 0};
+  b.ok += feedback.success ? 1 : 0;
+  b.failed += feedback.failure ? 1 : 0;
+  b.user_failed += feedback.failure && !feedback.operational ? 1 : 0;
   e.v.window_failures = 0;
   e.v.window_attempts = 0;
   for (const Bucket& x : e.buckets) {
@@ -83,6 +84,15 @@ void EndpointGuard::record(Entry& e, bool success, bool failure, int64_t now_ms)
     e.v.window_failures += x.failed;
     e.v.window_attempts += x.ok + x.failed;
   }
+}
+
+int EndpointGuard::windowUserFailures(const Entry& e, int64_t now_ms) const {
+  const int64_t width = std::max<int64_t>(1, settings_.window.count() / kBuckets);
+  const int64_t slot = now_ms / width;
+  int n = 0;
+  for (const Bucket& x : e.buckets)
+    if (x.slot >= 0 && x.slot > slot - kBuckets) n += x.user_failed;
+  return n;
 }
 
 void EndpointGuard::open(const std::string& id, Entry& e, int64_t cooldown_ms, int64_t now_ms) {
@@ -157,7 +167,7 @@ void EndpointGuard::release(const std::string& id, Feedback feedback, int64_t no
         [&](const Bucket& b) { return b.slot > slot - kBuckets && b.ok + b.failed > 0; });
     if (window_empty) e.bad_since_ms = -1;
   }
-  record(e, feedback.success, feedback.failure, now_ms);
+  record(e, feedback, now_ms);
 
   const int64_t base = settings_.cooldown.count();
   switch (e.v.state) {
@@ -172,6 +182,9 @@ void EndpointGuard::release(const std::string& id, Feedback feedback, int64_t no
         e.buckets = {};  // judged afresh from here
         e.bad_since_ms = -1;
         transition(id, e, BreakerState::kClosed);
+        if (e.reported_open_ms >= 0 && listener_ != nullptr)
+          listener_->breakerRecovered(id, e.reported_open_ms, now_ms);
+        e.reported_open_ms = -1;
       } else if (!was_stale && ++e.probes_failed >= kProbes) {
         open(id, e, std::min(base * kMaxCooldownFactor, std::max(base, e.cooldown_ms * 2)), now_ms);
       }
@@ -187,7 +200,15 @@ void EndpointGuard::release(const std::string& id, Feedback feedback, int64_t no
     return;
   }
   if (e.bad_since_ms < 0) e.bad_since_ms = now_ms;
-  if (now_ms - e.bad_since_ms >= settings_.window.count()) open(id, e, base, now_ms);
+  if (now_ms - e.bad_since_ms < settings_.window.count()) return;
+  open(id, e, base, now_ms);
+  // Reported only when user traffic failed too: attempts of operational events alone never
+  // raise operational events (docs/operational-events.md, "No loops").
+  if (listener_ != nullptr && windowUserFailures(e, now_ms) > 0) {
+    e.reported_open_ms = now_ms;
+    listener_->breakerOpened(id, e.v.window_failures, e.v.window_attempts, now_ms,
+                             e.v.open_until_ms);
+  }
 }
 
 EndpointGuard::View EndpointGuard::view(const std::string& id) const {

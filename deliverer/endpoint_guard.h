@@ -21,6 +21,23 @@ struct Feedback {
   bool failure = false;      // 5xx, timeout, connection/DNS/TLS error: counts for the breaker
   bool throttled = false;    // 429 or 503: the adaptive limit backs off
   int64_t duration_ms = -1;  // how long the attempt took; -1: it did not run to an end
+  // An attempt of an operational (hookpipe.*) event: it counts for the breaker like any
+  // other, but a breaker that only such attempts opened is not reported (no loop).
+  bool operational = false;
+};
+
+// Told of a breaker's reported transitions (OperationalEvents). Called under the guard's
+// lock, on a worker thread: copy and return, never call back into the guard.
+class BreakerListener {
+ public:
+  virtual ~BreakerListener() = default;
+  // closed -> open, when user (non-hookpipe.*) attempts failed in the window. Re-openings
+  // after failed half-open probes are not reported again.
+  virtual void breakerOpened(const std::string& subscription_id, int window_failures,
+                             int window_attempts, int64_t now_ms, int64_t retry_at_ms) noexcept = 0;
+  // -> closed, after a reported opening.
+  virtual void breakerRecovered(const std::string& subscription_id, int64_t opened_ms,
+                                int64_t now_ms) noexcept = 0;
 };
 
 // Per-endpoint admission for one deliverer process: a concurrency cap, an adaptive
@@ -72,6 +89,8 @@ class EndpointGuard {
   Admit acquire(const std::string& id, int cap, int64_t now_ms);
   void release(const std::string& id, Feedback feedback, int64_t now_ms);
   View view(const std::string& id) const;
+  // Set once, before the workers start (null: none).
+  void setListener(BreakerListener* listener) { listener_ = listener; }
   // Endpoints whose breaker is open or half-open now (for the periodic stats line).
   int openBreakers() const;
   // About how many ms each delivery queued for `id` adds to the wait of the ones behind it:
@@ -86,6 +105,7 @@ class EndpointGuard {
     int64_t slot = -1;  // now_ms / (window / kBuckets) when it was filled
     int ok = 0;
     int failed = 0;
+    int user_failed = 0;  // of `failed`, attempts of non-operational events
   };
   struct Entry {
     View v;
@@ -98,14 +118,17 @@ class EndpointGuard {
     int stale = 0;
     int64_t cooldown_ms = 0;
     int64_t last_decrease_ms = INT64_MIN / 2;  // no decrease yet
-    double latency_ms = 0;    // moving average of attempt durations, 0 until one ended
-    int64_t progress_ms = 0;  // when an attempt last ended, or the first one of a run began
+    double latency_ms = 0;          // moving average of attempt durations, 0 until one ended
+    int64_t progress_ms = 0;        // when an attempt last ended, or the first one of a run began
+    int64_t reported_open_ms = -1;  // when the listener was told it opened; -1: not told
   };
   // Moves an open breaker whose cooldown passed to half-open.
   void refresh(const std::string& id, Entry& e, int cap, int64_t now_ms);
   void transition(const std::string& id, Entry& e, BreakerState to);
   // Counts an ended attempt into the rolling window and refreshes the window totals.
-  void record(Entry& e, bool success, bool failure, int64_t now_ms) const;
+  void record(Entry& e, const Feedback& feedback, int64_t now_ms) const;
+  // Failed attempts of non-operational events in the window.
+  int windowUserFailures(const Entry& e, int64_t now_ms) const;
   void open(const std::string& id, Entry& e, int64_t cooldown_ms, int64_t now_ms);
   // The entry of `id`, made closed (and counted so) on first use. Under mu_.
   Entry& entry(const std::string& id);
@@ -115,6 +138,7 @@ class EndpointGuard {
   DelivererMetrics& metrics_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Entry> entries_;
+  BreakerListener* listener_ = nullptr;
 };
 
 }  // namespace hookpipe::deliverer

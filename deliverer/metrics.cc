@@ -71,7 +71,13 @@ DelivererMetrics::DelivererMetrics(metrics::Registry& r)
       attempt_log_failed(attempt_log_family.labels({"failed"})),
       attempt_log_dropped(attempt_log_family.labels({"dropped"})),
       attempt_log_restarts(r.counter("hookpipe_deliverer_attempt_log_producer_restarts_total",
-                                     "Attempt log producers replaced after a fatal error")) {
+                                     "Attempt log producers replaced after a fatal error")),
+      operational_events_family(r.counterFamily("hookpipe_deliverer_operational_events_total",
+                                                "Operational (hookpipe.*) events by outcome",
+                                                {"outcome"})),
+      operational_events_produced(operational_events_family.labels({"produced"})),
+      operational_events_failed(operational_events_family.labels({"failed"})),
+      operational_events_dropped(operational_events_family.labels({"dropped"})) {
   responses = {&responses_family.labels({"none"}), &responses_family.labels({"2xx"}),
                &responses_family.labels({"3xx"}), &responses_family.labels({"4xx"}),
                &responses_family.labels({"5xx"})};

@@ -85,6 +85,14 @@ struct DelivererMetrics {
   // The attempt log's producer replaced after a fatal error (AttemptLog).
   metrics::Counter& attempt_log_restarts;
 
+  // Operational events (OperationalEvents, operational_events.h): {outcome} produced
+  // (acknowledged by the broker), failed (not produced or not acknowledged), dropped (over
+  // the in-memory bounds).
+  metrics::Family<metrics::Counter>& operational_events_family;
+  metrics::Counter& operational_events_produced;
+  metrics::Counter& operational_events_failed;
+  metrics::Counter& operational_events_dropped;
+
  private:
   struct Reason {
     std::string_view name;

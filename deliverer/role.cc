@@ -11,6 +11,7 @@
 #include "deliverer/deliverer.h"
 #include "deliverer/metrics.h"
 #include "deliverer/metrics_observer.h"
+#include "deliverer/operational_events.h"
 
 namespace hookpipe::deliverer {
 
@@ -37,7 +38,13 @@ int run(const Config& config) {
     attempt_log = *log;
     observers.add(attempt_log);
   }
+  auto operational_events = OperationalEvents::create(config, table, metrics);  // null: off
+  if (operational_events) observers.add(operational_events);
   Shared shared(config, metrics, observers);
+  if (operational_events) {
+    shared.operational_events = operational_events.get();
+    shared.guard.setListener(operational_events.get());
+  }
   std::vector<std::unique_ptr<Deliverer>> workers;
   for (int i = 0; i < config.deliverer_threads; ++i) {
     auto worker = Deliverer::create(config, table, shared, i);

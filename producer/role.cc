@@ -7,6 +7,7 @@
 #include "common/role/role.h"
 #include "producer/api.h"
 #include "producer/event_type.h"
+#include "producer/operational_types.h"
 #include "producer/server.h"
 
 namespace hookpipe::producer {
@@ -34,6 +35,7 @@ int run(const Config& config) {
                                                    {"socket.nagle.disable", "true"},
                                                    {"compression.type", "none"}});
   if (!producer) throw std::runtime_error(producer.error().message);
+  registerOperationalEventTypes(event_types, **producer, config);  // the hookpipe.* types
   Api api(config, **producer, table, event_types, registry, readiness);
   Server server(config, [&api](const Request& req, Responder responder) {
     api.handle(req, std::move(responder));

@@ -152,6 +152,19 @@ Config Config::fromEnv() {
     c.attempt_log = log == "true";
   else
     errors.push_back("HOOKPIPE_ATTEMPT_LOG must be true or false, got '" + log + "'");
+  if (const std::string ops = env("HOOKPIPE_OPERATIONAL_EVENTS", "true");
+      ops == "true" || ops == "false")
+    c.operational_events = ops == "true";
+  else
+    errors.push_back("HOOKPIPE_OPERATIONAL_EVENTS must be true or false, got '" + ops + "'");
+  if (const char* v = std::getenv("HOOKPIPE_OPERATIONAL_EVENTS_WINDOW"); v && *v != '\0') {
+    std::chrono::milliseconds d{};
+    if (parseDuration(v, d) && d.count() > 0)
+      c.operational_events_window = d;
+    else
+      errors.push_back(std::string("HOOKPIPE_OPERATIONAL_EVENTS_WINDOW: bad duration '") + v +
+                       "' (use 1m, 10s)");
+  }
   c.ca_file = env("HOOKPIPE_CA_FILE", "");
   if (const std::string eo = env("HOOKPIPE_EXACTLY_ONCE_ROUTING", "false");
       eo == "true" || eo == "false")
@@ -203,6 +216,8 @@ std::vector<std::string> Config::validate() const {
   if (breaker_failures < 1) problems.push_back("HOOKPIPE_BREAKER_FAILURES must be at least 1");
   if (breaker_window.count() < 100)
     problems.push_back("HOOKPIPE_BREAKER_WINDOW must be at least 100ms");
+  if (operational_events_window.count() < 100)
+    problems.push_back("HOOKPIPE_OPERATIONAL_EVENTS_WINDOW must be at least 100ms");
   if (breaker_failure_rate_pct < 1 || breaker_failure_rate_pct > 100)
     problems.push_back("HOOKPIPE_BREAKER_FAILURE_RATE must be a percentage, 1..100");
   if (max_waiting < 1) problems.push_back("HOOKPIPE_MAX_WAITING must be at least 1");

@@ -93,6 +93,12 @@ struct Config {
   // GET /v1/stream: a comment line to every client idle this long, for proxies
   // (HOOKPIPE_STREAM_HEARTBEAT).
   std::chrono::milliseconds stream_heartbeat{15'000};
+  // Operational events (docs/operational-events.md): whether the deliverer publishes
+  // hookpipe.* events to the events topic (HOOKPIPE_OPERATIONAL_EVENTS), and the window
+  // over which a subscription's dead letters are aggregated into one event
+  // (HOOKPIPE_OPERATIONAL_EVENTS_WINDOW).
+  bool operational_events = true;
+  std::chrono::milliseconds operational_events_window{60'000};
 
   static Config fromEnv();
   // Every problem, one per entry; empty when the config is usable.

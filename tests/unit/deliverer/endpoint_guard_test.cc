@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace hookpipe::deliverer {
 namespace {
 
@@ -276,6 +279,68 @@ TEST(Pace, AnOpenOrHalfOpenBreakerLetsOneAtATime) {
   }
   ASSERT_EQ(g.view("s").state, BreakerState::kOpen);
   EXPECT_DOUBLE_EQ(g.msPerDelivery("s", 8, 5), 80);
+}
+
+// What EndpointGuard reports to its BreakerListener (operational events).
+struct Reports final : BreakerListener {
+  void breakerOpened(const std::string& id, int failures, int attempts, int64_t now_ms,
+                     int64_t retry_at_ms) noexcept override {
+    log.push_back("opened " + id + " failures=" + std::to_string(failures) +
+                  " attempts=" + std::to_string(attempts) + " at=" + std::to_string(now_ms) +
+                  " retry_at=" + std::to_string(retry_at_ms));
+  }
+  void breakerRecovered(const std::string& id, int64_t opened_ms,
+                        int64_t now_ms) noexcept override {
+    log.push_back("recovered " + id + " opened=" + std::to_string(opened_ms) +
+                  " at=" + std::to_string(now_ms));
+  }
+  std::vector<std::string> log;
+};
+
+constexpr Feedback kOpsFail{false, true, false, -1, true};  // an attempt of a hookpipe.* event
+
+TEST(BreakerReports, AnOpeningAndItsRecoveryAreReportedOnceEach) {
+  Guarded guarded;
+  Reports reports;
+  EndpointGuard& g = guarded.g;
+  g.setListener(&reports);
+  const int64_t opened = failUntilOpen(g, 0);
+  ASSERT_EQ(reports.log.size(), 1u);
+  const EndpointGuard::View v = g.view("s");
+  EXPECT_EQ(reports.log[0], "opened s failures=" + std::to_string(v.window_failures) +
+                                " attempts=" + std::to_string(v.window_attempts) +
+                                " at=" + std::to_string(opened) +
+                                " retry_at=" + std::to_string(opened + 10'000));
+  EXPECT_GE(v.window_failures, 3);
+  // The half-open round's probes fail: it reopens, which is not reported again.
+  const int64_t half = opened + 10'000;
+  for (int i = 0; i < EndpointGuard::kProbes; ++i) attempt(g, half + i, kFail);
+  ASSERT_EQ(g.view("s").state, BreakerState::kOpen);
+  EXPECT_EQ(reports.log.size(), 1u);
+  // The next round's first probe succeeds: recovered, with the first opening's time.
+  const int64_t second = half + 2 + 20'000;
+  attempt(g, second, kOk);
+  ASSERT_EQ(g.view("s").state, BreakerState::kClosed);
+  ASSERT_EQ(reports.log.size(), 2u);
+  EXPECT_EQ(reports.log[1],
+            "recovered s opened=" + std::to_string(opened) + " at=" + std::to_string(second));
+}
+
+TEST(BreakerReports, OperationalTrafficAloneOpensItButIsNeverReported) {
+  Guarded guarded;
+  Reports reports;
+  EndpointGuard& g = guarded.g;
+  g.setListener(&reports);
+  int64_t t = 0;
+  for (; g.view("s").state == BreakerState::kClosed && t < 5'000; t += 100) attempt(g, t, kOpsFail);
+  ASSERT_EQ(g.view("s").state, BreakerState::kOpen);  // the endpoint is still protected
+  attempt(g, t + 10'000, kOk);
+  ASSERT_EQ(g.view("s").state, BreakerState::kClosed);
+  EXPECT_TRUE(reports.log.empty());  // neither the opening nor the recovery
+  // User traffic failing in the window is reported, even beside operational failures.
+  for (t += 20'000; g.view("s").state == BreakerState::kClosed; t += 100)
+    attempt(g, t, t % 1'000 == 0 ? kFail : kOpsFail);
+  EXPECT_EQ(reports.log.size(), 1u);
 }
 
 }  // namespace

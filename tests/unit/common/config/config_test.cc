@@ -225,5 +225,38 @@ TEST(ConfigFromEnv, ExactlyOnceRoutingIsOffByDefaultAndReadFromTheEnvironment) {
   Config::fromEnv();  // forgets the problems remembered for validate()
 }
 
+TEST(ConfigFromEnv, OperationalEventsAreOnByDefaultWithAOneMinuteWindow) {
+  unsetenv("HOOKPIPE_OPERATIONAL_EVENTS");
+  unsetenv("HOOKPIPE_OPERATIONAL_EVENTS_WINDOW");
+  Config defaults = Config::fromEnv();
+  EXPECT_TRUE(defaults.operational_events);
+  EXPECT_EQ(defaults.operational_events_window, milliseconds(60'000));
+  EXPECT_TRUE(defaults.validate().empty()) << joined(defaults.validate());
+
+  setenv("HOOKPIPE_OPERATIONAL_EVENTS", "false", 1);
+  setenv("HOOKPIPE_OPERATIONAL_EVENTS_WINDOW", "3s", 1);
+  Config off = Config::fromEnv();
+  EXPECT_FALSE(off.operational_events);
+  EXPECT_EQ(off.operational_events_window, milliseconds(3000));
+  EXPECT_TRUE(off.validate().empty()) << joined(off.validate());
+
+  setenv("HOOKPIPE_OPERATIONAL_EVENTS", "off", 1);
+  setenv("HOOKPIPE_OPERATIONAL_EVENTS_WINDOW", "soon", 1);
+  auto problems = Config::fromEnv().validate();
+  EXPECT_TRUE(contains(problems, "HOOKPIPE_OPERATIONAL_EVENTS must be true or false"))
+      << joined(problems);
+  EXPECT_TRUE(contains(problems, "HOOKPIPE_OPERATIONAL_EVENTS_WINDOW: bad duration 'soon'"))
+      << joined(problems);
+  setenv("HOOKPIPE_OPERATIONAL_EVENTS", "true", 1);
+  setenv("HOOKPIPE_OPERATIONAL_EVENTS_WINDOW", "50ms", 1);
+  problems = Config::fromEnv().validate();
+  EXPECT_TRUE(contains(problems, "HOOKPIPE_OPERATIONAL_EVENTS_WINDOW must be at least 100ms"))
+      << joined(problems);
+
+  unsetenv("HOOKPIPE_OPERATIONAL_EVENTS");
+  unsetenv("HOOKPIPE_OPERATIONAL_EVENTS_WINDOW");
+  Config::fromEnv();  // forgets the problems remembered for validate()
+}
+
 }  // namespace
 }  // namespace hookpipe

@@ -1,0 +1,30 @@
+#include "common/ops_events/catalog.h"
+
+#include <array>
+
+namespace hookpipe::ops_events {
+namespace {
+
+// docs/operational-events.md describes the same fields: keep the two in step.
+constexpr std::array<CatalogEntry, 4> kCatalog = {{
+    {"hookpipe.subscription.disabled",
+     R"json(hookpipe disabled a subscription (is_active false): its endpoint answered 410 Gone. Raised once per disable by the deliverer that wrote it; resume it with PATCH {"is_active":true}.)json",
+     R"json({"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","required":["subscription_id","reason","message","disabled_at"],"properties":{"subscription_id":{"type":"string","description":"the subscription concerned"},"subscription_name":{"type":"string","description":"its name, when it has one"},"reason":{"type":"string","description":"why: http_410_gone"},"message":{"type":"string"},"status":{"type":"integer","description":"the HTTP status that caused it"},"delivery_id":{"type":"string","description":"the delivery whose attempt caused it"},"disabled_at":{"type":"string","format":"date-time","description":"when it was written back disabled"}}})json",
+     R"json({"subscription_id":"sub_2Qx8d1","subscription_name":"orders to billing","reason":"http_410_gone","message":"the endpoint answered 410 Gone","status":410,"delivery_id":"dlv_7Hc2kQ","disabled_at":"2026-01-09T15:30:00.123Z"})json"},
+    {"hookpipe.subscription.breaker_opened", R"json(A deliverer opened the circuit breaker of a subscription's endpoint: it failed (5xx, timeouts, connection errors) at the breaker's rate for a whole window. Its deliveries are held back, not lost; probes go at retry_at. Raised by each deliverer process whose breaker opens (re-openings after failed probes are not raised again).)json", R"json({"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","required":["subscription_id","window_failures","window_attempts","opened_at","retry_at"],"properties":{"subscription_id":{"type":"string","description":"the subscription concerned"},"subscription_name":{"type":"string","description":"its name, when it has one"},"window_failures":{"type":"integer","description":"failed attempts in the breaker's window"},"window_attempts":{"type":"integer","description":"attempts in the window"},"opened_at":{"type":"string","format":"date-time","description":"when it opened"},"retry_at":{"type":"string","format":"date-time","description":"when the first half-open probes go"}}})json",
+     R"json({"subscription_id":"sub_2Qx8d1","subscription_name":"orders to billing","window_failures":17,"window_attempts":17,"opened_at":"2026-01-09T15:30:00.123Z","retry_at":"2026-01-09T15:30:30.123Z"})json"},
+    {"hookpipe.subscription.breaker_recovered",
+     R"json(The circuit breaker of a subscription's endpoint closed again: an attempt succeeded after it had opened, and the held-back deliveries flow again. Follows a breaker_opened of the same deliverer process.)json",
+     R"json({"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","required":["subscription_id","opened_at","recovered_at","open_ms"],"properties":{"subscription_id":{"type":"string","description":"the subscription concerned"},"subscription_name":{"type":"string","description":"its name, when it has one"},"opened_at":{"type":"string","format":"date-time","description":"when it had opened"},"recovered_at":{"type":"string","format":"date-time","description":"when it closed"},"open_ms":{"type":"integer","description":"how long it was open or half-open"}}})json",
+     R"json({"subscription_id":"sub_2Qx8d1","subscription_name":"orders to billing","opened_at":"2026-01-09T15:30:00.123Z","recovered_at":"2026-01-09T15:31:00.456Z","open_ms":60333})json"},
+    {"hookpipe.delivery.dead_lettered",
+     R"json(Deliveries of a subscription went to the dead-letter topic. Aggregated: one event per subscription per window (HOOKPIPE_OPERATIONAL_EVENTS_WINDOW, 1 minute) per deliverer process, with the count by reason and error class. Dead letters of hookpipe.* events are never reported.)json",
+     R"json({"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","required":["subscription_id","count","reasons","error_classes","first_delivery_id","first_dead_lettered_at","last_delivery_id","last_dead_lettered_at","window_start","window_end"],"properties":{"subscription_id":{"type":"string","description":"the subscription concerned"},"count":{"type":"integer","minimum":1,"description":"dead letters in the window"},"reasons":{"type":"object","additionalProperties":{"type":"integer","minimum":1},"description":"count by dead-letter reason (hp-dlq-reason: http_4xx, retries_exhausted, breaker_open, paused, …); at most 16 keys, the rest under other"},"error_classes":{"type":"object","additionalProperties":{"type":"integer","minimum":1},"description":"count by the last attempt's error class (http_4xx, http_5xx, timeout, connect, …; none when no attempt was made)"},"first_delivery_id":{"type":"string"},"first_dead_lettered_at":{"type":"string","format":"date-time","description":"the first dead letter"},"last_delivery_id":{"type":"string"},"last_dead_lettered_at":{"type":"string","format":"date-time","description":"the last dead letter"},"window_start":{"type":"string","format":"date-time","description":"the window opened by the first"},"window_end":{"type":"string","format":"date-time","description":"the window's end, when it was reported"}}})json",
+     R"json({"subscription_id":"sub_2Qx8d1","count":50,"reasons":{"http_4xx":48,"retries_exhausted":2},"error_classes":{"http_4xx":48,"http_5xx":2},"first_delivery_id":"dlv_7Hc2kQ","first_dead_lettered_at":"2026-01-09T15:30:00.123Z","last_delivery_id":"dlv_9Lm3xZ","last_dead_lettered_at":"2026-01-09T15:30:41.870Z","window_start":"2026-01-09T15:30:00.123Z","window_end":"2026-01-09T15:31:00.123Z"})json"},
+}};
+
+}  // namespace
+
+std::span<const CatalogEntry> catalog() { return kCatalog; }
+
+}  // namespace hookpipe::ops_events
