@@ -90,7 +90,11 @@ void listEventTypes(ApiServices& s, const Request& req, Reply reply) {
   if (!problems.empty()) return reply.invalid(problems);
   std::string items;
   std::size_t total = 0, shown = 0;
-  for (const auto& [name, t] : *s.event_types.snapshot()) {  // ordered by name: stable pages
+  // The snapshot is held for the loop: a range-for over `*snapshot()` would let the
+  // temporary shared_ptr go before the loop runs (g++ 12 has no C++23 lifetime extension
+  // of range-init temporaries), and a concurrent update could free the map under it.
+  const auto snapshot = s.event_types.snapshot();
+  for (const auto& [name, t] : *snapshot) {  // ordered by name: stable pages
     if (t->archived && !include_archived) continue;
     if (total++ < offset || shown >= limit) continue;
     if (shown++ > 0) items += ',';

@@ -77,7 +77,9 @@ void listSubscriptions(ApiServices& s, const Request& req, Reply reply) {
   if (!problems.empty()) return reply.invalid(problems);
   boost::json::array items;
   std::size_t total = 0;
-  for (const auto& [id, sub] : *s.subscription_table.snapshot()) {  // ordered by id: stable pages
+  // Held for the loop (see routes/event_types.cc: a range-init temporary dies first).
+  const auto snapshot = s.subscription_table.snapshot();
+  for (const auto& [id, sub] : *snapshot) {  // ordered by id: stable pages
     if (!event_type.empty() && !sub->matchesType(event_type)) continue;
     if (active && sub->is_active != *active) continue;
     if (total++ < offset || items.size() >= limit) continue;

@@ -36,6 +36,7 @@ class EventTypesApiTest : public PipelineFixture {
   static bj::value json(const HttpResult& r) {
     boost::system::error_code ec;
     auto v = bj::parse(r.body, ec);
+    if (ec || !v.is_object()) ADD_FAILURE() << "not a JSON object: " << r.status << " " << r.body;
     return ec ? bj::value() : v;
   }
   static std::vector<std::string> names(const HttpResult& list) {
