@@ -246,6 +246,8 @@ int main(int argc, char** argv) {
         cmd.push_back(attempts::Keys::attemptField(a));
         cmd.push_back(std::move(json));
       }
+      cmd.push_back(std::string(attempts::Keys::kLatestField));  // as the recorder writes it
+      cmd.push_back(attempts::Keys::attemptField(attempts_made));
       w.add(std::move(cmd));
       w.add({"ZADD", keys.subscriptionLog(sub), std::to_string(finished), id});
       ++deliveries;

@@ -45,6 +45,7 @@ void Disposition::observe(observe::Outcome outcome, const Pending& p, const Subs
   a.event_id = meta.event_id;
   a.event_type = meta.event_type;
   a.attempt = meta.attempt;
+  a.replay = meta.replay_count;
   a.reason = reason;
   a.next_attempt_ms = next_attempt_ms;
   a.source_topic = p.msg.topic;

@@ -124,12 +124,13 @@ void Aggregator::add(const attempts::Record& r, std::string_view json) {
   auto [d, fresh] = deliveries_.try_emplace(r.delivery_id);
   if (fresh) d->second.subscription = r.subscription_id;
   bool replaced = false;
+  const std::pair<int, int> which{r.replay, r.attempt};
   for (auto& [n, j] : d->second.attempts)
-    if (n == r.attempt) {  // the same attempt twice (a producer retry): the last one wins
+    if (n == which) {  // the same attempt twice (a producer retry): the last one wins
       j.assign(json);
       replaced = true;
     }
-  if (!replaced) d->second.attempts.emplace_back(r.attempt, std::string(json));
+  if (!replaced) d->second.attempts.emplace_back(which, std::string(json));
   d->second.latest_ms = std::max(d->second.latest_ms, r.finished_ms);
 
   auto s = subscriptions_.find(r.subscription_id);
@@ -164,11 +165,18 @@ Ops Aggregator::ops(int64_t now_ms) const {
     ops.view("D");
     ops.view(id);
     ops.view(d.subscription);
-    ops.push_back(std::to_string(d.attempts.size()));
+    ops.push_back(std::to_string(d.attempts.size() + 1));
     for (const auto& [n, json] : d.attempts) {
-      ops.push_back(attempts::Keys::attemptField(n));
+      ops.push_back(attempts::Keys::attemptField(n.second, n.first));
       ops.view(json);
     }
+    // The latest: the highest (replay, attempt) — a delivery redone after a deliverer crash
+    // can bring an attempt again after a later one.
+    const auto latest = std::max_element(
+        d.attempts.begin(), d.attempts.end(),
+        [](const auto& x, const auto& y) { return x.first < y.first; });
+    ops.view(attempts::Keys::kLatestField);
+    ops.push_back(attempts::Keys::attemptField(latest->first.second, latest->first.first));
     ops.push_back(std::to_string(addSat(d.latest_ms, retention)));
     members[d.subscription].emplace_back(d.latest_ms, id);
   }

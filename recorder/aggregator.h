@@ -98,7 +98,9 @@ class Aggregator {
  private:
   struct Delivery {
     std::string subscription;
-    std::vector<std::pair<int, std::string>> attempts;  // attempt number, JSON
+    // (replay, attempt number) -> JSON, in the order they came (a delivery's attempts come
+    // in order: the last is its latest).
+    std::vector<std::pair<std::pair<int, int>, std::string>> attempts;
     int64_t latest_ms = 0;
   };
   struct EventTypeCounts {

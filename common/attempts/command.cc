@@ -125,7 +125,10 @@ int runList(const Config& config, const std::vector<std::string>& args) {
   for (const auto& e : page->entries)
     rows.push_back({e.delivery_id, e.event_id, e.event_type, std::string(statusName(e.status)),
                     e.response_status > 0 ? std::to_string(e.response_status) : "-",
-                    msText(e.duration_us), std::to_string(e.attempts),
+                    msText(e.duration_us),
+                    // A replayed dead letter's attempts start again at 1: "2 (replay 1)".
+                    e.replays > 0 ? fmt::format("{} (replay {})", e.attempts, e.replays)
+                                  : std::to_string(e.attempts),
                     timeOrDash(e.last_attempt_ms), e.error_class.empty() ? "-" : e.error_class,
                     timeOrDash(e.next_attempt_ms)});
   printTable(rows);

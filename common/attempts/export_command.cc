@@ -122,7 +122,9 @@ const std::vector<std::string_view>& csvColumns() {
       "subscription_id",   "tenant",         "attempt",        "outcome",         "reason",
       "attempted",         "started_ms",     "duration_us",    "status",          "error_class",
       "error_message",     "request_bytes",  "response_bytes", "next_attempt_ms", "payload_topic",
-      "payload_partition", "payload_offset", "response_body"};
+      "payload_partition", "payload_offset", "response_body",
+      // Added after the first release: new columns go at the end.
+      "replay"};
   return columns;
 }
 
@@ -169,6 +171,8 @@ void appendCsvRow(const Record& r, std::string& out) {
   appendCsvInt(out, r.payload_offset);
   sep();
   appendCsvField(out, r.response_body);
+  sep();
+  appendCsvInt(out, r.replay);
   out += "\r\n";
 }
 

@@ -75,6 +75,7 @@ bj::object toJson(const LogEntry& e) {
   o["response_status"] = statusCode(e.response_status);
   o["response_time_ms"] = ms(static_cast<double>(e.duration_us));
   o["attempts"] = e.attempts;
+  o["replays"] = e.replays;
   o["first_attempt_at"] = timeOrNull(e.first_attempt_ms);
   o["last_attempt_at"] = timeOrNull(e.last_attempt_ms);
   o["error_class"] = stringOrNull(e.error_class);
@@ -109,6 +110,7 @@ std::string pageJson(const LogPage& page) {
 bj::object toJson(const Record& a) {
   bj::object o;
   o["attempt"] = a.attempt;
+  o["replay"] = a.replay;
   const auto status = statusOfOutcome(a.outcome);
   o["status"] = status ? bj::value(statusName(*status)) : bj::value(nullptr);
   o["outcome"] = a.outcome;
@@ -258,7 +260,7 @@ std::string csvField(std::string_view f) {
 std::string csvHeader() {
   return "delivery_id,subscription_id,event_id,event_type,status,response_status,"
          "response_time_ms,attempts,first_attempt_at,last_attempt_at,error_class,"
-         "error_message,next_attempt_at\r\n";
+         "error_message,next_attempt_at,replays\r\n";
 }
 
 std::string csvRow(const LogEntry& e) {
@@ -272,7 +274,8 @@ std::string csvRow(const LogEntry& e) {
         std::string(statusName(e.status)),
         e.response_status > 0 ? std::to_string(e.response_status) : std::string(),
         std::string(duration), std::to_string(e.attempts), time(e.first_attempt_ms),
-        time(e.last_attempt_ms), e.error_class, e.error_message, time(e.next_attempt_ms)}) {
+        time(e.last_attempt_ms), e.error_class, e.error_message, time(e.next_attempt_ms),
+        std::to_string(e.replays)}) {
     if (!first) row += ',';
     first = false;
     row += csvField(f);

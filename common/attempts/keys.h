@@ -19,8 +19,10 @@
 //                                  nothing is applied and the recorder reads it again).
 // Per delivery:
 //   <prefix>idx:d:<delivery id>    hash: "s" = subscription id, "a<N>" = the JSON record of
-//                                  attempt N (as on the topic). Expires log_retention after
-//                                  its latest attempt.
+//                                  attempt N (as on the topic), "r<R>a<N>" = attempt N of
+//                                  its R-th replay from the dead letters (attempts restart
+//                                  at 1 in a replay), "l" = the field of its latest attempt.
+//                                  Expires log_retention after its latest attempt.
 // Per subscription:
 //   <prefix>idx:s:<subscription>   sorted set: delivery id -> finished_ms of its latest
 //                                  attempt. Trimmed to log_retention and to
@@ -94,8 +96,22 @@ class Keys {
   }
   // Every key of the index matches this (SCAN MATCH), for a rebuild's wipe.
   std::string pattern() const { return base_ + "*"; }
-  // The field of attempt n in a delivery's hash.
-  static std::string attemptField(int n) { return "a" + std::to_string(n); }
+  // The field of attempt n (of replay `replay`, 0 for the first run) in a delivery's hash.
+  static std::string attemptField(int n, int replay = 0) {
+    std::string f;
+    if (replay > 0) {
+      f += 'r';
+      f += std::to_string(replay);
+    }
+    f += 'a';
+    f += std::to_string(n);
+    return f;
+  }
+  static bool isAttemptField(std::string_view field) {
+    return field.starts_with('a') || field.starts_with('r');
+  }
+  // The field naming the delivery's latest attempt field.
+  static constexpr std::string_view kLatestField = "l";
 
  private:
   std::string base_;

@@ -335,10 +335,11 @@ Result<std::vector<std::string>> Query::subscriptionsWithLog() {
 Result<std::vector<std::optional<LogEntry>>> Query::entries(const std::vector<std::string>& ids) {
   std::vector<std::optional<LogEntry>> out(ids.size());
   if (ids.empty()) return out;
-  std::vector<std::vector<std::string>> lens;
-  lens.reserve(ids.size());
-  for (const auto& id : ids) lens.push_back({"HLEN", keys_.delivery(id)});
-  auto lr = client_.pipeline(lens);
+  std::vector<std::vector<std::string>> latest_fields;
+  latest_fields.reserve(ids.size());
+  for (const auto& id : ids)
+    latest_fields.push_back({"HGET", keys_.delivery(id), std::string(Keys::kLatestField)});
+  auto lr = client_.pipeline(latest_fields);
   if (!lr) return std::unexpected(lr.error());
   // Only the latest attempt of each (what a filter and a summary need); the first one's
   // start is filled in for the entries a page keeps (firstAttempts()).
@@ -346,9 +347,12 @@ Result<std::vector<std::optional<LogEntry>>> Query::entries(const std::vector<st
   std::vector<std::size_t> which;
   for (std::size_t i = 0; i < ids.size(); ++i) {
     if (auto ok = checkReply((*lr)[i]); !ok) return std::unexpected(ok.error());
-    const long long n = (*lr)[i]->type == REDIS_REPLY_INTEGER ? (*lr)[i]->integer : 0;
-    if (n < 2) continue;  // expired (or no attempt yet)
-    gets.push_back({"HGET", keys_.delivery(ids[i]), Keys::attemptField(static_cast<int>(n - 1))});
+    if ((*lr)[i]->type == REDIS_REPLY_STRING) {
+      gets.push_back({"HGET", keys_.delivery(ids[i]), std::string(str((*lr)[i].get()))});
+    } else {
+      // Expired, or indexed before the hash named its latest: HLEN tells which.
+      gets.push_back({"HLEN", keys_.delivery(ids[i])});
+    }
     which.push_back(i);
   }
   if (gets.empty()) return out;
@@ -359,8 +363,8 @@ Result<std::vector<std::optional<LogEntry>>> Query::entries(const std::vector<st
     Result<Record> latest = fail("missing");
     if ((*gr)[k]->type == REDIS_REPLY_STRING) {
       latest = parse(str((*gr)[k].get()));
-    } else {
-      // The fields are not a1..aN (a record was lost or never indexed): read them all.
+    } else if ((*gr)[k]->type == REDIS_REPLY_INTEGER && (*gr)[k]->integer > 1) {
+      // Written before the index named the latest: read them all.
       auto all = delivery(ids[which[k]]);
       if (all && *all && !(*all)->attempts.empty()) latest = (*all)->attempts.back();
     }
@@ -376,6 +380,7 @@ Result<std::vector<std::optional<LogEntry>>> Query::entries(const std::vector<st
     e.response_status = latest->status;
     e.duration_us = latest->duration_us;
     e.attempts = latest->attempt;
+    e.replays = latest->replay;
     e.first_attempt_ms = latest->started_ms;  // the first one's when attempts == 1
     e.last_attempt_ms = latest->finished_ms;
     e.error_class = std::move(latest->error_class);
@@ -390,7 +395,7 @@ Result<void> Query::firstAttempts(std::vector<LogEntry>& entries) {
   std::vector<std::vector<std::string>> gets;
   std::vector<LogEntry*> which;
   for (auto& e : entries) {
-    if (e.attempts <= 1) continue;
+    if (e.attempts <= 1 && e.replays == 0) continue;
     // "a1" is Keys::attemptField(1) (which g++ 12 flags with a false -Wrestrict when inlined
     // with a constant).
     gets.push_back({"HGET", keys_.delivery(e.delivery_id), "a1"});
@@ -520,13 +525,15 @@ Result<std::optional<DeliveryAttempts>> Query::delivery(std::string_view deliver
     const auto value = str(a->element[i + 1]);
     if (field == "s") {
       d.subscription_id = std::string(value);
-    } else if (field.starts_with("a")) {
+    } else if (Keys::isAttemptField(field)) {
       if (auto rec = parse(value)) d.attempts.push_back(std::move(*rec));
     }
   }
   if (d.attempts.empty()) return std::nullopt;
   std::sort(d.attempts.begin(), d.attempts.end(),
-            [](const Record& x, const Record& y) { return x.attempt < y.attempt; });
+            [](const Record& x, const Record& y) {
+              return std::pair(x.replay, x.attempt) < std::pair(y.replay, y.attempt);
+            });
   if (d.subscription_id.empty()) d.subscription_id = d.attempts.front().subscription_id;
   return d;
 }

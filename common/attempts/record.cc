@@ -121,6 +121,7 @@ struct Fields {
   std::string_view delivery_id, event_id, event_type, subscription_id, tenant, outcome, reason,
       error_class, error_message, response_body, payload_topic;
   int attempt;
+  int replay;
   bool attempted;
   int64_t started_ms, finished_ms, duration_us, status, request_bytes, response_bytes,
       next_attempt_ms, payload_offset;
@@ -136,6 +137,7 @@ void encodeFields(const Fields& f, std::string& out) {
   stringField(out, R"(,"subscription_id":)", f.subscription_id);
   stringField(out, R"(,"tenant":)", f.tenant);
   intField(out, R"(,"attempt":)", f.attempt);
+  intField(out, R"(,"replay":)", f.replay);
   stringField(out, R"(,"outcome":)", f.outcome);
   stringField(out, R"(,"reason":)", f.reason);
   field(out, R"(,"attempted":)");
@@ -178,6 +180,7 @@ void encode(const observe::Attempt& a, int64_t finished_ms, std::string& out) {
              .response_body = a.response_head,
              .payload_topic = a.source_topic,
              .attempt = a.attempt,
+             .replay = a.replay,
              .attempted = a.attempted,
              .started_ms = a.attempted ? a.started_ms : finished_ms,
              .finished_ms = finished_ms,
@@ -204,6 +207,7 @@ void encode(const Record& r, std::string& out) {
                       .response_body = r.response_body,
                       .payload_topic = r.payload_topic,
                       .attempt = r.attempt,
+                      .replay = r.replay,
                       .attempted = r.attempted,
                       .started_ms = r.started_ms,
                       .finished_ms = r.finished_ms,
@@ -264,7 +268,8 @@ Result<Record> parse(std::string_view json) {
   bool ok = num("v", version, false) && str("delivery_id", r.delivery_id, true) &&
             str("event_id", r.event_id, false) && str("event_type", r.event_type, false) &&
             str("subscription_id", r.subscription_id, true) && str("tenant", r.tenant, false) &&
-            num("attempt", r.attempt, true) && str("outcome", r.outcome, true) &&
+            num("attempt", r.attempt, true) && num("replay", r.replay, false) &&
+            str("outcome", r.outcome, true) &&
             str("reason", r.reason, false) && num("started_ms", r.started_ms, false) &&
             num("finished_ms", r.finished_ms, true) && num("duration_us", r.duration_us, false) &&
             num("status", r.status, false) && str("error_class", r.error_class, false) &&
@@ -299,6 +304,7 @@ Result<Record> parse(std::string_view json) {
   if (r.outcome != "delivered" && r.outcome != "retried" && r.outcome != "dead_lettered")
     return fail("attempt record: bad field outcome (unknown: '" + r.outcome + "')");
   if (r.attempt < 1) return fail("attempt record: bad field attempt (must be at least 1)");
+  if (r.replay < 0) return fail("attempt record: bad field replay (must not be negative)");
   return r;
 }
 

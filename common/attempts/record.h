@@ -31,7 +31,8 @@ struct Record {
   std::string event_type;
   std::string subscription_id;
   std::string tenant;       // the subscription's tenant ("" for none)
-  int attempt = 0;          // 1 for the first
+  int attempt = 0;          // 1 for the first (of this run: a replay starts again at 1)
+  int replay = 0;           // the delivery's replays from the dead letters before this one
   std::string outcome;      // "delivered", "retried", "dead_lettered"
   std::string reason;       // the dead-letter reason (hp-dlq-reason); "" otherwise
   bool attempted = false;   // an HTTP request was made

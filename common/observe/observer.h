@@ -32,6 +32,9 @@ struct Attempt {
   std::string_view event_id;
   std::string_view event_type;
   int attempt = 0;               // the attempt number made; for parked/skipped the one not made
+  int replay = 0;                // how often the delivery was replayed from the dead letters
+                                 // (hp-replay-count): 0 for its first run; attempts restart
+                                 // at 1 in each replay
   bool attempted = false;        // an HTTP request was made (delivered, retried, most dead letters)
   int64_t started_ms = 0;        // wall clock at the request's start (0 when not attempted)
   int64_t duration_us = 0;       // the request's duration

@@ -30,8 +30,11 @@ inline void writeAttemptIndex(redis::Client& client, const std::string& topic_pr
   for (const auto& r : records) {
     std::string json;
     attempts::encode(r, json);
-    cmds.push_back({"HSET", keys.delivery(r.delivery_id), "s", r.subscription_id,
-                    attempts::Keys::attemptField(r.attempt), json});
+    // As the recorder writes it: the attempt, and "l" naming the latest (records come in
+    // order of their finish here).
+    const std::string field = attempts::Keys::attemptField(r.attempt, r.replay);
+    cmds.push_back({"HSET", keys.delivery(r.delivery_id), "s", r.subscription_id, field, json,
+                    std::string(attempts::Keys::kLatestField), field});
     cmds.push_back({"ZADD", keys.subscriptionLog(r.subscription_id), std::to_string(r.finished_ms),
                     r.delivery_id});
     cmds.push_back(

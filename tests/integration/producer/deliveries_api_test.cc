@@ -427,7 +427,7 @@ TEST_F(DeliveriesApiTest, ExportsCsvAndNdjsonPageByPageForOneOrEverySubscription
   auto rows = parseCsv(csv.body);
   ASSERT_EQ(rows.size(), 6u) << csv.body;
   EXPECT_EQ(rows[0][0], "delivery_id");
-  for (const auto& row : rows) EXPECT_EQ(row.size(), 13u);
+  for (const auto& row : rows) EXPECT_EQ(row.size(), 14u);
   EXPECT_EQ(rows[1][0], "d5");
   EXPECT_EQ(rows[2][0], "d4");
   EXPECT_EQ(rows[2][4], "dead_lettered");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include "common/attempts/query.h"
 #include "recorder_support.h"
 
 namespace hookpipe::testing {
@@ -79,6 +80,77 @@ TEST_F(RecorderTest, IndexHoldsExactlyTheCountsLogsAndLatenciesOfTheRecords) {
                                     config_.log_retention.count());
   EXPECT_EQ(recorder.metrics().records.value(), 600u);
   EXPECT_EQ(recorder.metrics().bad_records.value(), 0u);
+}
+
+// A dead letter replayed keeps its delivery id and starts again at attempt 1: the index
+// keeps both runs' attempts apart and the log shows the latest run (it was refiled as
+// dead_lettered, the replay's first attempt overwriting the original's, before).
+TEST_F(RecorderTest, AReplayedDeadLetterShowsItsLatestRunAndKeepsEveryAttempt) {
+  const int64_t now = kafka::nowMs();
+  std::vector<attempts::Record> records;
+  auto add = [&](int replay, int attempt, const char* outcome, long status, int64_t at) {
+    attempts::Record r;
+    r.delivery_id = "dlv_replayed";
+    r.event_id = "evt_1";
+    r.event_type = "order.created";
+    r.subscription_id = "sub_r";
+    r.attempt = attempt;
+    r.replay = replay;
+    r.outcome = outcome;
+    r.attempted = true;
+    r.status = status;
+    r.error_class = status == 200 ? "" : "http_5xx";
+    r.reason = std::string(outcome) == "dead_lettered" ? "retries_exhausted" : "";
+    r.duration_us = 1000 * attempt;
+    r.finished_ms = at;
+    r.started_ms = at - 1;
+    records.push_back(r);
+  };
+  add(0, 1, "retried", 503, now - 40'000);
+  add(0, 2, "dead_lettered", 503, now - 30'000);
+  add(1, 1, "retried", 502, now - 20'000);
+  add(1, 2, "delivered", 200, now - 10'000);
+  produce(config_, records);
+  InProcessRecorder recorder(config_);
+  ASSERT_TRUE(caughtUp(4, 60s));
+
+  const Hash h = hgetall(redis_, keys_->delivery("dlv_replayed"));
+  for (const auto& r : records) {
+    std::string json;
+    attempts::encode(r, json);
+    EXPECT_EQ(h.at(attempts::Keys::attemptField(r.attempt, r.replay)), json);
+  }
+  EXPECT_EQ(h.at(std::string(attempts::Keys::kLatestField)), "r1a2");
+
+  attempts::Query query(redis_, config_.topics.prefix);
+  auto page = query.listDeliveries("sub_r", {}, std::nullopt, 10);
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->entries.size(), 1u);
+  const attempts::LogEntry& e = page->entries[0];
+  EXPECT_EQ(e.status, attempts::Status::kDelivered);
+  EXPECT_EQ(e.response_status, 200);
+  EXPECT_EQ(e.attempts, 2);
+  EXPECT_EQ(e.replays, 1);
+  EXPECT_EQ(e.first_attempt_ms, now - 40'001);  // the first run's first attempt
+  ASSERT_TRUE(page->summary);
+  EXPECT_EQ(page->summary->delivered, 1u);
+  EXPECT_EQ(page->summary->dead_lettered, 0u);
+
+  // An index written before hashes named their latest attempt: the log reads them all.
+  ASSERT_TRUE(redis_.pipeline({{"HDEL", keys_->delivery("dlv_replayed"), "l"}}));
+  auto legacy = query.listDeliveries("sub_r", {}, std::nullopt, 10);
+  ASSERT_TRUE(legacy) << legacy.error().message;
+  ASSERT_EQ(legacy->entries.size(), 1u);
+  EXPECT_EQ(legacy->entries[0].status, attempts::Status::kDelivered);
+  EXPECT_EQ(legacy->entries[0].replays, 1);
+
+  auto d = query.delivery("dlv_replayed");
+  ASSERT_TRUE(d && *d);
+  ASSERT_EQ((*d)->attempts.size(), 4u);
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ((*d)->attempts[i].replay, records[i].replay) << i;
+    EXPECT_EQ((*d)->attempts[i].attempt, records[i].attempt) << i;
+  }
 }
 
 TEST_F(RecorderTest, GarbageRecordsAreSkippedAndCounted) {

@@ -186,7 +186,9 @@ TEST_F(AggregatorTest, SumsAcrossFlushesLikeOneFlush) {
   EXPECT_EQ(store_.num(m, "n"), 2);
   EXPECT_EQ(store_.num(m, "lmin"), 500);
   EXPECT_EQ(store_.num(m, "lmax"), 2000);
-  EXPECT_EQ(store_.hashes[keys_.delivery("d1")].size(), 3u);  // s, a1, a2
+  const auto& d1 = store_.hashes[keys_.delivery("d1")];
+  EXPECT_EQ(d1.size(), 4u);  // s, a1, a2, l
+  EXPECT_EQ(d1.at("l"), "a2");  // the second flush's latest
 }
 
 TEST_F(AggregatorTest, LeavesOutWhatExpiredBeforeTheFlush) {
@@ -312,7 +314,10 @@ TEST_F(AggregatorTest, AnAttemptSeenTwiceIsKeptOnceInTheDeliveryHash) {
   const Ops ops = agg_.ops(kNow);
   auto d = std::find(ops.args().begin(), ops.args().end(), "D");
   ASSERT_NE(d, ops.args().end());
-  EXPECT_EQ(*(d + 3), "1");  // one attempt field
+  EXPECT_EQ(*(d + 3), "2");  // one attempt field, and the latest
+  EXPECT_EQ(*(d + 4), "a1");
+  EXPECT_EQ(*(d + 6), "l");
+  EXPECT_EQ(*(d + 7), "a1");
 }
 
 TEST_F(AggregatorTest, WithoutATenantCountsNoTenantScope) {

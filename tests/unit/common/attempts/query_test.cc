@@ -200,10 +200,11 @@ TEST(LogCsv, QuotesAsRfc4180) {
   e.error_message = "HTTP 503, \"busy\"";
   e.duration_us = 12'345;
   e.attempts = 2;
+  e.replays = 1;
   const auto row = csvRow(e);
-  EXPECT_EQ(row, "d1,,,,pending_retry,,12.345,2,,,,\"HTTP 503, \"\"busy\"\"\",\r\n");
+  EXPECT_EQ(row, "d1,,,,pending_retry,,12.345,2,,,,\"HTTP 503, \"\"busy\"\"\",,1\r\n");
   const std::string header = csvHeader();
-  EXPECT_EQ(std::count(header.begin(), header.end(), ','), 12);
+  EXPECT_EQ(std::count(header.begin(), header.end(), ','), 13);
 }
 
 }  // namespace

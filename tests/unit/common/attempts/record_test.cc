@@ -20,6 +20,7 @@ observe::Attempt sampleAttempt(observe::Outcome outcome) {
   a.event_id = "evt_1";
   a.event_type = "order.created";
   a.attempt = 3;
+  a.replay = 2;
   a.attempted = true;
   a.started_ms = 1'767'972'600'000;
   a.duration_us = 12'345;
@@ -56,6 +57,7 @@ TEST(AttemptRecord, RoundTripsEveryFieldOfARetriedAttempt) {
   EXPECT_EQ(r.subscription_id, "sub_1");
   EXPECT_EQ(r.tenant, "acme");
   EXPECT_EQ(r.attempt, 3);
+  EXPECT_EQ(r.replay, 2);
   EXPECT_EQ(r.outcome, "retried");
   EXPECT_EQ(r.reason, "");  // the reason is a dead letter's only
   EXPECT_TRUE(r.attempted);
@@ -104,6 +106,7 @@ TEST(AttemptRecord, RecordEncodeRoundTrips) {
   in.subscription_id = "s";
   in.tenant = "";
   in.attempt = 1;
+  in.replay = 1;
   in.outcome = "delivered";
   in.attempted = true;
   in.started_ms = 10;
@@ -219,6 +222,7 @@ TEST(AttemptRecord, ParsesAMinimalRecordWithDefaults) {
   EXPECT_FALSE(r->attempted);
   EXPECT_EQ(r->payload_partition, -1);
   EXPECT_EQ(r->payload_offset, -1);
+  EXPECT_EQ(r->replay, 0);  // records written before replays were counted
 }
 
 TEST(AttemptRecord, IgnoresUnknownFields) {
@@ -260,6 +264,8 @@ TEST(AttemptRecord, AFieldOfTheWrongTypeIsAnErrorNamingIt) {
       {minimal(R"(,"payload":{"topic":"t","partition":4294967296,"offset":1})"),
        "payload.partition"},
       {minimal(R"(,"request_bytes":-1)"), "request_bytes"},
+      {minimal(R"(,"replay":-1)"), "replay"},
+      {minimal(R"(,"replay":"1")"), "replay"},
       {minimal(R"(,"response_bytes":18446744073709551615)"), "response_bytes"},
       {R"({"delivery_id":"d","subscription_id":"s","attempt":4294967297,"outcome":"delivered","finished_ms":5})",
        "attempt"},
