@@ -103,3 +103,22 @@ extern "C" int cnd_timedwait(cnd_t* __restrict c, mtx_t* __restrict m,
 }
 
 extern "C" void cnd_destroy(cnd_t* c) { pthread_cond_destroy(native(c)); }
+
+// librdkafka's read-write locks (topic and partition tables, the handle itself) are
+// pthread_rwlock_t it locks directly. tests/tsan.supp's called_from_lib:librdkafka.so.1
+// makes TSan ignore every interceptor librdkafka calls, and with them the order these
+// locks give: a partition a librdkafka thread made and published under the topic's write
+// lock, then found by a produce on the test's thread under its read lock, was reported as
+// a race on the partition's mutex. Defined here, librdkafka's calls come to these, which
+// call TSan's interceptors from the executable, so TSan sees the locks order memory again.
+// Their init and destroy stay librdkafka's own calls, ignored like its free(): it destroys
+// a lock when a reference count (atomics TSan cannot see) drops to zero.
+extern "C" {
+int __interceptor_pthread_rwlock_rdlock(pthread_rwlock_t*);
+int __interceptor_pthread_rwlock_wrlock(pthread_rwlock_t*);
+int __interceptor_pthread_rwlock_unlock(pthread_rwlock_t*);
+
+int pthread_rwlock_rdlock(pthread_rwlock_t* l) { return __interceptor_pthread_rwlock_rdlock(l); }
+int pthread_rwlock_wrlock(pthread_rwlock_t* l) { return __interceptor_pthread_rwlock_wrlock(l); }
+int pthread_rwlock_unlock(pthread_rwlock_t* l) { return __interceptor_pthread_rwlock_unlock(l); }
+}
