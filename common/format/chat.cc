@@ -140,20 +140,34 @@ std::string clipEscaped(std::string_view text, std::size_t max_units) {
 
 Severity classify(std::string_view word) {
   static constexpr std::array<std::pair<std::string_view, Severity>, 28> kWords{{
-      {"emergency", Severity::kError}, {"emerg", Severity::kError},
-      {"alert", Severity::kError},     {"critical", Severity::kError},
-      {"crit", Severity::kError},      {"fatal", Severity::kError},
-      {"error", Severity::kError},     {"err", Severity::kError},
-      {"high", Severity::kError},      {"severe", Severity::kError},
-      {"failure", Severity::kError},   {"failed", Severity::kError},
-      {"warning", Severity::kWarning}, {"warn", Severity::kWarning},
-      {"medium", Severity::kWarning},  {"moderate", Severity::kWarning},
-      {"info", Severity::kInfo},       {"information", Severity::kInfo},
-      {"informational", Severity::kInfo}, {"notice", Severity::kInfo},
-      {"low", Severity::kInfo},        {"debug", Severity::kInfo},
-      {"ok", Severity::kOk},           {"success", Severity::kOk},
-      {"succeeded", Severity::kOk},    {"resolved", Severity::kOk},
-      {"good", Severity::kOk},         {"healthy", Severity::kOk},
+      {"emergency", Severity::kError},
+      {"emerg", Severity::kError},
+      {"alert", Severity::kError},
+      {"critical", Severity::kError},
+      {"crit", Severity::kError},
+      {"fatal", Severity::kError},
+      {"error", Severity::kError},
+      {"err", Severity::kError},
+      {"high", Severity::kError},
+      {"severe", Severity::kError},
+      {"failure", Severity::kError},
+      {"failed", Severity::kError},
+      {"warning", Severity::kWarning},
+      {"warn", Severity::kWarning},
+      {"medium", Severity::kWarning},
+      {"moderate", Severity::kWarning},
+      {"info", Severity::kInfo},
+      {"information", Severity::kInfo},
+      {"informational", Severity::kInfo},
+      {"notice", Severity::kInfo},
+      {"low", Severity::kInfo},
+      {"debug", Severity::kInfo},
+      {"ok", Severity::kOk},
+      {"success", Severity::kOk},
+      {"succeeded", Severity::kOk},
+      {"resolved", Severity::kOk},
+      {"good", Severity::kOk},
+      {"healthy", Severity::kOk},
   }};
   for (const auto& [w, severity] : kWords)
     if (iequals(word, w)) return severity;
@@ -175,17 +189,17 @@ View read(const json::Event& event, const Options& options) {
 
   simdjson::dom::element found;
   const std::string_view field = option(options, kSeverityField);
-  auto severityAt = [&](std::string_view path) {
+  auto severity_at = [&](std::string_view path) {
     if (!lookup(root, path, found)) return false;
     if (!found.is_string() && !found.is_number()) return false;
     view.severity_text = scalarText(found);
     return true;
   };
   if (!field.empty()) {
-    severityAt(field);
+    severity_at(field);
   } else {
     for (std::string_view path : {"data.severity", "data.level", "severity", "level"})
-      if (severityAt(path)) break;
+      if (severity_at(path)) break;
   }
   view.severity = classify(view.severity_text);
 
@@ -198,7 +212,8 @@ View read(const json::Event& event, const Options& options) {
     return view;
   }
   for (auto [key, value] : fields)
-    view.fields.push_back({std::string(key), scalarText(value), value.is_object() || value.is_array()});
+    view.fields.push_back(
+        {std::string(key), scalarText(value), value.is_object() || value.is_array()});
   return view;
 }
 
@@ -208,8 +223,7 @@ std::string moreFields(std::size_t n) {
   return out;
 }
 
-std::string_view option(const Options& options, std::string_view name,
-                        std::string_view fallback) {
+std::string_view option(const Options& options, std::string_view name, std::string_view fallback) {
   auto it = options.find(name);
   return it == options.end() ? fallback : std::string_view(it->second.text);
 }
@@ -219,8 +233,8 @@ std::vector<Problem> checkOptions(const Options& options, std::string_view forma
   std::vector<Problem> problems = unknownOptions(options, format, known);
   if (auto it = options.find(kSeverityField); it != options.end()) {
     const std::string_view path = it->second.text;
-    bool valid = it->second.kind == Option::Kind::kString && !path.empty() &&
-                 path.size() <= 256 && !path.starts_with('.') && !path.ends_with('.') &&
+    bool valid = it->second.kind == Option::Kind::kString && !path.empty() && path.size() <= 256 &&
+                 !path.starts_with('.') && !path.ends_with('.') &&
                  path.find("..") == std::string_view::npos;
     if (!valid)
       problems.push_back({optionPointer(kSeverityField),

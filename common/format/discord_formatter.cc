@@ -44,7 +44,7 @@ std::string DiscordFormatter::format(const json::Event& event, const Subscriptio
   std::string title = chat::clip(view.type, kMaxTitle);
   std::string footer = chat::clip(view.id, kMaxFooter);
   std::size_t total = chat::units(title) + chat::units(footer);
-  embed["title"] = std::move(title);
+  embed["title"] = title;
   std::string description;
   if (!view.has_data) description = "*no data*";
   if (!view.severity_text.empty()) {
@@ -54,7 +54,7 @@ std::string DiscordFormatter::format(const json::Event& event, const Subscriptio
   if (!description.empty()) {
     description = chat::clip(description, kMaxDescription);
     total += chat::units(description);
-    embed["description"] = std::move(description);
+    embed["description"] = description;
   }
   embed["color"] = colour(view.severity);
   if (iso8601(view.timestamp)) embed["timestamp"] = view.timestamp;
@@ -66,7 +66,8 @@ std::string DiscordFormatter::format(const json::Event& event, const Subscriptio
   std::size_t shown = 0;
   for (const auto& field : view.fields) {
     if (shown == kMaxFields - 1 && view.fields.size() > kMaxFields) break;
-    std::string name = field.name.empty() ? std::string("(empty)") : chat::clip(field.name, kMaxFieldName);
+    std::string name =
+        field.name.empty() ? std::string("(empty)") : chat::clip(field.name, kMaxFieldName);
     std::string value =
         field.value.empty() ? std::string("(empty)") : chat::clip(field.value, kMaxFieldValue);
     const std::size_t n = chat::units(name) + chat::units(value);
@@ -74,7 +75,7 @@ std::string DiscordFormatter::format(const json::Event& event, const Subscriptio
     if (total + n + (last ? 0 : kOverflowUnits) > kMaxEmbedTotal) break;
     total += n;
     const bool inline_field = !field.nested && chat::units(value) <= 40;
-    fields.push_back({{"name", std::move(name)}, {"value", std::move(value)}, {"inline", inline_field}});
+    fields.push_back({{"name", name}, {"value", value}, {"inline", inline_field}});
     ++shown;
   }
   if (shown < view.fields.size())
@@ -82,7 +83,7 @@ std::string DiscordFormatter::format(const json::Event& event, const Subscriptio
                       {"value", chat::moreFields(view.fields.size() - shown)},
                       {"inline", false}});
   if (!fields.empty()) embed["fields"] = std::move(fields);
-  embed["footer"] = {{"text", std::move(footer)}};
+  embed["footer"] = {{"text", footer}};
 
   boost::json::object message;
   std::string content = "**";

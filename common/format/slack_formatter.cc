@@ -60,11 +60,10 @@ bool tsShaped(std::string_view ts) {
 std::string SlackFormatter::format(const json::Event& event, const Subscription&) const {
   const chat::View view = chat::read(event, options_);
   boost::json::array blocks;
-  blocks.push_back({{"type", "header"},
-                    {"text",
-                     {{"type", "plain_text"},
-                      {"text", chat::clip(view.type, kMaxHeader)},
-                      {"emoji", false}}}});
+  blocks.push_back(
+      {{"type", "header"},
+       {"text",
+        {{"type", "plain_text"}, {"text", chat::clip(view.type, kMaxHeader)}, {"emoji", false}}}});
   // Room for sections between the header and the context line.
   const std::size_t max_sections = kMaxBlocks - 2;
   const std::size_t max_fields = max_sections * kMaxFieldsPerSection;
@@ -86,8 +85,7 @@ std::string SlackFormatter::format(const json::Event& event, const Subscription&
     fields.push_back(mrkdwn(std::move(more)));
   }
   flush();
-  if (!view.has_data)
-    blocks.push_back({{"type", "section"}, {"text", mrkdwn("_no data_")}});
+  if (!view.has_data) blocks.push_back({{"type", "section"}, {"text", mrkdwn("_no data_")}});
 
   std::string context = "*type* ";
   context += chat::clipEscaped(view.type, 300);
@@ -101,8 +99,8 @@ std::string SlackFormatter::format(const json::Event& event, const Subscription&
     context += "  |  *severity* ";
     context += chat::clipEscaped(view.severity_text, 200);
   }
-  blocks.push_back({{"type", "context"},
-                    {"elements", boost::json::array{mrkdwn(chat::clip(context, 3000))}}});
+  blocks.push_back(
+      {{"type", "context"}, {"elements", boost::json::array{mrkdwn(chat::clip(context, 3000))}}});
 
   boost::json::object message;
   // The notification and screen-reader text; blocks are what the channel shows.
@@ -117,8 +115,7 @@ std::string SlackFormatter::format(const json::Event& event, const Subscription&
   message["text"] = chat::clipEscaped(fallback, kMaxSectionText);
   if (auto channel = chat::option(options_, "channel"); !channel.empty())
     message["channel"] = channel;
-  if (auto ts = chat::option(options_, "thread_ts"); !ts.empty())
-    message["thread_ts"] = ts;
+  if (auto ts = chat::option(options_, "thread_ts"); !ts.empty()) message["thread_ts"] = ts;
   boost::json::object attachment;
   attachment["color"] = colour(view.severity);
   attachment["blocks"] = std::move(blocks);
@@ -127,7 +124,8 @@ std::string SlackFormatter::format(const json::Event& event, const Subscription&
 }
 
 std::vector<Problem> SlackFormatter::validate(const Options& options) const {
-  auto problems = chat::checkOptions(options, "slack", {"channel", "thread_ts", chat::kSeverityField});
+  auto problems =
+      chat::checkOptions(options, "slack", {"channel", "thread_ts", chat::kSeverityField});
   if (auto it = options.find("channel"); it != options.end()) {
     const std::string& c = it->second.text;
     if (it->second.kind != Option::Kind::kString || c.empty() || c.size() > 80 ||

@@ -74,9 +74,10 @@ std::string TeamsFormatter::format(const json::Event& event, const Subscription&
   constexpr std::size_t kOverflowBytes = 80;  // the last fact counting what is left out
   for (const auto& field : view.fields) {
     if (shown == kMaxFacts - 1 && view.fields.size() > kMaxFacts) break;
-    boost::json::object fact{{"title", chat::clip(field.name, kMaxFactTitle)},
-                             {"value", field.value.empty() ? std::string("(empty)")
-                                                           : chat::clip(field.value, kMaxFactValue)}};
+    boost::json::object fact{
+        {"title", chat::clip(field.name, kMaxFactTitle)},
+        {"value",
+         field.value.empty() ? std::string("(empty)") : chat::clip(field.value, kMaxFactValue)}};
     const std::size_t size = boost::json::serialize(fact).size() + 1;
     if (used + size + kOverflowBytes > kMaxBytes) break;
     used += size;
@@ -84,8 +85,7 @@ std::string TeamsFormatter::format(const json::Event& event, const Subscription&
     ++shown;
   }
   if (shown < view.fields.size())
-    facts.push_back({{"title", "\u2026"},
-                     {"value", chat::moreFields(view.fields.size() - shown)}});
+    facts.push_back({{"title", "\u2026"}, {"value", chat::moreFields(view.fields.size() - shown)}});
   if (!facts.empty()) {
     body.push_back({{"type", "FactSet"}, {"facts", std::move(facts)}});
   } else if (!view.has_data) {

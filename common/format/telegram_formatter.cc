@@ -130,7 +130,7 @@ std::string TelegramFormatter::format(const json::Event& event, const Subscripti
   }
   if (auto it = options_.find("message_thread_id"); it != options_.end())
     if (auto n = text::parseInteger<int64_t>(it->second.text)) message["message_thread_id"] = *n;
-  message["text"] = std::move(out);
+  message["text"] = out;
   message["parse_mode"] = "HTML";
   message["link_preview_options"] = {{"is_disabled", true}};
   if (chat::option(options_, "disable_notification") == "true")

@@ -321,8 +321,8 @@ void parseFormatOptions(simdjson::dom::object obj, format::Options& out, Problem
     }
     if (!value.get_string().get(v)) {
       if (characters(v) > 1024) {
-        problems.add(pointer, "format_options: '" + printable(key) +
-                                  "' must be at most 1024 characters");
+        problems.add(pointer,
+                     "format_options: '" + printable(key) + "' must be at most 1024 characters");
         continue;
       }
       option = {format::Option::Kind::kString, std::string(v)};
@@ -716,7 +716,8 @@ std::string serialize(const Subscription& s, bool with_secret, bool redact) {
   if (!s.disabled_reason.empty()) o["disabled_reason"] = s.disabled_reason;
   o["signature_style"] = s.signature_style;
   if (s.format != format::kJson) o["format"] = s.format;
-  if (!s.format_options_json.empty()) o["format_options"] = boost::json::parse(s.format_options_json);
+  if (!s.format_options_json.empty())
+    o["format_options"] = boost::json::parse(s.format_options_json);
   boost::json::object headers;
   for (const auto& [k, v] : s.headers) headers[k] = v;
   o["headers"] = std::move(headers);

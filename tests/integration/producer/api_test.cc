@@ -419,7 +419,8 @@ TEST_F(ApiTest, FormatOptionsAreCheckedByTheFormatAndBadOnesStoreNothing) {
   auto got = call("GET", url);
   EXPECT_EQ(got.json().at("format").as_string(), "telegram");
   EXPECT_EQ(got.json().at("format_options").at("chat_id").as_int64(), -1001234567890);
-  auto slack = call("PATCH", url, R"({"format":"slack","format_options":{"chat_id":null,"channel":"#ops"}})");
+  auto slack = call("PATCH", url,
+                    R"({"format":"slack","format_options":{"chat_id":null,"channel":"#ops"}})");
   ASSERT_EQ(slack.status, 200) << slack.body;
   EXPECT_EQ(slack.json().at("format_options"), boost::json::parse(R"({"channel":"#ops"})"));
 }

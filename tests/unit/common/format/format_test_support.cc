@@ -12,7 +12,8 @@ json::Event event(std::string id, std::string type, std::string body) {
 }
 
 std::string manyFields(int n) {
-  std::string out = R"({"id":"evt_many","type":"metrics.snapshot","timestamp":"2026-01-09T15:30:00Z","data":{)";
+  std::string out =
+      R"({"id":"evt_many","type":"metrics.snapshot","timestamp":"2026-01-09T15:30:00Z","data":{)";
   for (int i = 0; i < n; ++i) {
     if (i > 0) out += ',';
     out += "\"metric_" + std::to_string(i) + "\":" + std::to_string(i * 7);
@@ -44,21 +45,26 @@ std::vector<Case> goldenCases() {
                  long_text + R"(","tail":"end"}})")},
       {"many_fields", event("evt_many", "metrics.snapshot", manyFields(600))},
       {"nested",
-       event("evt_nested", "invoice.paid",
-             R"({"id":"evt_nested","type":"invoice.paid","timestamp":"2026-01-09T15:30:00.123+02:00",)"
-             R"("data":{"invoice":{"id":"in_1","lines":[{"sku":"a","qty":2},{"sku":"b","qty":1}]},)"
-             R"("tags":["vip","eu"],"empty":"","none":null,"alert":{"level":"critical"}}})")},
+       event(
+           "evt_nested", "invoice.paid",
+           R"({"id":"evt_nested","type":"invoice.paid","timestamp":"2026-01-09T15:30:00.123+02:00",)"
+           R"("data":{"invoice":{"id":"in_1","lines":[{"sku":"a","qty":2},{"sku":"b","qty":1}]},)"
+           R"("tags":["vip","eu"],"empty":"","none":null,"alert":{"level":"critical"}}})")},
       {"missing_fields",
-       event("evt_missing", "user.signed_up", R"({"id":"evt_missing","type":"user.signed_up","data":{"user":"u_1"}})")},
-      {"no_data", event("evt_nodata", "ping", R"({"id":"evt_nodata","type":"ping","timestamp":"2026-01-09T15:30:00Z"})")},
+       event("evt_missing", "user.signed_up",
+             R"({"id":"evt_missing","type":"user.signed_up","data":{"user":"u_1"}})")},
+      {"no_data", event("evt_nodata", "ping",
+                        R"({"id":"evt_nodata","type":"ping","timestamp":"2026-01-09T15:30:00Z"})")},
       {"scalar_data",
-       event("evt_scalar", "counter.tick",
-             R"({"id":"evt_scalar","type":"counter.tick","timestamp":"2026-01-09T15:30:00Z","data":42,"severity":"ok"})")},
+       event(
+           "evt_scalar", "counter.tick",
+           R"({"id":"evt_scalar","type":"counter.tick","timestamp":"2026-01-09T15:30:00Z","data":42,"severity":"ok"})")},
   };
 }
 
 Subscription subscriptionFor(const std::string& format) {
-  std::string json = R"({"id":"sub_golden","url":"https://hooks.example.com/x","events":["*"],"format":")";
+  std::string json =
+      R"({"id":"sub_golden","url":"https://hooks.example.com/x","events":["*"],"format":")";
   json += format;
   json += '"';
   if (format == "telegram") json += R"(,"format_options":{"chat_id":-1001234567890})";

@@ -301,8 +301,7 @@ TEST(TelegramFormat, TextIsEscapedForHtmlAndLongTextCutVisibly) {
   EXPECT_EQ(chat::units(long_text.substr(value, cut - value)) + 1, TelegramFormatter::kMaxValue);
   EXPECT_TRUE(long_text.ends_with("<i>evt_long \u00b7 2026-01-09T15:30:00Z</i>")) << long_text;
   // Many fields fill the text up to about its limit and count what is left out.
-  const std::string many =
-      str(parser.parse(render(sub, caseNamed("many_fields"))).value()["text"]);
+  const std::string many = str(parser.parse(render(sub, caseNamed("many_fields"))).value()["text"]);
   EXPECT_GE(chat::units(visible(many)), TelegramFormatter::kMaxText - 60);
   EXPECT_NE(many.find("\n<i>\u2026 and 349 more fields</i>\n\n<i>evt_many"), std::string::npos)
       << many;

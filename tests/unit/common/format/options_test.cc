@@ -14,10 +14,11 @@ namespace hookpipe {
 namespace {
 
 // The problems of a client's subscription, by pointer ("" when it is accepted).
-std::map<std::string, std::string> problemsOf(const std::string& format,
-                                              const std::string& options_json,
-                                              SubscriptionSource source = SubscriptionSource::kCreate) {
-  std::string json = R"({"url":"https://hooks.example.com/x","events":["*"],"format":")" + format + '"';
+std::map<std::string, std::string> problemsOf(
+    const std::string& format, const std::string& options_json,
+    SubscriptionSource source = SubscriptionSource::kCreate) {
+  std::string json =
+      R"({"url":"https://hooks.example.com/x","events":["*"],"format":")" + format + '"';
   if (!options_json.empty()) json += R"(,"format_options":)" + options_json;
   json += '}';
   auto s = checkSubscription(json, source);
@@ -41,8 +42,8 @@ TEST(FormatOptions, TelegramNeedsAValidChatId) {
                        "/format_options/chat_id", "@channelusername"));
   EXPECT_TRUE(mentions(problemsOf("telegram", R"({"chat_id":true})"), "/format_options/chat_id",
                        "integer"));
-  EXPECT_TRUE(mentions(problemsOf("telegram", R"({"chat_id":1.5})"), "/format_options/chat_id",
-                       "integer"));
+  EXPECT_TRUE(
+      mentions(problemsOf("telegram", R"({"chat_id":1.5})"), "/format_options/chat_id", "integer"));
   EXPECT_TRUE(problemsOf("telegram", R"({"chat_id":-1001234567890})").empty());
   EXPECT_TRUE(problemsOf("telegram", R"({"chat_id":"-1001234567890"})").empty());
   EXPECT_TRUE(problemsOf("telegram", R"({"chat_id":"@hookpipe_alerts"})").empty());
@@ -52,9 +53,8 @@ TEST(FormatOptions, TelegramNeedsAValidChatId) {
 
 TEST(FormatOptions, EveryProblemIsReportedAtOnceEachAtItsPointer) {
   auto problems = problemsOf(
-      "telegram",
-      R"({"chat_id":"x","message_thread_id":-3,"disable_notification":"yes",)"
-      R"("severity_field":"data..level","colour":"red"})");
+      "telegram", R"({"chat_id":"x","message_thread_id":-3,"disable_notification":"yes",)"
+                  R"("severity_field":"data..level","colour":"red"})");
   EXPECT_EQ(problems.size(), 5u);
   EXPECT_TRUE(problems.contains("/format_options/chat_id"));
   EXPECT_TRUE(mentions(problems, "/format_options/message_thread_id", "positive"));
@@ -68,8 +68,8 @@ TEST(FormatOptions, SlackChecksChannelAndThreadTs) {
   EXPECT_TRUE(problemsOf("slack", R"({"channel":"#alerts","thread_ts":"1700000000.123456",)"
                                   R"("severity_field":"data.level"})")
                   .empty());
-  EXPECT_TRUE(mentions(problemsOf("slack", R"({"channel":"two words"})"),
-                       "/format_options/channel", "no spaces"));
+  EXPECT_TRUE(mentions(problemsOf("slack", R"({"channel":"two words"})"), "/format_options/channel",
+                       "no spaces"));
   EXPECT_TRUE(mentions(problemsOf("slack", R"({"thread_ts":1700000000.5})"),
                        "/format_options/thread_ts", "as a string"));
   EXPECT_TRUE(mentions(problemsOf("slack", R"({"thread_ts":"tomorrow"})"),
@@ -86,8 +86,8 @@ TEST(FormatOptions, FormatsWithoutOptionsRefuseAny) {
     EXPECT_TRUE(problemsOf(format, "{}").empty());
   }
   EXPECT_TRUE(problemsOf("teams", R"({"severity_field":"data.sev"})").empty());
-  EXPECT_TRUE(mentions(problemsOf("discord", R"({"username":"bot"})"),
-                       "/format_options/username", "unknown option"));
+  EXPECT_TRUE(mentions(problemsOf("discord", R"({"username":"bot"})"), "/format_options/username",
+                       "unknown option"));
 }
 
 TEST(FormatOptions, ShapeProblemsComeFromTheSubscriptionItself) {
@@ -122,14 +122,16 @@ TEST(FormatOptions, AreStoredAndEchoedAsGivenAndBindTheFormatter) {
   ASSERT_TRUE(s) << s.error().front().message;
   EXPECT_EQ(s->format_options_json, R"({"chat_id":-42,"disable_notification":true})");
   ASSERT_EQ(s->format_options.size(), 2u);
-  EXPECT_EQ(s->format_options.at("chat_id"), (format::Option{format::Option::Kind::kNumber, "-42"}));
+  EXPECT_EQ(s->format_options.at("chat_id"),
+            (format::Option{format::Option::Kind::kNumber, "-42"}));
   EXPECT_EQ(s->format_options.at("disable_notification"),
             (format::Option{format::Option::Kind::kBool, "true"}));
   // Bound to the options: not the registry's shared instance.
   ASSERT_NE(s->formatter, nullptr);
   EXPECT_NE(s->formatter, format::Registry::global().find("telegram"));
-  EXPECT_NE(apiJson(*s, false).find(R"("format_options":{"chat_id":-42,"disable_notification":true})"),
-            std::string::npos);
+  EXPECT_NE(
+      apiJson(*s, false).find(R"("format_options":{"chat_id":-42,"disable_notification":true})"),
+      std::string::npos);
   auto stored = parseSubscription(toJson(*s));
   ASSERT_TRUE(stored) << stored.error().message;
   EXPECT_EQ(stored->format_options, s->format_options);
@@ -137,8 +139,9 @@ TEST(FormatOptions, AreStoredAndEchoedAsGivenAndBindTheFormatter) {
   EXPECT_EQ(stored->formatter->format(ev, *stored), s->formatter->format(ev, *s));
   EXPECT_NE(s->formatter->format(ev, *s).find(R"("chat_id":-42)"), std::string::npos);
   // Without options nothing is written.
-  auto plain = checkSubscription(R"({"url":"https://hooks.example.com/x","events":["*"],"format":"slack"})",
-                                 SubscriptionSource::kCreate);
+  auto plain =
+      checkSubscription(R"({"url":"https://hooks.example.com/x","events":["*"],"format":"slack"})",
+                        SubscriptionSource::kCreate);
   ASSERT_TRUE(plain);
   EXPECT_EQ(toJson(*plain).find("format_options"), std::string::npos);
   EXPECT_EQ(plain->formatter, format::Registry::global().find("slack"));
