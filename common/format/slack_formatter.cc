@@ -32,7 +32,7 @@ boost::json::object mrkdwn(std::string text) {
 // "*name*\nvalue", escaped, at most kMaxFieldText.
 std::string fieldText(const chat::Field& field) {
   std::string out = "*";
-  out += chat::clipEscaped(field.name, 200);
+  out += field.name.empty() ? std::string("(empty)") : chat::clipEscaped(field.name, 200);
   out += "*\n";
   const std::size_t left = SlackFormatter::kMaxFieldText - chat::units(out);
   if (field.nested) {

@@ -35,6 +35,7 @@ class Text {
   void add(std::string_view raw, std::string_view tag = {}, std::size_t max = SIZE_MAX) {
     std::string cut = chat::clip(raw, std::min(max, left_));
     left_ -= chat::units(cut);
+    if (cut.empty()) return;  // no empty <b></b>
     if (!tag.empty()) {
       out_ += '<';
       out_ += tag;

@@ -327,6 +327,17 @@ TEST(ZapierFormat, IsTheEventAsItIs) {
   for (const auto& c : goldenCases()) EXPECT_EQ(render(sub, c.event), c.event.body);
 }
 
+TEST(ChatFormats, AnEmptyFieldNameShowsAsEmptyNotAsMarkup) {
+  const json::Event ev{"evt_e", "x.y", R"({"id":"evt_e","type":"x.y","data":{"":"v"}})"};
+  simdjson::dom::parser parser;
+  const auto slack = render(subscriptionFor("slack"), ev);
+  EXPECT_NE(slack.find(R"x(*(empty)*\nv)x"), std::string::npos) << slack;
+  const auto telegram = render(subscriptionFor("telegram"), ev);
+  EXPECT_EQ(telegram.find("<b></b>"), std::string::npos) << telegram;
+  const auto discord = render(subscriptionFor("discord"), ev);
+  EXPECT_NE(discord.find(R"x({"name":"(empty)","value":"v")x"), std::string::npos) << discord;
+}
+
 TEST(ChatFormats, AnEventThatDoesNotParseStillRenders) {
   const json::Event broken{"evt_x", "weird.type", "not json at all"};
   simdjson::dom::parser parser;
