@@ -51,7 +51,8 @@ TEST_F(ChatFormatTest, EachSubscriptionReceivesItsPlatformsMessage) {
   EXPECT_EQ(attachment.at("color").as_string(), "#E01E5A");
   const auto& blocks = attachment.at("blocks").as_array();
   EXPECT_EQ(blocks.at(0).at("text").at("text").as_string(), "alert.fired");
-  EXPECT_EQ(blocks.at(1).at("fields").at(1).at("text").as_string(), "*note*\n&lt;disk&gt; &amp; more");
+  EXPECT_EQ(blocks.at(1).at("fields").at(1).at("text").as_string(),
+            "*note*\n&lt;disk&gt; &amp; more");
   EXPECT_NE(bj::serialize(blocks.at(2)).find(id), std::string::npos);
 
   const auto teams = only("/teams");
