@@ -3,9 +3,52 @@
 #include <map>
 #include <mutex>
 
+#include "common/json/pointer.h"
+
 namespace hookpipe::format {
 
 void registerBuiltins(Registry& registry);  // builtin.cc
+
+std::vector<Problem> Formatter::validate(const Options& options) const {
+  std::vector<Problem> problems;
+  for (const auto& [name, _] : options) {
+    std::string message = "unknown option ";
+    message += name.substr(0, 64);
+    message += " (this format takes no options)";
+    problems.push_back({optionPointer(name), std::move(message)});
+  }
+  return problems;
+}
+
+std::shared_ptr<const Formatter> Formatter::withOptions(const Options&) const { return nullptr; }
+
+std::string optionPointer(std::string_view name) {
+  std::string out = "/format_options/";
+  out += json::pointerToken(name);
+  return out;
+}
+
+std::vector<Problem> unknownOptions(const Options& options, std::string_view format,
+                                    const std::vector<std::string_view>& known) {
+  std::vector<Problem> problems;
+  for (const auto& [name, _] : options) {
+    bool found = false;
+    for (auto k : known) found = found || k == name;
+    if (found) continue;
+    std::string message = "unknown option ";
+    message += name.substr(0, 64);
+    message += " for format ";
+    message += format;
+    message += " (it takes ";
+    for (std::size_t i = 0; i < known.size(); ++i) {
+      if (i > 0) message += ", ";
+      message += known[i];
+    }
+    message += ")";
+    problems.push_back({optionPointer(name), std::move(message)});
+  }
+  return problems;
+}
 
 struct Registry::Impl {
   mutable std::mutex mu;

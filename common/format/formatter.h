@@ -5,6 +5,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error.h"
+#include "common/format/options.h"
+
 namespace hookpipe {
 struct Subscription;
 namespace json {
@@ -32,7 +35,25 @@ class Formatter {
   // True for the format whose body is the event JSON itself: the router then produces the
   // event's bytes without calling format() (no copy on the hot path).
   virtual bool passesEventThrough() const { return false; }
+  // The problems of a subscription's `format_options` for this format, each at its JSON
+  // pointer ("/format_options/chat_id"); empty when they are fine. Called when a client
+  // writes a subscription (a 400 naming each problem); stored records are not checked
+  // again, so format() must cope with options a newer rule would refuse. The default
+  // takes no options: each one given is a problem.
+  virtual std::vector<Problem> validate(const Options& options) const;
+  // This format bound to a subscription's options (valid or not: stored records are not
+  // validated again), which the subscription then keeps as its formatter; null for a
+  // format without options. Called once when a subscription with options is parsed, so
+  // format() never looks options up by name per delivery.
+  virtual std::shared_ptr<const Formatter> withOptions(const Options& options) const;
 };
+
+// The pointer of option `name`: "/format_options/" + its escaped name.
+std::string optionPointer(std::string_view name);
+// One problem per option not in `known` ("unknown option x for format slack (it takes
+// channel, thread_ts, severity_field)").
+std::vector<Problem> unknownOptions(const Options& options, std::string_view format,
+                                    const std::vector<std::string_view>& known);
 
 // The formats by name. Filled at first use with the built-in formats (builtin.cc: one line
 // per format); add() registers more (tests do). Thread-safe.

@@ -83,6 +83,7 @@ constexpr std::string_view kTopLevelFields[] = {"id",
                                                 "headers",
                                                 "metadata",
                                                 "format",
+                                                "format_options",
                                                 "retry_config",
                                                 "timeout_ms",
                                                 "connect_timeout_ms",
@@ -300,6 +301,41 @@ void parseMetadata(simdjson::dom::object obj, std::map<std::string, std::string>
     } else {
       out.emplace(key, v);
     }
+  }
+}
+
+// format_options: scalars by name (what each option means is the format's to check).
+// Bounds like metadata's: at most 32 options, names 1..64 characters without control
+// characters, strings of at most 1024 characters.
+void parseFormatOptions(simdjson::dom::object obj, format::Options& out, Problems& problems) {
+  std::size_t count = 0;
+  for (auto [key, value] : obj) {
+    const std::string pointer = pointerOf("/format_options", key);
+    if (++count == 33) problems.add("/format_options", "format_options must have at most 32 keys");
+    std::string_view v;
+    format::Option option;
+    if (key.empty() || characters(key) > 64 || hasControl(key)) {
+      problems.add(pointer, "format_options: name '" + printable(key) +
+                                "' must be 1..64 characters without control characters");
+      continue;
+    }
+    if (!value.get_string().get(v)) {
+      if (characters(v) > 1024) {
+        problems.add(pointer,
+                     "format_options: '" + printable(key) + "' must be at most 1024 characters");
+        continue;
+      }
+      option = {format::Option::Kind::kString, std::string(v)};
+    } else if (value.is_bool()) {
+      option = {format::Option::Kind::kBool, value.get_bool().value_unsafe() ? "true" : "false"};
+    } else if (value.is_number()) {
+      option = {format::Option::Kind::kNumber, simdjson::minify(value)};
+    } else {
+      problems.add(pointer, "format_options: '" + printable(key) +
+                                "' must be a string, a number or a boolean");
+      continue;
+    }
+    out.emplace(key, std::move(option));
   }
 }
 
@@ -619,6 +655,24 @@ std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
       names += (names.empty() ? "" : ", ") + name;
     problems.add("/format", "format must be one of: " + names);
   }
+  if (auto fo = obj["format_options"]; given(fo)) {
+    simdjson::dom::object foo;
+    if (fo.get_object().get(foo)) {
+      problems.add("/format_options", "format_options must be an object");
+    } else {
+      s.format_options_json = simdjson::minify(fo.value_unsafe());
+      parseFormatOptions(foo, s.format_options, problems);
+    }
+  }
+  if (known_format) {
+    auto formatter = format::Registry::global().find(s.format);
+    // The options are the format's to judge, and only a client's (stored records load).
+    if (from_client && formatter)
+      for (auto& p : formatter->validate(s.format_options))
+        problems.add(std::move(p.pointer), std::move(p.message));
+    if (formatter && !s.format_options.empty() && !formatter->passesEventThrough())
+      if (auto bound = formatter->withOptions(s.format_options)) s.formatter = std::move(bound);
+  }
   if (!s.secret.empty() && !signing::secretKey(s.secret))
     problems.add("/secret", "secret must be whsec_ followed by base64");
   if (!s.previous_secret.empty() && !signing::secretKey(s.previous_secret))
@@ -662,6 +716,8 @@ std::string serialize(const Subscription& s, bool with_secret, bool redact) {
   if (!s.disabled_reason.empty()) o["disabled_reason"] = s.disabled_reason;
   o["signature_style"] = s.signature_style;
   if (s.format != format::kJson) o["format"] = s.format;
+  if (!s.format_options_json.empty())
+    o["format_options"] = boost::json::parse(s.format_options_json);
   boost::json::object headers;
   for (const auto& [k, v] : s.headers) headers[k] = v;
   o["headers"] = std::move(headers);

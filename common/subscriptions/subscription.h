@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/filter/filter.h"
+#include "common/format/options.h"
 
 namespace hookpipe {
 namespace format {
@@ -65,8 +66,13 @@ struct Subscription {
   // The payload format of its deliveries (common/format): "json", the event as it is, by
   // default.
   std::string format = "json";
-  // `format` resolved when parsed: null for the event JSON as it is (and for a stored
-  // format this build does not know).
+  // What the format needs per subscription (telegram's chat_id, slack's channel …): the
+  // `format_options` object as given (compact JSON, "" for none) and by name. A client's
+  // are checked by the format (Formatter::validate); stored ones load as they are.
+  std::string format_options_json;
+  format::Options format_options;
+  // `format` resolved when parsed, bound to format_options when there are any: null for
+  // the event JSON as it is (and for a stored format this build does not know).
   std::shared_ptr<const format::Formatter> formatter;
   std::map<std::string, std::string> headers;
   // The client's own labels, stored and returned as given (bounds: kMaxMetadata*).

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/format/formatter.h"
 #include "common/json/event.h"
 #include "producer/routes/helpers.h"
 #include "producer/routes/routes.h"
@@ -182,8 +183,12 @@ void testSubscription(ApiServices& s, const std::string& id, const Request& req,
   } else {
     const std::string type = sampleEventType(*sub, input.event_type);
     auto entry = s.event_types.find(type);
-    body = sampleEvent("evt_test_" + json::newEventId().substr(4), type, kafka::nowMs(),
+    std::string event_id = "evt_test_" + json::newEventId().substr(4);
+    body = sampleEvent(event_id, type, kafka::nowMs(),
                        entry ? std::string_view(entry->example_json) : std::string_view());
+    // In the subscription's format, as its deliveries are (a Slack webhook takes Block Kit).
+    if (sub->formatter)
+      body = sub->formatter->format(json::Event{std::move(event_id), type, std::move(body)}, *sub);
   }
   const bool queued = s.test_sender->submit(
       sub, "msg_test_" + json::newEventId().substr(4), std::move(body), [reply](TestSendResult r) {

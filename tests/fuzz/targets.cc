@@ -17,6 +17,7 @@
 #include "common/config/config.h"
 #include "common/dlq/query.h"
 #include "common/filter/filter.h"
+#include "common/format/formatter.h"
 #include "common/json/document.h"
 #include "common/json/event.h"
 #include "common/subscriptions/subscription.h"
@@ -129,6 +130,15 @@ int eventOne(const uint8_t* data, std::size_t size) {
   index.match(v1, indexed);
   router::matchLinear(*index.source(), v2, linear);
   if (indexed != linear) std::abort();
+  // Every format renders every valid event as JSON (format() cannot fail).
+  static const Subscription sub;
+  static simdjson::dom::parser p3;
+  for (const char* name : {"slack", "teams", "discord", "telegram"}) {
+    auto formatter = format::Registry::global().find(name);
+    if (!formatter) std::abort();
+    const std::string body = formatter->format(*event, sub);
+    if (simdjson::dom::element out; p3.parse(body).get(out) || !out.is_object()) std::abort();
+  }
   return 0;
 }
 
@@ -145,7 +155,17 @@ int subscriptionOne(const uint8_t* data, std::size_t size) {
     (void)apiProblems(*checked);
     (void)apiJson(*checked, false);
     auto again = parseSubscription(toJson(*checked));
-    if (!again || again->id != checked->id || again->url != checked->url) std::abort();
+    if (!again || again->id != checked->id || again->url != checked->url ||
+        again->format_options != checked->format_options)
+      std::abort();
+    // A formatter bound to any options (a stored record's are not validated) renders.
+    if (checked->formatter) {
+      static const json::Event kEvent{"evt_1", "a.b",
+                                      R"({"id":"evt_1","type":"a.b","data":{"severity":"error"}})"};
+      static simdjson::dom::parser parser;
+      const std::string body = checked->formatter->format(kEvent, *checked);
+      if (simdjson::dom::element out; parser.parse(body).get(out)) std::abort();
+    }
   }
   return 0;
 }

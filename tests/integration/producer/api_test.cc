@@ -379,6 +379,52 @@ TEST_F(ApiTest, SubscriptionsAreReplacedPatchedPausedListedAndRotated) {
   EXPECT_EQ(call("GET", url).status, 404);
 }
 
+TEST_F(ApiTest, FormatOptionsAreCheckedByTheFormatAndBadOnesStoreNothing) {
+  const auto base = startProducer();
+  auto pointersOf = [](const Answer& a) {
+    std::set<std::string> out;
+    const auto doc = a.json();
+    for (const auto& e : doc.at("errors").as_array())
+      out.insert(std::string(e.at("pointer").as_string()));
+    return out;
+  };
+  const std::string telegram =
+      R"({"id":"sub_tg","url":"https://api.telegram.org/bot1:x/sendMessage","events":["*"],)"
+      R"("format":"telegram")";
+  auto missing = call("POST", base + "/v1/subscriptions", telegram + "}");
+  ASSERT_EQ(missing.status, 400) << missing.body;
+  EXPECT_EQ(pointersOf(missing), (std::set<std::string>{"/format_options/chat_id"}));
+  EXPECT_NE(missing.body.find("chat_id is required"), std::string::npos) << missing.body;
+  auto several = call("POST", base + "/v1/subscriptions",
+                      telegram + R"(,"format_options":{"chat_id":"general","colour":"red",)"
+                                 R"("disable_notification":"yes"}})");
+  ASSERT_EQ(several.status, 400) << several.body;
+  EXPECT_EQ(pointersOf(several),
+            (std::set<std::string>{"/format_options/chat_id", "/format_options/colour",
+                                   "/format_options/disable_notification"}));
+  EXPECT_EQ(call("GET", base + "/v1/subscriptions/sub_tg").status, 404);  // nothing stored
+
+  auto created = call("POST", base + "/v1/subscriptions",
+                      telegram + R"(,"format_options":{"chat_id":-1001234567890}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.json().at("format_options").at("chat_id").as_int64(), -1001234567890);
+  const auto url = base + "/v1/subscriptions/sub_tg";
+  // A bad PATCH changes nothing; switching format with options it does not take is refused.
+  auto bad_patch = call("PATCH", url, R"({"format_options":{"chat_id":"@no"}})");
+  ASSERT_EQ(bad_patch.status, 400) << bad_patch.body;
+  EXPECT_EQ(pointersOf(bad_patch), (std::set<std::string>{"/format_options/chat_id"}));
+  auto to_slack = call("PATCH", url, R"({"format":"slack"})");
+  ASSERT_EQ(to_slack.status, 400) << to_slack.body;
+  EXPECT_NE(to_slack.body.find("unknown option chat_id for format slack"), std::string::npos);
+  auto got = call("GET", url);
+  EXPECT_EQ(got.json().at("format").as_string(), "telegram");
+  EXPECT_EQ(got.json().at("format_options").at("chat_id").as_int64(), -1001234567890);
+  auto slack = call("PATCH", url,
+                    R"({"format":"slack","format_options":{"chat_id":null,"channel":"#ops"}})");
+  ASSERT_EQ(slack.status, 200) << slack.body;
+  EXPECT_EQ(slack.json().at("format_options"), boost::json::parse(R"({"channel":"#ops"})"));
+}
+
 TEST_F(ApiTest, SingleEventValidationErrorsPointAtTheProblem) {
   const auto base = startProducer({{"HOOKPIPE_MAX_EVENT_BYTES", "1000"}});
   auto missing = call("POST", base + "/v1/events", R"({"data":{}})");

@@ -124,6 +124,27 @@ TEST_F(SubscriptionTestSendTest, WithoutPayloadTheCatalogExampleIsSentAsAnEvent)
   EXPECT_TRUE(event.at("data").as_object().contains("message")) << got[1].body;
 }
 
+TEST_F(SubscriptionTestSendTest, TheSampleEventIsSentInTheSubscriptionsFormat) {
+  Receiver receiver;
+  ASSERT_NO_FATAL_FAILURE(startProducer());
+  auto sub = create(R"({"url":")" + receiver.url("/slack") +
+                    R"(","events":["order.created"],"format":"slack"})");
+  auto r = testSend(sub.id);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto got = receiver.requestsTo("/slack");
+  ASSERT_EQ(got.size(), 1u);
+  auto message = bj::parse(got[0].body).as_object();
+  const auto& blocks = message.at("attachments").at(0).at("blocks").as_array();
+  EXPECT_EQ(blocks.at(0).at("text").at("text").as_string(), "order.created") << got[0].body;
+  EXPECT_EQ(json(r).at("request_body").as_string(), got[0].body);
+  // A given payload is the body as it is, whatever the format.
+  r = testSend(sub.id, R"({"payload":{"text":"hello"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  got = receiver.requestsTo("/slack");
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[1].body, R"({"text":"hello"})");
+}
+
 TEST_F(SubscriptionTestSendTest, FailingReceiverGivesItsStatusAndTheDeliverersErrorClass) {
   Receiver receiver([](const ReceivedRequest&) { return 500; });
   ASSERT_NO_FATAL_FAILURE(startProducer());

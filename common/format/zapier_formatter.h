@@ -1,0 +1,16 @@
+#pragma once
+
+#include "common/format/formatter.h"
+
+namespace hookpipe::format {
+
+// "zapier" (and Make, n8n, any "catch hook"): the event JSON as it is, like "json". A
+// name of its own so that it can differ from raw JSON later (sent without Standard
+// Webhooks signing unless asked: not done yet, it is signed like json today).
+class ZapierFormatter final : public Formatter {
+ public:
+  std::string format(const json::Event& event, const Subscription& subscription) const override;
+  bool passesEventThrough() const override { return true; }
+};
+
+}  // namespace hookpipe::format
