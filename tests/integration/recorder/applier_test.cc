@@ -98,6 +98,25 @@ TEST_F(ApplierTest, TrimsASubscriptionLogToItsCapWithTheDeliveries) {
   EXPECT_EQ((*e)[0]->integer, 3);  // d0 remains until it expires; d1 was deleted with the cap
 }
 
+// Redis restarted or its script cache flushed between two flushes: the applier's EVALSHA
+// answers NOSCRIPT, and the flush is applied by EVAL (once: nothing counted twice).
+TEST_F(ApplierTest, AFlushedScriptCacheIsCuredByEvalAndTheFlushAppliedOnce) {
+  const std::string key = keys_.stats("all", attempts::Granularity::kMinute, 60);
+  const recorder::Ops ops = {"S", key, "9999999999999", "1", "n", "1", "", "", "0"};
+  auto first = applier_.apply(0, "", "1", ops);
+  ASSERT_TRUE(first.has_value() && *first) << (first ? "" : first.error().message);
+  auto flushed = redis_.pipeline({{"SCRIPT", "FLUSH"}});
+  ASSERT_TRUE(flushed.has_value());
+  auto second = applier_.apply(0, "1", "2", ops);
+  ASSERT_TRUE(second.has_value()) << second.error().message;
+  EXPECT_TRUE(*second);
+  EXPECT_EQ(get(keys_.offset(0)), "2");
+  EXPECT_EQ(hgetall(redis_, key).at("n"), "2");
+  auto third = applier_.apply(0, "2", "3", ops);  // and by EVALSHA again after that
+  ASSERT_TRUE(third.has_value() && *third);
+  EXPECT_EQ(hgetall(redis_, key).at("n"), "3");
+}
+
 TEST_F(ApplierTest, WritesADeliveryWithMoreAttemptsThanLuaCanUnpackAtOnce) {
   // 5,000 attempts of one delivery: 10,000 HSET arguments, past Lua's ~8,000 C stack slots.
   recorder::Ops ops = {"D", "big", "sub", "5000"};
