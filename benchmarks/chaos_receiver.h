@@ -13,20 +13,24 @@
 #include <thread>
 
 #include "benchmarks/chaos_ledger.h"
+#include "common/net/status_server.h"
 #include "common/records/delivery.h"
 
 namespace hookpipe::chaos {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 
 class Receiver {
  public:
   Receiver(Ledger& ledger, unsigned short port)
       : ledger_(ledger), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), port}) {
     port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(io_, accept(), asio::detached);
+    asio::co_spawn(io_,
+                   net::serveStatuses(acceptor_,
+                                      [this](const net::StatusRequest& req) -> asio::awaitable<int> {
+                                        co_return answer(req);
+                                      }),
+                   asio::detached);
     thread_ = std::thread([this] { io_.run(); });
   }
   ~Receiver() { stop(); }
@@ -45,33 +49,7 @@ class Receiver {
   }
 
  private:
-  asio::awaitable<void> accept() {
-    for (;;) {
-      auto socket = co_await acceptor_.async_accept(asio::use_awaitable);
-      socket.set_option(asio::ip::tcp::no_delay(true));
-      asio::co_spawn(io_, session(std::move(socket)), asio::detached);
-    }
-  }
-
-  asio::awaitable<void> session(asio::ip::tcp::socket socket) {
-    beast::flat_buffer buffer;
-    try {
-      for (;;) {
-        http::request<http::string_body> req;
-        co_await http::async_read(socket, buffer, req, asio::use_awaitable);
-        const int status = answer(req);
-        http::response<http::empty_body> res{static_cast<http::status>(status), req.version()};
-        res.keep_alive(req.keep_alive());
-        res.content_length(0);
-        co_await http::async_write(socket, res, asio::use_awaitable);
-        if (!req.keep_alive()) break;
-      }
-    } catch (const std::exception&) {
-      // peer closed
-    }
-  }
-
-  int answer(const http::request<http::string_body>& req) {
+  int answer(const net::StatusRequest& req) {
     const int64_t now = wallMicros();
     const std::string_view target = req.target();
     std::size_t sub = 0;

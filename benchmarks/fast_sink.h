@@ -18,11 +18,11 @@
 #include <thread>
 #include <vector>
 
+#include "common/net/status_server.h"
+
 namespace hookpipe::bench {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 
 inline int64_t steadyMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -34,7 +34,10 @@ class FastSink {
  public:
   FastSink() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
     port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(io_, accept(), asio::detached);
+    asio::co_spawn(io_,
+                   net::serveStatuses(acceptor_,
+                                      [this](const net::StatusRequest& req) { return answer(req); }),
+                   asio::detached);
     thread_ = std::thread([this] { io_.run(); });
   }
   ~FastSink() {
@@ -60,38 +63,17 @@ class FastSink {
   std::atomic<bool> record{false};
 
  private:
-  asio::awaitable<void> accept() {
-    for (;;) {
-      auto socket = co_await acceptor_.async_accept(asio::use_awaitable);
-      socket.set_option(asio::ip::tcp::no_delay(true));
-      asio::co_spawn(io_, session(std::move(socket)), asio::detached);
+  asio::awaitable<int> answer(const net::StatusRequest& req) {
+    const std::string_view target = req.target();
+    int status = 200;
+    if (target.starts_with("/slow")) {
+      asio::steady_timer timer(io_, std::chrono::seconds(30));
+      co_await timer.async_wait(asio::use_awaitable);
+    } else if (target.starts_with("/fail")) {
+      status = 500;
     }
-  }
-
-  asio::awaitable<void> session(asio::ip::tcp::socket socket) {
-    beast::flat_buffer buffer;
-    try {
-      for (;;) {
-        http::request<http::string_body> req;
-        co_await http::async_read(socket, buffer, req, asio::use_awaitable);
-        const std::string_view target = req.target();
-        int status = 200;
-        if (target.starts_with("/slow")) {
-          asio::steady_timer timer(io_, std::chrono::seconds(30));
-          co_await timer.async_wait(asio::use_awaitable);
-        } else if (target.starts_with("/fail")) {
-          status = 500;
-        }
-        note(target, req.body());
-        http::response<http::empty_body> res{static_cast<http::status>(status), req.version()};
-        res.keep_alive(req.keep_alive());
-        res.content_length(0);
-        co_await http::async_write(socket, res, asio::use_awaitable);
-        if (!req.keep_alive()) break;
-      }
-    } catch (const std::exception&) {
-      // peer closed
-    }
+    note(target, req.body());
+    co_return status;
   }
 
   void note(std::string_view target, const std::string& body) {

@@ -1,15 +1,13 @@
 #include "common/loadtest/receiver.h"
 
 #include <boost/asio.hpp>
-#include <boost/beast.hpp>
 
 #include "common/loadtest/event.h"
+#include "common/net/status_server.h"
 
 namespace hookpipe::loadtest {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 
 AnswerPolicy::AnswerPolicy(std::chrono::microseconds latency_min,
                            std::chrono::microseconds latency_max, double fail_rate, int fail_status,
@@ -38,53 +36,33 @@ struct LoadReceiver::Impl {
     port = acceptor.local_endpoint().port();
   }
 
-  asio::awaitable<void> accept() {
-    for (;;) {
-      auto socket = co_await acceptor.async_accept(asio::use_awaitable);
-      socket.set_option(asio::ip::tcp::no_delay(true));
-      asio::co_spawn(io, session(std::move(socket)), asio::detached);
+  // The answer to one request: the policy's (after its delay) for the run's events, 200 for
+  // warm-up events and anything else.
+  asio::awaitable<int> answer(const net::StatusRequest& req) {
+    const int64_t now = wallMicros();
+    const auto marker = findMarker(req.body(), run);
+    if (!marker) {
+      tally.foreign();
+      co_return 200;
     }
-  }
-
-  asio::awaitable<void> session(asio::ip::tcp::socket socket) {
-    beast::flat_buffer buffer;
-    asio::steady_timer timer(io);
-    try {
-      for (;;) {
-        http::request<http::string_body> req;
-        co_await http::async_read(socket, buffer, req, asio::use_awaitable);
-        const int64_t now = wallMicros();
-        const auto marker = findMarker(req.body(), run);
-        int status = 200;
-        if (marker && marker->seq >= kWarmupSeq) {
-          warmup.attempt(std::string_view(req.target().data(), req.target().size()),
-                         now - marker->sent_us, true);
-        } else if (marker) {
-          const AnswerPolicy::Answer answer = policy.next();
-          if (answer.delay.count() > 0) {
-            timer.expires_after(answer.delay);
-            co_await timer.async_wait(asio::use_awaitable);
-          }
-          status = answer.status;
-          // Without a webhook-id (a sender other than hookpipe) the event's sequence number
-          // stands in for it.
-          const auto id = req.find("webhook-id");
-          const std::string key =
-              id != req.end() ? std::string(id->value()) : "seq:" + std::to_string(marker->seq);
-          // Latency to when the request arrived: the answer's own delay is the receiver's.
-          tally.attempt(key, now - marker->sent_us, status >= 200 && status < 300);
-        } else {
-          tally.foreign();
-        }
-        http::response<http::empty_body> res{static_cast<http::status>(status), req.version()};
-        res.keep_alive(req.keep_alive());
-        res.content_length(0);
-        co_await http::async_write(socket, res, asio::use_awaitable);
-        if (!req.keep_alive()) break;
-      }
-    } catch (const std::exception&) {
-      // the peer closed, or the receiver is stopping
+    if (marker->seq >= kWarmupSeq) {
+      warmup.attempt(std::string_view(req.target().data(), req.target().size()),
+                     now - marker->sent_us, true);
+      co_return 200;
     }
+    const AnswerPolicy::Answer answer = policy.next();
+    if (answer.delay.count() > 0) {
+      asio::steady_timer timer(io, answer.delay);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    // Without a webhook-id (a sender other than hookpipe) the event's sequence number
+    // stands in for it.
+    const auto id = req.find("webhook-id");
+    const std::string key =
+        id != req.end() ? std::string(id->value()) : "seq:" + std::to_string(marker->seq);
+    // Latency to when the request arrived: the answer's own delay is the receiver's.
+    tally.attempt(key, now - marker->sent_us, answer.status >= 200 && answer.status < 300);
+    co_return answer.status;
   }
 
   std::string host;
@@ -101,7 +79,13 @@ struct LoadReceiver::Impl {
 LoadReceiver::LoadReceiver(const std::string& host, unsigned short port, std::string run,
                            AnswerPolicy policy, Tally& tally, Tally& warmup)
     : impl_(std::make_unique<Impl>(host, port, std::move(run), policy, tally, warmup)) {
-  asio::co_spawn(impl_->io, impl_->accept(), asio::detached);
+  Impl* impl = impl_.get();
+  asio::co_spawn(impl->io,
+                 net::serveStatuses(impl->acceptor,
+                                    [impl](const net::StatusRequest& req) {
+                                      return impl->answer(req);
+                                    }),
+                 asio::detached);
   impl_->thread = std::thread([impl = impl_.get()] { impl->io.run(); });
 }
 
