@@ -104,7 +104,8 @@ void Admission::admit(Pending p, const std::shared_ptr<const Subscription>& sub)
     return;
   }
   const int64_t due = overflowDue(lane, *sub, now);
-  sink_.parkOverflow(std::move(p), *sub, due, effectiveLimit(*sub).any() ? "rate_limit" : "lane_full");
+  sink_.parkOverflow(std::move(p), *sub, due,
+                     effectiveLimit(*sub).any() ? "rate_limit" : "lane_full");
 }
 
 void Admission::holdPartition(Lane& lane, int32_t partition) {

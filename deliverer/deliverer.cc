@@ -176,14 +176,13 @@ void Deliverer::complete(std::unique_ptr<Transfer> t, CURLcode code) {
 
   // The generic rules plus the platform's own (Slack's permanent error bodies, Discord's
   // and Telegram's retry_after in the JSON body; common/webhook/platform_rules.h).
-  const webhook::Judgement judged =
-      webhook::judge(webhook::platformOf(t->sub->format),
-                     {.status = status,
-                      .transport = code,
-                      .refused = t->http.refused(),
-                      .body_head = t->http.responseSnippet(),
-                      .retry_after = t->http.retryAfter()},
-                     now / 1000);
+  const webhook::Judgement judged = webhook::judge(webhook::platformOf(t->sub->format),
+                                                   {.status = status,
+                                                    .transport = code,
+                                                    .refused = t->http.refused(),
+                                                    .body_head = t->http.responseSnippet(),
+                                                    .retry_after = t->http.retryAfter()},
+                                                   now / 1000);
   const webhook::Outcome& outcome = judged.outcome;
   meta.last_status = static_cast<int>(status);
   const bool throttled = status == 429 || status == 503;

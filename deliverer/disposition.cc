@@ -92,8 +92,8 @@ bool Disposition::retryOrDeadLetter(Pending& p, const Subscription& sub,
     return false;
   }
   if (retry_after)
-    delay = std::max(*delay,
-                     std::min(*retry_after, std::chrono::milliseconds(sub.retry_config.max_delay_ms)));
+    delay = std::max(
+        *delay, std::min(*retry_after, std::chrono::milliseconds(sub.retry_config.max_delay_ms)));
   const int64_t due_ms = kafka::nowMs() + delay->count();
   observe(observe::Outcome::kRetried, p, &sub, "", &attempt, due_ms);
   meta.attempt += 1;

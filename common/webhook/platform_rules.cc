@@ -56,7 +56,8 @@ std::optional<std::chrono::milliseconds> secondsOf(simdjson::dom::element value)
   if (value.get_double().get(seconds)) return std::nullopt;  // integers convert too
   if (!std::isfinite(seconds) || seconds < 0) return std::nullopt;
   constexpr double kYear = 365.0 * 24 * 3600;
-  return std::chrono::milliseconds(static_cast<int64_t>(std::ceil(std::min(seconds, kYear) * 1000)));
+  return std::chrono::milliseconds(
+      static_cast<int64_t>(std::ceil(std::min(seconds, kYear) * 1000)));
 }
 
 void judgeSlack(const Answer& a, Judgement& j) {

@@ -27,9 +27,9 @@ const char* platformName(Platform platform);
 struct Answer {
   long status = 0;  // 0: no response
   CURLcode transport = CURLE_OK;
-  bool refused = false;            // the SSRF guard refused an address (Request::refused())
-  std::string_view body_head;      // the first kResponseSnippetBytes of the body
-  std::string_view retry_after;    // the Retry-After header's value, "" when absent
+  bool refused = false;          // the SSRF guard refused an address (Request::refused())
+  std::string_view body_head;    // the first kResponseSnippetBytes of the body
+  std::string_view retry_after;  // the Retry-After header's value, "" when absent
 };
 
 struct Judgement {

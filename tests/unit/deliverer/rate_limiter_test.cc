@@ -44,9 +44,9 @@ TEST(EffectiveLimit, ChatFormatsGetTheirPlatformsPresetUnlessTheyAskForLess) {
   EXPECT_EQ(discord.per_minute, 12);
   EXPECT_EQ(discord.per_second, 0);
   EXPECT_EQ(effectiveLimit(subscription(R"(,"format":"discord")")).per_minute, 30);
-  const auto telegram = effectiveLimit(
-      subscription(R"(,"format":"telegram","format_options":{"chat_id":-100},)"
-                   R"("rate_limit":{"per_hour":100})"));
+  const auto telegram =
+      effectiveLimit(subscription(R"(,"format":"telegram","format_options":{"chat_id":-100},)"
+                                  R"("rate_limit":{"per_hour":100})"));
   EXPECT_EQ(telegram.per_second, 1);
   EXPECT_EQ(telegram.per_hour, 100);
   EXPECT_FALSE(effectiveLimit(subscription(R"(,"format":"teams")")).any());

@@ -43,8 +43,8 @@ TEST(PlatformOf, NamesEachChatFormatAndTreatsTheRestAsGeneric) {
   EXPECT_EQ(platformOf("zapier"), Platform::kZapier);
   EXPECT_EQ(platformOf("json"), Platform::kGeneric);
   EXPECT_EQ(platformOf(""), Platform::kGeneric);
-  EXPECT_EQ(platformOf("Slack"), Platform::kGeneric);     // names are exact
-  EXPECT_EQ(platformOf("email"), Platform::kGeneric);     // a format without rules (yet)
+  EXPECT_EQ(platformOf("Slack"), Platform::kGeneric);  // names are exact
+  EXPECT_EQ(platformOf("email"), Platform::kGeneric);  // a format without rules (yet)
   EXPECT_STREQ(platformName(Platform::kDiscord), "discord");
 }
 
@@ -122,8 +122,9 @@ TEST(DiscordAnswers, AnUnknownWebhookOrTokenIsPermanent) {
 
 TEST(TelegramAnswers, A429WaitsForParametersRetryAfter) {
   expectRetryAfter(
-      answer(Platform::kTelegram, 429,
-             R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}})"),
+      answer(
+          Platform::kTelegram, 429,
+          R"({"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}})"),
       milliseconds(7000));
   // No parameters: the header if any.
   expectRetryAfter(answer(Platform::kTelegram, 429, R"({"ok":false,"error_code":429})", "4"),
@@ -139,16 +140,18 @@ TEST(TelegramAnswers, AMissingChatABlockedBotOrAMigratedGroupIsPermanent) {
              R"({"ok":false,"error_code":400,"description":"Bad Request: chat not found"})"),
       "telegram_chat_not_found");
   expectDeadLetter(
-      answer(Platform::kTelegram, 403,
-             R"({"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"})"),
+      answer(
+          Platform::kTelegram, 403,
+          R"({"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"})"),
       "telegram_forbidden");
   expectDeadLetter(
-      answer(Platform::kTelegram, 400,
-             R"({"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001234567890}})"),
+      answer(
+          Platform::kTelegram, 400,
+          R"({"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded to a supergroup chat","parameters":{"migrate_to_chat_id":-1001234567890}})"),
       "telegram_chat_migrated");
-  const auto too_long = answer(
-      Platform::kTelegram, 400,
-      R"({"ok":false,"error_code":400,"description":"Bad Request: message is too long"})");
+  const auto too_long =
+      answer(Platform::kTelegram, 400,
+             R"({"ok":false,"error_code":400,"description":"Bad Request: message is too long"})");
   EXPECT_EQ(std::string(too_long.outcome.error_class), "http_4xx");
   // A 403 that is not Telegram's JSON (a proxy's page): the generic 4xx.
   EXPECT_EQ(std::string(answer(Platform::kTelegram, 403, "<html>").outcome.error_class),
@@ -171,8 +174,7 @@ TEST(PlatformAnswers, ATransportFailureIsNeverJudgedByItsBody) {
   EXPECT_EQ(timeout.outcome.verdict, Verdict::kRetry);
   EXPECT_EQ(std::string(timeout.outcome.error_class), "timeout");
   // The status line arrived, then the transfer failed: the generic class stands.
-  const auto cut =
-      answer(Platform::kDiscord, 429, R"({"retry_after":0.5})", "", CURLE_RECV_ERROR);
+  const auto cut = answer(Platform::kDiscord, 429, R"({"retry_after":0.5})", "", CURLE_RECV_ERROR);
   EXPECT_EQ(std::string(cut.outcome.error_class), "connection");
   EXPECT_FALSE(cut.retry_after.has_value());
 }
@@ -211,7 +213,7 @@ TEST(PresetRateLimit, ThePlatformsDocumentedLimits) {
 
 TEST(EffectiveRateLimit, ASubscriptionMayLowerAPresetNeverRaiseIt) {
   expectLimit(effectiveRateLimit(Platform::kSlack, {}), 1, 0, 0);
-  expectLimit(effectiveRateLimit(Platform::kSlack, {.per_second = 5}), 1, 0, 0);  // higher
+  expectLimit(effectiveRateLimit(Platform::kSlack, {.per_second = 5}), 1, 0, 0);    // higher
   expectLimit(effectiveRateLimit(Platform::kSlack, {.per_minute = 20}), 1, 20, 0);  // other window
   expectLimit(effectiveRateLimit(Platform::kDiscord, {}), 0, 30, 0);
   expectLimit(effectiveRateLimit(Platform::kDiscord, {.per_minute = 10}), 0, 10, 0);  // lower

@@ -89,8 +89,7 @@ TEST(WebhookRequest, ChatFormatsAreSentWithoutSignatureHeaders) {
   Easy easy;
   signing::Signer signer;
   for (const std::string format : {"slack", "teams", "discord", "telegram"}) {
-    const std::string options =
-        format == "telegram" ? R"(,"format_options":{"chat_id":-100})" : "";
+    const std::string options = format == "telegram" ? R"(,"format_options":{"chat_id":-100})" : "";
     for (const std::string style : {"", R"(,"signature_style":"github")"}) {
       Request r;
       r.prepare(easy.e, sub(R"(,"format":")" + format + '"' + options + style), "msg_1", "{}",
