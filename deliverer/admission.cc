@@ -78,7 +78,7 @@ void Admission::admit(Pending p, const std::shared_ptr<const Subscription>& sub)
   Lane& lane = lanes_[sub->id];
   const int64_t now = clock_.nowMs();
   // Straight out when nothing waits ahead of it and the endpoint may take it now.
-  if (lane.waiting.empty() && !sub->rate_limit.any()) {
+  if (lane.waiting.empty() && !effectiveLimit(*sub).any()) {
     switch (guard_.acquire(sub->id, capOf(*sub), now)) {
       case EndpointGuard::Admit::kGo:
         sink_.start(std::move(p), sub);
@@ -104,7 +104,8 @@ void Admission::admit(Pending p, const std::shared_ptr<const Subscription>& sub)
     return;
   }
   const int64_t due = overflowDue(lane, *sub, now);
-  sink_.parkOverflow(std::move(p), *sub, due, sub->rate_limit.any() ? "rate_limit" : "lane_full");
+  sink_.parkOverflow(std::move(p), *sub, due,
+                     effectiveLimit(*sub).any() ? "rate_limit" : "lane_full");
 }
 
 void Admission::holdPartition(Lane& lane, int32_t partition) {
@@ -121,7 +122,7 @@ int64_t Admission::overflowDue(Lane& lane, const Subscription& sub, int64_t now)
   // The endpoint's pace: its rate limit, or how fast it has been getting through requests
   // (a hanging one's pace is measured by how long its requests have been out).
   double per = guard_.msPerDelivery(sub.id, capOf(sub), now);
-  for (const auto& s : bucketsFor(sub.rate_limit)) per = std::max(per, 1.0 / s.per_ms);
+  for (const auto& s : bucketsFor(effectiveLimit(sub))) per = std::max(per, 1.0 / s.per_ms);
   // Due when the lane ahead of it should have drained, and after the ones parked before it
   // by one delivery's time each: a burst comes back at the pace it can go out, instead of
   // all at once to be parked again (a hanging endpoint's backlog cycled through the tiers
@@ -180,12 +181,12 @@ void Admission::pump() {
     ++it;
     if (slots <= 0 || lane.waiting.front().not_before_ms > now) continue;
     ready.push_back({&lane, sub, slots});
-    if (sub->rate_limit.any()) {
+    if (const RateLimit limit = effectiveLimit(*sub); limit.any()) {
       if (lane.tokens > 0 && now - lane.tokens_at_ms > kTokenLifetimeMs) lane.tokens = 0;
       const int64_t want =
           std::min<int64_t>(slots, static_cast<int64_t>(lane.waiting.size())) - lane.tokens;
       if (want > 0 && now >= lane.next_ask_ms) {
-        asks.push_back({id, sub->rate_limit, want});
+        asks.push_back({id, limit, want});
         ask_of.push_back(ready.size() - 1);
       }
     }
@@ -205,7 +206,7 @@ void Admission::pump() {
   }
   for (auto& r : ready) {
     Lane& lane = *r.lane;
-    const bool limited = r.sub->rate_limit.any();
+    const bool limited = effectiveLimit(*r.sub).any();
     for (int n = 0; n < r.slots && !lane.waiting.empty(); ++n) {
       if (limited && lane.tokens <= 0) break;
       if (lane.waiting.front().not_before_ms > now) break;

@@ -6,6 +6,7 @@
 
 #include "common/log/log.h"
 #include "common/ops_events/event.h"
+#include "common/webhook/platform_rules.h"
 
 namespace hookpipe::deliverer {
 namespace {
@@ -173,7 +174,16 @@ void Deliverer::complete(std::unique_ptr<Transfer> t, CURLcode code) {
   const int64_t now = kafka::nowMs();
   const int64_t duration_us = steadyUs() - t->started_us;
 
-  const webhook::Outcome outcome = webhook::classify(status, code, t->http.refused());
+  // The generic rules plus the platform's own (Slack's permanent error bodies, Discord's
+  // and Telegram's retry_after in the JSON body; common/webhook/platform_rules.h).
+  const webhook::Judgement judged = webhook::judge(webhook::platformOf(t->sub->format),
+                                                   {.status = status,
+                                                    .transport = code,
+                                                    .refused = t->http.refused(),
+                                                    .body_head = t->http.responseSnippet(),
+                                                    .retry_after = t->http.retryAfter()},
+                                                   now / 1000);
+  const webhook::Outcome& outcome = judged.outcome;
   meta.last_status = static_cast<int>(status);
   const bool throttled = status == 429 || status == 503;
   shared_.guard.release(
@@ -198,7 +208,7 @@ void Deliverer::complete(std::unique_ptr<Transfer> t, CURLcode code) {
   attempt.error_message = message;
   if (outcome.disable_subscription) disposition_->disableSubscription(*t->sub);
   if (outcome.verdict == webhook::Verdict::kRetry) {
-    if (disposition_->retryOrDeadLetter(t->p, *t->sub, outcome, message, t->http.retryAfter(),
+    if (disposition_->retryOrDeadLetter(t->p, *t->sub, outcome, message, judged.retry_after,
                                         attempt))
       admission_->retryInPlace(std::move(t->p), t->sub->id);
   } else {

@@ -81,7 +81,8 @@ void Disposition::skip(const Pending& p, std::string_view reason, const Subscrip
 
 bool Disposition::retryOrDeadLetter(Pending& p, const Subscription& sub,
                                     const webhook::Outcome& outcome, const std::string& message,
-                                    std::string_view retry_after, const AttemptResult& attempt) {
+                                    std::optional<std::chrono::milliseconds> retry_after,
+                                    const AttemptResult& attempt) {
   records::DeliveryMeta& meta = p.meta;
   meta.error_class = outcome.error_class;
   meta.error_message = message;
@@ -90,10 +91,9 @@ bool Disposition::retryOrDeadLetter(Pending& p, const Subscription& sub,
     deadLetter(std::move(p), "retries_exhausted", &sub, &attempt);
     return false;
   }
-  if (!retry_after.empty())
-    if (auto after = webhook::parseRetryAfter(retry_after, kafka::nowMs() / 1000))
-      delay = std::max(*delay,
-                       std::min(*after, std::chrono::milliseconds(sub.retry_config.max_delay_ms)));
+  if (retry_after)
+    delay = std::max(
+        *delay, std::min(*retry_after, std::chrono::milliseconds(sub.retry_config.max_delay_ms)));
   const int64_t due_ms = kafka::nowMs() + delay->count();
   observe(observe::Outcome::kRetried, p, &sub, "", &attempt, due_ms);
   meta.attempt += 1;

@@ -66,10 +66,13 @@ class Disposition {
   // the record onwards.
   void delivered(const Pending& p, const Subscription& sub, const AttemptResult& attempt);
   // A retryable failure: a retry tier, or the dead-letter topic when the policy is spent.
+  // `retry_after` (the receiver's Retry-After or its platform's retry_after) lengthens the
+  // policy's delay, up to the policy's max_delay.
   // Returns true for an ordered subscription's retry in place: `p` is then kept (with its
   // not_before_ms) for the caller to put back at the head of its lane.
   bool retryOrDeadLetter(Pending& p, const Subscription& sub, const webhook::Outcome& outcome,
-                         const std::string& message, std::string_view retry_after,
+                         const std::string& message,
+                         std::optional<std::chrono::milliseconds> retry_after,
                          const AttemptResult& attempt);
   // Re-queues in the shortest suitable tier without spending an attempt; `cause` is the
   // observed park reason.

@@ -3,9 +3,9 @@
 namespace hookpipe::deliverer {
 namespace {
 
-constexpr std::array<std::string_view, 9> kDeadLetterReasons = {
-    "retries_exhausted", "breaker_open",    "paused",  "http_4xx",       "http_410_gone",
-    "http_redirect",     "http_unexpected", "bad_url", "refused_address"};
+constexpr std::array<std::string_view, 10> kDeadLetterReasons = {
+    "retries_exhausted", "breaker_open",    "paused",  "http_4xx",        "http_410_gone",
+    "http_redirect",     "http_unexpected", "bad_url", "refused_address", "platform_rejected"};
 
 }  // namespace
 
@@ -98,6 +98,11 @@ metrics::Counter& DelivererMetrics::parkedFor(std::string_view cause) {
 }
 
 metrics::Counter& DelivererMetrics::deadLettersFor(std::string_view reason) {
+  // A platform's permanent answer (slack_invalid_token, telegram_forbidden …: a few dozen
+  // classes, webhook::judge()) is one label.
+  if (reason.starts_with("slack_") || reason.starts_with("discord_") ||
+      reason.starts_with("telegram_"))
+    reason = "platform_rejected";
   for (const Reason& r : dead_letter_reasons_)
     if (r.name == reason) return *r.counter;
   return *dead_letters_other_;

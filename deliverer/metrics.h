@@ -98,7 +98,7 @@ struct DelivererMetrics {
     std::string_view name;
     metrics::Counter* counter;
   };
-  std::array<Reason, 9> dead_letter_reasons_{};
+  std::array<Reason, 10> dead_letter_reasons_{};
   metrics::Counter* dead_letters_other_ = nullptr;
 };
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/log/log.h"
+#include "common/webhook/platform_rules.h"
 
 namespace hookpipe::deliverer {
 namespace {
@@ -47,6 +48,10 @@ return {grant, wait}
 )lua";
 
 }  // namespace
+
+RateLimit effectiveLimit(const Subscription& sub) {
+  return webhook::effectiveRateLimit(webhook::platformOf(sub.format), sub.rate_limit);
+}
 
 std::vector<BucketSpec> bucketsFor(const RateLimit& limit) {
   std::vector<BucketSpec> out;

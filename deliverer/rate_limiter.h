@@ -21,6 +21,10 @@ struct BucketSpec {
   int64_t period_ms;
 };
 std::vector<BucketSpec> bucketsFor(const RateLimit& limit);
+// The limit a subscription's deliveries are held to: its `rate_limit`, lowered in each
+// window to its platform's preset (slack, telegram 1 a second; discord 30 a minute:
+// webhook::effectiveRateLimit). What Admission applies; the stored subscription is as given.
+RateLimit effectiveLimit(const Subscription& sub);
 
 struct BucketState {
   double tokens = -1;  // < 0: new, starts full

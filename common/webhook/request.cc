@@ -10,6 +10,7 @@
 
 #include "common/net/address.h"
 #include "common/webhook/outcome.h"
+#include "common/webhook/platform_rules.h"
 
 namespace hookpipe::webhook {
 
@@ -95,7 +96,13 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
     if (previous_live) key_views[key_count++] = s.previous_secret_key;
   }
   const std::span<const std::string_view> keys(key_views.data(), key_count);
-  if (s.signature_style == "github") {
+  // Chat platforms ignore signature headers: none are sent; zapier's only with a secret.
+  const Signing signing = signingOf(platformOf(s.format));
+  const bool sign =
+      signing == Signing::kStandard || (signing == Signing::kWhenKeyed && !keys.empty());
+  if (!sign) {
+    // No signature headers at all.
+  } else if (s.signature_style == "github") {
     if (!keys.empty()) {
       beginLine("X-Webhook-Signature");
       signer.appendGithubStyle(lines_, keys.front(), body);

@@ -22,6 +22,8 @@
 #include "common/json/event.h"
 #include "common/subscriptions/subscription.h"
 #include "common/webhook/outcome.h"
+#include "common/webhook/platform_rules.h"
+#include "common/webhook/request.h"
 #include "producer/dead_letters.h"
 #include "producer/delivery_log.h"
 #include "producer/event_type.h"
@@ -263,6 +265,26 @@ int deliveryLogQueryOne(const uint8_t* data, std::size_t size) {
 int retryAfterOne(const uint8_t* data, std::size_t size) {
   constexpr int64_t kNow = 1'767'972'600;  // 2026-01-09T15:30:00Z
   if (auto wait = webhook::parseRetryAfter(bytesOf(data, size), kNow); wait && wait->count() < 0)
+    std::abort();
+  return 0;
+}
+
+int platformAnswerOne(const uint8_t* data, std::size_t size) {
+  if (size < 2) return 0;
+  constexpr webhook::Platform kPlatforms[] = {
+      webhook::Platform::kGeneric, webhook::Platform::kSlack,    webhook::Platform::kTeams,
+      webhook::Platform::kDiscord, webhook::Platform::kTelegram, webhook::Platform::kZapier};
+  constexpr long kStatuses[] = {400, 401, 403, 404, 410, 429, 500, 503};
+  const auto platform = kPlatforms[data[0] % std::size(kPlatforms)];
+  const long status = kStatuses[data[1] % std::size(kStatuses)];
+  std::string_view body = bytesOf(data + 2, size - 2);
+  body = body.substr(0, webhook::kResponseSnippetBytes);  // what the deliverer keeps
+  const auto j = webhook::judge(platform, {.status = status, .body_head = body}, 1'767'972'600);
+  if (j.outcome.verdict == webhook::Verdict::kDelivered || j.outcome.error_class == nullptr)
+    std::abort();
+  if (j.retry_after && j.retry_after->count() < 0) std::abort();
+  // Only a retryable answer has a wait, and a platform never makes a 429 or a 5xx permanent.
+  if ((status == 429 || status >= 500) && j.outcome.verdict != webhook::Verdict::kRetry)
     std::abort();
   return 0;
 }

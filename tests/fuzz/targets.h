@@ -33,6 +33,10 @@ int queryStringOne(const uint8_t* data, std::size_t size);
 int deliveryLogQueryOne(const uint8_t* data, std::size_t size);
 // The bytes as a Retry-After header value: never a negative wait.
 int retryAfterOne(const uint8_t* data, std::size_t size);
+// The bytes as a platform's answer (first byte: the platform, second: the status, the rest:
+// the body head, at most 1 KiB): webhook::judge() never delivers a 4xx/5xx, never waits a
+// negative time, never makes a 429 or 5xx permanent.
+int platformAnswerOne(const uint8_t* data, std::size_t size);
 // The bytes as "NAME=value" lines for HOOKPIPE_* variables (a fixed list, minus those that
 // name files): Config::fromEnv() and validate(); the environment is restored afterwards.
 int configOne(const uint8_t* data, std::size_t size);

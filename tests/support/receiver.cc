@@ -25,6 +25,7 @@ struct Receiver::Impl {
   std::vector<ReceivedRequest> requests;
   Respond respond;
   Receiver::ReplyHeaders reply_headers;
+  Receiver::ReplyBody reply_body;
   int active = 0;
   int max_active = 0;
   std::vector<std::shared_ptr<tcp::socket>> sockets;
@@ -47,13 +48,17 @@ struct Receiver::Impl {
       r.body = req.body();
       Respond fn;
       Receiver::ReplyHeaders extra;
+      Receiver::ReplyBody body_of;
       {
         std::lock_guard lock(mu);
         fn = respond;
         extra = reply_headers;
+        body_of = reply_body;
         max_active = std::max(max_active, ++active);
       }
       const int status = fn ? fn(r) : 200;
+      std::optional<std::string> body;
+      if (body_of) body = body_of(r, status);
       {
         std::lock_guard lock(mu);
         --active;
@@ -61,7 +66,7 @@ struct Receiver::Impl {
       }
       cv.notify_all();
       http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
-      res.body() = "status " + std::to_string(status);
+      res.body() = body ? std::move(*body) : "status " + std::to_string(status);
       if (extra)
         for (const auto& [name, value] : extra(status)) res.set(name, value);
       res.keep_alive(req.keep_alive());
@@ -142,6 +147,11 @@ bool Receiver::waitFor(const std::function<bool(const std::vector<ReceivedReques
 void Receiver::setReplyHeaders(ReplyHeaders headers) {
   std::lock_guard lock(impl_->mu);
   impl_->reply_headers = std::move(headers);
+}
+
+void Receiver::setReplyBody(ReplyBody body) {
+  std::lock_guard lock(impl_->mu);
+  impl_->reply_body = std::move(body);
 }
 
 int Receiver::maxConcurrent() const {

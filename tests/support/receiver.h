@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +39,10 @@ class Receiver {
   // Extra response headers for an answer with `status` (e.g. Retry-After on 429).
   using ReplyHeaders = std::function<std::map<std::string, std::string>(int status)>;
   void setReplyHeaders(ReplyHeaders headers);
+  // The body of an answer with `status` ("status <N>" when unset or it returns nullopt),
+  // e.g. Slack's "invalid_token" or Discord's 429 JSON.
+  using ReplyBody = std::function<std::optional<std::string>(const ReceivedRequest&, int status)>;
+  void setReplyBody(ReplyBody body);
   // Most requests that were being answered at the same time.
   int maxConcurrent() const;
   // Closes every connection (as a server dropping idle keep-alive connections does).

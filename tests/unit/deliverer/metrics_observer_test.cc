@@ -51,5 +51,23 @@ TEST(MetricsObserver, CountsAttemptsByOutcomeAndStatusClass) {
   EXPECT_EQ(valueOf(registry, "hookpipe_deliverer_attempt_duration_seconds_count", {}), 7);
 }
 
+TEST(MetricsObserver, APlatformsPermanentAnswersAreOneDeadLetterReason) {
+  metrics::Registry registry;
+  DelivererMetrics m(registry);
+  MetricsObserver observer(m);
+  for (const char* reason : {"slack_invalid_token", "discord_unknown_webhook", "telegram_forbidden",
+                             "http_4xx", "something_else"}) {
+    observe::Attempt a;
+    a.outcome = observe::Outcome::kDeadLettered;
+    a.attempted = true;
+    a.status = 403;
+    a.reason = reason;
+    observer.onAttempt(a);
+  }
+  const std::string dead = "hookpipe_deliverer_dead_letters_total";
+  EXPECT_EQ(valueOf(registry, dead, {{"reason", "platform_rejected"}}), 3);
+  EXPECT_EQ(valueOf(registry, dead, {{"reason", "http_4xx"}}), 1);
+  EXPECT_EQ(valueOf(registry, dead, {{"reason", "other"}}), 1);
+}
 }  // namespace
 }  // namespace hookpipe::deliverer

@@ -20,6 +20,40 @@ TEST(RateLimitBuckets, OneSecondOfTokensAtLeastOne) {
   EXPECT_TRUE(bucketsFor({}).empty());
 }
 
+Subscription subscription(const std::string& fields) {
+  auto s = parseSubscription(R"({"id":"sub_1","url":"https://hooks.example.com/x","events":["*"])" +
+                             fields + "}");
+  EXPECT_TRUE(s.has_value()) << s.error().message;
+  return s ? *s : Subscription{};
+}
+
+// What Admission applies: a chat platform's preset, lowered (never raised) by the
+// subscription's own rate_limit; other formats exactly their own.
+TEST(EffectiveLimit, ChatFormatsGetTheirPlatformsPresetUnlessTheyAskForLess) {
+  const auto slack = effectiveLimit(subscription(R"(,"format":"slack")"));
+  EXPECT_EQ(slack.per_second, 1);
+  const auto slack_buckets = bucketsFor(slack);
+  ASSERT_EQ(slack_buckets.size(), 1u);
+  EXPECT_EQ(slack_buckets[0].window, 's');
+  EXPECT_DOUBLE_EQ(slack_buckets[0].capacity, 1);  // no burst beyond one message
+  EXPECT_EQ(effectiveLimit(subscription(R"(,"format":"slack","rate_limit":{"per_second":10})"))
+                .per_second,
+            1);
+  const auto discord =
+      effectiveLimit(subscription(R"(,"format":"discord","rate_limit":{"per_minute":12})"));
+  EXPECT_EQ(discord.per_minute, 12);
+  EXPECT_EQ(discord.per_second, 0);
+  EXPECT_EQ(effectiveLimit(subscription(R"(,"format":"discord")")).per_minute, 30);
+  const auto telegram =
+      effectiveLimit(subscription(R"(,"format":"telegram","format_options":{"chat_id":-100},)"
+                                  R"("rate_limit":{"per_hour":100})"));
+  EXPECT_EQ(telegram.per_second, 1);
+  EXPECT_EQ(telegram.per_hour, 100);
+  EXPECT_FALSE(effectiveLimit(subscription(R"(,"format":"teams")")).any());
+  EXPECT_FALSE(effectiveLimit(subscription("")).any());  // json
+  EXPECT_EQ(effectiveLimit(subscription(R"(,"rate_limit":{"per_second":500})")).per_second, 500);
+}
+
 Grant take(std::vector<BucketSpec> specs, std::vector<BucketState>& st, int64_t demand,
            int64_t now) {
   std::vector<BucketState*> ptrs;

@@ -49,6 +49,10 @@ TEST(FuzzCorpus, DeliveryLogQuerySeedsRunCleanly) {
 
 TEST(FuzzCorpus, RetryAfterSeedsRunCleanly) { EXPECT_GE(replay("retry_after", retryAfterOne), 5u); }
 
+TEST(FuzzCorpus, PlatformAnswerSeedsRunCleanly) {
+  EXPECT_GE(replay("platform_answer", platformAnswerOne), 5u);
+}
+
 TEST(FuzzCorpus, AttemptRecordSeedsRunCleanly) {
   EXPECT_GE(replay("attempt_record", attemptRecordOne), 5u);
 }
@@ -61,7 +65,7 @@ TEST(FuzzCorpus, EmptyAndTruncatedInputsRunCleanly) {
     const auto* data = reinterpret_cast<const uint8_t*>(s.data());
     for (auto one :
          {filterOne, eventOne, subscriptionOne, eventTypeOne, deadLetterQueryOne, queryStringOne,
-          retryAfterOne, configOne, attemptRecordOne, deliveryLogQueryOne})
+          retryAfterOne, configOne, attemptRecordOne, deliveryLogQueryOne, platformAnswerOne})
       EXPECT_EQ(one(data, s.size()), 0);
   }
 }

@@ -84,6 +84,58 @@ TEST(WebhookRequest, GithubStyleReplacesTheStandardHeaders) {
   EXPECT_EQ(header(r, "webhook-signature"), "<absent>");
 }
 
+// Chat platforms ignore signature headers: none go out, whatever the signature style.
+TEST(WebhookRequest, ChatFormatsAreSentWithoutSignatureHeaders) {
+  Easy easy;
+  signing::Signer signer;
+  for (const std::string format : {"slack", "teams", "discord", "telegram"}) {
+    const std::string options = format == "telegram" ? R"(,"format_options":{"chat_id":-100})" : "";
+    for (const std::string style : {"", R"(,"signature_style":"github")"}) {
+      Request r;
+      r.prepare(easy.e, sub(R"(,"format":")" + format + '"' + options + style), "msg_1", "{}",
+                signer, {}, 1'700'000'000'000);
+      EXPECT_EQ(header(r, "webhook-id"), "<absent>") << format << style;
+      EXPECT_EQ(header(r, "webhook-timestamp"), "<absent>") << format << style;
+      EXPECT_EQ(header(r, "webhook-signature"), "<absent>") << format << style;
+      EXPECT_EQ(header(r, "X-Webhook-Signature"), "<absent>") << format << style;
+      EXPECT_EQ(header(r, "Content-Type"), "application/json") << format;
+    }
+  }
+}
+
+TEST(WebhookRequest, JsonIsSignedAndZapierOnlyWithASecret) {
+  Easy easy;
+  signing::Signer signer;
+  Request json;
+  json.prepare(easy.e, sub(R"(,"format":"json")"), "msg_1", "{}", signer, {}, 1'000'000);
+  EXPECT_EQ(header(json, "webhook-id"), "msg_1");
+  EXPECT_EQ(header(json, "webhook-signature"),
+            signer.standardWebhooks({*signing::secretKey(kSecret)}, "msg_1", 1000, "{}"));
+  Request zapier;
+  zapier.prepare(easy.e, sub(R"(,"format":"zapier")"), "msg_1", "{}", signer, {}, 1'000'000);
+  EXPECT_EQ(header(zapier, "webhook-id"), "msg_1");
+  EXPECT_EQ(header(zapier, "webhook-signature"),
+            signer.standardWebhooks({*signing::secretKey(kSecret)}, "msg_1", 1000, "{}"));
+  // Without a secret (a record written without one): nothing at all for zapier, while json
+  // keeps its id and timestamp as it always has.
+  auto unkeyed = [](const std::string& format) {
+    auto s = parseSubscription(R"({"id":"sub_2","url":"https://hooks.example.com/x",)"
+                               R"("events":["*"],"format":")" +
+                               format + "\"}");
+    EXPECT_TRUE(s.has_value()) << s.error().message;
+    return *s;
+  };
+  Request bare_zapier;
+  bare_zapier.prepare(easy.e, unkeyed("zapier"), "msg_1", "{}", signer, {}, 1'000'000);
+  EXPECT_EQ(header(bare_zapier, "webhook-id"), "<absent>");
+  EXPECT_EQ(header(bare_zapier, "webhook-timestamp"), "<absent>");
+  EXPECT_EQ(header(bare_zapier, "webhook-signature"), "<absent>");
+  Request bare_json;
+  bare_json.prepare(easy.e, unkeyed("json"), "msg_1", "{}", signer, {}, 1'000'000);
+  EXPECT_EQ(header(bare_json, "webhook-id"), "msg_1");
+  EXPECT_EQ(header(bare_json, "webhook-signature"), "<absent>");
+}
+
 TEST(WebhookRequest, FailureMessages) {
   Request r;
   EXPECT_EQ(r.failureMessage(CURLE_OK, 503), "HTTP 503: ");
