@@ -25,12 +25,13 @@ class Receiver {
   Receiver(Ledger& ledger, unsigned short port)
       : ledger_(ledger), acceptor_(io_, {asio::ip::make_address("127.0.0.1"), port}) {
     port_ = acceptor_.local_endpoint().port();
-    asio::co_spawn(io_,
-                   net::serveStatuses(acceptor_,
-                                      [this](const net::StatusRequest& req) -> asio::awaitable<int> {
-                                        co_return answer(req);
-                                      }),
-                   asio::detached);
+    asio::co_spawn(
+        io_,
+        net::serveStatuses(acceptor_,
+                           [this](const net::StatusRequest& req) -> asio::awaitable<int> {
+                             co_return answer(req);
+                           }),
+        asio::detached);
     thread_ = std::thread([this] { io_.run(); });
   }
   ~Receiver() { stop(); }

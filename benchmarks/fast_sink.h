@@ -35,8 +35,8 @@ class FastSink {
   FastSink() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
     port_ = acceptor_.local_endpoint().port();
     asio::co_spawn(io_,
-                   net::serveStatuses(acceptor_,
-                                      [this](const net::StatusRequest& req) { return answer(req); }),
+                   net::serveStatuses(
+                       acceptor_, [this](const net::StatusRequest& req) { return answer(req); }),
                    asio::detached);
     thread_ = std::thread([this] { io_.run(); });
   }

@@ -172,9 +172,9 @@ Ops Aggregator::ops(int64_t now_ms) const {
     }
     // The latest: the highest (replay, attempt) — a delivery redone after a deliverer crash
     // can bring an attempt again after a later one.
-    const auto latest = std::max_element(
-        d.attempts.begin(), d.attempts.end(),
-        [](const auto& x, const auto& y) { return x.first < y.first; });
+    const auto latest =
+        std::max_element(d.attempts.begin(), d.attempts.end(),
+                         [](const auto& x, const auto& y) { return x.first < y.first; });
     ops.view(attempts::Keys::kLatestField);
     ops.push_back(attempts::Keys::attemptField(latest->first.second, latest->first.first));
     ops.push_back(std::to_string(addSat(d.latest_ms, retention)));

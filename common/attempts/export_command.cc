@@ -118,11 +118,10 @@ Result<ExportOptions> parseExportArgs(const std::vector<std::string>& args) {
 
 const std::vector<std::string_view>& csvColumns() {
   static const std::vector<std::string_view> columns = {
-      "finished_at",       "finished_ms",    "delivery_id",    "event_id",        "event_type",
-      "subscription_id",   "tenant",         "attempt",        "outcome",         "reason",
-      "attempted",         "started_ms",     "duration_us",    "status",          "error_class",
-      "error_message",     "request_bytes",  "response_bytes", "next_attempt_ms", "payload_topic",
-      "payload_partition", "payload_offset", "response_body",
+      "finished_at", "finished_ms", "delivery_id", "event_id", "event_type", "subscription_id",
+      "tenant", "attempt", "outcome", "reason", "attempted", "started_ms", "duration_us", "status",
+      "error_class", "error_message", "request_bytes", "response_bytes", "next_attempt_ms",
+      "payload_topic", "payload_partition", "payload_offset", "response_body",
       // Added after the first release: new columns go at the end.
       "replay"};
   return columns;

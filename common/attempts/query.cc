@@ -530,10 +530,9 @@ Result<std::optional<DeliveryAttempts>> Query::delivery(std::string_view deliver
     }
   }
   if (d.attempts.empty()) return std::nullopt;
-  std::sort(d.attempts.begin(), d.attempts.end(),
-            [](const Record& x, const Record& y) {
-              return std::pair(x.replay, x.attempt) < std::pair(y.replay, y.attempt);
-            });
+  std::sort(d.attempts.begin(), d.attempts.end(), [](const Record& x, const Record& y) {
+    return std::pair(x.replay, x.attempt) < std::pair(y.replay, y.attempt);
+  });
   if (d.subscription_id.empty()) d.subscription_id = d.attempts.front().subscription_id;
   return d;
 }

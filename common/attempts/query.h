@@ -69,10 +69,10 @@ struct LogEntry {
   std::string event_id;
   std::string event_type;
   Status status = Status::kDelivered;
-  long response_status = 0;  // of the latest attempt; 0 without a response
-  int64_t duration_us = 0;   // of the latest attempt
-  int attempts = 0;               // of its latest run (a replay starts again at 1)
-  int replays = 0;                // how often it was replayed from the dead letters
+  long response_status = 0;      // of the latest attempt; 0 without a response
+  int64_t duration_us = 0;       // of the latest attempt
+  int attempts = 0;              // of its latest run (a replay starts again at 1)
+  int replays = 0;               // how often it was replayed from the dead letters
   int64_t first_attempt_ms = 0;  // the first attempt's start
   int64_t last_attempt_ms = 0;   // the latest attempt's finish (the log's order)
   std::string error_class;       // of the latest attempt

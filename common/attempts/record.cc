@@ -269,10 +269,10 @@ Result<Record> parse(std::string_view json) {
             str("event_id", r.event_id, false) && str("event_type", r.event_type, false) &&
             str("subscription_id", r.subscription_id, true) && str("tenant", r.tenant, false) &&
             num("attempt", r.attempt, true) && num("replay", r.replay, false) &&
-            str("outcome", r.outcome, true) &&
-            str("reason", r.reason, false) && num("started_ms", r.started_ms, false) &&
-            num("finished_ms", r.finished_ms, true) && num("duration_us", r.duration_us, false) &&
-            num("status", r.status, false) && str("error_class", r.error_class, false) &&
+            str("outcome", r.outcome, true) && str("reason", r.reason, false) &&
+            num("started_ms", r.started_ms, false) && num("finished_ms", r.finished_ms, true) &&
+            num("duration_us", r.duration_us, false) && num("status", r.status, false) &&
+            str("error_class", r.error_class, false) &&
             str("error_message", r.error_message, false) &&
             num("request_bytes", r.request_bytes, false) &&
             num("response_bytes", r.response_bytes, false) &&

@@ -80,12 +80,11 @@ LoadReceiver::LoadReceiver(const std::string& host, unsigned short port, std::st
                            AnswerPolicy policy, Tally& tally, Tally& warmup)
     : impl_(std::make_unique<Impl>(host, port, std::move(run), policy, tally, warmup)) {
   Impl* impl = impl_.get();
-  asio::co_spawn(impl->io,
-                 net::serveStatuses(impl->acceptor,
-                                    [impl](const net::StatusRequest& req) {
-                                      return impl->answer(req);
-                                    }),
-                 asio::detached);
+  asio::co_spawn(
+      impl->io,
+      net::serveStatuses(impl->acceptor,
+                         [impl](const net::StatusRequest& req) { return impl->answer(req); }),
+      asio::detached);
   impl_->thread = std::thread([impl = impl_.get()] { impl->io.run(); });
 }
 

@@ -16,8 +16,7 @@ using StatusRequest = boost::beast::http::request<boost::beast::http::string_bod
 namespace detail {
 
 template <typename Answer>
-boost::asio::awaitable<void> answerConnection(boost::asio::ip::tcp::socket socket,
-                                              Answer answer) {
+boost::asio::awaitable<void> answerConnection(boost::asio::ip::tcp::socket socket, Answer answer) {
   namespace http = boost::beast::http;
   boost::beast::flat_buffer buffer;
   try {

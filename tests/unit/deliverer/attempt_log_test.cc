@@ -4,11 +4,10 @@
 #include "deliverer/attempt_log.h"
 
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka_mock.h>
 
 #include <chrono>
 #include <cstdlib>
-
-#include <librdkafka/rdkafka_mock.h>
 
 #include "common/metrics/metrics.h"
 #include "support/poll.h"

@@ -187,7 +187,7 @@ TEST_F(AggregatorTest, SumsAcrossFlushesLikeOneFlush) {
   EXPECT_EQ(store_.num(m, "lmin"), 500);
   EXPECT_EQ(store_.num(m, "lmax"), 2000);
   const auto& d1 = store_.hashes[keys_.delivery("d1")];
-  EXPECT_EQ(d1.size(), 4u);  // s, a1, a2, l
+  EXPECT_EQ(d1.size(), 4u);     // s, a1, a2, l
   EXPECT_EQ(d1.at("l"), "a2");  // the second flush's latest
 }
 
