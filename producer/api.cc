@@ -61,6 +61,7 @@ Api::Api(const Config& config, kafka::Producer& producer, SubscriptionTable& tab
   routes::addStream(routes_, services_);
   routes::addDeliveries(routes_, services_);
   routes::addStats(routes_, services_);
+  routes::addIntegrations(routes_, services_);
 }
 
 namespace {

@@ -8,6 +8,7 @@
 
 #include "common/json/event.h"
 #include "common/kafka/kafka.h"
+#include "common/webhook/platform_rules.h"
 #include "producer/event_type.h"
 
 namespace hookpipe::producer {
@@ -105,6 +106,8 @@ std::string testSendJson(const TestSendResult& r) {
     o["error"] = nullptr;
   o["duration_ms"] = static_cast<int64_t>(std::llround(static_cast<double>(r.duration_us) / 1000));
   o["response_body"] = r.response_body;
+  o["retry_after_ms"] =
+      r.retry_after ? boost::json::value(r.retry_after->count()) : boost::json::value(nullptr);
   boost::json::array headers;
   for (const auto& h : r.request_headers) headers.emplace_back(h);
   o["request_headers"] = std::move(headers);
@@ -189,11 +192,21 @@ TestSendResult TestSender::send(CURL* easy, signing::Signer& signer, const Job& 
                       std::chrono::steady_clock::now() - started)
                       .count();
   curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r.status);
-  r.outcome = webhook::classify(r.status, code, http.refused());
-  if (r.outcome.verdict != webhook::Verdict::kDelivered)
+  if (webhook::classify(r.status, code, http.refused()).verdict != webhook::Verdict::kDelivered)
     r.error = http.failureMessage(code, r.status);
   r.response_body = http.responseSnippet();
   r.request_headers = http.headerLines();
+  // As the deliverer judges it: the generic rules plus the platform's own
+  // (common/webhook/platform_rules.h), so a Slack invalid_token is slack_invalid_token.
+  const webhook::Judgement judged = webhook::judge(webhook::platformOf(job.sub->format),
+                                                   {.status = r.status,
+                                                    .transport = code,
+                                                    .refused = http.refused(),
+                                                    .body_head = r.response_body,
+                                                    .retry_after = http.retryAfter()},
+                                                   kafka::nowMs() / 1000);
+  r.outcome = judged.outcome;
+  r.retry_after = judged.retry_after;
   curl_easy_reset(easy);  // drops the pointers into `http` and `job`; keeps the connections
   return r;
 }

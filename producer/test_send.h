@@ -53,6 +53,9 @@ struct TestSendResult {
   long status = 0;  // 0: no HTTP response
   webhook::Outcome outcome{webhook::Verdict::kDelivered, ""};
   std::string error;  // failureMessage() when not delivered, else ""
+  // How long the receiver asked to wait (Retry-After, or a platform's retry_after in the
+  // body), when it said.
+  std::optional<std::chrono::milliseconds> retry_after;
   int64_t duration_us = 0;
   std::string response_body;  // the first webhook::kResponseSnippetBytes
   std::vector<std::string> request_headers;

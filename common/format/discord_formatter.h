@@ -16,6 +16,7 @@ class DiscordFormatter final : public Formatter {
  public:
   explicit DiscordFormatter(Options options = {}) : options_(std::move(options)) {}
   std::string format(const json::Event& event, const Subscription& subscription) const override;
+  bool urlIsCredential() const override { return true; }
   std::vector<Problem> validate(const Options& options) const override;
   std::shared_ptr<const Formatter> withOptions(const Options& options) const override {
     return std::make_shared<DiscordFormatter>(options);

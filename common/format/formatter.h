@@ -35,6 +35,10 @@ class Formatter {
   // True for the format whose body is the event JSON itself: the router then produces the
   // event's bytes without calling format() (no copy on the hot path).
   virtual bool passesEventThrough() const { return false; }
+  // True when the destination URL is itself the credential (a Slack, Teams, Discord or
+  // Zapier webhook URL; a Telegram bot token in the path): API answers then show only its
+  // scheme and host (common/subscriptions: shownUrl()).
+  virtual bool urlIsCredential() const { return false; }
   // The problems of a subscription's `format_options` for this format, each at its JSON
   // pointer ("/format_options/chat_id"); empty when they are fine. Called when a client
   // writes a subscription (a 400 naming each problem); stored records are not checked

@@ -15,6 +15,7 @@ class SlackFormatter final : public Formatter {
  public:
   explicit SlackFormatter(Options options = {}) : options_(std::move(options)) {}
   std::string format(const json::Event& event, const Subscription& subscription) const override;
+  bool urlIsCredential() const override { return true; }
   std::vector<Problem> validate(const Options& options) const override;
   std::shared_ptr<const Formatter> withOptions(const Options& options) const override {
     return std::make_shared<SlackFormatter>(options);

@@ -17,6 +17,7 @@ class TeamsFormatter final : public Formatter {
  public:
   explicit TeamsFormatter(Options options = {}) : options_(std::move(options)) {}
   std::string format(const json::Event& event, const Subscription& subscription) const override;
+  bool urlIsCredential() const override { return true; }
   std::vector<Problem> validate(const Options& options) const override;
   std::shared_ptr<const Formatter> withOptions(const Options& options) const override {
     return std::make_shared<TeamsFormatter>(options);

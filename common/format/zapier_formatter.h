@@ -10,6 +10,7 @@ namespace hookpipe::format {
 class ZapierFormatter final : public Formatter {
  public:
   std::string format(const json::Event& event, const Subscription& subscription) const override;
+  bool urlIsCredential() const override { return true; }
   bool passesEventThrough() const override { return true; }
 };
 

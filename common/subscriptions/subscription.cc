@@ -425,6 +425,19 @@ std::string redactedUrl(std::string_view url) {
   return out;
 }
 
+std::string shownUrl(const Subscription& s) {
+  const auto formatter = format::Registry::global().find(s.format);
+  if (!formatter || !formatter->urlIsCredential() || schemeOf(s.url).empty())
+    return redactedUrl(s.url);
+  const std::string_view authority = authorityOf(s.url);
+  const auto at = authority.rfind('@');
+  std::string out(schemeOf(s.url));
+  out += "://";
+  out += at == std::string_view::npos ? authority : authority.substr(at + 1);
+  out += "/***";
+  return out;
+}
+
 std::string signingKey(std::string_view secret, std::string_view signature_style) {
   if (signature_style == "github") return std::string(secret);
   auto key = signing::secretKey(secret);
@@ -699,7 +712,7 @@ std::string serialize(const Subscription& s, bool with_secret, bool redact) {
   o["id"] = s.id;
   o["name"] = s.name;
   o["description"] = s.description;
-  o["url"] = redact ? redactedUrl(s.url) : s.url;
+  o["url"] = redact ? shownUrl(s) : s.url;
   boost::json::array events;
   for (const auto& e : s.events) events.emplace_back(e);
   o["events"] = std::move(events);

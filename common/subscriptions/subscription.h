@@ -126,6 +126,10 @@ inline constexpr std::size_t kMaxMetadataValueLength = 500;
 // `url` with its userinfo (user:password@) replaced by "***@"; `url` itself when it has
 // none. What every API answer and log line shows.
 std::string redactedUrl(std::string_view url);
+// The subscription's url as API answers show it: redactedUrl(), or only its scheme and
+// host ("https://hooks.slack.com/***") when its format says the URL is the credential
+// (a chat webhook URL, a Telegram bot token in the path: write-only, like a password).
+std::string shownUrl(const Subscription& s);
 inline constexpr std::string_view kRedactedUserinfo = "***";
 
 // One validation problem: a JSON pointer (RFC 6901) into the subscription's JSON ("" for

@@ -123,8 +123,8 @@ Writer::Started Writer::update(const std::string& id, std::string_view json, boo
   next.erase("previous_secret");
   next.erase("previous_secret_expires_ms");
   // The URL as a GET shows it (credentials redacted) keeps the credentials it hides.
-  if (auto it = next.find("url"); it != next.end() && it->value().is_string() &&
-                                  it->value().as_string() == redactedUrl(current->url))
+  if (auto it = next.find("url");
+      it != next.end() && it->value().is_string() && it->value().as_string() == shownUrl(*current))
     it->value() = current->url;
   auto sub = checkSubscription(boost::json::serialize(next), SubscriptionSource::kUpdate);
   if (!sub) {

@@ -15,5 +15,9 @@ void addDeadLetters(RouteTable& routes, ApiServices& services);    // /v1/dead-l
 void addStream(RouteTable& routes, ApiServices& services);         // /v1/stream
 void addDeliveries(RouteTable& routes, ApiServices& services);     // …/deliveries…
 void addStats(RouteTable& routes, ApiServices& services);          // …/stats
+void addIntegrations(RouteTable& routes, ApiServices& services);   // /v1/integrations…
+
+// POST /v1/subscriptions/{id}/test, which /v1/integrations/{id}/test answers too.
+void testSubscription(ApiServices& s, const std::string& id, const Request& req, Reply reply);
 
 }  // namespace hookpipe::producer::routes

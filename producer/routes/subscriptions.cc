@@ -164,6 +164,8 @@ void rotateSecret(ApiServices& s, const std::string& id, const Request& req, Rep
   if (!started) refused(reply, started.error());
 }
 
+}  // namespace
+
 void testSubscription(ApiServices& s, const std::string& id, const Request& req, Reply reply) {
   if (!isJson(req))
     return reply.error(http::status::unsupported_media_type, "send application/json");
@@ -202,8 +204,6 @@ void testSubscription(ApiServices& s, const std::string& id, const Request& req,
                     std::to_string(TestSender::kMaxInFlight) + ")",
                 {{"Retry-After", "1"}});
 }
-
-}  // namespace
 
 void addSubscriptions(RouteTable& routes, ApiServices& services) {
   auto& s = services;

@@ -239,6 +239,11 @@ TEST_F(ApiTest, EveryV1RouteNeedsAKnownBearerTokenButHealthzDoesNot) {
            {"GET", "/v1/subscriptions/sub_x/secret"},
            {"POST", "/v1/subscriptions/sub_x/secret/rotate"},
            {"POST", "/v1/subscriptions/sub_x/test"},
+           {"GET", "/v1/integrations"},
+           {"POST", "/v1/integrations/slack"},
+           {"GET", "/v1/integrations/sub_x"},
+           {"POST", "/v1/integrations/sub_x/test"},
+           {"GET", "/v1/integrations/sub_x/status"},
            {"POST", "/v1/events"},
            {"POST", "/v1/events/batch"},
            {"GET", "/v1/openapi.json"}}) {
