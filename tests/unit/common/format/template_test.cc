@@ -36,7 +36,9 @@ std::string render(std::string_view text, std::string_view event = kEvent,
   if (!t) return {};
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  EXPECT_EQ(parser.parse(event).get(root), simdjson::SUCCESS);
+  const auto parsed = parser.parse(event).get(root);
+  EXPECT_EQ(parsed, simdjson::SUCCESS) << event;
+  if (parsed != simdjson::SUCCESS) return {};
   return t->render(root, limits, outcome);
 }
 
@@ -131,6 +133,20 @@ TEST(Template, WhitespaceAndLiteralTextAreKept) {
             "{\n  \"a\": \"evt_1\",\n  \n  \"paid\": true\n  \n}");
   EXPECT_EQ(render("no tags } }} {"), "no tags } }} {");
   EXPECT_EQ(render(""), "");
+}
+
+TEST(Template, TheExampleOfTheDocsRendersAsShown) {
+  // docs/integrations.md, "Template".
+  EXPECT_EQ(
+      render(R"({"order": "{{data.order_id}}", "amount": {{{data.amount}}}, "paid": )"
+             R"({{#data.paid}}true{{/data.paid}}{{^data.paid}}false{{/data.paid}}, "skus": )"
+             R"("{{#data.items}}{{sku}} {{/data.items}}", "note": "{{data.note}}", "event": )"
+             R"({{{id}}}, "at": {{{timestamp}}}})",
+             R"({"id":"evt_1","type":"order.created","timestamp":"2026-01-09T15:30:00Z","data":)"
+             R"({"order_id":"ord_42","amount":1999,"paid":true,"items":[{"sku":"A-1"},)"
+             R"({"sku":"B-7"}],"note":"say \"hi\"\n"}})"),
+      R"({"order": "ord_42", "amount": 1999, "paid": true, "skus": "A-1 B-7 ", "note": )"
+      R"("say \"hi\"\n", "event": "evt_1", "at": "2026-01-09T15:30:00Z"})");
 }
 
 TEST(Template, BadTemplatesNameTheProblemAndWhere) {
