@@ -37,7 +37,7 @@ hookpipe::json::Event bigEvent() {
 
 // A typical user template: a handful of paths, one section, raw JSON values.
 constexpr std::string_view kTemplate =
-    R"({"text":"Payment failed for {{data.order_id}} ({{data.customer}})",)"
+    R"t({"text":"Payment failed for {{data.order_id}} ({{data.customer}})",)t"
     R"("amount":{{{data.amount}}},"currency":"{{data.currency}}","reason":"{{data.reason}}",)"
     R"("items":"{{#data.items}}{{sku}} x{{qty}}; {{/data.items}}","event":{{{id}}},)"
     R"("at":{{{timestamp}}},"severity":"{{#data.severity}}{{data.severity}}{{/data.severity}}"})";
