@@ -52,7 +52,8 @@ Subscription subscription(const std::string& format) {
   if (format == "template" || format == "template_big") {
     json = R"({"url":"https://hooks.example.com/x","events":["*"],"format":"template")";
     json += R"(,"format_options":{"template":")";
-    hookpipe::format::tmpl::appendJsonEscaped(json, format == "template" ? kTemplate : kBigTemplate);
+    hookpipe::format::tmpl::appendJsonEscaped(json,
+                                              format == "template" ? kTemplate : kBigTemplate);
     json += "\"}";
   }
   json += '}';

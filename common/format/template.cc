@@ -49,8 +49,8 @@ std::string quoteName(std::string_view name) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                        s.front() == '\n'))
+  while (!s.empty() &&
+         (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
     s.remove_prefix(1);
   while (!s.empty() &&
          (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
@@ -117,15 +117,16 @@ std::shared_ptr<const Template> Template::compile(std::string_view text, std::st
     const std::size_t content = start + (triple ? 3 : 2);
     const std::size_t close = text.find(closer, content);
     if (close == std::string_view::npos)
-      return fail(start, triple ? "unclosed tag: '{{{' without '}}}'" : "unclosed tag: '{{' without '}}'");
+      return fail(start,
+                  triple ? "unclosed tag: '{{{' without '}}}'" : "unclosed tag: '{{' without '}}'");
     pos = close + closer.size();
     std::string_view inner = trim(text.substr(content, close - content));
     Node node;
     char sigil = 0;
     if (triple) {
       node.kind = Node::Kind::kRaw;
-    } else if (!inner.empty() && std::string_view("#^/!&>=").find(inner.front()) !=
-                                     std::string_view::npos) {
+    } else if (!inner.empty() &&
+               std::string_view("#^/!&>=").find(inner.front()) != std::string_view::npos) {
       sigil = inner.front();
       inner = trim(inner.substr(1));
     }

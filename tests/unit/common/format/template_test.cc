@@ -1,6 +1,8 @@
 // The "template" format: the Mustache subset (common/format/template.h) rendered over
 // events — paths, escaping, sections — its compile errors as problems at
 // /format_options/template, and the bounds on hostile templates.
+#include "common/format/template.h"
+
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -12,7 +14,6 @@
 #include <vector>
 
 #include "common/format/formatter.h"
-#include "common/format/template.h"
 #include "common/format/template_formatter.h"
 #include "common/json/event.h"
 #include "common/subscriptions/subscription.h"
@@ -74,9 +75,8 @@ TEST(Template, AMissingPathRendersNothingOrNull) {
 
 TEST(Template, EscapedValuesAreSafeInsideAJsonString) {
   const std::string body = render(R"({"note":"{{data.tricky}}","order":"{{data.order}}"})");
-  EXPECT_EQ(body,
-            R"({"note":"say \"hi\" \\ back\n\ttab \u0001 \u001f é 東京 🚀 </script>",)"
-            R"("order":"{\"id\":\"ord_42\",\"total\":19.5,\"tags\":[\"vip\",\"eu\"]}"})");
+  EXPECT_EQ(body, R"({"note":"say \"hi\" \\ back\n\ttab \u0001 \u001f é 東京 🚀 </script>",)"
+                  R"("order":"{\"id\":\"ord_42\",\"total\":19.5,\"tags\":[\"vip\",\"eu\"]}"})");
   // Parsed back, each value is exactly the event's.
   simdjson::dom::parser p;
   simdjson::dom::element doc;
@@ -120,8 +120,7 @@ TEST(Template, SectionsIterateArraysAndTestTruthiness) {
   // Falsy: missing, null, false, "" and [].
   for (const char* path : {"nope", "data.note", "data.refunded", "data.empty", "data.none"}) {
     const std::string p = path;
-    EXPECT_EQ(render("{{#" + p + "}}on{{/" + p + "}}{{^" + p + "}}off{{/" + p + "}}"), "off")
-        << p;
+    EXPECT_EQ(render("{{#" + p + "}}on{{/" + p + "}}{{^" + p + "}}off{{/" + p + "}}"), "off") << p;
   }
   EXPECT_EQ(render("{{^data.paid}}unpaid{{/data.paid}}{{^data.items}}none{{/data.items}}"), "");
   // Nested sections and comments.
@@ -129,8 +128,9 @@ TEST(Template, SectionsIterateArraysAndTestTruthiness) {
 }
 
 TEST(Template, WhitespaceAndLiteralTextAreKept) {
-  EXPECT_EQ(render("{\n  \"a\": \"{{id}}\",\n  {{#data.paid}}\n  \"paid\": true\n  {{/data.paid}}\n}"),
-            "{\n  \"a\": \"evt_1\",\n  \n  \"paid\": true\n  \n}");
+  EXPECT_EQ(
+      render("{\n  \"a\": \"{{id}}\",\n  {{#data.paid}}\n  \"paid\": true\n  {{/data.paid}}\n}"),
+      "{\n  \"a\": \"evt_1\",\n  \n  \"paid\": true\n  \n}");
   EXPECT_EQ(render("no tags } }} {"), "no tags } }} {");
   EXPECT_EQ(render(""), "");
 }
@@ -177,8 +177,8 @@ TEST(Template, BadTemplatesNameTheProblemAndWhere) {
 }
 
 // The problems of a client's subscription with format template, by pointer.
-std::map<std::string, std::string> problemsOf(const std::string& options_json,
-                                              SubscriptionSource source = SubscriptionSource::kCreate) {
+std::map<std::string, std::string> problemsOf(
+    const std::string& options_json, SubscriptionSource source = SubscriptionSource::kCreate) {
   std::string json = R"({"url":"https://hooks.example.com/x","events":["*"],"format":"template")";
   if (!options_json.empty()) {
     json += R"(,"format_options":)";
@@ -221,17 +221,18 @@ TEST(TemplateFormat, AClientsTemplateIsValidatedWhenWritten) {
   EXPECT_EQ(big["/format_options/template"],
             "template does not compile: template is 65537 bytes; at most 65536");
   // Another option keeps its 1024.
-  EXPECT_FALSE(problemsOf(R"({"template":"x","other":")" + std::string(1025, 'y') + "\"}")
-                   ["/format_options/other"]
-                       .empty());
+  EXPECT_FALSE(problemsOf(R"({"template":"x","other":")" + std::string(1025, 'y') +
+                          "\"}")["/format_options/other"]
+                   .empty());
 }
 
 json::Event eventOf(std::string_view body) { return {"evt_1", "order.created", std::string(body)}; }
 
 TEST(TemplateFormat, TheSubscriptionKeepsItsCompiledTemplate) {
-  auto s = checkSubscription(R"({"url":"https://h.example.com/x","events":["*"],"format":"template",)"
-                             R"("format_options":{"template":"{\"o\":\"{{data.order.id}}\",\"d\":{{{data.items}}}}"}})",
-                             SubscriptionSource::kCreate);
+  auto s = checkSubscription(
+      R"({"url":"https://h.example.com/x","events":["*"],"format":"template",)"
+      R"("format_options":{"template":"{\"o\":\"{{data.order.id}}\",\"d\":{{{data.items}}}}"}})",
+      SubscriptionSource::kCreate);
   ASSERT_TRUE(s);
   ASSERT_NE(s->formatter, nullptr);
   EXPECT_EQ(s->formatter->format(eventOf(kEvent), *s),
@@ -263,14 +264,15 @@ TEST(TemplateFormat, AStoredRecordWhoseTemplateDoesNotCompileStillLoadsAndSendsT
 TEST(TemplateFormat, AnEventTheDomCannotHoldRendersItsIdAndType) {
   TemplateFormatter f(tmpl::Template::compile("{{id}}/{{type}}/{{data.n}}", *new std::string));
   const Subscription sub;
-  EXPECT_EQ(f.format({"evt_big", "n.big", R"({"id":"evt_big","type":"n.big","data":{"n":1e999}})"}, sub),
-            "evt_big/n.big/");
+  EXPECT_EQ(
+      f.format({"evt_big", "n.big", R"({"id":"evt_big","type":"n.big","data":{"n":1e999}})"}, sub),
+      "evt_big/n.big/");
 }
 
 // An event with `n` items and a string of `big` bytes.
 std::string bigEvent(int n, std::size_t big) {
-  std::string out = R"({"id":"evt_big","type":"t","data":{"big":")" + std::string(big, 'b') +
-                    R"(","items":[)";
+  std::string out =
+      R"({"id":"evt_big","type":"t","data":{"big":")" + std::string(big, 'b') + R"(","items":[)";
   for (int i = 0; i < n; ++i) {
     if (i > 0) out += ',';
     out += std::to_string(i);
@@ -281,8 +283,8 @@ std::string bigEvent(int n, std::size_t big) {
 
 TEST(TemplateBounds, OutputIsCutAtTheCap) {
   tmpl::Outcome outcome;
-  const std::string body = render("{{#data.items}}{{{data.big}}}{{/data.items}}", bigEvent(1000, 10000),
-                                  {}, &outcome);
+  const std::string body =
+      render("{{#data.items}}{{{data.big}}}{{/data.items}}", bigEvent(1000, 10000), {}, &outcome);
   EXPECT_TRUE(outcome.cut);
   EXPECT_EQ(body.size(), tmpl::Limits{}.max_output);
   // A cut never splits a UTF-8 sequence.
@@ -297,7 +299,8 @@ TEST(TemplateBounds, OutputIsCutAtTheCap) {
 TEST(TemplateBounds, NestedSectionsOverABigArrayStopAtTheWorkCap) {
   // 16 sections deep over 1000 items: 1000^16 passes if nothing stopped it.
   std::string deep = "x";
-  for (std::size_t i = 0; i < tmpl::kMaxDepth; ++i) deep = "{{#data.items}}" + deep + "{{/data.items}}";
+  for (std::size_t i = 0; i < tmpl::kMaxDepth; ++i)
+    deep = "{{#data.items}}" + deep + "{{/data.items}}";
   tmpl::Outcome outcome;
   const auto start = std::chrono::steady_clock::now();
   const std::string body = render(deep, bigEvent(1000, 1), {}, &outcome);
@@ -322,7 +325,8 @@ TEST(TemplateBounds, LookupsInAHugeObjectCountAsWork) {
   event += "]}}";
   tmpl::Outcome outcome;
   const auto start = std::chrono::steady_clock::now();
-  const std::string body = render("{{#data.items}}{{data.obj.k19999}}{{/data.items}}", event, {}, &outcome);
+  const std::string body =
+      render("{{#data.items}}{{data.obj.k19999}}{{/data.items}}", event, {}, &outcome);
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - start)
                       .count();
