@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/format/formatter.h"
+#include "common/format/template.h"
 #include "common/json/event.h"
 #include "common/subscriptions/subscription.h"
 
@@ -34,10 +35,27 @@ hookpipe::json::Event bigEvent() {
   return {"evt_big", "metrics.snapshot", body};
 }
 
+// A typical user template: a handful of paths, one section, raw JSON values.
+constexpr std::string_view kTemplate =
+    R"t({"text":"Payment failed for {{data.order_id}} ({{data.customer}})",)t"
+    R"("amount":{{{data.amount}}},"currency":"{{data.currency}}","reason":"{{data.reason}}",)"
+    R"("items":"{{#data.items}}{{sku}} x{{qty}}; {{/data.items}}","event":{{{id}}},)"
+    R"("at":{{{timestamp}}},"severity":"{{#data.severity}}{{data.severity}}{{/data.severity}}"})";
+// Over the 600-field event: all of data as JSON, and the last field looked up by name.
+constexpr std::string_view kBigTemplate =
+    R"({"type":{{{type}}},"data":{{{data}}},"last":{{{data.metric_599}}}})";
+
 Subscription subscription(const std::string& format) {
   std::string json =
       R"({"url":"https://hooks.example.com/x","events":["*"],"format":")" + format + '"';
   if (format == "telegram") json += R"(,"format_options":{"chat_id":-1001234567890})";
+  if (format == "template" || format == "template_big") {
+    json = R"({"url":"https://hooks.example.com/x","events":["*"],"format":"template")";
+    json += R"(,"format_options":{"template":")";
+    hookpipe::format::tmpl::appendJsonEscaped(json,
+                                              format == "template" ? kTemplate : kBigTemplate);
+    json += "\"}";
+  }
   json += '}';
   auto s = hookpipe::checkSubscription(json, hookpipe::SubscriptionSource::kCreate);
   if (!s) std::abort();
@@ -47,7 +65,7 @@ Subscription subscription(const std::string& format) {
 void run(benchmark::State& state, const std::string& format, const hookpipe::json::Event& event) {
   const Subscription sub = subscription(format);
   auto formatter =
-      sub.formatter ? sub.formatter : hookpipe::format::Registry::global().find(format);
+      sub.formatter ? sub.formatter : hookpipe::format::Registry::global().find(sub.format);
   std::size_t bytes = 0;
   for (auto _ : state) {
     std::string body = formatter->format(event, sub);
@@ -69,10 +87,12 @@ BENCHMARK_CAPTURE(BM_Format, slack, "slack");
 BENCHMARK_CAPTURE(BM_Format, teams, "teams");
 BENCHMARK_CAPTURE(BM_Format, discord, "discord");
 BENCHMARK_CAPTURE(BM_Format, telegram, "telegram");
+BENCHMARK_CAPTURE(BM_Format, template, "template");
 BENCHMARK_CAPTURE(BM_FormatBig, slack, "slack");
 BENCHMARK_CAPTURE(BM_FormatBig, teams, "teams");
 BENCHMARK_CAPTURE(BM_FormatBig, discord, "discord");
 BENCHMARK_CAPTURE(BM_FormatBig, telegram, "telegram");
+BENCHMARK_CAPTURE(BM_FormatBig, template, "template_big");
 
 }  // namespace
 

@@ -55,6 +55,14 @@ const std::vector<Integration>& catalog() {
        "Zapier, Make, n8n",
        "the event JSON as it is to a catch hook",
        {webhookUrl("the catch hook's URL")}},
+      {"template",
+       "template",
+       "Your own body",
+       "a body of your own, rendered from a template over the event, to any endpoint",
+       {{"url", "string", true, false, "the endpoint (http:// or https://)"},
+        {"template", "string", true, false,
+         "the body's template: {{data.order.id}} JSON-escaped, {{{data.order}}} as JSON, "
+         "{{#data.items}}…{{/data.items}} sections (docs/integrations.md, Template)"}}},
   };
   return list;
 }
@@ -69,7 +77,9 @@ std::string telegramUrl(std::string_view token) {
 
 // The field the subscription's url is made from.
 std::string_view urlField(const Integration& integration) {
-  return integration.name == "telegram" ? "bot_token" : "webhook_url";
+  if (integration.name == "telegram") return "bot_token";
+  if (integration.name == "template") return "url";
+  return "webhook_url";
 }
 
 bool isSet(const boost::json::object& o, std::string_view name) {

@@ -5,6 +5,7 @@
 #include "common/format/slack_formatter.h"
 #include "common/format/teams_formatter.h"
 #include "common/format/telegram_formatter.h"
+#include "common/format/template_formatter.h"
 #include "common/format/zapier_formatter.h"
 
 namespace hookpipe::format {
@@ -16,6 +17,7 @@ void registerBuiltins(Registry& registry) {
   registry.add("discord", std::make_shared<DiscordFormatter>());
   registry.add("telegram", std::make_shared<TelegramFormatter>());
   registry.add("zapier", std::make_shared<ZapierFormatter>());
+  registry.add("template", std::make_shared<TemplateFormatter>());
 }
 
 }  // namespace hookpipe::format

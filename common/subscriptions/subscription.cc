@@ -306,7 +306,7 @@ void parseMetadata(simdjson::dom::object obj, std::map<std::string, std::string>
 
 // format_options: scalars by name (what each option means is the format's to check).
 // Bounds like metadata's: at most 32 options, names 1..64 characters without control
-// characters, strings of at most 1024 characters.
+// characters, strings of at most 1024 characters (but a template: its format bounds it).
 void parseFormatOptions(simdjson::dom::object obj, format::Options& out, Problems& problems) {
   std::size_t count = 0;
   for (auto [key, value] : obj) {
@@ -320,7 +320,8 @@ void parseFormatOptions(simdjson::dom::object obj, format::Options& out, Problem
       continue;
     }
     if (!value.get_string().get(v)) {
-      if (characters(v) > 1024) {
+      // A template (format "template") is a whole body: the format judges its size.
+      if (key != "template" && characters(v) > 1024) {
         problems.add(pointer,
                      "format_options: '" + printable(key) + "' must be at most 1024 characters");
         continue;

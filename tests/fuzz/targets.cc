@@ -18,6 +18,8 @@
 #include "common/dlq/query.h"
 #include "common/filter/filter.h"
 #include "common/format/formatter.h"
+#include "common/format/template.h"
+#include "common/format/template_formatter.h"
 #include "common/json/document.h"
 #include "common/json/event.h"
 #include "common/subscriptions/subscription.h"
@@ -166,7 +168,12 @@ int subscriptionOne(const uint8_t* data, std::size_t size) {
                                       R"({"id":"evt_1","type":"a.b","data":{"severity":"error"}})"};
       static simdjson::dom::parser parser;
       const std::string body = checked->formatter->format(kEvent, *checked);
-      if (simdjson::dom::element out; parser.parse(body).get(out)) std::abort();
+      // A template's body is whatever its author wrote (bounded); the others are JSON.
+      if (checked->format == "template") {
+        if (body.size() > format::tmpl::Limits{}.max_output) std::abort();
+      } else if (simdjson::dom::element out; parser.parse(body).get(out)) {
+        std::abort();
+      }
     }
   }
   return 0;
@@ -374,6 +381,49 @@ int attemptRecordOne(const uint8_t* data, std::size_t size) {
       again->finished_ms != record->finished_ms || again->outcome != record->outcome ||
       again->payload_offset != record->payload_offset)
     std::abort();
+  return 0;
+}
+
+int templateOne(const uint8_t* data, std::size_t size) {
+  const std::string_view bytes = bytesOf(data, size);
+  const std::size_t nul = bytes.find('\0');
+  const std::string_view text = bytes.substr(0, nul);
+  const std::string_view event =
+      nul == std::string_view::npos ? std::string_view() : bytes.substr(nul + 1);
+  std::string error;
+  auto compiled = format::tmpl::Template::compile(text, error);
+  // Either a template or a problem saying where (or how big).
+  if ((compiled == nullptr) == error.empty()) std::abort();
+  if (!compiled) {
+    if (!error.starts_with("line ") && !error.starts_with("template is ")) std::abort();
+    return 0;
+  }
+  static simdjson::dom::parser parser;
+  const bool utf8 = simdjson::validate_utf8(text.data(), text.size());
+  const auto renderOver = [&](simdjson::dom::element root) {
+    for (const format::tmpl::Limits limits :
+         {format::tmpl::Limits{}, format::tmpl::Limits{.max_output = 256, .max_work = 2000}}) {
+      format::tmpl::Outcome outcome;
+      const std::string body = compiled->render(root, limits, &outcome);
+      if (body.size() > limits.max_output || outcome.work > limits.max_work + 1) std::abort();
+      if (!outcome.cut && outcome.work > limits.max_work) std::abort();
+      // Valid UTF-8 in, valid UTF-8 out: values come from a validated document and cuts
+      // fall on code point boundaries.
+      if (utf8 && !simdjson::validate_utf8(body.data(), body.size())) std::abort();
+      // A template without tags is its own text.
+      if (text.find("{{") == std::string_view::npos && !outcome.cut && body != text) std::abort();
+    }
+  };
+  simdjson::dom::element root;
+  if (!event.empty() && !parser.parse(event.data(), event.size()).get(root) && root.is_object())
+    renderOver(root);
+  for (const auto& sample : sampleEvents())
+    if (!parser.parse(sample).get(root)) renderOver(root);
+  // Through the format: any event body renders within the cap.
+  const format::TemplateFormatter formatter(compiled);
+  static const Subscription sub;
+  const json::Event as_event{"evt_1", "a.b", std::string(event)};
+  if (formatter.format(as_event, sub).size() > format::tmpl::Limits{}.max_output) std::abort();
   return 0;
 }
 

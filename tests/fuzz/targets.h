@@ -44,4 +44,9 @@ int configOne(const uint8_t* data, std::size_t size);
 // encoding (valid UTF-8 JSON, the same fields when parsed back).
 int attemptRecordOne(const uint8_t* data, std::size_t size);
 
+// The bytes up to the first NUL as a template (format "template"), the rest as an event:
+// a template either compiles or its problem says where; rendered over that event and the
+// fixed ones, with the default and with small limits, a body never passes its limits.
+int templateOne(const uint8_t* data, std::size_t size);
+
 }  // namespace hookpipe::fuzz

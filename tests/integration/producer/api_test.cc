@@ -430,6 +430,30 @@ TEST_F(ApiTest, FormatOptionsAreCheckedByTheFormatAndBadOnesStoreNothing) {
   EXPECT_EQ(slack.json().at("format_options"), boost::json::parse(R"({"channel":"#ops"})"));
 }
 
+TEST_F(ApiTest, ATemplateThatDoesNotCompileIsA400SayingWhere) {
+  const auto base = startProducer();
+  const std::string head =
+      R"({"id":"sub_tmpl","url":"https://api.example.com/x","events":["*"],"format":"template",)"
+      R"("format_options":{"template":)";
+  auto bad = call("POST", base + "/v1/subscriptions",
+                  head + R"("{\"skus\":\"{{#data.items}}{{sku}}\"}"}})");
+  ASSERT_EQ(bad.status, 400) << bad.body;
+  const auto doc = bad.json();
+  const auto& error = doc.at("errors").at(0);
+  EXPECT_EQ(error.at("pointer").as_string(), "/format_options/template");
+  EXPECT_EQ(error.at("message").as_string(),
+            "template does not compile: line 1, column 10: unclosed section 'data.items': no "
+            "{{/data.items}}");
+  EXPECT_EQ(call("GET", base + "/v1/subscriptions/sub_tmpl").status, 404);  // nothing stored
+  // A big template (60 KiB: past the 1024 characters of other options) is stored as given.
+  std::string big = R"("{\"id\":\"{{id}}\",\"pad\":\")";
+  big += std::string(60 * 1024, 'x');
+  big += R"(\"}")";
+  auto created = call("POST", base + "/v1/subscriptions", head + big + "}}");
+  ASSERT_EQ(created.status, 201) << created.body.substr(0, 300);
+  EXPECT_EQ(created.json().at("format_options").at("template").as_string().size(), 60 * 1024 + 24);
+}
+
 TEST_F(ApiTest, SingleEventValidationErrorsPointAtTheProblem) {
   const auto base = startProducer({{"HOOKPIPE_MAX_EVENT_BYTES", "1000"}});
   auto missing = call("POST", base + "/v1/events", R"({"data":{}})");

@@ -1,6 +1,6 @@
 // The chat formats across real processes: the API stores format and format_options, the
 // router makes each subscription's body, the deliverer posts it; a local receiver checks
-// each platform's documented shape.
+// each platform's documented shape (and a template subscription its own body).
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -32,13 +32,17 @@ TEST_F(ChatFormatTest, EachSubscriptionReceivesItsPlatformsMessage) {
   sub("/discord", R"(,"format":"discord")");
   sub("/telegram", R"(,"format":"telegram","format_options":{"chat_id":-100777})");
   sub("/zapier", R"(,"format":"zapier")");
+  sub("/template",
+      R"(,"format":"template","format_options":{"template":)"
+      R"("{\"host\":\"{{data.host}}\",\"note\":\"{{data.note}}\",\"id\":{{{id}}},)"
+      R"(\"sev\":\"{{#data.severity}}{{data.severity}}{{/data.severity}}{{^data.severity}}none{{/data.severity}}\"}"})");
   pipeline_->start("router");
   pipeline_->start("deliverer");
 
   const std::string event =
       R"({"type":"alert.fired","data":{"host":"db-1","note":"<disk> & more","severity":"critical"}})";
   const std::string id = publish(event);
-  ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return reqs.size() >= 5; }, 60s));
+  ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return reqs.size() >= 6; }, 60s));
   auto only = [&](const std::string& path) {
     auto got = receiver.requestsTo(path);
     EXPECT_EQ(got.size(), 1u) << path;
@@ -76,6 +80,14 @@ TEST_F(ChatFormatTest, EachSubscriptionReceivesItsPlatformsMessage) {
   const auto zapier = only("/zapier");
   EXPECT_EQ(zapier.at("id").as_string(), id);
   EXPECT_EQ(zapier.at("data").at("host").as_string(), "db-1");
+
+  // The user's own body, rendered from the template compiled when it was subscribed.
+  auto got = receiver.requestsTo("/template");
+  ASSERT_EQ(got.size(), 1u);
+  std::string want = R"({"host":"db-1","note":"<disk> & more","id":")";
+  want += id;
+  want += R"(","sev":"critical"})";
+  EXPECT_EQ(got[0].body, want);
 }
 
 }  // namespace

@@ -57,6 +57,8 @@ TEST(FuzzCorpus, AttemptRecordSeedsRunCleanly) {
   EXPECT_GE(replay("attempt_record", attemptRecordOne), 5u);
 }
 
+TEST(FuzzCorpus, TemplateSeedsRunCleanly) { EXPECT_GE(replay("template", templateOne), 5u); }
+
 TEST(FuzzCorpus, ConfigSeedsRunCleanly) { EXPECT_GE(replay("config", configOne), 4u); }
 
 TEST(FuzzCorpus, EmptyAndTruncatedInputsRunCleanly) {
@@ -65,7 +67,8 @@ TEST(FuzzCorpus, EmptyAndTruncatedInputsRunCleanly) {
     const auto* data = reinterpret_cast<const uint8_t*>(s.data());
     for (auto one :
          {filterOne, eventOne, subscriptionOne, eventTypeOne, deadLetterQueryOne, queryStringOne,
-          retryAfterOne, configOne, attemptRecordOne, deliveryLogQueryOne, platformAnswerOne})
+          retryAfterOne, configOne, attemptRecordOne, deliveryLogQueryOne, platformAnswerOne,
+          templateOne})
       EXPECT_EQ(one(data, s.size()), 0);
   }
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/format/formatter.h"
+#include "common/format/template.h"
 
 namespace hookpipe::format::testing {
 namespace {
@@ -62,12 +63,31 @@ std::vector<Case> goldenCases() {
   };
 }
 
+std::string goldenTemplate() {
+  return "{\n"
+         "  \"title\": \"{{type}} ({{#data.severity}}{{data.severity}}{{/data.severity}}"
+         "{{^data.severity}}no severity{{/data.severity}})\",\n"
+         "  \"event\": {\"id\": {{{id}}}, \"type\": {{{type}}}, \"at\": {{{timestamp}}}},\n"
+         "  \"note\": \"{{data.note}}\",\n"
+         "  \"message\": \"{{data.message}}\",\n"
+         "  \"lines\": \"{{#data.invoice.lines}}{{sku}} x{{qty}}; {{/data.invoice.lines}}\",\n"
+         "  \"first_tag\": \"{{data.tags.0}}\",\n"
+         "  \"data\": {{{data}}},\n"
+         "  \"data_text\": \"{{data}}\"\n"
+         "}";
+}
+
 Subscription subscriptionFor(const std::string& format) {
   std::string json =
       R"({"id":"sub_golden","url":"https://hooks.example.com/x","events":["*"],"format":")";
   json += format;
   json += '"';
   if (format == "telegram") json += R"(,"format_options":{"chat_id":-1001234567890})";
+  if (format == "template") {
+    json += R"(,"format_options":{"template":")";
+    tmpl::appendJsonEscaped(json, goldenTemplate());
+    json += "\"}";
+  }
   json += '}';
   auto s = checkSubscription(json, SubscriptionSource::kCreate);
   EXPECT_TRUE(s) << (s ? "" : s.error().front().pointer + ": " + s.error().front().message);

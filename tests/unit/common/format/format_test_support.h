@@ -17,6 +17,8 @@ struct Case {
 // fields, nested data, missing fields (no timestamp, no severity), no data, null and
 // scalar data.
 std::vector<Case> goldenCases();
+// The template the golden files of format "template" use.
+std::string goldenTemplate();
 // A client's subscription with `format` and the options the golden files use.
 Subscription subscriptionFor(const std::string& format);
 // The body `format` makes of `event` for `sub` (the registry's formatter when the

@@ -49,7 +49,7 @@ TEST_P(FormatGolden, EachEventRendersExactlyAsItsGoldenFile) {
 
 INSTANTIATE_TEST_SUITE_P(AllFormats, FormatGolden,
                          ::testing::Values("json", "slack", "teams", "discord", "telegram",
-                                           "zapier"));
+                                           "zapier", "template"));
 
 }  // namespace
 }  // namespace hookpipe::format::testing
