@@ -1,5 +1,6 @@
 // The built-in formats: one line per format.
 #include "common/format/discord_formatter.h"
+#include "common/format/email_formatter.h"
 #include "common/format/formatter.h"
 #include "common/format/json_formatter.h"
 #include "common/format/slack_formatter.h"
@@ -16,6 +17,7 @@ void registerBuiltins(Registry& registry) {
   registry.add("discord", std::make_shared<DiscordFormatter>());
   registry.add("telegram", std::make_shared<TelegramFormatter>());
   registry.add("zapier", std::make_shared<ZapierFormatter>());
+  registry.add("email", std::make_shared<EmailFormatter>());
 }
 
 }  // namespace hookpipe::format

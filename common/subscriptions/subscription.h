@@ -127,6 +127,9 @@ inline constexpr std::size_t kMaxMetadataValueLength = 500;
 // none. What every API answer and log line shows.
 std::string redactedUrl(std::string_view url);
 inline constexpr std::string_view kRedactedUserinfo = "***";
+// The format options that are credentials: every API answer shows them as "***", and a
+// PUT or PATCH that sends "***" back keeps the stored value (like a redacted url).
+inline constexpr std::string_view kSecretFormatOptions[] = {"password"};
 
 // One validation problem: a JSON pointer (RFC 6901) into the subscription's JSON ("" for
 // the whole body) and what is wrong there.

@@ -63,10 +63,14 @@ std::vector<Case> goldenCases() {
 }
 
 Subscription subscriptionFor(const std::string& format) {
-  std::string json =
-      R"({"id":"sub_golden","url":"https://hooks.example.com/x","events":["*"],"format":")";
+  std::string json = R"({"id":"sub_golden","url":")";
+  json += format == "email" ? "smtp://mail.example.com:587" : "https://hooks.example.com/x";
+  json += R"(","events":["*"],"format":")";
   json += format;
   json += '"';
+  if (format == "email")
+    json += R"(,"format_options":{"from":"alerts@example.com","to":"ops@example.com, )"
+            R"(oncall@example.org","subject":"[{{type}}] {{data.order_id}} {{severity}}"})";
   if (format == "telegram") json += R"(,"format_options":{"chat_id":-1001234567890})";
   json += '}';
   auto s = checkSubscription(json, SubscriptionSource::kCreate);
