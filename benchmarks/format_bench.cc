@@ -35,8 +35,14 @@ hookpipe::json::Event bigEvent() {
 }
 
 Subscription subscription(const std::string& format) {
-  std::string json =
-      R"({"url":"https://hooks.example.com/x","events":["*"],"format":")" + format + '"';
+  std::string json = R"({"url":")";
+  json += format == "email" ? "smtp://mail.example.com:587" : "https://hooks.example.com/x";
+  json += R"(","events":["*"],"format":")";
+  json += format;
+  json += '"';
+  if (format == "email")
+    json += R"(,"format_options":{"from":"alerts@example.com","to":"ops@example.com, )"
+            R"(oncall@example.org","subject":"[{{type}}] {{data.order_id}}"})";
   if (format == "telegram") json += R"(,"format_options":{"chat_id":-1001234567890})";
   json += '}';
   auto s = hookpipe::checkSubscription(json, hookpipe::SubscriptionSource::kCreate);
@@ -69,10 +75,12 @@ BENCHMARK_CAPTURE(BM_Format, slack, "slack");
 BENCHMARK_CAPTURE(BM_Format, teams, "teams");
 BENCHMARK_CAPTURE(BM_Format, discord, "discord");
 BENCHMARK_CAPTURE(BM_Format, telegram, "telegram");
+BENCHMARK_CAPTURE(BM_Format, email, "email");
 BENCHMARK_CAPTURE(BM_FormatBig, slack, "slack");
 BENCHMARK_CAPTURE(BM_FormatBig, teams, "teams");
 BENCHMARK_CAPTURE(BM_FormatBig, discord, "discord");
 BENCHMARK_CAPTURE(BM_FormatBig, telegram, "telegram");
+BENCHMARK_CAPTURE(BM_FormatBig, email, "email");
 
 }  // namespace
 
