@@ -88,7 +88,8 @@ std::string quotedPrintable(std::string_view text) {
       continue;
     }
     const bool at_line_end = i + 1 == text.size() || text[i + 1] == '\n';
-    const bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !at_line_end);
+    const bool literal =
+        (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !at_line_end);
     // A '.' alone at a line's start is left to curl's dot-stuffing; "From " is harmless.
     if (literal) {
       const char ch = static_cast<char>(c);
@@ -185,9 +186,8 @@ std::string messageIdHeader(std::string_view delivery_id, std::string_view from)
 
 namespace {
 
-constexpr std::string_view kKnown[] = {"from",     "to",          "subject",
-                                       "username", "password",    "require_tls",
-                                       "severity_field"};
+constexpr std::string_view kKnown[] = {"from",     "to",          "subject",       "username",
+                                       "password", "require_tls", "severity_field"};
 
 // Element at dotted `path` of the object `root`.
 bool lookup(simdjson::dom::element root, std::string_view path, simdjson::dom::element& out) {
@@ -212,8 +212,8 @@ std::string subjectProblem(std::string_view subject) {
     std::string_view name = subject.substr(from + 2, close - from - 2);
     while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
     while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-    const bool data_path = name.starts_with("data.") && name.size() > 5 &&
-                           !name.ends_with('.') && name.find("..") == std::string_view::npos;
+    const bool data_path = name.starts_with("data.") && name.size() > 5 && !name.ends_with('.') &&
+                           name.find("..") == std::string_view::npos;
     if (name != "type" && name != "id" && name != "timestamp" && name != "severity" && !data_path) {
       std::string p = "subject: unknown placeholder {{";
       p += name.substr(0, 64);
@@ -225,8 +225,7 @@ std::string subjectProblem(std::string_view subject) {
   return {};
 }
 
-std::string renderSubject(std::string_view tmpl, const json::Event& event,
-                          const chat::View& view) {
+std::string renderSubject(std::string_view tmpl, const json::Event& event, const chat::View& view) {
   std::string out;
   simdjson::dom::element root;
   bool parsed = false, tried = false;
@@ -395,8 +394,8 @@ std::string EmailFormatter::format(const json::Event& event, const Subscription&
   m += "Content-Type: multipart/alternative; boundary=\"";
   m += boundary;
   m += "\"\r\n\r\nThis is a MIME message with a text and an HTML part.\r\n";
-  for (auto [type, part] : {std::pair<std::string_view, const std::string*>{"plain", &text},
-                            {"html", &html}}) {
+  for (auto [type, part] :
+       {std::pair<std::string_view, const std::string*>{"plain", &text}, {"html", &html}}) {
     m += "\r\n--";
     m += boundary;
     m += "\r\nContent-Type: text/";
@@ -411,8 +410,8 @@ std::string EmailFormatter::format(const json::Event& event, const Subscription&
 }
 
 std::vector<Problem> EmailFormatter::validate(const Options& options) const {
-  auto problems =
-      chat::checkOptions(options, "email", std::vector<std::string_view>(std::begin(kKnown), std::end(kKnown)));
+  auto problems = chat::checkOptions(
+      options, "email", std::vector<std::string_view>(std::begin(kKnown), std::end(kKnown)));
   for (auto [name, list] : {std::pair<std::string_view, bool>{"from", false}, {"to", true}})
     if (auto p = addressProblem(options, name, list); !p.empty())
       problems.push_back({optionPointer(name), std::move(p)});

@@ -33,9 +33,9 @@ class EmailFormatter final : public Formatter {
   }
 
   static constexpr std::size_t kMaxRecipients = 50;
-  static constexpr std::size_t kMaxFields = 200;     // data fields shown, "N more fields"
-  static constexpr std::size_t kMaxValue = 4000;     // UTF-16 units of one value
-  static constexpr std::size_t kMaxSubject = 250;    // UTF-16 units after substitution
+  static constexpr std::size_t kMaxFields = 200;   // data fields shown, "N more fields"
+  static constexpr std::size_t kMaxValue = 4000;   // UTF-16 units of one value
+  static constexpr std::size_t kMaxSubject = 250;  // UTF-16 units after substitution
   static constexpr std::string_view kDefaultSubject = "[{{type}}] {{id}}";
 
  private:

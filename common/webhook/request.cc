@@ -10,7 +10,6 @@
 #include <span>
 
 #include "common/format/email_formatter.h"
-
 #include "common/net/address.h"
 #include "common/webhook/outcome.h"
 #include "common/webhook/platform_rules.h"
@@ -175,6 +174,7 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
   curl_easy_setopt(e, CURLOPT_PASSWORD, nullptr);
   curl_easy_setopt(e, CURLOPT_MAIL_RCPT, nullptr);
   curl_easy_setopt(e, CURLOPT_MAIL_FROM, nullptr);
+  curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(-1));
   if (mail_) {
     prepareMail(e, s, delivery_id, body, options);
   } else {
@@ -222,13 +222,13 @@ void Request::prepareMail(CURL* e, const Subscription& s, std::string_view deliv
   // smtp:// must upgrade with STARTTLS unless require_tls is false (then TLS when offered);
   // HOOKPIPE_HTTPS_ONLY always requires it. smtps:// is TLS from the first byte.
   const std::string* require_tls = option("require_tls");
-  const bool tls_required =
-      options.https_only || require_tls == nullptr || *require_tls != "false";
+  const bool tls_required = options.https_only || require_tls == nullptr || *require_tls != "false";
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
   curl_easy_setopt(e, CURLOPT_USE_SSL,
                    static_cast<long>(tls_required ? CURLUSESSL_ALL : CURLUSESSL_TRY));
   // Credentials from the options win over the url's userinfo (which curl reads itself).
-  if (const std::string* user = option("username")) curl_easy_setopt(e, CURLOPT_USERNAME, user->c_str());
+  if (const std::string* user = option("username"))
+    curl_easy_setopt(e, CURLOPT_USERNAME, user->c_str());
   if (const std::string* password = option("password"))
     curl_easy_setopt(e, CURLOPT_PASSWORD, password->c_str());
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, nullptr);

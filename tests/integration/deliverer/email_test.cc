@@ -60,7 +60,9 @@ class SmtpServer {
     std::filesystem::remove_all(dir_, ec);
   }
   static constexpr const char* kPassword = "s3cret-smtp-pw";
-  bool running() const { return server_ && server_->running() && std::filesystem::exists(dir_ / "ready"); }
+  bool running() const {
+    return server_ && server_->running() && std::filesystem::exists(dir_ / "ready");
+  }
   std::string url() const { return "smtp://localhost:" + std::to_string(port_); }
   std::string certPath() const { return (dir_ / "cert.pem").string(); }
   std::string log() const { return slurp(dir_ / "server.log"); }
@@ -128,7 +130,8 @@ TEST_F(EmailTest, MessagesArriveOverStartTlsWithAuthA550IsPermanentA451IsRetried
   pipeline_->start("retry");
   pipeline_->start("deliverer", "1",
                    {{"HOOKPIPE_DELIVERER_THREADS", "1"}, {"HOOKPIPE_CA_FILE", smtp.certPath()}});
-  publish(R"({"type":"alert.fired","data":{"host":"db-1","severity":"critical","note":"<b>x</b>"}})");
+  publish(
+      R"({"type":"alert.fired","data":{"host":"db-1","severity":"critical","note":"<b>x</b>"}})");
 
   ASSERT_TRUE(eventually([&] { return smtp.messages().size() >= 2; }, 60s))
       << smtp.commands() << "\n"

@@ -115,7 +115,8 @@ std::map<std::string, std::string> parts(const Message& m) {
   std::string delimiter = "\r\n--";
   delimiter += boundary;
   std::size_t at = m.body.find(delimiter);
-  EXPECT_NE(m.body.find(std::string(delimiter) += "--\r\n"), std::string::npos) << "no closing delimiter";
+  EXPECT_NE(m.body.find(std::string(delimiter) += "--\r\n"), std::string::npos)
+      << "no closing delimiter";
   while (at != std::string::npos) {
     const std::size_t start = at + delimiter.size();
     if (m.body.compare(start, 2, "--") == 0) break;
@@ -211,10 +212,11 @@ TEST(EmailFormat, UnicodeSubjectIsEncodedAndValuesAreEscapedInHtmlOnly) {
 
 TEST(EmailFormat, SubjectSubstitutesPlaceholdersAndNeverBreaksTheHeader) {
   Subscription sub = subscriptionFor("email");
-  Options o = {{"from", {Option::Kind::kString, "a@example.com"}},
-               {"to", {Option::Kind::kString, "b@example.com"}},
-               {"subject",
-                {Option::Kind::kString, "{{ id }}|{{type}}|{{timestamp}}|{{data.note}}|{{data.x.y}}"}}};
+  Options o = {
+      {"from", {Option::Kind::kString, "a@example.com"}},
+      {"to", {Option::Kind::kString, "b@example.com"}},
+      {"subject",
+       {Option::Kind::kString, "{{ id }}|{{type}}|{{timestamp}}|{{data.note}}|{{data.x.y}}"}}};
   auto f = EmailFormatter().withOptions(o);
   json::Event ev{"evt_1", "t.x",
                  R"({"id":"evt_1","type":"t.x","timestamp":"2026-01-09T15:30:00Z",)"
@@ -299,10 +301,9 @@ TEST(EmailFormatOptions, ValidSubscriptionIsAccepted) {
                                   R"("subject":"{{type}}","username":"u","password":"p",)"
                                   R"("require_tls":false})"))
                   .empty());
-  EXPECT_TRUE(
-      problemsOf(emailSub("smtps://user:pw@mail.example.com:465",
-                          R"({"from":"a@example.com","to":"b@example.com"})"))
-          .empty());
+  EXPECT_TRUE(problemsOf(emailSub("smtps://user:pw@mail.example.com:465",
+                                  R"({"from":"a@example.com","to":"b@example.com"})"))
+                  .empty());
 }
 
 TEST(EmailFormatOptions, EachProblemIsA400AtItsPointer) {
@@ -326,20 +327,21 @@ TEST(EmailFormatOptions, EachProblemIsA400AtItsPointer) {
     many += "@example.com,";
   }
   EXPECT_TRUE(hasProblemAt(
-      problemsOf(emailSub("smtp://m.example.com", std::string(R"({"from":"a@example.com","to":")") += many += "\"}")),
+      problemsOf(emailSub("smtp://m.example.com",
+                          std::string(R"({"from":"a@example.com","to":")") += many += "\"}")),
       "/format_options/to", "at most 50"));
-  EXPECT_TRUE(hasProblemAt(problemsOf(emailSub("smtp://m.example.com",
-                                               R"({"from":"a@example.com","to":"b@example.com",)"
-                                               R"("subject":"{{type"})")),
-                           "/format_options/subject", "without its }}"));
+  EXPECT_TRUE(hasProblemAt(
+      problemsOf(emailSub("smtp://m.example.com", R"({"from":"a@example.com","to":"b@example.com",)"
+                                                  R"("subject":"{{type"})")),
+      "/format_options/subject", "without its }}"));
 }
 
 TEST(EmailFormatOptions, TheUrlMustBeAnSmtpServerAndOnlyForEmail) {
-  EXPECT_TRUE(hasProblemAt(
-      problemsOf(emailSub("https://hooks.example.com", R"({"from":"a@example.com","to":"b@example.com"})")),
-      "/url", "SMTP server"));
-  EXPECT_TRUE(hasProblemAt(problemsOf(R"({"url":"smtp://mail.example.com","events":["*"]})"), "/url",
-                           "http:// or https://"));
+  EXPECT_TRUE(hasProblemAt(problemsOf(emailSub("https://hooks.example.com",
+                                               R"({"from":"a@example.com","to":"b@example.com"})")),
+                           "/url", "SMTP server"));
+  EXPECT_TRUE(hasProblemAt(problemsOf(R"({"url":"smtp://mail.example.com","events":["*"]})"),
+                           "/url", "http:// or https://"));
 }
 
 TEST(EmailFormatOptions, CredentialsAreNeverEchoed) {
