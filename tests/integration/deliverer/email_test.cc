@@ -125,6 +125,11 @@ TEST_F(EmailTest, MessagesArriveOverStartTlsWithAuthA550IsPermanentA451IsRetried
   EXPECT_EQ(shown.status, 200);
   EXPECT_EQ(shown.body.find(SmtpServer::kPassword), std::string::npos) << shown.body;
   EXPECT_NE(shown.body.find(R"("password":"***")"), std::string::npos) << shown.body;
+  // What a GET shows, sent back with PUT, keeps the password it hides: the deliveries
+  // below still authenticate (the server counts a failed AUTH).
+  const auto put = httpRequest("PUT", pipeline_->apiUrl("/v1/subscriptions/" + ok.id), shown.body);
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(put.body.find(SmtpServer::kPassword), std::string::npos) << put.body;
 
   pipeline_->start("router");
   pipeline_->start("retry");
