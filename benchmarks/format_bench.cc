@@ -46,8 +46,14 @@ constexpr std::string_view kBigTemplate =
     R"({"type":{{{type}}},"data":{{{data}}},"last":{{{data.metric_599}}}})";
 
 Subscription subscription(const std::string& format) {
-  std::string json =
-      R"({"url":"https://hooks.example.com/x","events":["*"],"format":")" + format + '"';
+  std::string json = R"({"url":")";
+  json += format == "email" ? "smtp://mail.example.com:587" : "https://hooks.example.com/x";
+  json += R"(","events":["*"],"format":")";
+  json += format;
+  json += '"';
+  if (format == "email")
+    json += R"(,"format_options":{"from":"alerts@example.com","to":"ops@example.com, )"
+            R"(oncall@example.org","subject":"[{{type}}] {{data.order_id}}"})";
   if (format == "telegram") json += R"(,"format_options":{"chat_id":-1001234567890})";
   if (format == "template" || format == "template_big") {
     json = R"({"url":"https://hooks.example.com/x","events":["*"],"format":"template")";
@@ -88,11 +94,13 @@ BENCHMARK_CAPTURE(BM_Format, teams, "teams");
 BENCHMARK_CAPTURE(BM_Format, discord, "discord");
 BENCHMARK_CAPTURE(BM_Format, telegram, "telegram");
 BENCHMARK_CAPTURE(BM_Format, template, "template");
+BENCHMARK_CAPTURE(BM_Format, email, "email");
 BENCHMARK_CAPTURE(BM_FormatBig, slack, "slack");
 BENCHMARK_CAPTURE(BM_FormatBig, teams, "teams");
 BENCHMARK_CAPTURE(BM_FormatBig, discord, "discord");
 BENCHMARK_CAPTURE(BM_FormatBig, telegram, "telegram");
 BENCHMARK_CAPTURE(BM_FormatBig, template, "template_big");
+BENCHMARK_CAPTURE(BM_FormatBig, email, "email");
 
 }  // namespace
 

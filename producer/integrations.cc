@@ -55,6 +55,21 @@ const std::vector<Integration>& catalog() {
        "Zapier, Make, n8n",
        "the event JSON as it is to a catch hook",
        {webhookUrl("the catch hook's URL")}},
+      {"email",
+       "email",
+       "E-mail",
+       "an e-mail with text and HTML parts, over SMTP (STARTTLS or implicit TLS)",
+       {{"smtp_url", "string", true, false,
+         "the SMTP server: smtp://host:587 (STARTTLS) or smtps://host:465"},
+        {"from", "string", true, false, "the sender's address"},
+        {"to", "string", true, false, "1 to 50 addresses, comma-separated"},
+        {"subject", "string", false, false,
+         "default [{{type}}] {{id}}; {{type}}, {{id}}, {{timestamp}}, {{severity}}, "
+         "{{data.<path>}}"},
+        {"username", "string", false, false, "SMTP AUTH user"},
+        {"password", "string", false, true, "SMTP AUTH password"},
+        {"require_tls", "boolean", false, false, "default true: STARTTLS or nothing"},
+        kSeverityField}},
       {"template",
        "template",
        "Your own body",
@@ -79,6 +94,7 @@ std::string telegramUrl(std::string_view token) {
 std::string_view urlField(const Integration& integration) {
   if (integration.name == "telegram") return "bot_token";
   if (integration.name == "template") return "url";
+  if (integration.name == "email") return "smtp_url";
   return "webhook_url";
 }
 
@@ -215,7 +231,9 @@ std::string integrationJson(const Integration& integration, const Subscription& 
   boost::json::array secrets;
   for (const auto& f : integration.fields) {
     if (f.secret) {
-      secrets.emplace_back(f.name);  // the URL (or token): set, since the subscription has one
+      // The URL (or token) is always set; an option when it is there.
+      if (f.name == urlField(integration) || s.format_options.contains(f.name))
+        secrets.emplace_back(f.name);
       continue;
     }
     auto it = s.format_options.find(f.name);

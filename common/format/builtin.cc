@@ -1,5 +1,6 @@
 // The built-in formats: one line per format.
 #include "common/format/discord_formatter.h"
+#include "common/format/email_formatter.h"
 #include "common/format/formatter.h"
 #include "common/format/json_formatter.h"
 #include "common/format/slack_formatter.h"
@@ -18,6 +19,7 @@ void registerBuiltins(Registry& registry) {
   registry.add("telegram", std::make_shared<TelegramFormatter>());
   registry.add("zapier", std::make_shared<ZapierFormatter>());
   registry.add("template", std::make_shared<TemplateFormatter>());
+  registry.add("email", std::make_shared<EmailFormatter>());
 }
 
 }  // namespace hookpipe::format

@@ -340,12 +340,16 @@ void parseFormatOptions(simdjson::dom::object obj, format::Options& out, Problem
   }
 }
 
-// The scheme, case-insensitively: "http", "https" or "" for anything else.
+// The scheme, case-insensitively: "http", "https", "smtp", "smtps" or "" for anything else.
 std::string_view schemeOf(std::string_view url) {
   if (url.size() >= 7 && strncasecmp(url.data(), "http://", 7) == 0) return "http";
   if (url.size() >= 8 && strncasecmp(url.data(), "https://", 8) == 0) return "https";
+  if (url.size() >= 7 && strncasecmp(url.data(), "smtp://", 7) == 0) return "smtp";
+  if (url.size() >= 8 && strncasecmp(url.data(), "smtps://", 8) == 0) return "smtps";
   return {};
 }
+
+bool mailScheme(std::string_view scheme) { return scheme == "smtp" || scheme == "smtps"; }
 
 // The authority of an http(s) URL: between "://" and the first of "/?#" (as curl reads it).
 std::string_view authorityOf(std::string_view url) {
@@ -355,9 +359,18 @@ std::string_view authorityOf(std::string_view url) {
 }
 
 // `strict` (a client's URL): also what curl would refuse or read differently from us.
-std::string urlProblem(std::string_view url, bool strict) {
+// The "email" format's url is its SMTP server (smtp:// or smtps://); every other format's
+// is an http(s) endpoint.
+std::string urlProblem(std::string_view url, bool strict, std::string_view format) {
   if (url.empty()) return "url is required";
-  if (schemeOf(url).empty()) return "url must start with http:// or https://";
+  const std::string_view scheme = schemeOf(url);
+  if (format == "email") {
+    if (!mailScheme(scheme))
+      return "url of an email subscription must be its SMTP server: smtp://host:587 "
+             "(STARTTLS) or smtps://host:465";
+  } else if (scheme.empty() || mailScheme(scheme)) {
+    return "url must start with http:// or https://";
+  }
   const std::string_view authority = authorityOf(url);
   const auto at = authority.rfind('@');
   const std::string_view host = at == std::string_view::npos ? authority : authority.substr(at + 1);
@@ -540,7 +553,7 @@ std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
   if (auto url = obj["url"]; !given(url))
     problems.add("/url", "url is required");
   else if (url.is_string())
-    if (auto p = urlProblem(s.url, from_client); !p.empty()) problems.add("/url", p);
+    if (auto p = urlProblem(s.url, from_client, s.format); !p.empty()) problems.add("/url", p);
 
   simdjson::dom::array events;
   auto events_field = obj["events"];
@@ -730,8 +743,15 @@ std::string serialize(const Subscription& s, bool with_secret, bool redact) {
   if (!s.disabled_reason.empty()) o["disabled_reason"] = s.disabled_reason;
   o["signature_style"] = s.signature_style;
   if (s.format != format::kJson) o["format"] = s.format;
-  if (!s.format_options_json.empty())
+  if (!s.format_options_json.empty()) {
     o["format_options"] = boost::json::parse(s.format_options_json);
+    // Credentials in options (email's password) are write-only, like secrets.
+    if (redact)
+      for (auto name : kSecretFormatOptions)
+        if (auto it = o["format_options"].as_object().find(name);
+            it != o["format_options"].as_object().end())
+          it->value() = kRedactedUserinfo;
+  }
   boost::json::object headers;
   for (const auto& [k, v] : s.headers) headers[k] = v;
   o["headers"] = std::move(headers);

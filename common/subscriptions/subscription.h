@@ -131,6 +131,9 @@ std::string redactedUrl(std::string_view url);
 // (a chat webhook URL, a Telegram bot token in the path: write-only, like a password).
 std::string shownUrl(const Subscription& s);
 inline constexpr std::string_view kRedactedUserinfo = "***";
+// The format options that are credentials: every API answer shows them as "***", and a
+// PUT or PATCH that sends "***" back keeps the stored value (like a redacted url).
+inline constexpr std::string_view kSecretFormatOptions[] = {"password"};
 
 // One validation problem: a JSON pointer (RFC 6901) into the subscription's JSON ("" for
 // the whole body) and what is wrong there.

@@ -126,6 +126,13 @@ Writer::Started Writer::update(const std::string& id, std::string_view json, boo
   if (auto it = next.find("url");
       it != next.end() && it->value().is_string() && it->value().as_string() == shownUrl(*current))
     it->value() = current->url;
+  if (auto fo = next.find("format_options"); fo != next.end() && fo->value().is_object())
+    for (auto name : kSecretFormatOptions)
+      if (auto it = fo->value().as_object().find(name);
+          it != fo->value().as_object().end() && it->value().is_string() &&
+          it->value().as_string() == kRedactedUserinfo)
+        if (auto kept = current->format_options.find(name); kept != current->format_options.end())
+          it->value() = kept->second.text;
   auto sub = checkSubscription(boost::json::serialize(next), SubscriptionSource::kUpdate);
   if (!sub) {
     for (auto& p : sub.error())

@@ -117,6 +117,7 @@ Platform platformOf(std::string_view format) {
   if (format == "discord") return Platform::kDiscord;
   if (format == "telegram") return Platform::kTelegram;
   if (format == "zapier") return Platform::kZapier;
+  if (format == "email") return Platform::kEmail;
   return Platform::kGeneric;
 }
 
@@ -132,13 +133,32 @@ const char* platformName(Platform platform) {
       return "telegram";
     case Platform::kZapier:
       return "zapier";
+    case Platform::kEmail:
+      return "email";
     case Platform::kGeneric:
       break;
   }
   return "generic";
 }
 
+namespace {
+
+Judgement judgeEmail(const Answer& a) {
+  if (refusedOutright(a.status, a.transport, a.refused))
+    return {{Verdict::kDeadLetter, "refused_address"}, std::nullopt};
+  if (a.status >= 500 && a.status < 600) return {{Verdict::kDeadLetter, "smtp_5xx"}, std::nullopt};
+  if (a.status >= 400 && a.status < 500) return {{Verdict::kRetry, "smtp_4xx"}, std::nullopt};
+  if (a.transport == CURLE_OK && a.status >= 200 && a.status < 300)
+    return {{Verdict::kDelivered, ""}, std::nullopt};
+  if (a.transport == CURLE_USE_SSL_FAILED) return {{Verdict::kRetry, "tls"}, std::nullopt};
+  if (a.transport == CURLE_OK) return {{Verdict::kRetry, "smtp_unexpected"}, std::nullopt};
+  return {classify(0, a.transport, a.refused), std::nullopt};
+}
+
+}  // namespace
+
 Judgement judge(Platform platform, const Answer& a, int64_t now_s) {
+  if (platform == Platform::kEmail) return judgeEmail(a);
   Judgement j{classify(a.status, a.transport, a.refused), std::nullopt};
   if (j.outcome.verdict == Verdict::kDelivered) return j;
   if (!a.retry_after.empty()) j.retry_after = parseRetryAfter(a.retry_after, now_s);
@@ -157,6 +177,7 @@ Judgement judge(Platform platform, const Answer& a, int64_t now_s) {
       break;
     case Platform::kTeams:
     case Platform::kZapier:
+    case Platform::kEmail:
     case Platform::kGeneric:
       break;
   }
@@ -173,6 +194,7 @@ RateLimit presetRateLimit(Platform platform) {
       return {.per_second = 1};
     case Platform::kTeams:
     case Platform::kZapier:
+    case Platform::kEmail:
     case Platform::kGeneric:
       break;
   }
@@ -197,6 +219,7 @@ Signing signingOf(Platform platform) {
     case Platform::kTeams:
     case Platform::kDiscord:
     case Platform::kTelegram:
+    case Platform::kEmail:  // nothing to sign: no HTTP headers
       return Signing::kNone;
     case Platform::kZapier:
       return Signing::kWhenKeyed;

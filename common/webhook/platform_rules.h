@@ -16,7 +16,7 @@
 // functions, shared by the deliverer and (for signing) every user of Request.
 namespace hookpipe::webhook {
 
-enum class Platform : uint8_t { kGeneric, kSlack, kTeams, kDiscord, kTelegram, kZapier };
+enum class Platform : uint8_t { kGeneric, kSlack, kTeams, kDiscord, kTelegram, kZapier, kEmail };
 
 // The platform of a subscription's `format` ("slack" → kSlack; "json", an unknown or a
 // future format → kGeneric).
@@ -52,6 +52,12 @@ struct Judgement {
 //   "telegram_chat_not_found", a 400 with `parameters.migrate_to_chat_id`
 //   "telegram_chat_migrated", a 403 (bot blocked, kicked, user deactivated)
 //   "telegram_forbidden": all permanent.
+// - email (SMTP; `status` is the last SMTP reply code): delivered only when the transfer
+//   ended well with a 2xx (the final 250 after DATA: a 250 to MAIL FROM followed by a reset
+//   is not a delivery); a 5xx reply (a refused recipient, 535 auth failed, 554) is
+//   permanent, "smtp_5xx"; a 4xx (451, 421, 452) is retried, "smtp_4xx"; STARTTLS refused
+//   or not offered when required is "tls" (retried); other failures as classify() without
+//   a status (connection, dns, tls, timeout).
 // - others: classify() and the Retry-After header.
 // A body that is not what the platform sends (not JSON, cut at the snippet's end) leaves
 // the generic verdict and the header. `now_s` is for an HTTP-date Retry-After.

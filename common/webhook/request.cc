@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <span>
 
+#include "common/format/email_formatter.h"
 #include "common/net/address.h"
 #include "common/webhook/outcome.h"
 #include "common/webhook/platform_rules.h"
@@ -134,9 +136,6 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
   curl_easy_setopt(e, CURLOPT_URL, s.url.c_str());
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, options.https_only ? "https" : "http,https");
   curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_file.empty() ? nullptr : options.ca_file.c_str());
-  curl_easy_setopt(e, CURLOPT_POST, 1L);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, nodes_.data());
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   // Never through a proxy from the environment: the SSRF guard checks the address
@@ -166,6 +165,80 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
   curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Request::onOpenSocket);
   curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, error_buffer_);
+  // What an SMTP transfer on this easy handle set before is undone (every option is set
+  // each time: the handles are pooled).
+  mail_ = platformOf(s.format) == Platform::kEmail;
+  curl_easy_setopt(e, CURLOPT_UPLOAD, 0L);
+  curl_easy_setopt(e, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_NONE));
+  curl_easy_setopt(e, CURLOPT_USERNAME, nullptr);
+  curl_easy_setopt(e, CURLOPT_PASSWORD, nullptr);
+  curl_easy_setopt(e, CURLOPT_MAIL_RCPT, nullptr);
+  curl_easy_setopt(e, CURLOPT_MAIL_FROM, nullptr);
+  curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(-1));
+  if (mail_) {
+    prepareMail(e, s, delivery_id, body, options);
+  } else {
+    curl_easy_setopt(e, CURLOPT_POST, 1L);  // after UPLOAD 0: an upload would be a PUT
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+}
+
+size_t Request::onRead(char* buffer, size_t size, size_t n, void* self) noexcept {
+  auto* req = static_cast<Request*>(self);
+  const size_t room = size * n;
+  size_t done = 0;
+  const std::size_t total = req->mail_head_.size() + req->mail_body_.size();
+  while (done < room && req->mail_sent_ < total) {
+    const bool head = req->mail_sent_ < req->mail_head_.size();
+    const std::string_view from =
+        head ? std::string_view(req->mail_head_).substr(req->mail_sent_)
+             : req->mail_body_.substr(req->mail_sent_ - req->mail_head_.size());
+    const size_t k = std::min(room - done, from.size());
+    std::memcpy(buffer + done, from.data(), k);
+    done += k;
+    req->mail_sent_ += k;
+  }
+  return done;
+}
+
+void Request::prepareMail(CURL* e, const Subscription& s, std::string_view delivery_id,
+                          std::string_view body, const Options& options) {
+  auto option = [&](std::string_view name) -> const std::string* {
+    auto it = s.format_options.find(name);
+    return it == s.format_options.end() ? nullptr : &it->second.text;
+  };
+  const std::string* from = option("from");
+  mail_from_ = from ? *from : std::string();
+  mail_head_ = format::email::messageIdHeader(delivery_id, mail_from_);
+  mail_body_ = body;
+  mail_sent_ = 0;
+  rcpt_ = format::email::splitAddresses(option("to") ? *option("to") : std::string());
+  rcpt_nodes_.resize(rcpt_.size());
+  for (std::size_t i = 0; i < rcpt_.size(); ++i) {
+    rcpt_nodes_[i].data = rcpt_[i].data();
+    rcpt_nodes_[i].next = i + 1 < rcpt_.size() ? &rcpt_nodes_[i + 1] : nullptr;
+  }
+  // smtp:// must upgrade with STARTTLS unless require_tls is false (then TLS when offered);
+  // HOOKPIPE_HTTPS_ONLY always requires it. smtps:// is TLS from the first byte.
+  const std::string* require_tls = option("require_tls");
+  const bool tls_required = options.https_only || require_tls == nullptr || *require_tls != "false";
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  curl_easy_setopt(e, CURLOPT_USE_SSL,
+                   static_cast<long>(tls_required ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+  // Credentials from the options win over the url's userinfo (which curl reads itself).
+  if (const std::string* user = option("username"))
+    curl_easy_setopt(e, CURLOPT_USERNAME, user->c_str());
+  if (const std::string* password = option("password"))
+    curl_easy_setopt(e, CURLOPT_PASSWORD, password->c_str());
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, nullptr);
+  curl_easy_setopt(e, CURLOPT_MAIL_FROM, mail_from_.c_str());
+  curl_easy_setopt(e, CURLOPT_MAIL_RCPT, rcpt_nodes_.empty() ? nullptr : rcpt_nodes_.data());
+  curl_easy_setopt(e, CURLOPT_READFUNCTION, &Request::onRead);
+  curl_easy_setopt(e, CURLOPT_READDATA, this);
+  curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE,
+                   static_cast<curl_off_t>(mail_head_.size() + mail_body_.size()));
+  curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
 }
 
 std::vector<std::string> Request::headerLines() const {
@@ -180,6 +253,16 @@ std::string Request::failureMessage(CURLcode code, long status) const {
     return "address refused: private, loopback or link-local target";
   if (scheme_refused_ && code == CURLE_UNSUPPORTED_PROTOCOL)
     return "refused: HOOKPIPE_HTTPS_ONLY is set and the URL is not https://";
+  std::string message;
+  if (mail_) {
+    if (status != 0) {
+      message = "SMTP ";
+      message += std::to_string(status);
+      message += ": ";
+    }
+    message += error_buffer_[0] != '\0' ? error_buffer_ : curl_easy_strerror(code);
+    return message;
+  }
   if (code != CURLE_OK) return error_buffer_[0] != '\0' ? error_buffer_ : curl_easy_strerror(code);
   return "HTTP " + std::to_string(status) + ": " + snippet_.substr(0, 256);
 }

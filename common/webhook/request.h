@@ -14,7 +14,8 @@
 #include "common/signing/signer.h"
 #include "common/subscriptions/subscription.h"
 
-// One webhook HTTP attempt as curl sees it: the headers (Standard Webhooks or GitHub-style
+// One webhook HTTP attempt as curl sees it (or, for the "email" format, one SMTP
+// submission: prepareMail): the headers (Standard Webhooks or GitHub-style
 // signature, custom headers, User-Agent), the easy-handle options (timeouts, no redirects,
 // http/https only, HTTP/2 when offered over TLS, TCP_NODELAY), the SSRF guard on the address
 // actually connected to, and a capped response body. Shared by the deliverer and the API's
@@ -63,11 +64,17 @@ class Request {
   bool refused() const { return refused_; }
   // A readable reason for a failed transfer: refusal, curl's error, or "HTTP <status>: body".
   std::string failureMessage(CURLcode code, long status) const;
+  // True when the last prepare() set up an SMTP transfer (format "email").
+  bool mail() const { return mail_; }
 
  private:
   static size_t onBody(char* data, size_t size, size_t n, void* self) noexcept;
   static size_t onHeader(char* data, size_t size, size_t n, void* self) noexcept;
   static curl_socket_t onOpenSocket(void* self, curlsocktype, curl_sockaddr* address) noexcept;
+  static size_t onRead(char* buffer, size_t size, size_t n, void* self) noexcept;
+  // The SMTP options of an "email" subscription (the HTTP ones are reset by prepare()).
+  void prepareMail(CURL* easy, const Subscription& sub, std::string_view delivery_id,
+                   std::string_view body, const Options& options);
   // Starts the next header line in lines_ (ends the previous one with its NUL).
   void beginLine(std::string_view name);
 
@@ -84,6 +91,14 @@ class Request {
   bool refused_ = false;
   bool scheme_refused_ = false;  // https_only and the URL is not https
   char error_buffer_[CURL_ERROR_SIZE] = {};
+  // SMTP: the message is `mail_head_` (its Message-ID) then the body, read by onRead.
+  bool mail_ = false;
+  std::string mail_head_;
+  std::string_view mail_body_;
+  std::size_t mail_sent_ = 0;
+  std::string mail_from_;
+  std::vector<std::string> rcpt_;
+  std::vector<curl_slist> rcpt_nodes_;
 };
 
 }  // namespace hookpipe::webhook

@@ -78,10 +78,14 @@ std::string goldenTemplate() {
 }
 
 Subscription subscriptionFor(const std::string& format) {
-  std::string json =
-      R"({"id":"sub_golden","url":"https://hooks.example.com/x","events":["*"],"format":")";
+  std::string json = R"({"id":"sub_golden","url":")";
+  json += format == "email" ? "smtp://mail.example.com:587" : "https://hooks.example.com/x";
+  json += R"(","events":["*"],"format":")";
   json += format;
   json += '"';
+  if (format == "email")
+    json += R"(,"format_options":{"from":"alerts@example.com","to":"ops@example.com, )"
+            R"(oncall@example.org","subject":"[{{type}}] {{data.order_id}} {{severity}}"})";
   if (format == "telegram") json += R"(,"format_options":{"chat_id":-1001234567890})";
   if (format == "template") {
     json += R"(,"format_options":{"template":")";

@@ -44,7 +44,8 @@ TEST(PlatformOf, NamesEachChatFormatAndTreatsTheRestAsGeneric) {
   EXPECT_EQ(platformOf("json"), Platform::kGeneric);
   EXPECT_EQ(platformOf(""), Platform::kGeneric);
   EXPECT_EQ(platformOf("Slack"), Platform::kGeneric);  // names are exact
-  EXPECT_EQ(platformOf("email"), Platform::kGeneric);  // a format without rules (yet)
+  EXPECT_EQ(platformOf("email"), Platform::kEmail);
+  EXPECT_EQ(platformOf("template"), Platform::kGeneric);  // a format without rules
   EXPECT_STREQ(platformName(Platform::kDiscord), "discord");
 }
 
@@ -231,6 +232,40 @@ TEST(SigningOf, ChatPlatformsAreUnsignedZapierOnlyWithAKeyJsonAlways) {
     EXPECT_EQ(signingOf(p), Signing::kNone) << platformName(p);
   EXPECT_EQ(signingOf(Platform::kZapier), Signing::kWhenKeyed);
   EXPECT_EQ(signingOf(Platform::kGeneric), Signing::kStandard);
+}
+
+}  // namespace
+}  // namespace hookpipe::webhook
+
+namespace hookpipe::webhook {
+namespace {
+
+// SMTP: the status is the last reply code curl saw.
+TEST(EmailAnswers, OnlyAFinishedSubmissionIsDeliveredA5xxIsPermanentA4xxRetried) {
+  auto smtp = [](long code, CURLcode curl, bool refused = false) {
+    return judge(Platform::kEmail, {.status = code, .transport = curl, .refused = refused}, kNow);
+  };
+  EXPECT_EQ(smtp(250, CURLE_OK).outcome.verdict, Verdict::kDelivered);
+  // A 250 to MAIL FROM, then the connection reset: not a delivery (HTTP would count it).
+  const auto cut = smtp(250, CURLE_RECV_ERROR);
+  EXPECT_EQ(cut.outcome.verdict, Verdict::kRetry);
+  EXPECT_STREQ(cut.outcome.error_class, "connection");
+  expectDeadLetter(smtp(550, CURLE_SEND_ERROR), "smtp_5xx");          // RCPT refused
+  expectDeadLetter(smtp(535, CURLE_LOGIN_DENIED), "smtp_5xx");        // AUTH failed
+  expectDeadLetter(smtp(554, CURLE_WEIRD_SERVER_REPLY), "smtp_5xx");  // DATA refused
+  for (long code : {421L, 450L, 451L, 452L}) {
+    const auto j = smtp(code, CURLE_WEIRD_SERVER_REPLY);
+    EXPECT_EQ(j.outcome.verdict, Verdict::kRetry) << code;
+    EXPECT_STREQ(j.outcome.error_class, "smtp_4xx");
+    EXPECT_FALSE(j.retry_after.has_value());
+  }
+  EXPECT_STREQ(smtp(0, CURLE_USE_SSL_FAILED).outcome.error_class, "tls");
+  EXPECT_STREQ(smtp(0, CURLE_OPERATION_TIMEDOUT).outcome.error_class, "timeout");
+  EXPECT_STREQ(smtp(0, CURLE_COULDNT_RESOLVE_HOST).outcome.error_class, "dns");
+  expectDeadLetter(smtp(0, CURLE_COULDNT_CONNECT, true), "refused_address");
+  EXPECT_EQ(presetRateLimit(Platform::kEmail).any(), false);
+  EXPECT_EQ(signingOf(Platform::kEmail), Signing::kNone);
+  EXPECT_STREQ(platformName(Platform::kEmail), "email");
 }
 
 }  // namespace
