@@ -54,7 +54,10 @@ const std::vector<Integration>& catalog() {
        "zapier",
        "Zapier, Make, n8n",
        "the event JSON as it is to a catch hook",
-       {webhookUrl("the catch hook's URL")}},
+       {webhookUrl("the catch hook's URL"),
+        {"sign", "boolean", false, false,
+         "send Standard Webhooks signature headers (default false: a catch hook verifies "
+         "nothing)"}}},
       {"email",
        "email",
        "E-mail",
@@ -138,8 +141,7 @@ const std::vector<IntegrationField>& commonIntegrationFields() {
   return fields;
 }
 
-Result<std::string> integrationSubscription(const Integration& integration,
-                                            std::string_view body) {
+Result<std::string> integrationSubscription(const Integration& integration, std::string_view body) {
   boost::system::error_code ec;
   boost::json::value parsed = boost::json::parse(body, ec);
   if (ec) return failWith({{"", "the body is not JSON: " + ec.message()}});
@@ -163,8 +165,8 @@ Result<std::string> integrationSubscription(const Integration& integration,
         list += f.name;
       }
       problems.push_back({pointer(key), "unknown field " + std::string(key) + " for " +
-                                            std::string(integration.name) + " (it takes " +
-                                            list + ")"});
+                                            std::string(integration.name) + " (it takes " + list +
+                                            ")"});
     }
   for (const auto* fields : {&integration.fields, &commonIntegrationFields()})
     for (const auto& f : *fields)

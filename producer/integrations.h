@@ -38,8 +38,7 @@ const std::vector<IntegrationField>& commonIntegrationFields();
 // The subscription JSON (as POST /v1/subscriptions takes it) for `body`, a create request
 // of `integration`; or every problem with `body`, each at its pointer in it. Problems the
 // subscription's own validation finds later are mapped back with integrationPointer().
-Result<std::string> integrationSubscription(const Integration& integration,
-                                            std::string_view body);
+Result<std::string> integrationSubscription(const Integration& integration, std::string_view body);
 // The pointer in a create request of `integration` of what the subscription's validation
 // found at `subscription_pointer` ("/format_options/chat_id" -> "/chat_id", "/url" -> the
 // field the URL is made from).

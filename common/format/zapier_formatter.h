@@ -12,6 +12,8 @@ class ZapierFormatter final : public Formatter {
   std::string format(const json::Event& event, const Subscription& subscription) const override;
   bool urlIsCredential() const override { return true; }
   bool passesEventThrough() const override { return true; }
+  // One option: "sign" (boolean, default false) — Standard Webhooks headers when true.
+  std::vector<Problem> validate(const Options& options) const override;
 };
 
 }  // namespace hookpipe::format

@@ -222,7 +222,7 @@ Signing signingOf(Platform platform) {
     case Platform::kEmail:  // nothing to sign: no HTTP headers
       return Signing::kNone;
     case Platform::kZapier:
-      return Signing::kWhenKeyed;
+      return Signing::kWhenAsked;
     case Platform::kGeneric:
       break;
   }

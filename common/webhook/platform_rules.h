@@ -73,10 +73,10 @@ RateLimit effectiveRateLimit(Platform platform, const RateLimit& own);
 
 // Which signature headers go out. kStandard: webhook-id and webhook-timestamp always,
 // webhook-signature (or GitHub style's X-Webhook-Signature) when there is a key — what
-// `json` has always done. kWhenKeyed: all of them only when the subscription has a secret
-// (zapier: a catch hook has nothing to verify with otherwise). kNone: chat platforms,
-// which ignore them.
-enum class Signing : uint8_t { kStandard, kWhenKeyed, kNone };
+// `json` has always done. kWhenAsked: as kStandard, but only when the subscription's
+// format_options ask for it (`"sign": true`) — zapier: a catch hook verifies nothing, so
+// it goes unsigned unless asked. kNone: chat platforms, which ignore them.
+enum class Signing : uint8_t { kStandard, kWhenAsked, kNone };
 Signing signingOf(Platform platform);
 
 }  // namespace hookpipe::webhook

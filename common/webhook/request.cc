@@ -98,10 +98,12 @@ void Request::prepare(CURL* e, const Subscription& s, std::string_view delivery_
     if (previous_live) key_views[key_count++] = s.previous_secret_key;
   }
   const std::span<const std::string_view> keys(key_views.data(), key_count);
-  // Chat platforms ignore signature headers: none are sent; zapier's only with a secret.
+  // Chat platforms ignore signature headers: none are sent; zapier's only when asked.
   const Signing signing = signingOf(platformOf(s.format));
-  const bool sign =
-      signing == Signing::kStandard || (signing == Signing::kWhenKeyed && !keys.empty());
+  const auto asked = s.format_options.find("sign");
+  const bool sign = signing == Signing::kStandard ||
+                    (signing == Signing::kWhenAsked && asked != s.format_options.end() &&
+                     asked->second.text == "true");
   if (!sign) {
     // No signature headers at all.
   } else if (s.signature_style == "github") {

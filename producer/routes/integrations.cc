@@ -1,11 +1,12 @@
 // /v1/integrations: the chat and no-code integrations (producer/integrations.h), each a
 // subscription of its format written through subscriptions::Writer like any other; a test
 // send as POST /v1/subscriptions/{id}/test; the status from the recorder's index.
+#include "producer/integrations.h"
+
 #include <boost/json.hpp>
 #include <chrono>
 
 #include "common/attempts/json.h"
-#include "producer/integrations.h"
 #include "producer/routes/helpers.h"
 #include "producer/routes/routes.h"
 
@@ -64,8 +65,7 @@ std::string knownNames() {
   return names;
 }
 
-void createIntegration(ApiServices& s, const std::string& name, const Request& req,
-                       Reply reply) {
+void createIntegration(ApiServices& s, const std::string& name, const Request& req, Reply reply) {
   const Integration* integration = findIntegration(name);
   if (!integration)
     return reply.error(http::status::not_found,
@@ -146,12 +146,12 @@ void integrationStatus(ApiServices& s, const std::string& id, Reply reply) {
   o["active"] = sub->is_active;
   o["disabled_reason"] = sub->disabled_reason.empty() ? boost::json::value(nullptr)
                                                       : boost::json::value(sub->disabled_reason);
-  o["last_delivery"] = latest->entries.empty() ? boost::json::value(nullptr)
-                                               : boost::json::value(
-                                                     attempts::toJson(latest->entries.front()));
-  o["last_error"] = failure->entries.empty() ? boost::json::value(nullptr)
-                                             : boost::json::value(
-                                                   attempts::toJson(failure->entries.front()));
+  o["last_delivery"] = latest->entries.empty()
+                           ? boost::json::value(nullptr)
+                           : boost::json::value(attempts::toJson(latest->entries.front()));
+  o["last_error"] = failure->entries.empty()
+                        ? boost::json::value(nullptr)
+                        : boost::json::value(attempts::toJson(failure->entries.front()));
   const attempts::StatsCounts& c = stats->total;
   const uint64_t delivered = c.outcome("delivered");
   boost::json::object day;
@@ -159,9 +159,10 @@ void integrationStatus(ApiServices& s, const std::string& id, Reply reply) {
   day["delivered"] = delivered;
   day["retried"] = c.outcome("retried");
   day["dead_lettered"] = c.outcome("dead_lettered");
-  day["success_rate"] = c.attempts == 0 ? boost::json::value(nullptr)
-                                        : boost::json::value(static_cast<double>(delivered) /
-                                                             static_cast<double>(c.attempts));
+  day["success_rate"] =
+      c.attempts == 0
+          ? boost::json::value(nullptr)
+          : boost::json::value(static_cast<double>(delivered) / static_cast<double>(c.attempts));
   o["last_24h"] = std::move(day);
   reply.json(http::status::ok, boost::json::serialize(o));
 }

@@ -122,20 +122,17 @@ TEST_F(IntegrationsApiTest, ATestSendSaysWhatThePlatformsAnswerMeans) {
   auto slack = call("POST", "/v1/integrations/slack",
                     R"({"webhook_url":")" + receiver.url("/revoked") + R"(","event_types":["*"]})");
   ASSERT_EQ(slack.status, 201) << slack.body;
-  auto revoked =
-      json(call("POST", "/v1/integrations/" + std::string(json(slack).at("id").as_string()) +
-                            "/test",
-                "{}"));
+  auto revoked = json(call(
+      "POST", "/v1/integrations/" + std::string(json(slack).at("id").as_string()) + "/test", "{}"));
   EXPECT_EQ(revoked.at("outcome").as_string(), "dead_letter") << revoked;
   EXPECT_EQ(revoked.at("error_class").as_string(), "slack_invalid_token") << revoked;
 
   auto discord = call("POST", "/v1/integrations/discord",
                       R"({"webhook_url":")" + receiver.url("/busy") + R"(","event_types":["*"]})");
   ASSERT_EQ(discord.status, 201) << discord.body;
-  auto busy =
-      json(call("POST", "/v1/integrations/" + std::string(json(discord).at("id").as_string()) +
-                            "/test",
-                "{}"));
+  auto busy = json(
+      call("POST", "/v1/integrations/" + std::string(json(discord).at("id").as_string()) + "/test",
+           "{}"));
   EXPECT_EQ(busy.at("outcome").as_string(), "retry") << busy;
   EXPECT_EQ(busy.at("retry_after_ms").to_number<int64_t>(), 250) << busy;
 }
@@ -162,6 +159,18 @@ TEST_F(IntegrationsApiTest, BadConfigsAreA400AtEachFieldAndNothingIsStored) {
   EXPECT_EQ(unknown.status, 400) << unknown.body;
   EXPECT_EQ(pointers(unknown), (std::vector<std::string>{"/colour", "/url"}));
 
+  auto mail = call("POST", "/v1/integrations/email",
+                   R"({"smtp_url":"https://smtp.example.com","to":"ops@example.com\r\nBcc: x@y.z",)"
+                   R"("event_types":["*"]})");
+  EXPECT_EQ(mail.status, 400) << mail.body;
+  EXPECT_EQ(pointers(mail), (std::vector<std::string>{"/from"}));  // required, before the rest
+  auto mail2 = call("POST", "/v1/integrations/email",
+                    R"({"smtp_url":"https://smtp.example.com","from":"a@example.com",)"
+                    R"("to":"ops@example.com\r\nBcc: x@y.z","event_types":["*"]})");
+  EXPECT_EQ(mail2.status, 400) << mail2.body;
+  auto mail2_at = pointers(mail2);
+  EXPECT_NE(std::find(mail2_at.begin(), mail2_at.end(), "/to"), mail2_at.end()) << mail2.body;
+  EXPECT_NE(std::find(mail2_at.begin(), mail2_at.end(), "/smtp_url"), mail2_at.end()) << mail2.body;
   EXPECT_EQ(call("POST", "/v1/integrations/slack", "[1]").status, 400);
   EXPECT_EQ(call("POST", "/v1/integrations/slack", "{nope").status, 400);
   auto nope = call("POST", "/v1/integrations/myspace", R"({"event_types":["*"]})");

@@ -65,10 +65,9 @@ TEST(FuzzCorpus, EmptyAndTruncatedInputsRunCleanly) {
   const std::string inputs[] = {"", "{", "\"", "{\"type\":", "\xff\xfe"};
   for (const auto& s : inputs) {
     const auto* data = reinterpret_cast<const uint8_t*>(s.data());
-    for (auto one :
-         {filterOne, eventOne, subscriptionOne, eventTypeOne, deadLetterQueryOne, queryStringOne,
-          retryAfterOne, configOne, attemptRecordOne, deliveryLogQueryOne, platformAnswerOne,
-          templateOne})
+    for (auto one : {filterOne, eventOne, subscriptionOne, eventTypeOne, deadLetterQueryOne,
+                     queryStringOne, retryAfterOne, configOne, attemptRecordOne,
+                     deliveryLogQueryOne, platformAnswerOne, templateOne})
       EXPECT_EQ(one(data, s.size()), 0);
   }
 }

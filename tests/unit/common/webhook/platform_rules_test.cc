@@ -230,7 +230,7 @@ TEST(EffectiveRateLimit, ASubscriptionMayLowerAPresetNeverRaiseIt) {
 TEST(SigningOf, ChatPlatformsAreUnsignedZapierOnlyWithAKeyJsonAlways) {
   for (Platform p : {Platform::kSlack, Platform::kTeams, Platform::kDiscord, Platform::kTelegram})
     EXPECT_EQ(signingOf(p), Signing::kNone) << platformName(p);
-  EXPECT_EQ(signingOf(Platform::kZapier), Signing::kWhenKeyed);
+  EXPECT_EQ(signingOf(Platform::kZapier), Signing::kWhenAsked);
   EXPECT_EQ(signingOf(Platform::kGeneric), Signing::kStandard);
 }
 

@@ -103,7 +103,7 @@ TEST(WebhookRequest, ChatFormatsAreSentWithoutSignatureHeaders) {
   }
 }
 
-TEST(WebhookRequest, JsonIsSignedAndZapierOnlyWithASecret) {
+TEST(WebhookRequest, JsonIsSignedAndZapierOnlyWhenAsked) {
   Easy easy;
   signing::Signer signer;
   Request json;
@@ -111,10 +111,16 @@ TEST(WebhookRequest, JsonIsSignedAndZapierOnlyWithASecret) {
   EXPECT_EQ(header(json, "webhook-id"), "msg_1");
   EXPECT_EQ(header(json, "webhook-signature"),
             signer.standardWebhooks({*signing::secretKey(kSecret)}, "msg_1", 1000, "{}"));
+  // Zapier: unsigned unless its options ask, whatever the secret.
   Request zapier;
   zapier.prepare(easy.e, sub(R"(,"format":"zapier")"), "msg_1", "{}", signer, {}, 1'000'000);
-  EXPECT_EQ(header(zapier, "webhook-id"), "msg_1");
-  EXPECT_EQ(header(zapier, "webhook-signature"),
+  EXPECT_EQ(header(zapier, "webhook-id"), "<absent>");
+  EXPECT_EQ(header(zapier, "webhook-signature"), "<absent>");
+  Request asked;
+  asked.prepare(easy.e, sub(R"(,"format":"zapier","format_options":{"sign":true})"), "msg_1", "{}",
+                signer, {}, 1'000'000);
+  EXPECT_EQ(header(asked, "webhook-id"), "msg_1");
+  EXPECT_EQ(header(asked, "webhook-signature"),
             signer.standardWebhooks({*signing::secretKey(kSecret)}, "msg_1", 1000, "{}"));
   // Without a secret (a record written without one): nothing at all for zapier, while json
   // keeps its id and timestamp as it always has.
