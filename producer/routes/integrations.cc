@@ -7,17 +7,12 @@
 #include <chrono>
 
 #include "common/attempts/json.h"
+#include "common/kafka/kafka.h"
 #include "producer/routes/helpers.h"
 #include "producer/routes/routes.h"
 
 namespace hookpipe::producer::routes {
 namespace {
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 boost::json::array fieldsJson(const std::vector<IntegrationField>& fields) {
   boost::json::array out;
@@ -135,7 +130,7 @@ void integrationStatus(ApiServices& s, const std::string& id, Reply reply) {
   if (!failure) return unread(failure.error());
   attempts::StatsQuery q;
   q.scope = attempts::Keys::subscriptionScope(id);
-  q.until_ms = nowMs();
+  q.until_ms = kafka::nowMs();
   q.since_ms = q.until_ms - attempts::kDefaultStatsRangeMs;
   q.group_by = attempts::GroupBy::kHour;
   auto stats = lease.query().stats(q);

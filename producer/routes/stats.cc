@@ -5,17 +5,12 @@
 #include <chrono>
 
 #include "common/attempts/json.h"
+#include "common/kafka/kafka.h"
 #include "producer/routes/helpers.h"
 #include "producer/routes/routes.h"
 
 namespace hookpipe::producer::routes {
 namespace {
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void stats(ApiServices& s, const Request& req, const std::string& scope,
            const std::optional<std::string>& subscription, Reply reply) {
@@ -23,7 +18,7 @@ void stats(ApiServices& s, const Request& req, const std::string& scope,
   if (!query) return reply.invalid({{"", "the query string has a broken %-escape"}});
   attempts::StatsQuery q;
   q.scope = scope;
-  if (auto problems = parseStatsQuery(*query, nowMs(), q); !problems.empty())
+  if (auto problems = parseStatsQuery(*query, kafka::nowMs(), q); !problems.empty())
     return reply.invalid(problems);
   auto lease = s.delivery_log->lease();
   if (subscription && !s.subscription_table.find(*subscription)) {
