@@ -262,7 +262,8 @@ TEST(TemplateFormat, AStoredRecordWhoseTemplateDoesNotCompileStillLoadsAndSendsT
 }
 
 TEST(TemplateFormat, AnEventTheDomCannotHoldRendersItsIdAndType) {
-  TemplateFormatter f(tmpl::Template::compile("{{id}}/{{type}}/{{data.n}}", *new std::string));
+  std::string error;
+  TemplateFormatter f(tmpl::Template::compile("{{id}}/{{type}}/{{data.n}}", error));
   const Subscription sub;
   EXPECT_EQ(
       f.format({"evt_big", "n.big", R"({"id":"evt_big","type":"n.big","data":{"n":1e999}})"}, sub),
