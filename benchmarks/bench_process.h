@@ -22,18 +22,21 @@ namespace hookpipe::bench {
 
 using testkit::processCpuSeconds;
 
-// The pid of a local Kafka broker (a java process running kafka.Kafka), or -1: its CPU is
-// part of what a delivery costs this machine.
-inline pid_t brokerPid() {
+// The pid of the first process whose command line holds `part`, or -1.
+inline pid_t pidWithCommandLine(const std::string& part) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     const std::string name = entry.path().filename();
     if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
     std::ifstream in(entry.path() / "cmdline");
     std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmdline.find("kafka.Kafka") != std::string::npos) return std::stoi(name);
+    if (cmdline.find(part) != std::string::npos) return std::stoi(name);
   }
   return -1;
 }
+
+// The pid of a local Kafka broker (a java process running kafka.Kafka), or -1: its CPU is
+// part of what a delivery costs this machine.
+inline pid_t brokerPid() { return pidWithCommandLine("kafka.Kafka"); }
 
 // CPU seconds of this process (all threads): the benchmark's own sink and producer.
 inline double selfCpuSeconds() { return processCpuSeconds(::getpid()); }

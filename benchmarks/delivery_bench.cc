@@ -1,10 +1,12 @@
 // Deliverer load benchmarks on the real broker and Redis, with real `hookpipe` processes
 // and a fast local sink (benchmarks/fast_sink.h, one asio thread):
 //
-//   e2e        N events × M subscriptions through router and deliverer to the sink:
-//              deliveries/s, CPU per delivery, then publish-to-receipt p50/p99 at half that
-//              rate; printed next to wrk's req/s and a bare curl-multi client's req/s
-//              against the same sink in the same run.
+//   e2e        N events through router and deliverer to M subscriptions, each event
+//              matching F of them (fan-out F: 10 of 10 by default, 1 for the common case):
+//              the steady drain's deliveries/s, CPU per delivery and broker requests per
+//              type, printed next to wrk's req/s and a bare curl-multi client's req/s against
+//              the same sink in the same run; then paced phases at 25, 50 and 75 % of that
+//              rate: publish-to-receipt p50/p99/max, CPU and broker requests per delivery.
 //   isolation  8 healthy subscriptions alone, then next to one that hangs 30 s per request,
 //              then next to one that answers 500: the healthy ones' deliveries/s each time.
 //   ratelimit  one subscription limited to R/s, two deliverer processes, deliveries offered
@@ -16,13 +18,21 @@
 //
 // Usage: hookpipe-delivery-bench <path to hookpipe> [e2e|deliverer|isolation|ratelimit|all]
 // Env: HOOKPIPE_BENCH_BROKERS (127.0.0.1:19092), HOOKPIPE_BENCH_EVENTS (20000),
-//      HOOKPIPE_BENCH_SUBS (10), HOOKPIPE_BENCH_THREADS (deliverer threads, 2),
+//      HOOKPIPE_BENCH_SUBS (10), HOOKPIPE_BENCH_FANOUT (subscriptions per event, a divisor
+//      of SUBS; SUBS), HOOKPIPE_BENCH_SINK (own: FastSink; nginx: an nginx process, the
+//      steady drain only), HOOKPIPE_BENCH_THREADS (deliverer threads, 2),
 //      HOOKPIPE_BENCH_RATE (500), HOOKPIPE_BENCH_SECONDS (60), HOOKPIPE_BENCH_ROUNDS
-//      (isolation rounds, 3), HOOKPIPE_BENCH_LATENCY_PERCENT
-//      (the latency phase's rate, % of the measured maximum: 50), HOOKPIPE_BENCH_LATENCY_TRACE
-//      (a file for every paced latency, in arrival order); HOOKPIPE_BENCH_SET_<NAME>=v
-//      runs the deliverer with HOOKPIPE_<NAME>=v (e.g. HOOKPIPE_BENCH_SET_MAX_IN_FLIGHT=128).
+//      (isolation rounds, 3), HOOKPIPE_BENCH_LATENCY_PERCENT (the paced phases' rates, %
+//      of the measured maximum, comma-separated: 25,50,75; 0 for none), HOOKPIPE_BENCH_PEAK
+//      (deliveries/s the percentages apply to instead of the measured maximum),
+//      HOOKPIPE_BENCH_LATENCY_TRACE (a file for every paced latency, in arrival order);
+//      HOOKPIPE_BENCH_SET_<NAME>=v runs the e2e roles with HOOKPIPE_<NAME>=v (e.g.
+//      HOOKPIPE_BENCH_SET_MAX_IN_FLIGHT=128, HOOKPIPE_BENCH_SET_KAFKA_FETCH_MIN_BYTES=65536).
+//      Broker requests are read over JMX by benchmarks/broker_requests.java (HOOKPIPE_BENCH_JMX,
+//      default that file beside this source; needs a JDK's java on PATH).
+// benchmarks/plot_latency.py draws latency against rate from this program's output.
 #include <curl/curl.h>
+#include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
 #include <array>
@@ -33,6 +43,7 @@
 #include "benchmarks/bench_process.h"
 #include "benchmarks/dlq_bench_support.h"
 #include "benchmarks/fast_sink.h"
+#include "benchmarks/nginx_sink.h"
 #include "common/kafka/kafka.h"
 #include "common/records/delivery.h"
 #include "common/subscriptions/subscription.h"
@@ -53,8 +64,8 @@ long envLong(const char* name, long fallback) {
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
 // About 500 B, like a typical webhook event.
-std::string eventBody(long i, int64_t t_us) {
-  return R"({"id":"evt_d)" + std::to_string(i) + R"(","type":"bench.event","data":{"t":)" +
+std::string eventBody(long i, int64_t t_us, const std::string& type = "bench.event") {
+  return R"({"id":"evt_d)" + std::to_string(i) + R"(","type":")" + type + R"(","data":{"t":)" +
          std::to_string(t_us) + R"(,"order":)" + std::to_string(i) +
          R"(,"amount":1250,"currency":"EUR","customer":"cus_0123456789","items":[{"sku":"sku_1",)"
          R"("qty":2,"price":500},{"sku":"sku_2","qty":1,"price":250}],"shipping":{"name":"Ada )"
@@ -88,10 +99,10 @@ std::optional<Setup> setUp(const std::string& name) {
 
 // Writes a subscription (JSON as the API would store it) to the subscriptions topic.
 bool subscribe(Setup& s, const std::string& id, const std::string& url,
-               const std::string& extra = "") {
-  auto sub = parseSubscription(
-      R"({"id":")" + id + R"(","url":")" + url +
-      R"(","events":["*"],"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")" + extra + "}");
+               const std::string& extra = "", const std::string& event_type = "*") {
+  auto sub =
+      parseSubscription(R"({"id":")" + id + R"(","url":")" + url + R"(","events":[")" + event_type +
+                        R"("],"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")" + extra + "}");
   if (!sub) {
     std::fprintf(stderr, "bad subscription: %s\n", sub.error().message.c_str());
     return false;
@@ -119,10 +130,17 @@ bool produceDelivery(Setup& s, const std::string& event_id, const std::string& s
              : s.producer->produce(topic, meta.delivery_id, body, headers, nullptr).has_value();
 }
 
-bool produceEvents(Setup& s, long n) {
+// Event i's type: "bench.event.<i % groups>" with groups > 0 (the fan-out modes), or
+// "bench.event".
+std::string eventType(long i, int groups) {
+  return groups > 0 ? "bench.event." + std::to_string(i % groups) : "bench.event";
+}
+
+bool produceEvents(Setup& s, long n, int groups = 0) {
   for (long i = 0; i < n; ++i)
     if (!s.producer->produceBlocking(s.config.topics.events(), "evt_d" + std::to_string(i),
-                                     eventBody(i, bench::steadyMicros()), {}, nullptr))
+                                     eventBody(i, bench::steadyMicros(), eventType(i, groups)), {},
+                                     nullptr))
       return false;
   return s.producer->flush(2min);
 }
@@ -146,7 +164,7 @@ double steadyRate(const std::function<uint64_t()>& count, uint64_t target,
 }
 
 // wrk against the sink: 2 threads, 64 connections, the same body, 5 s.
-double wrkRate(const bench::FastSink& sink, const std::string& body) {
+double wrkRate(const std::string& url, const std::string& body) {
   const std::string script = "/tmp/hookpipe-delivery-bench.lua";
   if (FILE* f = std::fopen(script.c_str(), "w")) {
     std::string escaped;
@@ -158,8 +176,7 @@ double wrkRate(const bench::FastSink& sink, const std::string& body) {
                  escaped.c_str());
     std::fclose(f);
   }
-  const std::string cmd =
-      "wrk -t2 -c64 -d5s -s " + script + " " + sink.url("/wrk") + " 2>/dev/null";
+  const std::string cmd = "wrk -t2 -c64 -d5s -s " + script + " " + url + " 2>/dev/null";
   FILE* p = ::popen(cmd.c_str(), "r");
   if (p == nullptr) return -1;
   char line[512];
@@ -172,10 +189,9 @@ double wrkRate(const bench::FastSink& sink, const std::string& body) {
 
 // A bare curl-multi client: one thread, one multi handle, 64 requests in flight, easy
 // handles and connections reused, 5 s.
-double bareCurlRate(const bench::FastSink& sink, const std::string& body) {
+double bareCurlRate(const std::string& url, const std::string& body) {
   constexpr int kInFlight = 64;
   CURLM* multi = curl_multi_init();
-  const std::string url = sink.url("/curl");
   curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
   headers = curl_slist_append(headers, "Expect:");
   auto discard = +[](char*, size_t size, size_t n, void*) -> size_t { return size * n; };
@@ -223,10 +239,9 @@ int64_t percentile(std::vector<int64_t>& v, double p) {
   return v[std::min(v.size() - 1, static_cast<std::size_t>(p * static_cast<double>(v.size())))];
 }
 
-std::map<std::string, std::string> delivererEnv() {
-  std::map<std::string, std::string> env = {
-      {"HOOKPIPE_DELIVERER_THREADS", std::to_string(envLong("HOOKPIPE_BENCH_THREADS", 2))}};
-  // HOOKPIPE_BENCH_SET_<NAME>=v runs the deliverer with HOOKPIPE_<NAME>=v.
+// HOOKPIPE_BENCH_SET_<NAME>=v runs the roles with HOOKPIPE_<NAME>=v.
+std::map<std::string, std::string> roleEnv() {
+  std::map<std::string, std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string var = *e;
     constexpr std::string_view kSet = "HOOKPIPE_BENCH_SET_";
@@ -236,108 +251,232 @@ std::map<std::string, std::string> delivererEnv() {
   return env;
 }
 
+std::map<std::string, std::string> delivererEnv() {
+  auto env = roleEnv();
+  env.try_emplace("HOOKPIPE_DELIVERER_THREADS",
+                  std::to_string(envLong("HOOKPIPE_BENCH_THREADS", 2)));
+  return env;
+}
+
+// The receiver the drain is measured against: FastSink (which also times latency) or,
+// with HOOKPIPE_BENCH_SINK=nginx, an nginx process.
+struct Receiver {
+  bench::FastSink own;
+  std::unique_ptr<bench::NginxSink> nginx;
+
+  Receiver() {
+    const char* kind = std::getenv("HOOKPIPE_BENCH_SINK");
+    if (kind != nullptr && std::string_view(kind) == "nginx")
+      nginx = std::make_unique<bench::NginxSink>();
+  }
+  const char* name() const { return nginx ? "nginx (1 process)" : "the bench's sink"; }
+  std::string url(const std::string& path) const {
+    return nginx ? nginx->url(path) : own.url(path);
+  }
+  // Deliveries answered on /ok/... (nginx: every request, less what the baselines sent).
+  uint64_t delivered() const {
+    if (!nginx) return own.count("ok");
+    const long long n = nginx->answered() - baseline_requests;
+    return n > 0 ? static_cast<uint64_t>(n) : 0;
+  }
+  double cpuSeconds() const {
+    return nginx ? bench::processCpuSeconds(nginx->pid()) : bench::selfCpuSeconds();
+  }
+  long long baseline_requests = 0;
+};
+
 // What both throughput modes start with: the run's size, the sink, and the baselines
 // measured against it.
 struct Baselines {
   long events = envLong("HOOKPIPE_BENCH_EVENTS", 20'000);
   int subs = static_cast<int>(envLong("HOOKPIPE_BENCH_SUBS", 10));
-  bench::FastSink sink;
+  Receiver sink;
   std::string body = eventBody(1, 0);
-  double wrk = wrkRate(sink, body);
-  double curl = bareCurlRate(sink, body);
+  double wrk = wrkRate(sink.url("/wrk"), body);
+  double curl = bareCurlRate(sink.url("/curl"), body);
 };
+
+// The broker's request counters per type (benchmarks/broker_requests.java over JMX);
+// empty when they cannot be read.
+using RequestCounts = std::map<std::string, long long>;
+
+RequestCounts brokerRequests(pid_t broker) {
+  RequestCounts counts;
+  if (broker <= 0) return counts;
+  std::string tool = BENCH_SOURCE_DIR "/broker_requests.java";
+  if (const char* t = std::getenv("HOOKPIPE_BENCH_JMX"); t != nullptr && *t != '\0') tool = t;
+  const std::string cmd = "java " + tool + " " + std::to_string(broker) + " 2>/dev/null";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (p == nullptr) return counts;
+  char type[128];
+  long long n = 0;
+  while (std::fscanf(p, "%127s %lld", type, &n) == 2) counts[type] = n;
+  ::pclose(p);
+  return counts;
+}
+
+// "Fetch 812/s (32.1), Produce 95/s (3.8), ..." for the types that moved between the two
+// readings: requests per second and, in brackets, per 1000 deliveries.
+void printRequests(const char* label, const RequestCounts& a, const RequestCounts& b, double secs,
+                   double deliveries) {
+  if (a.empty() || b.empty() || secs <= 0) {
+    std::printf("%s: broker requests not read (no JDK java, or no local broker)\n", label);
+    return;
+  }
+  std::vector<std::pair<long long, std::string>> moved;
+  long long total = 0;
+  for (const auto& [type, n] : b) {
+    // The broker also counts consumer and follower fetches apart: already in Fetch.
+    if (type == "FetchConsumer" || type == "FetchFollower") continue;
+    const auto it = a.find(type);
+    const long long d = n - (it == a.end() ? 0 : it->second);
+    if (d > 0) moved.emplace_back(d, type), total += d;
+  }
+  std::sort(moved.rbegin(), moved.rend());
+  std::string line;
+  for (const auto& [d, type] : moved)
+    line += fmt::format("{}{} {:.0f}/s ({:.1f})", line.empty() ? "" : ", ", type,
+                        static_cast<double>(d) / secs,
+                        deliveries > 0 ? static_cast<double>(d) * 1000 / deliveries : 0.0);
+  std::printf("%s: broker requests %.0f/s, %.1f per 1000 deliveries: %s\n", label,
+              static_cast<double>(total) / secs,
+              deliveries > 0 ? static_cast<double>(total) * 1000 / deliveries : 0.0, line.c_str());
+}
+
+pid_t redisPid() { return bench::pidWithCommandLine("redis-server"); }
 
 int e2e() {
   Baselines base;
   auto& [events, subs, sink, body, wrk, curl] = base;
+  const int fanout = static_cast<int>(envLong("HOOKPIPE_BENCH_FANOUT", subs));
+  if (fanout < 1 || subs % fanout != 0) {
+    std::fprintf(stderr, "HOOKPIPE_BENCH_FANOUT must divide HOOKPIPE_BENCH_SUBS\n");
+    return 1;
+  }
+  // Subscription j takes event type j % groups; event i has type i % groups.
+  const int groups = subs / fanout;
+  if (sink.nginx) sink.baseline_requests = sink.nginx->answered();
   std::printf(
-      "baselines against the sink (%zu B body): wrk -t2 -c64 %.0f req/s; bare curl-multi "
+      "baselines against %s (%zu B body): wrk -t2 -c64 %.0f req/s; bare curl-multi "
       "(1 thread, 64 in flight) %.0f req/s\n",
-      body.size(), wrk, curl);
+      sink.name(), body.size(), wrk, curl);
 
   auto s = setUp("delivere2e");
   if (!s) return 1;
-  for (int i = 0; i < subs; ++i)
-    if (!subscribe(*s, "sub_e" + std::to_string(i), sink.url("/ok/" + std::to_string(i)))) return 1;
-  if (!produceEvents(*s, events)) return 1;
-  const uint64_t before = sink.count("ok");
-  const uint64_t target = static_cast<uint64_t>(events) * static_cast<uint64_t>(subs);
+  for (int j = 0; j < subs; ++j)
+    if (!subscribe(*s, "sub_e" + std::to_string(j), sink.url("/ok/" + std::to_string(j)), "",
+                   eventType(j, groups)))
+      return 1;
+  if (!produceEvents(*s, events, groups)) return 1;
+  const uint64_t before = sink.delivered();
+  const uint64_t target = static_cast<uint64_t>(events) * static_cast<uint64_t>(fanout);
   const pid_t broker = bench::brokerPid();
-  auto broker_cpu = [broker] { return broker > 0 ? bench::processCpuSeconds(broker) : 0.0; };
-  const double broker_cpu0 = broker_cpu();
-  bench::RoleChild router(g_binary, "router", s->config, {}, "/tmp/hookpipe-bench-router.log");
+  const pid_t redis = redisPid();
+  auto cpu_of = [](pid_t pid) { return pid > 0 ? bench::processCpuSeconds(pid) : 0.0; };
+  const RequestCounts requests0 = brokerRequests(broker);
+  const double broker_cpu0 = cpu_of(broker);
+  const auto drain_start = Clock::now();
+  bench::RoleChild router(g_binary, "router", s->config, roleEnv(),
+                          "/tmp/hookpipe-bench-router.log");
   bench::RoleChild deliverer(g_binary, "deliverer", s->config, delivererEnv(),
                              "/tmp/hookpipe-bench-deliverer.log");
-  bench::RoleChild retry(g_binary, "retry", s->config, {}, "/tmp/hookpipe-bench-retry.log");
-  const double rate = steadyRate([&] { return sink.count("ok") - before; }, target, 5min);
+  bench::RoleChild retry(g_binary, "retry", s->config, roleEnv(), "/tmp/hookpipe-bench-retry.log");
+  const double rate = steadyRate([&] { return sink.delivered() - before; }, target, 5min);
+  const double drain_secs = seconds(Clock::now() - drain_start);
   const double router_cpu = router.cpuSeconds();
   const double deliverer_cpu = deliverer.cpuSeconds();
-  const double broker_steady = broker_cpu() - broker_cpu0;
+  const double broker_steady = cpu_of(broker) - broker_cpu0;
+  const auto n_target = static_cast<double>(target);
   std::printf(
-      "e2e: %ld events x %d subscriptions = %lu deliveries; steady %.0f deliveries/s "
-      "(%.2f x wrk, %.2f x bare curl-multi); CPU per delivery: deliverer %.1f us, router %.1f us, "
-      "broker %.1f us\n",
-      events, subs, static_cast<unsigned long>(target), rate, rate / wrk, rate / curl,
-      deliverer_cpu * 1e6 / static_cast<double>(target),
-      router_cpu * 1e6 / static_cast<double>(target),
-      broker_steady * 1e6 / static_cast<double>(target));
+      "e2e: %ld events, fan-out %d of %d subscriptions = %lu deliveries to %s; steady %.0f "
+      "deliveries/s (%.2f x wrk, %.2f x bare curl-multi); CPU per delivery: deliverer %.1f us, "
+      "router %.1f us, broker %.1f us\n",
+      events, fanout, subs, static_cast<unsigned long>(target), sink.name(), rate, rate / wrk,
+      rate / curl, deliverer_cpu * 1e6 / n_target, router_cpu * 1e6 / n_target,
+      broker_steady * 1e6 / n_target);
+  printRequests("e2e drain", requests0, brokerRequests(broker), drain_secs, n_target);
   if (rate <= 0) return 1;
+  if (sink.nginx) return 0;  // nginx cannot time the paced phases' deliveries
 
-  // Latency at half that rate, published now and timed at the sink.
-  const double fraction =
-      static_cast<double>(envLong("HOOKPIPE_BENCH_LATENCY_PERCENT", 50)) / 100.0;
-  const double event_rate = rate * fraction / subs;
-  const long paced = static_cast<long>(event_rate * 10);
-  sink.takeLatencies();
-  sink.record = true;
-  // What the machine spends per delivery while paced: every process that takes part.
-  struct CpuSample {
-    double deliverer, router, broker, bench;
-  };
-  auto sample = [&] {
-    return CpuSample{deliverer.cpuSeconds(), router.cpuSeconds(), broker_cpu(),
-                     bench::selfCpuSeconds()};
-  };
-  const CpuSample cpu0 = sample();
-  const auto start = Clock::now();
-  for (long i = 0; i < paced; ++i) {
-    // One wake-up per event, at its time (polling every 200 us cost the bench about a
-    // fifth of a core of the machine the pipeline runs on).
-    std::this_thread::sleep_until(
-        start + std::chrono::duration_cast<Clock::duration>(
-                    std::chrono::duration<double>(static_cast<double>(i) / event_rate)));
-    s->producer->produce(s->config.topics.events(), "evt_p" + std::to_string(i),
-                         eventBody(events + i, bench::steadyMicros()), {}, nullptr);
-    s->producer->poll(0);
+  // Paced phases: events published at a fraction of that rate, timed at the sink.
+  std::vector<long> percents;
+  const char* list = std::getenv("HOOKPIPE_BENCH_LATENCY_PERCENT");
+  for (std::string_view rest = list != nullptr && *list != '\0' ? list : "25,50,75";
+       !rest.empty();) {
+    const auto comma = rest.find(',');
+    const long p = std::atol(std::string(rest.substr(0, comma)).c_str());
+    if (p > 0) percents.push_back(p);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
   }
-  s->producer->flush(1min);
-  const uint64_t want = target + static_cast<uint64_t>(paced) * static_cast<uint64_t>(subs);
-  const auto deadline = Clock::now() + 60s;
-  while (sink.count("ok") - before < want && Clock::now() < deadline)
-    std::this_thread::sleep_for(10ms);
-  sink.record = false;
-  const CpuSample cpu1 = sample();
-  const double paced_n = static_cast<double>(sink.count("ok") - before - target);
-  auto per = [&](double a, double b) { return paced_n > 0 ? (b - a) * 1e6 / paced_n : -1.0; };
-  auto lat = sink.takeLatencies();
-  if (const char* trace = std::getenv("HOOKPIPE_BENCH_LATENCY_TRACE")) {
-    if (FILE* f = std::fopen(trace, "w")) {
-      for (auto v : lat) std::fprintf(f, "%ld\n", static_cast<long>(v));
-      std::fclose(f);
+  // HOOKPIPE_BENCH_PEAK fixes the rate the percentages apply to (deliveries/s), so that
+  // runs of two binaries are paced alike.
+  const double peak = static_cast<double>(envLong("HOOKPIPE_BENCH_PEAK", 0)) > 0
+                          ? static_cast<double>(envLong("HOOKPIPE_BENCH_PEAK", 0))
+                          : rate;
+  uint64_t want = target;
+  long next_event = events;
+  for (const long percent : percents) {
+    const double event_rate = peak * static_cast<double>(percent) / 100.0 / fanout;
+    const long paced = static_cast<long>(event_rate * 10);
+    const uint64_t phase_before = sink.delivered() - before;
+    sink.own.takeLatencies();
+    sink.own.record = true;
+    // What the machine spends per delivery while paced: every process that takes part.
+    struct CpuSample {
+      double deliverer, router, broker, redis, bench;
+    };
+    auto sample = [&] {
+      return CpuSample{deliverer.cpuSeconds(), router.cpuSeconds(), cpu_of(broker), cpu_of(redis),
+                       bench::selfCpuSeconds()};
+    };
+    const RequestCounts r0 = brokerRequests(broker);
+    const CpuSample cpu0 = sample();
+    const auto start = Clock::now();
+    for (long i = 0; i < paced; ++i) {
+      // One wake-up per event, at its time (polling every 200 us cost the bench about a
+      // fifth of a core of the machine the pipeline runs on).
+      std::this_thread::sleep_until(
+          start + std::chrono::duration_cast<Clock::duration>(
+                      std::chrono::duration<double>(static_cast<double>(i) / event_rate)));
+      const long n = next_event + i;
+      s->producer->produce(s->config.topics.events(), "evt_p" + std::to_string(n),
+                           eventBody(n, bench::steadyMicros(), eventType(n, groups)), {}, nullptr);
+      s->producer->poll(0);
     }
+    next_event += paced;
+    s->producer->flush(1min);
+    want += static_cast<uint64_t>(paced) * static_cast<uint64_t>(fanout);
+    const auto deadline = Clock::now() + 60s;
+    while (sink.delivered() - before < want && Clock::now() < deadline)
+      std::this_thread::sleep_for(10ms);
+    const double secs = seconds(Clock::now() - start);
+    sink.own.record = false;
+    const CpuSample cpu1 = sample();
+    const double paced_n = static_cast<double>(sink.delivered() - before - phase_before);
+    auto per = [&](double a, double b) { return paced_n > 0 ? (b - a) * 1e6 / paced_n : -1.0; };
+    auto lat = sink.own.takeLatencies();
+    if (const char* trace = std::getenv("HOOKPIPE_BENCH_LATENCY_TRACE")) {
+      if (FILE* f = std::fopen((std::string(trace) + "." + std::to_string(percent)).c_str(), "w")) {
+        for (auto v : lat) std::fprintf(f, "%ld\n", static_cast<long>(v));
+        std::fclose(f);
+      }
+    }
+    std::sort(lat.begin(), lat.end());
+    std::printf(
+        "e2e CPU per delivery paced at %ld %%: deliverer %.1f us, router %.1f us, broker %.1f "
+        "us, redis %.1f us, bench (sink + producer) %.1f us\n",
+        percent, per(cpu0.deliverer, cpu1.deliverer), per(cpu0.router, cpu1.router),
+        per(cpu0.broker, cpu1.broker), per(cpu0.redis, cpu1.redis), per(cpu0.bench, cpu1.bench));
+    printRequests(fmt::format("e2e paced at {} %", percent).c_str(), r0, brokerRequests(broker),
+                  secs, paced_n);
+    std::printf(
+        "e2e latency at %ld %% of peak, fan-out %d: %.0f deliveries/s (%.0f events/s) for 10 s: "
+        "publish-to-receipt p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu samples)\n",
+        percent, fanout, event_rate * fanout, event_rate,
+        static_cast<double>(percentile(lat, 0.5)) / 1000,
+        static_cast<double>(percentile(lat, 0.99)) / 1000,
+        lat.empty() ? -1.0 : static_cast<double>(lat.back()) / 1000, lat.size());
   }
-  std::sort(lat.begin(), lat.end());
-  std::printf(
-      "e2e CPU per delivery while paced: deliverer %.1f us, router %.1f us, broker %.1f us, "
-      "bench (sink + producer) %.1f us\n",
-      per(cpu0.deliverer, cpu1.deliverer), per(cpu0.router, cpu1.router),
-      per(cpu0.broker, cpu1.broker), per(cpu0.bench, cpu1.bench));
-  std::printf(
-      "e2e latency at %.0f deliveries/s (%.0f events/s x %d) for 10 s: publish-to-receipt p50 %.1f "
-      "ms, p99 %.1f ms, max %.1f ms (%zu samples)\n",
-      event_rate * subs, event_rate, subs, static_cast<double>(percentile(lat, 0.5)) / 1000,
-      static_cast<double>(percentile(lat, 0.99)) / 1000,
-      lat.empty() ? -1.0 : static_cast<double>(lat.back()) / 1000, lat.size());
   return 0;
 }
 
@@ -346,6 +485,7 @@ int delivererAlone() {
   Baselines base;
   auto& [events, subs, sink, body, wrk, curl] = base;
   auto s = setUp("deliveralone");
+  if (sink.nginx) sink.baseline_requests = sink.nginx->answered();
   if (!s) return 1;
   for (int i = 0; i < subs; ++i)
     if (!subscribe(*s, "sub_a" + std::to_string(i), sink.url("/ok/" + std::to_string(i)))) return 1;
@@ -358,7 +498,7 @@ int delivererAlone() {
   const uint64_t target = static_cast<uint64_t>(events) * static_cast<uint64_t>(subs);
   bench::RoleChild deliverer(g_binary, "deliverer", s->config, delivererEnv(),
                              "/tmp/hookpipe-bench-deliverer.log");
-  const double rate = steadyRate([&] { return sink.count("ok"); }, target, 5min);
+  const double rate = steadyRate([&] { return sink.delivered(); }, target, 5min);
   const double cpu = deliverer.cpuSeconds();
   std::printf(
       "deliverer alone: %lu deliveries from a backlog; steady %.0f deliveries/s (%.2f x bare "
