@@ -45,19 +45,20 @@ Result<std::shared_ptr<AttemptLog>> AttemptLog::create(const Config& config,
 Result<std::shared_ptr<AttemptLog::Handle>> AttemptLog::open() {
   // One producer for every worker: one batcher, so records of all workers share batches
   // and requests (deliverer/README.md). Idempotent like every hookpipe producer; a longer
-  // linger than the workers' producers — nobody waits on these acknowledgements — and a
-  // bounded queue (100k records, 64 MiB): past it records are dropped, not queued without
-  // end.
+  // linger than the workers' producers (HOOKPIPE_ATTEMPT_LOG_LINGER_MS, 100 ms) — nobody
+  // waits on these acknowledgements — and a bounded queue (100k records, 64 MiB): past it
+  // records are dropped, not queued without end.
   std::string error;
-  kafka::ConfPtr conf = kafka::baseConf(config_,
-                                        {{"enable.idempotence", "true"},
-                                         {"linger.ms", "20"},
-                                         {"batch.num.messages", "10000"},
-                                         {"compression.type", "lz4"},
-                                         {"message.timeout.ms", "30000"},
-                                         {"queue.buffering.max.messages", "100000"},
-                                         {"queue.buffering.max.kbytes", "65536"}},
-                                        error);
+  kafka::ConfPtr conf =
+      kafka::baseConf(config_,
+                      {{"enable.idempotence", "true"},
+                       {"linger.ms", std::to_string(config_.attempt_log_linger_ms)},
+                       {"batch.num.messages", "10000"},
+                       {"compression.type", "lz4"},
+                       {"message.timeout.ms", "30000"},
+                       {"queue.buffering.max.messages", "100000"},
+                       {"queue.buffering.max.kbytes", "65536"}},
+                      error);
   if (!conf) return fail("attempt log producer config: " + error);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &AttemptLog::onReport);
   rd_kafka_conf_set_error_cb(conf.get(), &AttemptLog::onError);

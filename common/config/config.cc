@@ -105,6 +105,7 @@ Config Config::fromEnv() {
   envInt("HOOKPIPE_MAX_IN_FLIGHT", c.max_in_flight, errors);
   envInt("HOOKPIPE_DELIVERER_THREADS", c.deliverer_threads, errors);
   envInt("HOOKPIPE_ROUTER_LINGER_MS", c.router_linger_ms, errors);
+  envInt("HOOKPIPE_ATTEMPT_LOG_LINGER_MS", c.attempt_log_linger_ms, errors);
   envInt("HOOKPIPE_ENDPOINT_CONCURRENCY", c.endpoint_concurrency, errors);
   envInt("HOOKPIPE_BREAKER_FAILURES", c.breaker_failures, errors);
   envInt("HOOKPIPE_BREAKER_FAILURE_RATE", c.breaker_failure_rate_pct, errors);
@@ -213,6 +214,8 @@ std::vector<std::string> Config::validate() const {
     problems.push_back("HOOKPIPE_ALLOWED_TARGETS: " + ranges.error());
   if (router_linger_ms < 0 || router_linger_ms > 1000)
     problems.push_back("HOOKPIPE_ROUTER_LINGER_MS must be 0..1000");
+  if (attempt_log_linger_ms < 0 || attempt_log_linger_ms > 1000)
+    problems.push_back("HOOKPIPE_ATTEMPT_LOG_LINGER_MS must be 0..1000");
   if (breaker_failures < 1) problems.push_back("HOOKPIPE_BREAKER_FAILURES must be at least 1");
   if (breaker_window.count() < 100)
     problems.push_back("HOOKPIPE_BREAKER_WINDOW must be at least 100ms");

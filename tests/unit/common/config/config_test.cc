@@ -168,6 +168,8 @@ TEST(ConfigValidate, EachProblemOnItsOwn) {
       {"request timeout", [](Config& c) { c.request_timeout = milliseconds(-1); },
        "timeouts must be positive"},
       {"router linger", [](Config& c) { c.router_linger_ms = -1; }, "HOOKPIPE_ROUTER_LINGER_MS"},
+      {"attempt log linger", [](Config& c) { c.attempt_log_linger_ms = 1001; },
+       "HOOKPIPE_ATTEMPT_LOG_LINGER_MS must be 0..1000"},
       {"CA file", [](Config& c) { c.ca_file = "/nonexistent/ca.pem"; },
        "HOOKPIPE_CA_FILE: cannot read '/nonexistent/ca.pem'"},
       {"allowed targets", [](Config& c) { c.allowed_targets = "10.0.0.0/8,intranet"; },
@@ -195,6 +197,18 @@ TEST(ConfigGroupId, DefaultsToTheTopicPrefix) {
   EXPECT_EQ(config.groupId("router"), "hookpipe.router");
   config.group_prefix = "g-";
   EXPECT_EQ(config.groupId("router"), "g-router");
+}
+
+TEST(ConfigFromEnv, TheAttemptLogLingersATenthOfASecondUnlessToldOtherwise) {
+  unsetenv("HOOKPIPE_ATTEMPT_LOG_LINGER_MS");
+  EXPECT_EQ(Config::fromEnv().attempt_log_linger_ms, 100);
+  setenv("HOOKPIPE_ATTEMPT_LOG_LINGER_MS", "5", 1);
+  EXPECT_EQ(Config::fromEnv().attempt_log_linger_ms, 5);
+  setenv("HOOKPIPE_ATTEMPT_LOG_LINGER_MS", "soon", 1);
+  const auto problems = Config::fromEnv().validate();
+  EXPECT_TRUE(contains(problems, "HOOKPIPE_ATTEMPT_LOG_LINGER_MS")) << joined(problems);
+  unsetenv("HOOKPIPE_ATTEMPT_LOG_LINGER_MS");
+  Config::fromEnv();  // forgets the problems remembered for validate()
 }
 
 TEST(ConfigFromEnv, ExactlyOnceRoutingIsOffByDefaultAndReadFromTheEnvironment) {
