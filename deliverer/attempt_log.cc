@@ -45,7 +45,7 @@ Result<std::shared_ptr<AttemptLog>> AttemptLog::create(const Config& config,
 Result<std::shared_ptr<AttemptLog::Handle>> AttemptLog::open() {
   // One producer for every worker: one batcher, so records of all workers share batches
   // and requests (deliverer/README.md). Idempotent like every hookpipe producer; a longer
-  // linger than the workers' producers (HOOKPIPE_ATTEMPT_LOG_LINGER_MS, 100 ms) — nobody
+  // linger than the workers' producers (HOOKPIPE_ATTEMPT_LOG_LINGER_MS, 20 ms) — nobody
   // waits on these acknowledgements — and a bounded queue (100k records, 64 MiB): past it
   // records are dropped, not queued without end.
   std::string error;

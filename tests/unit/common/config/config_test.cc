@@ -199,11 +199,11 @@ TEST(ConfigGroupId, DefaultsToTheTopicPrefix) {
   EXPECT_EQ(config.groupId("router"), "g-router");
 }
 
-TEST(ConfigFromEnv, TheAttemptLogLingersATenthOfASecondUnlessToldOtherwise) {
+TEST(ConfigFromEnv, TheAttemptLogLingers20MsUnlessToldOtherwise) {
   unsetenv("HOOKPIPE_ATTEMPT_LOG_LINGER_MS");
+  EXPECT_EQ(Config::fromEnv().attempt_log_linger_ms, 20);
+  setenv("HOOKPIPE_ATTEMPT_LOG_LINGER_MS", "100", 1);
   EXPECT_EQ(Config::fromEnv().attempt_log_linger_ms, 100);
-  setenv("HOOKPIPE_ATTEMPT_LOG_LINGER_MS", "5", 1);
-  EXPECT_EQ(Config::fromEnv().attempt_log_linger_ms, 5);
   setenv("HOOKPIPE_ATTEMPT_LOG_LINGER_MS", "soon", 1);
   const auto problems = Config::fromEnv().validate();
   EXPECT_TRUE(contains(problems, "HOOKPIPE_ATTEMPT_LOG_LINGER_MS")) << joined(problems);
