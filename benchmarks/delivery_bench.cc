@@ -32,15 +32,16 @@
 //      default that file beside this source; needs a JDK's java on PATH).
 // benchmarks/plot_latency.py draws latency against rate from this program's output.
 #include <curl/curl.h>
-#include <spdlog/fmt/fmt.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <exception>
 #include <memory>
 #include <optional>
 
 #include "benchmarks/bench_process.h"
+#include "benchmarks/broker_requests.h"
 #include "benchmarks/dlq_bench_support.h"
 #include "benchmarks/fast_sink.h"
 #include "benchmarks/nginx_sink.h"
@@ -279,9 +280,6 @@ struct Receiver {
     const long long n = nginx->answered() - baseline_requests;
     return n > 0 ? static_cast<uint64_t>(n) : 0;
   }
-  double cpuSeconds() const {
-    return nginx ? bench::processCpuSeconds(nginx->pid()) : bench::selfCpuSeconds();
-  }
   long long baseline_requests = 0;
 };
 
@@ -296,54 +294,115 @@ struct Baselines {
   double curl = bareCurlRate(sink.url("/curl"), body);
 };
 
-// The broker's request counters per type (benchmarks/broker_requests.java over JMX);
-// empty when they cannot be read.
-using RequestCounts = std::map<std::string, long long>;
-
-RequestCounts brokerRequests(pid_t broker) {
-  RequestCounts counts;
-  if (broker <= 0) return counts;
-  std::string tool = BENCH_SOURCE_DIR "/broker_requests.java";
-  if (const char* t = std::getenv("HOOKPIPE_BENCH_JMX"); t != nullptr && *t != '\0') tool = t;
-  const std::string cmd = "java " + tool + " " + std::to_string(broker) + " 2>/dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return counts;
-  char type[128];
-  long long n = 0;
-  while (std::fscanf(p, "%127s %lld", type, &n) == 2) counts[type] = n;
-  ::pclose(p);
-  return counts;
-}
-
-// "Fetch 812/s (32.1), Produce 95/s (3.8), ..." for the types that moved between the two
-// readings: requests per second and, in brackets, per 1000 deliveries.
-void printRequests(const char* label, const RequestCounts& a, const RequestCounts& b, double secs,
-                   double deliveries) {
-  if (a.empty() || b.empty() || secs <= 0) {
-    std::printf("%s: broker requests not read (no JDK java, or no local broker)\n", label);
-    return;
-  }
-  std::vector<std::pair<long long, std::string>> moved;
-  long long total = 0;
-  for (const auto& [type, n] : b) {
-    // The broker also counts consumer and follower fetches apart: already in Fetch.
-    if (type == "FetchConsumer" || type == "FetchFollower") continue;
-    const auto it = a.find(type);
-    const long long d = n - (it == a.end() ? 0 : it->second);
-    if (d > 0) moved.emplace_back(d, type), total += d;
-  }
-  std::sort(moved.rbegin(), moved.rend());
-  std::string line;
-  for (const auto& [d, type] : moved)
-    line += fmt::format("{}{} {:.0f}/s ({:.1f})", line.empty() ? "" : ", ", type,
-                        static_cast<double>(d) / secs,
-                        deliveries > 0 ? static_cast<double>(d) * 1000 / deliveries : 0.0);
-  std::printf("%s: broker requests %.0f/s, %.1f per 1000 deliveries: %s\n", label,
-              static_cast<double>(total) / secs,
-              deliveries > 0 ? static_cast<double>(total) * 1000 / deliveries : 0.0, line.c_str());
-}
-
 pid_t redisPid() { return bench::pidWithCommandLine("redis-server"); }
+
+// The paced phases' rates, % of the peak: HOOKPIPE_BENCH_LATENCY_PERCENT, comma-separated
+// (25,50,75); 0 or nothing valid for none.
+std::vector<long> latencyPercents() {
+  std::vector<long> percents;
+  const char* list = std::getenv("HOOKPIPE_BENCH_LATENCY_PERCENT");
+  for (std::string_view rest = list != nullptr && *list != '\0' ? list : "25,50,75";
+       !rest.empty();) {
+    const auto comma = rest.find(',');
+    const long p = std::atol(std::string(rest.substr(0, comma)).c_str());
+    if (p > 0) percents.push_back(p);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  return percents;
+}
+
+std::string brokerRequestsTool() {
+  const char* t = std::getenv("HOOKPIPE_BENCH_JMX");
+  return t != nullptr && *t != '\0' ? t : BENCH_SOURCE_DIR "/broker_requests.java";
+}
+
+double cpuOf(pid_t pid) { return pid > 0 ? bench::processCpuSeconds(pid) : 0.0; }
+
+// The e2e run's paced phases, one after the other on the running roles: events published
+// at `percent` % of `peak` for 10 s and timed at the sink, with what every process spent
+// and the broker's requests meanwhile.
+struct Paced {
+  Setup& s;
+  Receiver& sink;
+  const bench::RoleChild& deliverer;
+  const bench::RoleChild& router;
+  pid_t broker, redis;
+  int fanout, groups;
+  uint64_t before;  // the sink's count before the drain
+  uint64_t want;    // deliveries expected by the end of the current phase
+  long next_event;  // the next event's number
+  double peak;      // deliveries/s
+
+  struct CpuSample {
+    double deliverer, router, broker, redis, bench;
+  };
+  CpuSample sample() const {
+    return {deliverer.cpuSeconds(), router.cpuSeconds(), cpuOf(broker), cpuOf(redis),
+            bench::selfCpuSeconds()};
+  }
+  uint64_t delivered() const { return sink.delivered() - before; }
+
+  void phase(long percent) {
+    const double event_rate = peak * static_cast<double>(percent) / 100.0 / fanout;
+    const long events = static_cast<long>(event_rate * 10);
+    const uint64_t phase_before = delivered();
+    sink.own.takeLatencies();
+    sink.own.record = true;
+    const bench::RequestCounts r0 = bench::brokerRequests(broker, brokerRequestsTool());
+    const CpuSample cpu0 = sample();
+    const auto start = Clock::now();
+    for (long i = 0; i < events; ++i) {
+      // One wake-up per event, at its time (polling every 200 us cost the bench about a
+      // fifth of a core of the machine the pipeline runs on).
+      std::this_thread::sleep_until(
+          start + std::chrono::duration_cast<Clock::duration>(
+                      std::chrono::duration<double>(static_cast<double>(i) / event_rate)));
+      const long n = next_event + i;
+      s.producer->produce(s.config.topics.events(), "evt_p" + std::to_string(n),
+                          eventBody(n, bench::steadyMicros(), eventType(n, groups)), {}, nullptr);
+      s.producer->poll(0);
+    }
+    next_event += events;
+    s.producer->flush(1min);
+    want += static_cast<uint64_t>(events) * static_cast<uint64_t>(fanout);
+    const auto deadline = Clock::now() + 60s;
+    while (delivered() < want && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
+    const double secs = seconds(Clock::now() - start);
+    sink.own.record = false;
+    const CpuSample cpu1 = sample();
+    const uint64_t got = delivered() - phase_before;
+    const auto n = static_cast<double>(got);
+    auto per = [&](double a, double b) { return got > 0 ? (b - a) * 1e6 / n : -1.0; };
+    auto lat = sink.own.takeLatencies();
+    if (const char* trace = std::getenv("HOOKPIPE_BENCH_LATENCY_TRACE")) {
+      if (FILE* f = std::fopen((std::string(trace) + "." + std::to_string(percent)).c_str(), "w")) {
+        for (auto v : lat) std::fprintf(f, "%ld\n", static_cast<long>(v));
+        std::fclose(f);
+      }
+    }
+    if (delivered() < want)
+      std::printf(
+          "e2e paced at %ld %%: only %lu of %lu deliveries arrived within 60 s of the last "
+          "publish\n",
+          percent, static_cast<unsigned long>(got),
+          static_cast<unsigned long>(events) * static_cast<unsigned long>(fanout));
+    std::printf(
+        "e2e CPU per delivery paced at %ld %%: deliverer %.1f us, router %.1f us, broker %.1f "
+        "us, redis %.1f us, bench (sink + producer) %.1f us\n",
+        percent, per(cpu0.deliverer, cpu1.deliverer), per(cpu0.router, cpu1.router),
+        per(cpu0.broker, cpu1.broker), per(cpu0.redis, cpu1.redis), per(cpu0.bench, cpu1.bench));
+    bench::printRequests(fmt::format("e2e paced at {} %", percent), r0,
+                         bench::brokerRequests(broker, brokerRequestsTool()), secs, n);
+    std::sort(lat.begin(), lat.end());
+    std::printf(
+        "e2e latency at %ld %% of peak, fan-out %d: %.0f deliveries/s (%.0f events/s) for 10 s: "
+        "publish-to-receipt p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu samples)\n",
+        percent, fanout, event_rate * fanout, event_rate,
+        static_cast<double>(percentile(lat, 0.5)) / 1000,
+        static_cast<double>(percentile(lat, 0.99)) / 1000,
+        lat.empty() ? -1.0 : static_cast<double>(lat.back()) / 1000, lat.size());
+  }
+};
 
 int e2e() {
   Baselines base;
@@ -372,9 +431,8 @@ int e2e() {
   const uint64_t target = static_cast<uint64_t>(events) * static_cast<uint64_t>(fanout);
   const pid_t broker = bench::brokerPid();
   const pid_t redis = redisPid();
-  auto cpu_of = [](pid_t pid) { return pid > 0 ? bench::processCpuSeconds(pid) : 0.0; };
-  const RequestCounts requests0 = brokerRequests(broker);
-  const double broker_cpu0 = cpu_of(broker);
+  const bench::RequestCounts requests0 = bench::brokerRequests(broker, brokerRequestsTool());
+  const double broker_cpu0 = cpuOf(broker);
   const auto drain_start = Clock::now();
   bench::RoleChild router(g_binary, "router", s->config, roleEnv(),
                           "/tmp/hookpipe-bench-router.log");
@@ -385,7 +443,7 @@ int e2e() {
   const double drain_secs = seconds(Clock::now() - drain_start);
   const double router_cpu = router.cpuSeconds();
   const double deliverer_cpu = deliverer.cpuSeconds();
-  const double broker_steady = cpu_of(broker) - broker_cpu0;
+  const double broker_steady = cpuOf(broker) - broker_cpu0;
   const auto n_target = static_cast<double>(target);
   std::printf(
       "e2e: %ld events, fan-out %d of %d subscriptions = %lu deliveries to %s; steady %.0f "
@@ -394,89 +452,18 @@ int e2e() {
       events, fanout, subs, static_cast<unsigned long>(target), sink.name(), rate, rate / wrk,
       rate / curl, deliverer_cpu * 1e6 / n_target, router_cpu * 1e6 / n_target,
       broker_steady * 1e6 / n_target);
-  printRequests("e2e drain", requests0, brokerRequests(broker), drain_secs, n_target);
+  bench::printRequests("e2e drain", requests0, bench::brokerRequests(broker, brokerRequestsTool()),
+                       drain_secs, n_target);
   if (rate <= 0) return 1;
   if (sink.nginx) return 0;  // nginx cannot time the paced phases' deliveries
 
-  // Paced phases: events published at a fraction of that rate, timed at the sink.
-  std::vector<long> percents;
-  const char* list = std::getenv("HOOKPIPE_BENCH_LATENCY_PERCENT");
-  for (std::string_view rest = list != nullptr && *list != '\0' ? list : "25,50,75";
-       !rest.empty();) {
-    const auto comma = rest.find(',');
-    const long p = std::atol(std::string(rest.substr(0, comma)).c_str());
-    if (p > 0) percents.push_back(p);
-    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-  }
   // HOOKPIPE_BENCH_PEAK fixes the rate the percentages apply to (deliveries/s), so that
   // runs of two binaries are paced alike.
-  const double peak = static_cast<double>(envLong("HOOKPIPE_BENCH_PEAK", 0)) > 0
-                          ? static_cast<double>(envLong("HOOKPIPE_BENCH_PEAK", 0))
-                          : rate;
-  uint64_t want = target;
-  long next_event = events;
-  for (const long percent : percents) {
-    const double event_rate = peak * static_cast<double>(percent) / 100.0 / fanout;
-    const long paced = static_cast<long>(event_rate * 10);
-    const uint64_t phase_before = sink.delivered() - before;
-    sink.own.takeLatencies();
-    sink.own.record = true;
-    // What the machine spends per delivery while paced: every process that takes part.
-    struct CpuSample {
-      double deliverer, router, broker, redis, bench;
-    };
-    auto sample = [&] {
-      return CpuSample{deliverer.cpuSeconds(), router.cpuSeconds(), cpu_of(broker), cpu_of(redis),
-                       bench::selfCpuSeconds()};
-    };
-    const RequestCounts r0 = brokerRequests(broker);
-    const CpuSample cpu0 = sample();
-    const auto start = Clock::now();
-    for (long i = 0; i < paced; ++i) {
-      // One wake-up per event, at its time (polling every 200 us cost the bench about a
-      // fifth of a core of the machine the pipeline runs on).
-      std::this_thread::sleep_until(
-          start + std::chrono::duration_cast<Clock::duration>(
-                      std::chrono::duration<double>(static_cast<double>(i) / event_rate)));
-      const long n = next_event + i;
-      s->producer->produce(s->config.topics.events(), "evt_p" + std::to_string(n),
-                           eventBody(n, bench::steadyMicros(), eventType(n, groups)), {}, nullptr);
-      s->producer->poll(0);
-    }
-    next_event += paced;
-    s->producer->flush(1min);
-    want += static_cast<uint64_t>(paced) * static_cast<uint64_t>(fanout);
-    const auto deadline = Clock::now() + 60s;
-    while (sink.delivered() - before < want && Clock::now() < deadline)
-      std::this_thread::sleep_for(10ms);
-    const double secs = seconds(Clock::now() - start);
-    sink.own.record = false;
-    const CpuSample cpu1 = sample();
-    const double paced_n = static_cast<double>(sink.delivered() - before - phase_before);
-    auto per = [&](double a, double b) { return paced_n > 0 ? (b - a) * 1e6 / paced_n : -1.0; };
-    auto lat = sink.own.takeLatencies();
-    if (const char* trace = std::getenv("HOOKPIPE_BENCH_LATENCY_TRACE")) {
-      if (FILE* f = std::fopen((std::string(trace) + "." + std::to_string(percent)).c_str(), "w")) {
-        for (auto v : lat) std::fprintf(f, "%ld\n", static_cast<long>(v));
-        std::fclose(f);
-      }
-    }
-    std::sort(lat.begin(), lat.end());
-    std::printf(
-        "e2e CPU per delivery paced at %ld %%: deliverer %.1f us, router %.1f us, broker %.1f "
-        "us, redis %.1f us, bench (sink + producer) %.1f us\n",
-        percent, per(cpu0.deliverer, cpu1.deliverer), per(cpu0.router, cpu1.router),
-        per(cpu0.broker, cpu1.broker), per(cpu0.redis, cpu1.redis), per(cpu0.bench, cpu1.bench));
-    printRequests(fmt::format("e2e paced at {} %", percent).c_str(), r0, brokerRequests(broker),
-                  secs, paced_n);
-    std::printf(
-        "e2e latency at %ld %% of peak, fan-out %d: %.0f deliveries/s (%.0f events/s) for 10 s: "
-        "publish-to-receipt p50 %.1f ms, p99 %.1f ms, max %.1f ms (%zu samples)\n",
-        percent, fanout, event_rate * fanout, event_rate,
-        static_cast<double>(percentile(lat, 0.5)) / 1000,
-        static_cast<double>(percentile(lat, 0.99)) / 1000,
-        lat.empty() ? -1.0 : static_cast<double>(lat.back()) / 1000, lat.size());
-  }
+  const long fixed_peak = envLong("HOOKPIPE_BENCH_PEAK", 0);
+  Paced paced{*s,     sink,   deliverer, router,
+              broker, redis,  fanout,    groups,
+              before, target, events,    fixed_peak > 0 ? static_cast<double>(fixed_peak) : rate};
+  for (const long percent : latencyPercents()) paced.phase(percent);
   return 0;
 }
 
@@ -623,9 +610,15 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 2 ? argv[2] : "all";
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = 0;
-  if (mode == "e2e" || mode == "all") rc |= e2e();
-  if (mode == "deliverer" || mode == "all") rc |= delivererAlone();
-  if (mode == "isolation" || mode == "all") rc |= isolation();
-  if (mode == "ratelimit" || mode == "all") rc |= rateLimit();
+  try {
+    if (mode == "e2e" || mode == "all") rc |= e2e();
+    if (mode == "deliverer" || mode == "all") rc |= delivererAlone();
+    if (mode == "isolation" || mode == "all") rc |= isolation();
+    if (mode == "ratelimit" || mode == "all") rc |= rateLimit();
+  } catch (const std::exception& e) {
+    // A sink that cannot start (nginx not installed, no port): said, not a crash.
+    std::fprintf(stderr, "hookpipe-delivery-bench: %s\n", e.what());
+    return 1;
+  }
   return rc;
 }

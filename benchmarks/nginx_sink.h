@@ -44,7 +44,11 @@ class NginxSink {
     spawn.args = {"-p", dir_, "-c", conf};
     spawn.output_path = dir_ + "/stdout.log";
     spawn.stop_grace = std::chrono::seconds(5);
-    child_ = std::make_unique<testkit::ChildProcess>(spawn);
+    try {
+      child_ = std::make_unique<testkit::ChildProcess>(spawn);
+    } catch (const std::runtime_error&) {
+      throw std::runtime_error("cannot start nginx: not on PATH? (Debian: nginx-light)");
+    }
     status_ = curl_easy_init();
     status_url_ = url("/nginx_status");
     curl_easy_setopt(status_, CURLOPT_URL, status_url_.c_str());
@@ -88,9 +92,10 @@ class NginxSink {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof addr;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
+    const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    if (fd >= 0) ::close(fd);
+    if (!ok) throw std::runtime_error("nginx sink: no free local port");
     return ntohs(addr.sin_port);
   }
 
