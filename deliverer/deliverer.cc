@@ -51,7 +51,7 @@ Result<std::unique_ptr<Deliverer>> Deliverer::create(const Config& config, Subsc
       table, shared.guard, d->limiter_, shared.metrics, static_cast<AdmissionSink&>(*d), d->clock_);
   d->dedup_ = std::make_unique<Dedup>(d->redis_, d->config_, shared.metrics);
   const std::string group = config.groupId("deliverer");
-  kafka::Properties extra;
+  kafka::Properties extra = kafka::hotFetchProperties(config);
   // Static membership (HOOKPIPE_INSTANCE_ID) needs one id per consumer: worker 0 keeps
   // the plain one, the others add their index.
   if (const char* instance = std::getenv("HOOKPIPE_INSTANCE_ID");

@@ -111,7 +111,7 @@ Result<std::unique_ptr<Router>> Router::create(const Config& config, Subscriptio
     if (auto t = r->producer_->initTransactions(kInitTransactionsTimeout); !t)
       return fail(t.error().message, t.error().retriable);
   }
-  kafka::Properties consumer_props;
+  kafka::Properties consumer_props = kafka::hotFetchProperties(config);
   // Exactly once: offsets are committed only inside transactions.
   if (r->exactly_once_) consumer_props["enable.auto.commit"] = "false";
   auto consumer =

@@ -106,6 +106,7 @@ Config Config::fromEnv() {
   envInt("HOOKPIPE_DELIVERER_THREADS", c.deliverer_threads, errors);
   envInt("HOOKPIPE_ROUTER_LINGER_MS", c.router_linger_ms, errors);
   envInt("HOOKPIPE_ATTEMPT_LOG_LINGER_MS", c.attempt_log_linger_ms, errors);
+  envInt("HOOKPIPE_HOT_FETCH_WAIT_MS", c.hot_fetch_wait_ms, errors);
   envInt("HOOKPIPE_ENDPOINT_CONCURRENCY", c.endpoint_concurrency, errors);
   envInt("HOOKPIPE_BREAKER_FAILURES", c.breaker_failures, errors);
   envInt("HOOKPIPE_BREAKER_FAILURE_RATE", c.breaker_failure_rate_pct, errors);
@@ -216,6 +217,8 @@ std::vector<std::string> Config::validate() const {
     problems.push_back("HOOKPIPE_ROUTER_LINGER_MS must be 0..1000");
   if (attempt_log_linger_ms < 0 || attempt_log_linger_ms > 1000)
     problems.push_back("HOOKPIPE_ATTEMPT_LOG_LINGER_MS must be 0..1000");
+  if (hot_fetch_wait_ms < 0 || hot_fetch_wait_ms > 100)
+    problems.push_back("HOOKPIPE_HOT_FETCH_WAIT_MS must be 0..100");
   if (breaker_failures < 1) problems.push_back("HOOKPIPE_BREAKER_FAILURES must be at least 1");
   if (breaker_window.count() < 100)
     problems.push_back("HOOKPIPE_BREAKER_WINDOW must be at least 100ms");

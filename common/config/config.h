@@ -90,6 +90,11 @@ struct Config {
   // produce requests at paced rates; 100 ms made 15-20 % fewer, but no less broker CPU and a
   // longer tail at fan-out 1, so the default stays 20 (benchmarks/README.md, "Paced load").
   int attempt_log_linger_ms = 20;
+  // The router's and the deliverers' consumers (the hot path) fetch by time: the broker
+  // holds a fetch until 64 KiB are there or this many ms have passed
+  // (HOOKPIPE_HOT_FETCH_WAIT_MS; 0: answer as soon as any record is there, as every
+  // other consumer does). benchmarks/README.md, "Hot fetches by time", has the figures.
+  int hot_fetch_wait_ms = 0;
   std::chrono::milliseconds log_retention{7LL * 24 * 3600 * 1000};
   std::size_t log_max_per_subscription = 10'000;
   // /metrics, /healthz and /readyz of the roles without an API port (HOOKPIPE_METRICS_PORT;

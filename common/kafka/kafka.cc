@@ -333,6 +333,12 @@ bool Producer::flush(std::chrono::milliseconds timeout) {
 
 // ---- Consumer -------------------------------------------------------------
 
+Properties hotFetchProperties(const Config& config) {
+  if (config.hot_fetch_wait_ms <= 0) return {};
+  return {{"fetch.min.bytes", std::to_string(kHotFetchMinBytes)},
+          {"fetch.wait.max.ms", std::to_string(config.hot_fetch_wait_ms)}};
+}
+
 Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config,
                                                    const std::string& group_id,
                                                    RebalanceListener* listener,

@@ -189,6 +189,13 @@ struct ConsumerCounters {
 };
 ConsumerCounters& consumerCounters();
 
+// The properties of a consumer on the hot path (the router's of events, the deliverers'
+// of deliveries) with Config::hot_fetch_wait_ms set: the broker answers a fetch once
+// kHotFetchMinBytes are there or that many ms have passed, so at paced rates a fetch
+// carries what arrived in that time instead of the first record. Empty when it is 0.
+inline constexpr int kHotFetchMinBytes = 64 * 1024;
+Properties hotFetchProperties(const Config& config);
+
 // Group consumer with manual offset storing and periodic auto-commit of stored offsets.
 // Owned and used by a single thread.
 //

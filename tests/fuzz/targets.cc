@@ -332,6 +332,7 @@ int configOne(const uint8_t* data, std::size_t size) {
                                                   "HOOKPIPE_RETRY_TIERS",
                                                   "HOOKPIPE_ROUTER_LINGER_MS",
                                                   "HOOKPIPE_ATTEMPT_LOG_LINGER_MS",
+                                                  "HOOKPIPE_HOT_FETCH_WAIT_MS",
                                                   "HOOKPIPE_TOPIC_PREFIX"};
   std::vector<std::pair<std::string, std::optional<std::string>>> saved;
   for (const auto& name : kNames) {

@@ -170,6 +170,8 @@ TEST(ConfigValidate, EachProblemOnItsOwn) {
       {"router linger", [](Config& c) { c.router_linger_ms = -1; }, "HOOKPIPE_ROUTER_LINGER_MS"},
       {"attempt log linger", [](Config& c) { c.attempt_log_linger_ms = 1001; },
        "HOOKPIPE_ATTEMPT_LOG_LINGER_MS must be 0..1000"},
+      {"hot fetch wait", [](Config& c) { c.hot_fetch_wait_ms = 101; },
+       "HOOKPIPE_HOT_FETCH_WAIT_MS must be 0..100"},
       {"CA file", [](Config& c) { c.ca_file = "/nonexistent/ca.pem"; },
        "HOOKPIPE_CA_FILE: cannot read '/nonexistent/ca.pem'"},
       {"allowed targets", [](Config& c) { c.allowed_targets = "10.0.0.0/8,intranet"; },
@@ -270,6 +272,17 @@ TEST(ConfigFromEnv, OperationalEventsAreOnByDefaultWithAOneMinuteWindow) {
   unsetenv("HOOKPIPE_OPERATIONAL_EVENTS");
   unsetenv("HOOKPIPE_OPERATIONAL_EVENTS_WINDOW");
   Config::fromEnv();  // forgets the problems remembered for validate()
+}
+
+TEST(ConfigFromEnv, HotFetchesByTimeAreOffUnlessToldOtherwise) {
+  unsetenv("HOOKPIPE_HOT_FETCH_WAIT_MS");
+  EXPECT_EQ(Config::fromEnv().hot_fetch_wait_ms, 0);
+  setenv("HOOKPIPE_HOT_FETCH_WAIT_MS", "5", 1);
+  EXPECT_EQ(Config::fromEnv().hot_fetch_wait_ms, 5);
+  setenv("HOOKPIPE_HOT_FETCH_WAIT_MS", "-1", 1);
+  const auto problems = Config::fromEnv().validate();
+  EXPECT_TRUE(contains(problems, "HOOKPIPE_HOT_FETCH_WAIT_MS must be 0..100")) << joined(problems);
+  unsetenv("HOOKPIPE_HOT_FETCH_WAIT_MS");
 }
 
 }  // namespace

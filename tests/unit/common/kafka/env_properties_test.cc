@@ -38,5 +38,20 @@ TEST(KafkaEnvProperties, AnUnknownPropertyIsAClearError) {
       << producer.error().message;
 }
 
+TEST(KafkaHotFetch, TheHotConsumersFetchByTimeOnlyWhenAWaitIsSet) {
+  Config config;
+  EXPECT_TRUE(hotFetchProperties(config).empty());
+  auto plain = Consumer::create(config, "g-plain", nullptr, hotFetchProperties(config));
+  ASSERT_TRUE(plain.has_value()) << plain.error().message;
+  EXPECT_EQ(property((*plain)->handle(), "fetch.min.bytes"), "1");
+  EXPECT_EQ(property((*plain)->handle(), "fetch.wait.max.ms"), "50");
+
+  config.hot_fetch_wait_ms = 5;
+  auto hot = Consumer::create(config, "g-hot", nullptr, hotFetchProperties(config));
+  ASSERT_TRUE(hot.has_value()) << hot.error().message;
+  EXPECT_EQ(property((*hot)->handle(), "fetch.min.bytes"), std::to_string(kHotFetchMinBytes));
+  EXPECT_EQ(property((*hot)->handle(), "fetch.wait.max.ms"), "5");
+}
+
 }  // namespace
 }  // namespace hookpipe::kafka
