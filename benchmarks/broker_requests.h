@@ -53,11 +53,16 @@ inline void printRequests(const std::string& label, const RequestCounts& a, cons
   }
   std::sort(moved.rbegin(), moved.rend());
   std::string line;
+  // Without deliveries (an idle window) the rates alone.
   for (const auto& [d, type] : moved)
-    line += fmt::format("{}{} {:.0f}/s ({:.1f})", line.empty() ? "" : ", ", type,
-                        static_cast<double>(d) / secs, per1000(d));
-  std::printf("%s: broker requests %.0f/s, %.1f per 1000 deliveries: %s\n", label.c_str(),
-              static_cast<double>(total) / secs, per1000(total), line.c_str());
+    line += deliveries > 0 ? fmt::format("{}{} {:.0f}/s ({:.1f})", line.empty() ? "" : ", ", type,
+                                         static_cast<double>(d) / secs, per1000(d))
+                           : fmt::format("{}{} {:.0f}/s", line.empty() ? "" : ", ", type,
+                                         static_cast<double>(d) / secs);
+  const std::string per =
+      deliveries > 0 ? fmt::format(", {:.1f} per 1000 deliveries", per1000(total)) : "";
+  std::printf("%s: broker requests %.0f/s%s: %s\n", label.c_str(),
+              static_cast<double>(total) / secs, per.c_str(), line.c_str());
 }
 
 }  // namespace hookpipe::bench

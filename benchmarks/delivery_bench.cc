@@ -6,7 +6,8 @@
 //              the steady drain's deliveries/s, CPU per delivery and broker requests per
 //              type, printed next to wrk's req/s and a bare curl-multi client's req/s against
 //              the same sink in the same run; then paced phases at 25, 50 and 75 % of that
-//              rate: publish-to-receipt p50/p99/max, CPU and broker requests per delivery.
+//              rate: publish-to-receipt p50/p99/max, CPU and broker requests per delivery,
+//              and the broker's cost of the same publishing alone.
 //   isolation  8 healthy subscriptions alone, then next to one that hangs 30 s per request,
 //              then next to one that answers 500: the healthy ones' deliveries/s each time.
 //   ratelimit  one subscription limited to R/s, two deliverer processes, deliveries offered
@@ -25,7 +26,9 @@
 //      (isolation rounds, 3), HOOKPIPE_BENCH_LATENCY_PERCENT (the paced phases' rates, %
 //      of the measured maximum, comma-separated: 25,50,75; 0 for none), HOOKPIPE_BENCH_PEAK
 //      (deliveries/s the percentages apply to instead of the measured maximum),
-//      HOOKPIPE_BENCH_LATENCY_TRACE (a file for every paced latency, in arrival order);
+//      HOOKPIPE_BENCH_LATENCY_TRACE (a file for every paced latency, in arrival order),
+//      HOOKPIPE_BENCH_INGEST (1: after each paced phase, the same events again to a topic
+//      nothing reads, the publisher's own broker CPU and requests; 0: not);
 //      HOOKPIPE_BENCH_SET_<NAME>=v runs the e2e roles with HOOKPIPE_<NAME>=v (e.g.
 //      HOOKPIPE_BENCH_SET_MAX_IN_FLIGHT=128, HOOKPIPE_BENCH_SET_KAFKA_FETCH_MIN_BYTES=65536).
 //      Broker requests are read over JMX by benchmarks/broker_requests.java (HOOKPIPE_BENCH_JMX,
@@ -328,10 +331,11 @@ struct Paced {
   const bench::RoleChild& router;
   pid_t broker, redis;
   int fanout, groups;
-  uint64_t before;  // the sink's count before the drain
-  uint64_t want;    // deliveries expected by the end of the current phase
-  long next_event;  // the next event's number
-  double peak;      // deliveries/s
+  uint64_t before;     // the sink's count before the drain
+  uint64_t want;       // deliveries expected by the end of the current phase
+  long next_event;     // the next event's number
+  double peak;         // deliveries/s
+  std::string ingest;  // the unread topic of ingestAlone(); empty: no such probe
 
   struct CpuSample {
     double deliverer, router, broker, redis, bench;
@@ -342,6 +346,67 @@ struct Paced {
   }
   uint64_t delivered() const { return sink.delivered() - before; }
 
+  // `events` events at `event_rate`/s to `topic`, numbered from next_event, then flushed.
+  void publish(const std::string& topic, double event_rate, long events) {
+    const auto start = Clock::now();
+    for (long i = 0; i < events; ++i) {
+      // One wake-up per event, at its time (polling every 200 us cost the bench about a
+      // fifth of a core of the machine the pipeline runs on).
+      std::this_thread::sleep_until(
+          start + std::chrono::duration_cast<Clock::duration>(
+                      std::chrono::duration<double>(static_cast<double>(i) / event_rate)));
+      const long n = next_event + i;
+      s.producer->produce(topic, "evt_p" + std::to_string(n),
+                          eventBody(n, bench::steadyMicros(), eventType(n, groups)), {}, nullptr);
+      s.producer->poll(0);
+    }
+    s.producer->flush(1min);
+  }
+
+  // The publishing application's own share of the broker: the same events at the same
+  // rate to a topic no hookpipe process reads (`ingest`, as many partitions as events).
+  // The drain's backlog was published before its window opened, so what the paced phase
+  // costs the broker beyond this is what compares with the drain.
+  // The broker's CPU per second with the pipeline running and nothing published, taken
+  // out of the ingest probe's figure: that is the pipeline's, not the publisher's.
+  double idle_broker_cpu = 0;
+  void idle() {
+    const bench::RequestCounts r0 = bench::brokerRequests(broker, brokerRequestsTool());
+    const CpuSample cpu0 = sample();
+    const auto start = Clock::now();
+    std::this_thread::sleep_for(10s);
+    const double secs = seconds(Clock::now() - start);
+    const CpuSample cpu1 = sample();
+    idle_broker_cpu = (cpu1.broker - cpu0.broker) / secs;
+    auto ms = [&](double a, double b) { return (b - a) * 1e3 / secs; };
+    std::printf(
+        "e2e idle (the pipeline running, nothing published): CPU ms/s: deliverer %.1f, router "
+        "%.1f, broker %.1f, redis %.1f\n",
+        ms(cpu0.deliverer, cpu1.deliverer), ms(cpu0.router, cpu1.router), idle_broker_cpu * 1e3,
+        ms(cpu0.redis, cpu1.redis));
+    bench::printRequests("e2e idle", r0, bench::brokerRequests(broker, brokerRequestsTool()), secs,
+                         0);
+  }
+
+  void ingestAlone(long percent, double event_rate, long events, double paced_broker_us,
+                   uint64_t deliveries) {
+    const bench::RequestCounts r0 = bench::brokerRequests(broker, brokerRequestsTool());
+    const double cpu0 = cpuOf(broker);
+    const auto start = Clock::now();
+    publish(ingest, event_rate, events);
+    const double secs = seconds(Clock::now() - start);
+    const double publisher = std::max(0.0, cpuOf(broker) - cpu0 - idle_broker_cpu * secs);
+    const double broker_us = publisher * 1e6 / static_cast<double>(deliveries);
+    std::printf(
+        "e2e ingest alone at %ld %%: the same %ld events to an unread topic cost the broker "
+        "%.1f us per paced delivery beyond its idle; the pipeline's own share of the paced "
+        "broker CPU: %.1f us per delivery\n",
+        percent, events, broker_us, paced_broker_us - broker_us);
+    bench::printRequests(fmt::format("e2e ingest alone at {} %", percent), r0,
+                         bench::brokerRequests(broker, brokerRequestsTool()), secs,
+                         static_cast<double>(deliveries));
+  }
+
   void phase(long percent) {
     const double event_rate = peak * static_cast<double>(percent) / 100.0 / fanout;
     const long events = static_cast<long>(event_rate * 10);
@@ -351,19 +416,8 @@ struct Paced {
     const bench::RequestCounts r0 = bench::brokerRequests(broker, brokerRequestsTool());
     const CpuSample cpu0 = sample();
     const auto start = Clock::now();
-    for (long i = 0; i < events; ++i) {
-      // One wake-up per event, at its time (polling every 200 us cost the bench about a
-      // fifth of a core of the machine the pipeline runs on).
-      std::this_thread::sleep_until(
-          start + std::chrono::duration_cast<Clock::duration>(
-                      std::chrono::duration<double>(static_cast<double>(i) / event_rate)));
-      const long n = next_event + i;
-      s.producer->produce(s.config.topics.events(), "evt_p" + std::to_string(n),
-                          eventBody(n, bench::steadyMicros(), eventType(n, groups)), {}, nullptr);
-      s.producer->poll(0);
-    }
+    publish(s.config.topics.events(), event_rate, events);
     next_event += events;
-    s.producer->flush(1min);
     want += static_cast<uint64_t>(events) * static_cast<uint64_t>(fanout);
     const auto deadline = Clock::now() + 60s;
     while (delivered() < want && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
@@ -401,6 +455,8 @@ struct Paced {
         static_cast<double>(percentile(lat, 0.5)) / 1000,
         static_cast<double>(percentile(lat, 0.99)) / 1000,
         lat.empty() ? -1.0 : static_cast<double>(lat.back()) / 1000, lat.size());
+    if (!ingest.empty() && got > 0)
+      ingestAlone(percent, event_rate, events, per(cpu0.broker, cpu1.broker), got);
   }
 };
 
@@ -463,7 +519,20 @@ int e2e() {
   Paced paced{*s,     sink,   deliverer, router,
               broker, redis,  fanout,    groups,
               before, target, events,    fixed_peak > 0 ? static_cast<double>(fixed_peak) : rate};
-  for (const long percent : latencyPercents()) paced.phase(percent);
+  // HOOKPIPE_BENCH_INGEST=0 leaves out the ingest-alone probe after each paced phase.
+  if (envLong("HOOKPIPE_BENCH_INGEST", 1) != 0) {
+    Config ingest = bench::benchConfig("delivere2eingest");
+    ingest.events_partitions = s->config.events_partitions;
+    if (auto t = kafka::ensureTopics(ingest); !t) {
+      std::fprintf(stderr, "cannot create the ingest probe's topics: %s\n",
+                   t.error().message.c_str());
+      return 1;
+    }
+    paced.ingest = ingest.topics.events();
+  }
+  const std::vector<long> percents = latencyPercents();
+  if (!paced.ingest.empty() && !percents.empty()) paced.idle();
+  for (const long percent : percents) paced.phase(percent);
   return 0;
 }
 
