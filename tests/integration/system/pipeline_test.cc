@@ -44,6 +44,35 @@ TEST_F(PipelineTest, EventToTwoSubscriptionsArrivesAtBothWithValidSignatures) {
   EXPECT_TRUE(receiver.requestsTo("/other").empty());
 }
 
+// HOOKPIPE_HOT_FETCH_WAIT_MS: the router's and the deliverer's consumers fetch by time.
+// A trickle of events, far below 64 KiB per fetch, still arrives, each once and within
+// seconds (the broker holds each fetch up to 20 ms here).
+TEST_F(PipelineTest, HotFetchesByTimeStillDeliverATrickleOfEventsOnce) {
+  Receiver receiver;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  subscribe(R"({"url":")" + receiver.url("/hot") + R"(","events":["order.*"]})");
+  const std::map<std::string, std::string> hot = {{"HOOKPIPE_HOT_FETCH_WAIT_MS", "20"}};
+  pipeline_->start("router", "1", hot);
+  pipeline_->start("deliverer", "1", hot);
+  std::set<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    const std::string id =
+        publish(R"({"type":"order.created","data":{"n":)" + std::to_string(i) + "}}");
+    ASSERT_FALSE(id.empty());
+    ids.insert(id);
+    ASSERT_TRUE(
+        receiver.waitFor([&](auto& reqs) { return reqs.size() >= ids.size(); }, i == 0 ? 60s : 5s))
+        << "event " << i << " not delivered\n"
+        << pipeline_->logs();
+  }
+  std::this_thread::sleep_for(500ms);
+  const auto got = receiver.requestsTo("/hot");
+  ASSERT_EQ(got.size(), ids.size());
+  std::set<std::string> seen;
+  for (const auto& r : got) seen.insert(r.headers.at("webhook-id"));
+  EXPECT_EQ(seen.size(), ids.size());
+}
+
 // What the deliverer (not only the API's test send) does with a URL's credentials and the
 // GitHub signature style: Basic auth from the URL, HMAC keyed with the secret as given.
 TEST_F(PipelineTest, DeliveriesUseUrlCredentialsAndGithubStyleKeysWithTheSecretAsGiven) {
