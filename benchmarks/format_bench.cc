@@ -9,6 +9,7 @@
 
 #include "common/format/formatter.h"
 #include "common/format/template.h"
+#include "common/json/escape.h"
 #include "common/json/event.h"
 #include "common/subscriptions/subscription.h"
 
@@ -58,8 +59,7 @@ Subscription subscription(const std::string& format) {
   if (format == "template" || format == "template_big") {
     json = R"({"url":"https://hooks.example.com/x","events":["*"],"format":"template")";
     json += R"(,"format_options":{"template":")";
-    hookpipe::format::tmpl::appendJsonEscaped(json,
-                                              format == "template" ? kTemplate : kBigTemplate);
+    hookpipe::json::appendEscaped(json, format == "template" ? kTemplate : kBigTemplate);
     json += "\"}";
   }
   json += '}';

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "common/json/escape.h"
+
 namespace hookpipe::format::tmpl {
 
 struct Template::Node {
@@ -201,45 +203,6 @@ std::shared_ptr<const Template> Template::compile(std::string_view text, std::st
   return compiled;
 }
 
-void appendJsonEscaped(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::size_t plain = 0;  // start of the run not yet copied
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text.data() + plain, i - plain);
-    plain = i + 1;
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        out += "\\u00";
-        out += kHex[c >> 4];
-        out += kHex[c & 0xf];
-    }
-  }
-  out.append(text.data() + plain, text.size() - plain);
-}
-
 namespace {
 
 class Renderer {
@@ -353,9 +316,9 @@ class Renderer {
     std::string_view s;
     scratch_.clear();
     if (!e.get_string().get(s))
-      appendJsonEscaped(scratch_, s);
+      json::appendEscaped(scratch_, s);
     else if (e.is_object() || e.is_array())
-      appendJsonEscaped(scratch_, simdjson::minify(e));
+      json::appendEscaped(scratch_, simdjson::minify(e));
     else
       scratch_ = simdjson::minify(e);
     return emit(scratch_);

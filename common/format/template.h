@@ -64,7 +64,4 @@ class Template {
   std::vector<Node> nodes_;
 };
 
-// `text` escaped for the inside of a JSON string literal (" \ and U+0000..U+001F).
-void appendJsonEscaped(std::string& out, std::string_view text);
-
 }  // namespace hookpipe::format::tmpl

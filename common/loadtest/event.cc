@@ -4,27 +4,10 @@
 #include <chrono>
 #include <ctime>
 
+#include "common/json/escape.h"
+
 namespace hookpipe::loadtest {
 namespace {
-
-void appendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (u < 0x20) {
-      constexpr char kHex[] = "0123456789abcdef";
-      out += "\\u00";
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    } else {
-      out += c;
-    }
-  }
-  out += '"';
-}
 
 template <typename T>
 std::optional<T> numberAfter(std::string_view body, std::string_view key) {
@@ -51,7 +34,7 @@ std::string eventJson(const EventSpec& spec, uint64_t seq, int64_t sent_us) {
   out += "{";
   if (spec.with_id) {
     out += "\"id\":";
-    appendJsonString(out, "lt_" + spec.run + "_" + std::to_string(seq));
+    json::appendString(out, "lt_" + spec.run + "_" + std::to_string(seq));
     // RFC 3339 from the publish time, second precision.
     const std::time_t secs = sent_us / 1'000'000;
     std::tm tm{};
@@ -63,9 +46,9 @@ std::string eventJson(const EventSpec& spec, uint64_t seq, int64_t sent_us) {
     out += "\",";
   }
   out += "\"type\":";
-  appendJsonString(out, spec.type);
+  json::appendString(out, spec.type);
   out += ",\"data\":{\"lt_run\":";
-  appendJsonString(out, spec.run);
+  json::appendString(out, spec.run);
   out += ",\"lt_seq\":" + std::to_string(seq) + ",\"lt_sent_us\":" + std::to_string(sent_us) +
          ",\"pad\":\"";
   out.append(spec.payload_bytes, 'x');

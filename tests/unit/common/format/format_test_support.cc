@@ -4,6 +4,7 @@
 
 #include "common/format/formatter.h"
 #include "common/format/template.h"
+#include "common/json/escape.h"
 
 namespace hookpipe::format::testing {
 namespace {
@@ -89,7 +90,7 @@ Subscription subscriptionFor(const std::string& format) {
   if (format == "telegram") json += R"(,"format_options":{"chat_id":-1001234567890})";
   if (format == "template") {
     json += R"(,"format_options":{"template":")";
-    tmpl::appendJsonEscaped(json, goldenTemplate());
+    json::appendEscaped(json, goldenTemplate());
     json += "\"}";
   }
   json += '}';
