@@ -12,6 +12,7 @@
 #include "common/attempts/query.h"
 #include "common/redis/redis.h"
 #include "common/text/number.h"
+#include "common/text/table.h"
 
 namespace hookpipe::attempts {
 namespace {
@@ -40,15 +41,7 @@ int64_t nowMs() {
 }
 
 void printTable(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width(rows[0].size(), 0);
-  for (const auto& row : rows)
-    for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i)
-      line += i + 1 < row.size() ? fmt::format("{:<{}}  ", row[i], width[i]) : row[i];
-    std::cout << line << "\n";
-  }
+  std::cout << text::formatTable(rows);
 }
 
 std::string timeOrDash(int64_t ms) { return ms > 0 ? formatTime(ms) : "-"; }

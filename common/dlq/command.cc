@@ -14,6 +14,7 @@
 #include "common/dlq/replay.h"
 #include "common/records/delivery.h"
 #include "common/role/role.h"
+#include "common/text/table.h"
 
 namespace hookpipe::dlq {
 namespace {
@@ -59,15 +60,7 @@ int runList(const Config& config, const Common& c) {
     return 1;
   }
   if (c.json) return 0;
-  std::vector<std::size_t> width(rows[0].size(), 0);
-  for (const auto& row : rows)
-    for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  for (const auto& row : rows) {
-    std::string line;
-    for (std::size_t i = 0; i < row.size(); ++i)
-      line += i + 1 < row.size() ? fmt::format("{:<{}}  ", row[i], width[i]) : row[i];
-    std::cout << line << "\n";
-  }
+  std::cout << text::formatTable(rows);
   std::cout << rows.size() - 1 << " dead letters\n";
   return 0;
 }
