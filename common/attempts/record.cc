@@ -2,10 +2,7 @@
 
 #include <simdjson.h>
 
-#include <algorithm>
-#include <array>
 #include <charconv>
-#include <cstring>
 #include <type_traits>
 #include <utility>
 

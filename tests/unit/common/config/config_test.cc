@@ -201,16 +201,25 @@ TEST(ConfigGroupId, DefaultsToTheTopicPrefix) {
   EXPECT_EQ(config.groupId("router"), "g-router");
 }
 
-TEST(ConfigFromEnv, TheAttemptLogLingers20MsUnlessToldOtherwise) {
-  unsetenv("HOOKPIPE_ATTEMPT_LOG_LINGER_MS");
-  EXPECT_EQ(Config::fromEnv().attempt_log_linger_ms, 20);
-  setenv("HOOKPIPE_ATTEMPT_LOG_LINGER_MS", "100", 1);
-  EXPECT_EQ(Config::fromEnv().attempt_log_linger_ms, 100);
-  setenv("HOOKPIPE_ATTEMPT_LOG_LINGER_MS", "soon", 1);
+// An integer setting read from `name` into `field`: `fallback` when unset, `good` when set
+// to it, and a problem naming `problem` for `bad`.
+void expectIntSetting(const char* name, int Config::*field, int fallback, int good, const char* bad,
+                      const std::string& problem) {
+  SCOPED_TRACE(name);
+  unsetenv(name);
+  EXPECT_EQ(Config::fromEnv().*field, fallback);
+  setenv(name, std::to_string(good).c_str(), 1);
+  EXPECT_EQ(Config::fromEnv().*field, good);
+  setenv(name, bad, 1);
   const auto problems = Config::fromEnv().validate();
-  EXPECT_TRUE(contains(problems, "HOOKPIPE_ATTEMPT_LOG_LINGER_MS")) << joined(problems);
-  unsetenv("HOOKPIPE_ATTEMPT_LOG_LINGER_MS");
+  EXPECT_TRUE(contains(problems, problem)) << joined(problems);
+  unsetenv(name);
   Config::fromEnv();  // forgets the problems remembered for validate()
+}
+
+TEST(ConfigFromEnv, TheAttemptLogLingers20MsUnlessToldOtherwise) {
+  expectIntSetting("HOOKPIPE_ATTEMPT_LOG_LINGER_MS", &Config::attempt_log_linger_ms, 20, 100,
+                   "soon", "HOOKPIPE_ATTEMPT_LOG_LINGER_MS");
 }
 
 TEST(ConfigFromEnv, ExactlyOnceRoutingIsOffByDefaultAndReadFromTheEnvironment) {
@@ -275,14 +284,10 @@ TEST(ConfigFromEnv, OperationalEventsAreOnByDefaultWithAOneMinuteWindow) {
 }
 
 TEST(ConfigFromEnv, HotFetchesByTimeAreOffUnlessToldOtherwise) {
-  unsetenv("HOOKPIPE_HOT_FETCH_WAIT_MS");
-  EXPECT_EQ(Config::fromEnv().hot_fetch_wait_ms, 0);
-  setenv("HOOKPIPE_HOT_FETCH_WAIT_MS", "5", 1);
-  EXPECT_EQ(Config::fromEnv().hot_fetch_wait_ms, 5);
-  setenv("HOOKPIPE_HOT_FETCH_WAIT_MS", "-1", 1);
-  const auto problems = Config::fromEnv().validate();
-  EXPECT_TRUE(contains(problems, "HOOKPIPE_HOT_FETCH_WAIT_MS must be 0..100")) << joined(problems);
-  unsetenv("HOOKPIPE_HOT_FETCH_WAIT_MS");
+  expectIntSetting("HOOKPIPE_HOT_FETCH_WAIT_MS", &Config::hot_fetch_wait_ms, 0, 5, "-1",
+                   "HOOKPIPE_HOT_FETCH_WAIT_MS must be 0..100");
+  expectIntSetting("HOOKPIPE_HOT_FETCH_WAIT_MS", &Config::hot_fetch_wait_ms, 0, 100, "soon",
+                   "HOOKPIPE_HOT_FETCH_WAIT_MS");
 }
 
 }  // namespace
