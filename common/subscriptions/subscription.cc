@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <span>
+#include <unordered_set>
 
 #include "common/format/formatter.h"
 #include "common/json/event.h"
@@ -180,6 +181,35 @@ void unknownFields(simdjson::dom::object obj, bool rate_limit, Problems& problem
     unknownKeys(nested, "rate_limit", "/rate_limit", kRateLimitFields, problems);
 }
 
+// A name given twice in one object, anywhere in a client's record: which one counts would
+// differ by reader (simdjson's lookup takes the first, a JSON rewrite keeps the last), so it
+// is refused rather than guessed.
+void repeatedNames(simdjson::dom::object obj, const std::string& pointer, Problems& problems);
+
+void repeatedNamesIn(simdjson::dom::element element, const std::string& pointer,
+                     Problems& problems) {
+  if (simdjson::dom::object obj; !element.get_object().get(obj)) {
+    repeatedNames(obj, pointer, problems);
+  } else if (simdjson::dom::array array; !element.get_array().get(array)) {
+    std::size_t index = 0;
+    for (auto item : array)
+      repeatedNamesIn(item, pointer + '/' + std::to_string(index++), problems);
+  }
+}
+
+void repeatedNames(simdjson::dom::object obj, const std::string& pointer, Problems& problems) {
+  std::unordered_set<std::string_view> seen;
+  for (auto [key, value] : obj) {
+    if (!seen.insert(key).second) {
+      std::string message = printable(key);
+      message.insert(0, 1, '\'');
+      message += "' is given more than once";
+      problems.add(pointerOf(pointer, key), std::move(message));
+    }
+    repeatedNamesIn(value, pointerOf(pointer, key), problems);
+  }
+}
+
 // A field that is absent or null: not given (its default applies).
 bool given(simdjson::simdjson_result<simdjson::dom::element> field) {
   return field.error() != simdjson::NO_SUCH_FIELD && !field.is_null();
@@ -336,7 +366,9 @@ void parseFormatOptions(simdjson::dom::object obj, format::Options& out, Problem
                                 "' must be a string, a number or a boolean");
       continue;
     }
-    out.emplace(key, std::move(option));
+    // A stored record's repeated name (a client's is refused): the last counts, as in
+    // the options' JSON once rewritten.
+    out.insert_or_assign(std::string(key), std::move(option));
   }
 }
 
@@ -498,12 +530,13 @@ bool Subscription::matchesType(std::string_view type) const {
   return false;
 }
 
-std::vector<FieldProblem> unknownSubscriptionFields(std::string_view json) {
+std::vector<FieldProblem> subscriptionFieldProblems(std::string_view json) {
   simdjson::dom::parser parser;
   auto parsed = json::parseObject(parser, json);
   if (!parsed) return {};
   Problems problems;
   unknownFields(*parsed, /*rate_limit=*/true, problems);
+  repeatedNames(*parsed, "", problems);
   return problems.take();
 }
 
@@ -517,7 +550,10 @@ std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
 
   Subscription s;
   Problems problems;
-  if (from_client) unknownFields(obj, /*rate_limit=*/false, problems);
+  if (from_client) {
+    unknownFields(obj, /*rate_limit=*/false, problems);
+    repeatedNames(obj, "", problems);
+  }
   auto str = [&](const char* name, std::string& out) {
     auto field = obj[name];
     if (!given(field)) return;

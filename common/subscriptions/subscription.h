@@ -159,9 +159,10 @@ enum class SubscriptionSource {
 std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(std::string_view json,
                                                                          SubscriptionSource source);
 // The unknown fields of a subscription's JSON (top level, retry_config, rate_limit), each
-// by its pointer, with a suggestion when the name is close to a known one. Null-valued
-// ones count: a merge patch's {"active": null} is refused like {"active": false}.
-std::vector<FieldProblem> unknownSubscriptionFields(std::string_view json);
+// by its pointer, with a suggestion when the name is close to a known one, and any name
+// given twice in one object anywhere in it. Null-valued ones count: a merge patch's
+// {"active": null} is refused like {"active": false}.
+std::vector<FieldProblem> subscriptionFieldProblems(std::string_view json);
 
 // True when `type` matches `pattern`: exact, "*" (all) or "order.*" (prefix "order.").
 bool matchesEventType(std::string_view pattern, std::string_view type);

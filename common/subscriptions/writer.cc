@@ -107,7 +107,7 @@ Writer::Started Writer::update(const std::string& id, std::string_view json, boo
                               id + "/secret/rotate"});
   // Unknown fields of the body itself: a merge patch's {"active": null} removes nothing
   // from the merged result, and is still not a field.
-  for (auto& p : unknownSubscriptionFields(json)) problems.push_back(std::move(p));
+  for (auto& p : subscriptionFieldProblems(json)) problems.push_back(std::move(p));
 
   boost::json::object next;
   if (merge) {

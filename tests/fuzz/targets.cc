@@ -148,7 +148,7 @@ int eventOne(const uint8_t* data, std::size_t size) {
 
 int subscriptionOne(const uint8_t* data, std::size_t size) {
   const std::string_view json = bytesOf(data, size);
-  (void)unknownSubscriptionFields(json);
+  (void)subscriptionFieldProblems(json);
   for (auto source :
        {SubscriptionSource::kCreate, SubscriptionSource::kUpdate, SubscriptionSource::kStored}) {
     auto checked = checkSubscription(json, source);

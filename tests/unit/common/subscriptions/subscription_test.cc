@@ -370,7 +370,7 @@ TEST(CheckSubscription, UnknownFieldsAreRefusedEachByItsPointer) {
   EXPECT_EQ(messageAt(json, SubscriptionSource::kUpdate, "/colour"), "unknown field colour");
   // The same list without parsing the rest (a merge patch's own fields).
   std::set<std::string> unknown;
-  for (const auto& p : unknownSubscriptionFields(json)) unknown.insert(p.pointer);
+  for (const auto& p : subscriptionFieldProblems(json)) unknown.insert(p.pointer);
   EXPECT_EQ(unknown, pointers(json, SubscriptionSource::kCreate));
   // A stored record written by a newer version still loads (rate_limit was always strict).
   auto stored = checkSubscription(
@@ -386,6 +386,39 @@ TEST(CheckSubscription, UnknownFieldsAreRefusedEachByItsPointer) {
   full->previous_secret.clear();
   auto again = checkSubscription(toJson(*full), SubscriptionSource::kUpdate);
   EXPECT_TRUE(again.has_value()) << (again ? "" : again.error()[0].message);
+}
+
+TEST(CheckSubscription, ANameGivenTwiceInOneObjectIsRefusedAtTheRepeatedOne) {
+  // Found by the subscription fuzz target: the options' map took the first chat_id while
+  // their JSON, rewritten, kept the last.
+  const std::string telegram =
+      R"({"url":"https://api.telegram.org/bot1:x/sendMessage","events":["*"],)"
+      R"("format":"telegram","format_options":{"chat_id":-100123,"chat_id":-100456}})";
+  const std::string json =
+      "{" + kBase +
+      R"(,"url":"https://other.example.com/y","headers":{"X-A":"1","X-A":"2"},)"
+      R"("metadata":{"team":"a","team":"b"},"filters":{"$or":[{"data.x":1,"data.x":2}]}})";
+  for (auto source : {SubscriptionSource::kCreate, SubscriptionSource::kUpdate}) {
+    EXPECT_EQ(pointers(telegram, source), std::set<std::string>{"/format_options/chat_id"});
+    EXPECT_EQ(messageAt(telegram, source, "/format_options/chat_id"),
+              "'chat_id' is given more than once");
+    EXPECT_EQ(
+        pointers(json, source),
+        (std::set<std::string>{"/url", "/headers/X-A", "/metadata/team", "/filters/$or/0/data.x"}));
+  }
+  // A PUT or PATCH body is checked before it is merged (the merge would keep one copy).
+  std::set<std::string> body;
+  for (const auto& p : subscriptionFieldProblems(telegram)) body.insert(p.pointer);
+  EXPECT_EQ(body, std::set<std::string>{"/format_options/chat_id"});
+  // A stored record written before the check still loads, its options as their JSON reads
+  // once rewritten (the last copy), so a round trip keeps them.
+  auto stored = checkSubscription(telegram, SubscriptionSource::kStored);
+  ASSERT_TRUE(stored.has_value());
+  ASSERT_TRUE(stored->format_options.contains("chat_id"));
+  EXPECT_EQ(stored->format_options.at("chat_id").text, "-100456");
+  auto again = parseSubscription(toJson(*stored));
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->format_options, stored->format_options);
 }
 
 TEST(CheckSubscription, ClientChosenIdsAreASafeCharsetAndLength) {
