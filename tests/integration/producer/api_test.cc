@@ -872,6 +872,33 @@ TEST_F(ApiTest, UnknownFieldsAreRefusedEachNamedByItsPointer) {
   EXPECT_EQ(round_trip.status, 200) << round_trip.body;
 }
 
+TEST_F(ApiTest, ANameGivenTwiceIsRefusedAndNothingIsStoredOrChanged) {
+  const auto base = startProducer();
+  auto a = call("POST", base + "/v1/subscriptions",
+                R"({"url":"https://a.example/h","events":["*"],"url":"https://b.example/h",)"
+                R"("metadata":{"team":"a","team":"b"}})");
+  ASSERT_EQ(a.status, 400) << a.body;
+  EXPECT_EQ(errorPointers(a), (std::set<std::string>{"/url", "/metadata/team"})) << a.body;
+  EXPECT_NE(a.body.find("'team' is given more than once"), std::string::npos) << a.body;
+  EXPECT_EQ(call("GET", base + "/v1/subscriptions").json().at("total").as_int64(), 0);
+
+  const auto id = createSubscription(
+      base, R"({"url":"https://a.example/h","events":["*"],"headers":{"X-Team":"a"}})");
+  const auto url = base + "/v1/subscriptions/" + id;
+  // The merge would have kept one copy: the body is judged before it.
+  auto patch = call("PATCH", url, R"({"headers":{"X-Team":"b","X-Team":"c"}})");
+  EXPECT_EQ(patch.status, 400) << patch.body;
+  EXPECT_EQ(errorPointers(patch), std::set<std::string>{"/headers/X-Team"});
+  auto put = call("PUT", url,
+                  R"({"url":"https://a.example/h","events":["*"],"timeout_ms":500,)"
+                  R"("timeout_ms":900})");
+  EXPECT_EQ(put.status, 400) << put.body;
+  EXPECT_EQ(errorPointers(put), std::set<std::string>{"/timeout_ms"});
+  auto kept = call("GET", url).json().as_object();
+  EXPECT_EQ(bj::serialize(kept.at("headers")), R"({"X-Team":"a"})");
+  EXPECT_EQ(kept.if_contains("timeout_ms"), nullptr) << bj::serialize(kept);
+}
+
 TEST_F(ApiTest, MetadataIsStoredAndReturnedAsGiven) {
   const auto base = startProducer();
   auto a = call("POST", base + "/v1/subscriptions",
