@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/filter/filter.h"
 #include "common/format/options.h"
+#include "common/subscriptions/url.h"
 
 namespace hookpipe {
 namespace format {
@@ -123,14 +124,10 @@ inline constexpr std::size_t kMaxMetadataKeys = 50;
 inline constexpr std::size_t kMaxMetadataKeyLength = 40;
 inline constexpr std::size_t kMaxMetadataValueLength = 500;
 
-// `url` with its userinfo (user:password@) replaced by "***@"; `url` itself when it has
-// none. What every API answer and log line shows.
-std::string redactedUrl(std::string_view url);
 // The subscription's url as API answers show it: redactedUrl(), or only its scheme and
 // host ("https://hooks.slack.com/***") when its format says the URL is the credential
 // (a chat webhook URL, a Telegram bot token in the path: write-only, like a password).
 std::string shownUrl(const Subscription& s);
-inline constexpr std::string_view kRedactedUserinfo = "***";
 // The format options that are credentials: every API answer shows them as "***", and a
 // PUT or PATCH that sends "***" back keeps the stored value (like a redacted url).
 inline constexpr std::string_view kSecretFormatOptions[] = {"password"};

@@ -521,20 +521,7 @@ TEST(CheckSubscription, UrlSchemesAreCaseInsensitive) {
 }
 
 TEST(SubscriptionUrl, CredentialsAreRedactedInWhatTheApiShows) {
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"https://user:s3cret@hooks.example.com/x", "https://***@hooks.example.com/x"},
-      {"HTTP://token@hooks.example.com", "HTTP://***@hooks.example.com"},
-      {"https://u:p%40ss@hooks.example.com:8443/a@b?c=@#@",
-       "https://***@hooks.example.com:8443/a@b?c=@#@"},
-      {"https://:pw@[::1]:9/", "https://***@[::1]:9/"},
-      {"https://hooks.example.com/a@b", "https://hooks.example.com/a@b"},
-      {"https://hooks.example.com?x=a@b", "https://hooks.example.com?x=a@b"},
-      {"not a url", "not a url"},
-  };
-  for (const auto& [url, shown] : cases) {
-    SCOPED_TRACE(url);
-    EXPECT_EQ(redactedUrl(url), shown);
-  }
+  // redactedUrl's own cases: url_test.cc.
   auto s = checkSubscription(R"({"url":"https://user:s3cret@hooks.example.com/x","events":["*"],)"
                              R"("secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})",
                              SubscriptionSource::kCreate);
