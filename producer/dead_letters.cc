@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "common/dlq/json.h"
+#include "common/json/body.h"
 #include "common/kafka/kafka.h"
 #include "common/log/log.h"
 
@@ -92,6 +93,8 @@ std::vector<Problem> parseReplayRequest(std::string_view body, dlq::ReplayOption
     return {
         {"", "body is not valid JSON: " + ec.message() + " (send {} to replay every dead letter)"}};
   if (!root.is_object()) return {{"", "body must be a JSON object ({} replays every dead letter)"}};
+  // Boost.JSON's parse keeps the last copy of a name given twice: refused before it counts.
+  if (auto repeated = json::repeatedNamesIn(body); !repeated.empty()) return repeated;
   std::vector<Problem> problems;
   for (const auto& [key, value] : root.as_object()) {
     const std::string k(key);

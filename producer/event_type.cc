@@ -4,7 +4,7 @@
 
 #include <boost/json.hpp>
 
-#include "common/json/event.h"
+#include "common/json/body.h"
 #include "common/json/pointer.h"
 
 namespace hookpipe::producer {
@@ -92,9 +92,11 @@ Result<EventType> parseEventType(std::string_view json, bool strict) {
       problem(field + ": unknown field (expected name, description, schema, example, archived)");
     }
   }
-  if (strict)
+  if (strict) {
     if (auto p = eventTypeNameProblem(t.name); !p.empty())
       problems.insert(problems.begin(), Problem{"/name", std::move(p)});
+    for (auto& p : json::repeatedNames(obj)) problems.push_back(std::move(p));
+  }
   if (!problems.empty()) return failWith(std::move(problems));
   return t;
 }

@@ -31,10 +31,11 @@ inline constexpr std::size_t kMaxEventTypeDescriptionLength = 4096;
 // ("order.created", "invoice.payment_failed"; no "*" — patterns belong to subscriptions).
 std::string eventTypeNameProblem(std::string_view name);
 
-// Parses an event type. `strict` (API input): unknown fields are problems and the name
-// is checked; otherwise (records read from the topic) unknown fields are ignored so that
-// older processes read what newer ones wrote. On failure the error lists every problem
-// at its pointer ("/name", "/schema", …; "" when the body is not a JSON object).
+// Parses an event type. `strict` (API input): unknown fields are problems, the name
+// is checked and a name given twice in one object (the schema's too) is refused; otherwise (records
+// read from the topic) unknown fields are ignored so that older processes read what newer ones
+// wrote. On failure the error lists every problem at its pointer ("/name", "/schema", …; "" when
+// the body is not a JSON object).
 Result<EventType> parseEventType(std::string_view json, bool strict);
 
 // The stored and served form; `schema` and `example` are spliced in as stored.

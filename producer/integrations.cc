@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "common/format/formatter.h"
+#include "common/json/body.h"
 
 namespace hookpipe::producer {
 namespace {
@@ -146,6 +147,9 @@ Result<std::string> integrationSubscription(const Integration& integration, std:
   boost::json::value parsed = boost::json::parse(body, ec);
   if (ec) return failWith({{"", "the body is not JSON: " + ec.message()}});
   if (!parsed.is_object()) return failWith({{"", "the body must be a JSON object"}});
+  // Boost.JSON's parse keeps the last copy of a name given twice: refused before it counts.
+  if (auto repeated = json::repeatedNamesIn(body); !repeated.empty())
+    return failWith(std::move(repeated));
   const boost::json::object& in = parsed.as_object();
   std::vector<Problem> problems;
   auto known = [&](std::string_view key) {

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <cmath>
 
+#include "common/json/body.h"
 #include "common/json/event.h"
 #include "common/kafka/kafka.h"
 #include "common/webhook/platform_rules.h"
@@ -34,7 +35,8 @@ std::vector<Problem> parseTestSendInput(std::string_view body, TestSendInput& ou
   simdjson::dom::object obj;
   if (root.get_object().get(obj))
     return {{"", "body must be a JSON object: {\"payload\": {…}, \"event_type\": \"…\"}"}};
-  std::vector<Problem> problems;
+  // The payload too: it is sent as an event, and events refuse a name given twice.
+  std::vector<Problem> problems = json::repeatedNames(obj);
   for (auto [key, value] : obj) {
     const std::string field(key);
     if (field == "payload") {

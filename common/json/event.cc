@@ -11,17 +11,6 @@
 
 namespace hookpipe::json {
 
-Result<simdjson::dom::object> parseObject(simdjson::dom::parser& parser, std::string_view text) {
-  simdjson::dom::element root;
-  // Not parseDocument: callers minify parts of the object to store them, which would
-  // store a widened number (1e308 for 1e400) instead of what was sent.
-  if (auto err = parser.parse(text.data(), text.size()).get(root))
-    return failAt("", std::string("body is not valid JSON: ") + simdjson::error_message(err));
-  simdjson::dom::object obj;
-  if (root.get_object().get(obj)) return failAt("", "body must be a JSON object");
-  return obj;
-}
-
 EventParser::EventParser(std::size_t max_bytes, std::size_t max_depth)
     : max_bytes_(max_bytes), parser_(max_bytes) {
   // allocate() fixes both the largest document and the deepest nesting accepted.

@@ -10,11 +10,6 @@
 
 namespace hookpipe::json {
 
-// Parses `text` with `parser` and returns its top-level object, or a clear error ("body is
-// not valid JSON: …" / "body must be a JSON object"). The object lives as long as `parser`
-// is not reused.
-Result<simdjson::dom::object> parseObject(simdjson::dom::parser& parser, std::string_view text);
-
 // Bounds on an event's `type` and `id` (bytes of UTF-8). Both also refuse control
 // characters (U+0000-U+001F, U+007F-U+009F): they travel in Kafka headers, HTTP headers
 // (the id in logs and webhook payloads) and log lines.

@@ -5,10 +5,9 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <span>
-#include <unordered_set>
 
 #include "common/format/formatter.h"
-#include "common/json/event.h"
+#include "common/json/body.h"
 #include "common/json/pointer.h"
 #include "common/signing/signer.h"
 
@@ -35,6 +34,9 @@ class Problems {
   void add(std::string pointer, std::string message) {
     list_.push_back({std::move(pointer), std::move(message)});
   }
+  void add(std::vector<FieldProblem> more) {
+    for (auto& p : more) list_.push_back(std::move(p));
+  }
   bool empty() const { return list_.empty(); }
   std::vector<FieldProblem> take() { return std::move(list_); }
 
@@ -46,23 +48,6 @@ std::string pointerOf(std::string_view parent, std::string_view key) {
   std::string out(parent);
   out += '/';
   out += json::pointerToken(key);
-  return out;
-}
-
-// A name in a message: printable ASCII as is, anything else escaped, at most 64 bytes.
-std::string printable(std::string_view name) {
-  std::string out;
-  for (unsigned char c : name.substr(0, 64)) {
-    if (c >= 0x20 && c < 0x7f) {
-      out.push_back(static_cast<char>(c));
-    } else {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  if (name.size() > 64) out += "...";
   return out;
 }
 
@@ -145,7 +130,7 @@ std::string unknownFieldMessage(std::string_view path, std::string_view key,
                                 std::span<const std::string_view> known) {
   std::string message = "unknown field ";
   if (!path.empty()) message += std::string(path) + ".";
-  message += printable(key);
+  message += json::printableName(key);
   std::string_view best = alias(key);
   if (!best.empty() && std::find(known.begin(), known.end(), best) == known.end()) best = {};
   if (best.empty() && key.size() < 64) {
@@ -177,35 +162,6 @@ void unknownFields(simdjson::dom::object obj, bool rate_limit, Problems& problem
     unknownKeys(nested, "retry_config", "/retry_config", kRetryConfigFields, problems);
   if (rate_limit && !obj["rate_limit"].get_object().get(nested))
     unknownKeys(nested, "rate_limit", "/rate_limit", kRateLimitFields, problems);
-}
-
-// A name given twice in one object, anywhere in a client's record: which one counts would
-// differ by reader (simdjson's lookup takes the first, a JSON rewrite keeps the last), so it
-// is refused rather than guessed.
-void repeatedNames(simdjson::dom::object obj, const std::string& pointer, Problems& problems);
-
-void repeatedNamesIn(simdjson::dom::element element, const std::string& pointer,
-                     Problems& problems) {
-  if (simdjson::dom::object obj; !element.get_object().get(obj)) {
-    repeatedNames(obj, pointer, problems);
-  } else if (simdjson::dom::array array; !element.get_array().get(array)) {
-    std::size_t index = 0;
-    for (auto item : array)
-      repeatedNamesIn(item, pointer + '/' + std::to_string(index++), problems);
-  }
-}
-
-void repeatedNames(simdjson::dom::object obj, const std::string& pointer, Problems& problems) {
-  std::unordered_set<std::string_view> seen;
-  for (auto [key, value] : obj) {
-    if (!seen.insert(key).second) {
-      std::string message = printable(key);
-      message.insert(0, 1, '\'');
-      message += "' is given more than once";
-      problems.add(pointerOf(pointer, key), std::move(message));
-    }
-    repeatedNamesIn(value, pointerOf(pointer, key), problems);
-  }
 }
 
 // A field that is absent or null: not given (its default applies).
@@ -282,7 +238,7 @@ void parseRateLimit(simdjson::dom::object obj, RateLimit& rl, Problems& problems
                                            : nullptr;
     const std::string pointer = pointerOf("/rate_limit", key);
     if (field == nullptr) {
-      problems.add(pointer, "rate_limit." + printable(key) +
+      problems.add(pointer, "rate_limit." + json::printableName(key) +
                                 " is not a limit (per_second, per_minute or per_hour)");
       continue;
     }
@@ -318,13 +274,14 @@ void parseMetadata(simdjson::dom::object obj, std::map<std::string, std::string>
                    "metadata must have at most " + std::to_string(kMaxMetadataKeys) + " keys");
     std::string_view v;
     if (key.empty() || characters(key) > kMaxMetadataKeyLength || hasControl(key)) {
-      problems.add(pointer, "metadata: key '" + printable(key) + "' must be 1.." +
+      problems.add(pointer, "metadata: key '" + json::printableName(key) + "' must be 1.." +
                                 std::to_string(kMaxMetadataKeyLength) +
                                 " characters without control characters");
     } else if (value.get_string().get(v)) {
-      problems.add(pointer, "metadata: '" + printable(key) + "' must have a string value");
+      problems.add(pointer,
+                   "metadata: '" + json::printableName(key) + "' must have a string value");
     } else if (characters(v) > kMaxMetadataValueLength) {
-      problems.add(pointer, "metadata: '" + printable(key) + "' must be at most " +
+      problems.add(pointer, "metadata: '" + json::printableName(key) + "' must be at most " +
                                 std::to_string(kMaxMetadataValueLength) + " characters");
     } else {
       out.emplace(key, v);
@@ -343,15 +300,15 @@ void parseFormatOptions(simdjson::dom::object obj, format::Options& out, Problem
     std::string_view v;
     format::Option option;
     if (key.empty() || characters(key) > 64 || hasControl(key)) {
-      problems.add(pointer, "format_options: name '" + printable(key) +
+      problems.add(pointer, "format_options: name '" + json::printableName(key) +
                                 "' must be 1..64 characters without control characters");
       continue;
     }
     if (!value.get_string().get(v)) {
       // A template (format "template") is a whole body: the format judges its size.
       if (key != "template" && characters(v) > 1024) {
-        problems.add(pointer,
-                     "format_options: '" + printable(key) + "' must be at most 1024 characters");
+        problems.add(pointer, "format_options: '" + json::printableName(key) +
+                                  "' must be at most 1024 characters");
         continue;
       }
       option = {format::Option::Kind::kString, std::string(v)};
@@ -360,7 +317,7 @@ void parseFormatOptions(simdjson::dom::object obj, format::Options& out, Problem
     } else if (value.is_number()) {
       option = {format::Option::Kind::kNumber, simdjson::minify(value)};
     } else {
-      problems.add(pointer, "format_options: '" + printable(key) +
+      problems.add(pointer, "format_options: '" + json::printableName(key) +
                                 "' must be a string, a number or a boolean");
       continue;
     }
@@ -388,7 +345,7 @@ std::vector<std::string> reservedHeaders(const Subscription& s) {
 }
 
 std::string reservedHeaderMessage(std::string_view name) {
-  return "headers: '" + printable(name) + "' is set by hookpipe and cannot be replaced";
+  return "headers: '" + json::printableName(name) + "' is set by hookpipe and cannot be replaced";
 }
 
 bool idChar(char c) {
@@ -472,7 +429,7 @@ std::vector<FieldProblem> subscriptionFieldProblems(std::string_view json) {
   if (!parsed) return {};
   Problems problems;
   unknownFields(*parsed, /*rate_limit=*/true, problems);
-  repeatedNames(*parsed, "", problems);
+  problems.add(json::repeatedNames(*parsed));
   return problems.take();
 }
 
@@ -486,10 +443,10 @@ std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
 
   Subscription s;
   Problems problems;
-  if (from_client) {
-    unknownFields(obj, /*rate_limit=*/false, problems);
-    repeatedNames(obj, "", problems);
-  }
+  if (from_client) unknownFields(obj, /*rate_limit=*/false, problems);
+  // kUpdate's record is the API's own rewrite, which holds each name once; the client's
+  // body was checked before the merge (subscriptionFieldProblems).
+  if (source == SubscriptionSource::kCreate) problems.add(json::repeatedNames(obj));
   auto str = [&](const char* name, std::string& out) {
     auto field = obj[name];
     if (!given(field)) return;
@@ -621,9 +578,9 @@ std::expected<Subscription, std::vector<FieldProblem>> checkSubscription(
         if (v.get_string().get(sv) || k.empty() ||
             k.find_first_of(":\r\n") != std::string_view::npos ||
             sv.find_first_of("\r\n") != std::string_view::npos)
-          problems.add(
-              pointerOf("/headers", k),
-              "headers: '" + printable(k) + "' must be a valid header with a string value");
+          problems.add(pointerOf("/headers", k),
+                       "headers: '" + json::printableName(k) +
+                           "' must be a valid header with a string value");
         else
           s.headers.emplace(k, sv);
       }

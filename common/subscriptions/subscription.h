@@ -145,10 +145,13 @@ enum class SubscriptionSource {
   // A client's POST /v1/subscriptions: on top of the stored rules, unknown fields (also
   // inside retry_config) are refused, each by its pointer; the id must follow
   // subscriptionIdProblem(); previous_secret and previous_secret_expires_ms cannot be set
-  // (only a rotation sets them); custom headers may not replace hookpipe's (apiProblems).
+  // (only a rotation sets them); custom headers may not replace hookpipe's (apiProblems);
+  // a name given twice in one object is refused (json::repeatedNames).
   kCreate,
   // A client's PUT or PATCH, after the API merged it over the stored record: kCreate's
-  // rules but the id and the previous secret (the API keeps the stored ones).
+  // rules but the id and the previous secret (the API keeps the stored ones), and no
+  // repeated-name walk: the merged record is the API's own rewrite, and the client's body
+  // was checked before the merge (subscriptionFieldProblems).
   kUpdate,
 };
 

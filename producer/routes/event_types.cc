@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/json/body.h"
 #include "common/json/event.h"
 #include "producer/routes/helpers.h"
 #include "producer/routes/routes.h"
@@ -114,6 +115,9 @@ void updateEventType(ApiServices& s, const std::string& name, const Request& req
   boost::json::value body = boost::json::parse(req.body(), ec);
   if (ec) return reply.invalid({{"", "body is not valid JSON: " + ec.message()}});
   if (!body.is_object()) return reply.invalid({{"", "body must be a JSON object"}});
+  // Boost.JSON's parse keeps the last copy of a name given twice: refused before it counts.
+  if (auto repeated = json::repeatedNamesIn(req.body()); !repeated.empty())
+    return reply.invalid(repeated);
   auto& patch = body.as_object();
   if (auto it = patch.find("name");
       it != patch.end() && !(it->value().is_string() && it->value().as_string() == name))

@@ -155,7 +155,20 @@ TEST_F(EventTypesApiTest, BadInputIs400WithEveryProblemUnknownIs404AndATokenIsNe
   EXPECT_EQ(call("DELETE", url + "/nope.never").status, 404);
   EXPECT_EQ(call("POST", url + "/nope.never").status, 405);
 
-  ASSERT_EQ(call("POST", url, R"({"name":"a.b"})").status, 201);
+  // A name given twice, in the body or its schema: refused at it, nothing stored or changed.
+  auto twice = call("POST", url, R"({"name":"a.b","schema":{"type":"object","type":"array"}})");
+  EXPECT_EQ(twice.status, 400) << twice.body;
+  EXPECT_NE(twice.body.find(R"("pointer":"/schema/type")"), std::string::npos) << twice.body;
+  EXPECT_EQ(call("GET", url + "/a.b").status, 404);
+
+  ASSERT_EQ(call("POST", url, R"({"name":"a.b","description":"kept"})").status, 201);
+  for (const char* method : {"PATCH", "PUT"}) {
+    auto patched = call(method, url + "/a.b", R"({"description":"x","description":"y"})");
+    EXPECT_EQ(patched.status, 400) << method << " " << patched.body;
+    EXPECT_NE(patched.body.find("'description' is given more than once"), std::string::npos)
+        << patched.body;
+  }
+  EXPECT_EQ(json(call("GET", url + "/a.b")).at("description").as_string(), "kept");
   auto renamed = call("PUT", url + "/a.b", R"({"name":"a.c"})");
   EXPECT_EQ(renamed.status, 400);
   EXPECT_NE(renamed.body.find("name cannot change"), std::string::npos) << renamed.body;

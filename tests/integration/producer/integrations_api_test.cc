@@ -177,6 +177,14 @@ TEST_F(IntegrationsApiTest, BadConfigsAreA400AtEachFieldAndNothingIsStored) {
   EXPECT_EQ(nope.status, 404) << nope.body;
   EXPECT_NE(nope.body.find("slack"), std::string::npos) << nope.body;  // names the known ones
 
+  // Which chat would have counted differs by reader: refused, not guessed.
+  auto twice = call("POST", "/v1/integrations/telegram",
+                    R"({"bot_token":"123:abc","chat_id":"-100123","chat_id":"-100456",)"
+                    R"("event_types":["*"]})");
+  EXPECT_EQ(twice.status, 400) << twice.body;
+  EXPECT_EQ(pointers(twice), (std::vector<std::string>{"/chat_id"}));
+  EXPECT_NE(twice.body.find("'chat_id' is given more than once"), std::string::npos) << twice.body;
+
   auto subs = call("GET", "/v1/subscriptions");
   ASSERT_EQ(subs.status, 200);
   EXPECT_EQ(json(subs).at("total").as_int64(), 0) << subs.body;

@@ -95,6 +95,15 @@ TEST(ReplayRequest, EveryBadFieldGetsAPointer) {
     EXPECT_NE(text.find(pointer), std::string::npos) << pointer << "\n" << text;
 }
 
+// The body is read with Boost.JSON, which would quietly keep the last "max".
+TEST(ReplayRequest, ANameGivenTwiceIsRefusedAtIt) {
+  dlq::ReplayOptions o;
+  auto problems = parseReplayRequest(R"({"max":1,"subscription_id":"s","max":1000000})", o);
+  ASSERT_EQ(problems.size(), 1u) << pointers(problems);
+  EXPECT_EQ(problems[0].pointer, "/max");
+  EXPECT_EQ(problems[0].message, "'max' is given more than once");
+}
+
 TEST(ReplayRequest, TheBodyMustBeAnObject) {
   dlq::ReplayOptions o;
   auto problems = parseReplayRequest("", o);

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "common/table/record_table.h"
 
 namespace hookpipe::producer {
@@ -51,6 +54,20 @@ TEST(EventTypeParse, NameIsRequiredAndBodyMustBeAnObject) {
   EXPECT_NE(missing.error().message.find("name is required"), std::string::npos);
   EXPECT_FALSE(parseEventType("[1]", true).has_value());
   EXPECT_FALSE(parseEventType("{", true).has_value());
+}
+
+// Which copy a reader keeps differs (a JSON Schema validator's "type" too): refused at each.
+TEST(EventTypeParse, ANameGivenTwiceIsRefusedFromClientsAndLoadsFromTheTopic) {
+  const char* body =
+      R"({"name":"a.b","schema":{"type":"object","type":"string"},"description":"x",)"
+      R"("description":"y"})";
+  auto t = parseEventType(body, true);
+  ASSERT_FALSE(t.has_value());
+  std::vector<std::string> at;
+  for (const auto& p : t.error().problems) at.push_back(p.pointer);
+  EXPECT_EQ(at, (std::vector<std::string>{"/schema/type", "/description"}));
+  EXPECT_EQ(t.error().problems[0].message, "'type' is given more than once");
+  EXPECT_TRUE(parseEventType(body, false).has_value());
 }
 
 TEST(EventTypeParse, TopicRecordsIgnoreUnknownFieldsForNewerWriters) {

@@ -70,6 +70,15 @@ TEST(TestSendInput, EveryProblemHasAPointer) {
   EXPECT_TRUE(problems[0].message.starts_with("event_type ")) << problems[0].message;
 }
 
+// The payload is sent as an event, and events refuse a name given twice.
+TEST(TestSendInput, ANameGivenTwiceIsRefusedInThePayloadToo) {
+  TestSendInput in;
+  auto problems = parseTestSendInput(
+      R"({"payload":{"amount":1,"amount":2},"event_type":"a","event_type":"b"})", in);
+  EXPECT_EQ(pointers(problems), (std::vector<std::string>{"/payload/amount", "/event_type"}));
+  EXPECT_EQ(problems[0].message, "'amount' is given more than once");
+}
+
 Subscription withEvents(std::vector<std::string> events) {
   Subscription s;
   s.events = std::move(events);
