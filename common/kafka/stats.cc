@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <set>
@@ -165,6 +166,16 @@ int onStats(rd_kafka_t*, char* json, size_t len, void* opaque) noexcept {
   if (parsed->join_state == "steady") status.joined = true;
   status.last = std::move(*parsed);
   return 0;
+}
+
+void trackStats(rd_kafka_conf_t* conf, const void* client, bool group_consumer) {
+  char value[32] = {};
+  size_t size = sizeof value;
+  if (rd_kafka_conf_get(conf, "statistics.interval.ms", value, &size) != RD_KAFKA_CONF_OK) return;
+  const long interval_ms = std::strtol(value, nullptr, 10);
+  if (interval_ms <= 0) return;
+  rd_kafka_conf_set_stats_cb(conf, &onStats);
+  trackClient(client, group_consumer, std::chrono::milliseconds(interval_ms));
 }
 
 }  // namespace detail

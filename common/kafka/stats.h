@@ -81,6 +81,9 @@ void untrackProducer(rd_kafka_t* rk);
 void countProduceError();
 // The statistics callback for rd_kafka_conf_set_stats_cb; the opaque is the tracked key.
 int onStats(rd_kafka_t* rk, char* json, size_t len, void* opaque) noexcept;
+// With statistics on in `conf` (as set in the end: HOOKPIPE_KAFKA_STATISTICS_INTERVAL_MS may
+// have changed them), `client` reports here: onStats as the callback, trackClient.
+void trackStats(rd_kafka_conf_t* conf, const void* client, bool group_consumer);
 }  // namespace detail
 
 }  // namespace hookpipe::kafka
