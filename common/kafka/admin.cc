@@ -1,7 +1,7 @@
 // kafka.h's topic administration: partition counts, watermarks, creating hookpipe's topics.
-#include "common/kafka/kafka.h"
-
 #include <thread>
+
+#include "common/kafka/kafka.h"
 
 namespace hookpipe::kafka {
 
