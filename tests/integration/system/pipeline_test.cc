@@ -4,10 +4,12 @@
 #include <signal.h>
 
 #include <set>
+#include <thread>
 
 #include "common/kafka/kafka.h"
 #include "common/records/delivery.h"
 #include "common/signing/signer.h"
+#include "support/broker_proxy.h"
 #include "support/harness.h"
 #include "support/receiver.h"
 
@@ -71,6 +73,57 @@ TEST_F(PipelineTest, HotFetchesByTimeStillDeliverATrickleOfEventsOnce) {
   std::set<std::string> seen;
   for (const auto& r : got) seen.insert(r.headers.at("webhook-id"));
   EXPECT_EQ(seen.size(), ids.size());
+}
+
+// The router and the deliverer lose the broker for a while (both reach it through a proxy
+// that is cut; the API keeps it), with hot fetches by time on. Events published meanwhile
+// wait in the topic; once the broker is back every one of them is delivered.
+TEST_F(PipelineTest, HotFetchesByTimeLoseNothingWhenTheBrokerIsGoneForAWhile) {
+  Receiver receiver;
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  subscribe(R"({"url":")" + receiver.url("/outage") + R"(","events":["order.*"]})");
+  BrokerProxy proxy(testBrokers());
+  const std::map<std::string, std::string> via_proxy = {{"HOOKPIPE_BROKERS", proxy.address()},
+                                                        {"HOOKPIPE_HOT_FETCH_WAIT_MS", "20"}};
+  pipeline_->start("router", "1", via_proxy);
+  pipeline_->start("deliverer", "1", via_proxy);
+  std::set<std::string> published;
+  const auto publishSome = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      const std::string id = publish(R"({"type":"order.created","data":{"n":)" +
+                                     std::to_string(published.size()) + "}}");
+      ASSERT_FALSE(id.empty());
+      published.insert(id);
+    }
+  };
+  // The events delivered, by id (waitFor's predicate runs under the receiver's lock: it
+  // is given the requests, not asked for them).
+  const auto eventIdsIn = [](const std::vector<ReceivedRequest>& requests) {
+    std::set<std::string> ids;
+    for (const auto& r : requests) {
+      const auto at = r.body.find("\"id\":\"");
+      if (at != std::string::npos)
+        ids.insert(r.body.substr(at + 6, r.body.find('"', at + 6) - at - 6));
+    }
+    return ids;
+  };
+  ASSERT_NO_FATAL_FAILURE(publishSome(10));
+  ASSERT_TRUE(receiver.waitFor([&](auto& reqs) { return reqs.size() >= 10; }, 60s))
+      << pipeline_->logs();
+
+  proxy.cut();
+  ASSERT_NO_FATAL_FAILURE(publishSome(20));
+  std::this_thread::sleep_for(4s);
+  // Nothing crosses a cut proxy: the events published meanwhile are still in the topic.
+  EXPECT_EQ(eventIdsIn(receiver.requestsTo("/outage")).size(), 10u);
+
+  proxy.restore();
+  ASSERT_TRUE(receiver.waitFor(
+      [&](const auto& reqs) { return eventIdsIn(reqs).size() >= published.size(); }, 90s))
+      << eventIdsIn(receiver.requestsTo("/outage")).size() << " of " << published.size()
+      << " delivered\n"
+      << pipeline_->logs();
+  EXPECT_EQ(eventIdsIn(receiver.requestsTo("/outage")), published);
 }
 
 // What the deliverer (not only the API's test send) does with a URL's credentials and the
