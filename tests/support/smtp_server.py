@@ -39,7 +39,9 @@ def main():
         log("AUTH %s %s" % (mechanism, "ok" if ok else "failed"))
         if ok:
             session.hook_login = auth_data.login.decode()
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd answers a failure itself (535), as a real server does;
+        # True would leave the client waiting for an answer that never comes.
+        return AuthResult(success=ok, handled=False)
 
     class Handler:
         async def handle_RCPT(self, server, session, envelope, address, rcpt_options):

@@ -2,7 +2,8 @@
 // (tests/support/smtp_server.py: Debian's python3-aiosmtpd with STARTTLS required and
 // AUTH, a certificate made here with the openssl CLI): recipients, subject, both parts and
 // the Message-ID arrive; a 550 to RCPT is dead-lettered after one attempt; a 451 to DATA
-// is retried and then delivered; the password is in no log.
+// is retried and then delivered; a wrong password (535) is dead-lettered after one attempt;
+// the password is in no log.
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <unistd.h>
@@ -196,6 +197,53 @@ TEST_F(EmailTest, MessagesArriveOverStartTlsWithAuthA550IsPermanentA451IsRetried
   EXPECT_TRUE(saw_busy);
   // Credentials are never logged.
   EXPECT_EQ(pipeline_->logs().find(SmtpServer::kPassword), std::string::npos);
+}
+
+// A wrong password: the server answers AUTH with 535, which no retry can mend. The
+// delivery is dead-lettered as smtp_5xx after one attempt, and the wrong password is in no
+// log either.
+TEST_F(EmailTest, AWrongPasswordIsDeadLetteredAfterOneAttempt) {
+  SmtpServer smtp;
+  ASSERT_TRUE(smtp.running()) << "python3-aiosmtpd (script/deps) and openssl are needed\n"
+                              << smtp.log();
+  ASSERT_NO_FATAL_FAILURE(startApi());
+  constexpr const char* kWrong = "not-the-smtp-pw";
+  const auto sub =
+      subscribe(R"({"url":")" + smtp.url() +
+                R"(","events":["alert.*"],"format":"email",)"
+                R"("retry_config":{"strategy":"fixed","retry_delay":200,"max_retries":5},)"
+                R"("format_options":{"from":"alerts@example.com","to":"ops@example.com",)"
+                R"("username":"hook","password":")" +
+                kWrong + R"("}})");
+  pipeline_->start("router");
+  pipeline_->start("retry");
+  pipeline_->start("deliverer", "1",
+                   {{"HOOKPIPE_DELIVERER_THREADS", "1"}, {"HOOKPIPE_CA_FILE", smtp.certPath()}});
+  publish(R"({"type":"alert.fired","data":{"host":"db-1"}})");
+
+  std::vector<kafka::OwnedMessage> dlq;
+  ASSERT_TRUE(eventually(
+      [&] {
+        dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
+        return !dlq.empty();
+      },
+      60s))
+      << "the delivery with a wrong password was not dead-lettered\n"
+      << smtp.commands() << "\n"
+      << smtp.log() << "\n"
+      << pipeline_->logs();
+  ASSERT_EQ(dlq.size(), 1u);
+  EXPECT_EQ(headerOf(dlq[0], "hp-error-class"), "smtp_5xx");
+  EXPECT_EQ(headerOf(dlq[0], "hp-subscription-id"), sub.id);
+  EXPECT_NE(headerOf(dlq[0], "hp-error-message").find("535"), std::string::npos)
+      << headerOf(dlq[0], "hp-error-message");
+  // One attempt, though the policy allowed five retries 200 ms apart; nothing was sent.
+  EXPECT_TRUE(testkit::holdsFor(
+      [&] { return smtp.count("AUTH PLAIN failed") + smtp.count("AUTH LOGIN failed") == 1; },
+      1500ms))
+      << smtp.commands();
+  EXPECT_TRUE(smtp.messages().empty());
+  EXPECT_EQ(pipeline_->logs().find(kWrong), std::string::npos);
 }
 
 }  // namespace
