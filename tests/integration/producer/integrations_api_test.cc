@@ -229,5 +229,24 @@ TEST_F(IntegrationsApiTest, StatusShowsTheLastDeliveryTheLastErrorAndTheDaysSucc
   EXPECT_DOUBLE_EQ(s.at("last_24h").at("success_rate").as_double(), 0.75);
 }
 
+// With Redis down the status, read from the delivery log's index there, is a 503 that says
+// what could not be read; the integration itself is still created and shown.
+TEST_F(IntegrationsApiTest, StatusWithRedisDownIsA503AndTheIntegrationStillAnswers) {
+  pipeline_->start("producer", "1", {{"HOOKPIPE_REDIS", "127.0.0.1:1"}});
+  ASSERT_TRUE(eventually([&] { return call("GET", "/healthz").status == 200; }, 60s))
+      << pipeline_->logs();
+  auto created = call("POST", "/v1/integrations/zapier",
+                      R"({"webhook_url":"https://hooks.zapier.example.com/hooks/catch/1/b/",)"
+                      R"("event_types":["*"]})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string id(json(created).at("id").as_string());
+  auto status = call("GET", "/v1/integrations/" + id + "/status");
+  EXPECT_EQ(status.status, 503) << status.body;
+  EXPECT_NE(status.body.find("integration status not read"), std::string::npos) << status.body;
+  EXPECT_FALSE(status.headers["retry-after"].empty());
+  EXPECT_EQ(call("GET", "/v1/integrations/" + id).status, 200);
+  EXPECT_EQ(call("GET", "/healthz").status, 200);
+}
+
 }  // namespace
 }  // namespace hookpipe::testing
