@@ -301,4 +301,16 @@ std::string PipelineFixture::publish(const std::string& json) {
   return jsonField(res.body, "id");
 }
 
+std::vector<kafka::OwnedMessage> PipelineFixture::waitForDeadLetters(
+    std::size_t n, std::chrono::milliseconds timeout) {
+  std::vector<kafka::OwnedMessage> dlq;
+  eventually(
+      [&] {
+        dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
+        return dlq.size() >= n;
+      },
+      timeout);
+  return dlq;
+}
+
 }  // namespace hookpipe::testing

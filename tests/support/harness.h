@@ -120,6 +120,9 @@ class PipelineFixture : public ::testing::Test {
   void startApi();
   Created subscribe(const std::string& json);    // expects 201
   std::string publish(const std::string& json);  // expects 202; the event id
+  // The dead letters once there are at least `n`; fewer (maybe none) after `timeout`.
+  std::vector<kafka::OwnedMessage> waitForDeadLetters(
+      std::size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(60));
   std::unique_ptr<Pipeline> pipeline_;
 };
 

@@ -63,17 +63,6 @@ class DelivererTest : public PipelineFixture {
     for (const auto& r : reqs) ++counts[r.headers.at("webhook-id")];
     return counts;
   }
-  // The dead letters once there are at least `n` (fewer after a minute).
-  std::vector<kafka::OwnedMessage> waitForDeadLetters(std::size_t n) {
-    std::vector<kafka::OwnedMessage> dlq;
-    eventually(
-        [&] {
-          dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
-          return dlq.size() >= n;
-        },
-        60s);
-    return dlq;
-  }
   // Sends `events` events of type `<type>.event` to `receiver` through a subscription
   // capped at `cap` requests at once and without retries (a parked delivery that spent an
   // attempt would be dead-lettered), with the router, the retry role and a deliverer whose

@@ -143,15 +143,8 @@ TEST_F(EmailTest, MessagesArriveOverStartTlsWithAuthA550IsPermanentA451IsRetried
       << smtp.commands() << "\n"
       << smtp.log() << "\n"
       << pipeline_->logs();
-  std::vector<kafka::OwnedMessage> dlq;
-  ASSERT_TRUE(eventually(
-      [&] {
-        dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
-        return !dlq.empty();
-      },
-      60s))
-      << "the 550 delivery was not dead-lettered\n"
-      << smtp.commands();
+  const auto dlq = waitForDeadLetters(1);
+  ASSERT_FALSE(dlq.empty()) << "the 550 delivery was not dead-lettered\n" << smtp.commands();
   ASSERT_EQ(dlq.size(), 1u);
   EXPECT_EQ(headerOf(dlq[0], "hp-error-class"), "smtp_5xx");
   EXPECT_EQ(headerOf(dlq[0], "hp-subscription-id"), rejected.id);
@@ -221,17 +214,11 @@ TEST_F(EmailTest, AWrongPasswordIsDeadLetteredAfterOneAttempt) {
                    {{"HOOKPIPE_DELIVERER_THREADS", "1"}, {"HOOKPIPE_CA_FILE", smtp.certPath()}});
   publish(R"({"type":"alert.fired","data":{"host":"db-1"}})");
 
-  std::vector<kafka::OwnedMessage> dlq;
-  ASSERT_TRUE(eventually(
-      [&] {
-        dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
-        return !dlq.empty();
-      },
-      60s))
-      << "the delivery with a wrong password was not dead-lettered\n"
-      << smtp.commands() << "\n"
-      << smtp.log() << "\n"
-      << pipeline_->logs();
+  const auto dlq = waitForDeadLetters(1);
+  ASSERT_FALSE(dlq.empty()) << "the delivery with a wrong password was not dead-lettered\n"
+                            << smtp.commands() << "\n"
+                            << smtp.log() << "\n"
+                            << pipeline_->logs();
   ASSERT_EQ(dlq.size(), 1u);
   EXPECT_EQ(headerOf(dlq[0], "hp-error-class"), "smtp_5xx");
   EXPECT_EQ(headerOf(dlq[0], "hp-subscription-id"), sub.id);

@@ -54,14 +54,8 @@ TEST_F(PlatformRulesTest, SlackInvalidTokenIsDeadLetteredAtOnceAndChatFormatsAre
   pipeline_->start("deliverer", "1", {{"HOOKPIPE_DELIVERER_THREADS", "1"}});
   publish(R"({"type":"alert.fired","data":{"host":"db-1","severity":"critical"}})");
 
-  std::vector<kafka::OwnedMessage> dlq;
-  ASSERT_TRUE(eventually(
-      [&] {
-        dlq = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
-        return !dlq.empty();
-      },
-      60s))
-      << "the slack delivery was not dead-lettered";
+  const auto dlq = waitForDeadLetters(1);
+  ASSERT_FALSE(dlq.empty()) << "the slack delivery was not dead-lettered";
   ASSERT_EQ(dlq.size(), 1u);
   EXPECT_EQ(headerOf(dlq[0], "hp-error-class"), "slack_invalid_token");
   ASSERT_TRUE(receiver.waitFor([](auto& r) { return r.size() >= 2; }, 30s));

@@ -162,13 +162,8 @@ TEST_F(PipelineTest, FailingReceiverGetsConfiguredAttemptsThenDeadLetterAndRepla
 
   const std::string event_id = publish(R"({"type":"user.signup","data":{}})");
   ASSERT_TRUE(receiver.waitFor([](auto& reqs) { return reqs.size() >= 3; }, 60s));
-  std::vector<kafka::OwnedMessage> dead;
-  ASSERT_TRUE(eventually(
-      [&] {
-        dead = readTopic(pipeline_->config(), pipeline_->config().topics.dlq());
-        return !dead.empty();
-      },
-      30s));
+  const auto dead = waitForDeadLetters(1, 30s);
+  ASSERT_FALSE(dead.empty());
   ASSERT_EQ(dead.size(), 1u);
   auto requests = receiver.requests();
   ASSERT_EQ(requests.size(), 3u) << "1 attempt + max_retries 2";
