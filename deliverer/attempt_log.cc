@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/attempts/record.h"
+#include "common/kafka/stats.h"
 #include "common/log/log.h"
 
 namespace hookpipe::deliverer {
@@ -57,12 +58,16 @@ Result<std::shared_ptr<AttemptLog::Handle>> AttemptLog::open() {
                        {"compression.type", "lz4"},
                        {"message.timeout.ms", "30000"},
                        {"queue.buffering.max.messages", "100000"},
-                       {"queue.buffering.max.kbytes", "65536"}},
+                       {"queue.buffering.max.kbytes", "65536"},
+                       {"client.id", config_.groupId("attempt-log")},
+                       {"statistics.interval.ms", std::to_string(kafka::statsInterval().count())}},
                       error);
   if (!conf) return fail("attempt log producer config: " + error);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &AttemptLog::onReport);
   rd_kafka_conf_set_error_cb(conf.get(), &AttemptLog::onError);
   rd_kafka_conf_set_opaque(conf.get(), this);
+  // Its requests in /metrics like every client's; its statistics are not otherwise read.
+  kafka::detail::trackStats(conf.get(), this, false);
   char errstr[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof errstr);
   if (rk == nullptr) return fail(std::string("attempt log producer: ") + errstr);
@@ -104,6 +109,7 @@ void AttemptLog::restart(std::shared_ptr<Handle> old) {
 AttemptLog::~AttemptLog() {
   poller_.request_stop();
   if (poller_.joinable()) poller_.join();
+  kafka::detail::untrackClient(this);
   std::shared_ptr<Handle> h = handle_.load();
   if (!h) return;  // open() failed
   // The reports served by this flush still count. What the broker has not taken by then

@@ -37,7 +37,9 @@ Result<std::unique_ptr<Deliverer>> Deliverer::create(const Config& config, Subsc
                                                      Shared& shared, int worker) {
   std::unique_ptr<Deliverer> d(new Deliverer(config, table, shared, worker));
   // A failed produce is retried by the hand-off; librdkafka itself never gives up.
-  auto producer = kafka::Producer::create(config, {{"message.timeout.ms", "0"}});
+  auto producer = kafka::Producer::create(
+      config,
+      {{"message.timeout.ms", "0"}, {"client.id", config.groupId("deliverer") + "-producer"}});
   if (!producer) return std::unexpected(producer.error());
   auto transport = Transport::create(d->config_, shared.metrics);
   if (!transport) return std::unexpected(transport.error());

@@ -24,7 +24,8 @@ std::shared_ptr<OperationalEvents> OperationalEvents::create(const Config& confi
                                                              DelivererMetrics& metrics) {
   if (!config.operational_events) return nullptr;
   // Few, small events: a short linger batches what a storm of transitions raises at once.
-  auto producer = kafka::Producer::create(config, {{"linger.ms", "20"}});
+  auto producer = kafka::Producer::create(
+      config, {{"linger.ms", "20"}, {"client.id", config.groupId("operational-events")}});
   if (!producer) throw std::runtime_error(producer.error().message);
   return std::make_shared<OperationalEvents>(config, table, metrics, std::move(*producer));
 }

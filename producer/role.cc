@@ -33,7 +33,8 @@ int run(const Config& config) {
   auto producer = kafka::Producer::create(config, {{"message.timeout.ms", "10000"},
                                                    {"linger.ms", "0"},
                                                    {"socket.nagle.disable", "true"},
-                                                   {"compression.type", "none"}});
+                                                   {"compression.type", "none"},
+                                                   {"client.id", config.groupId("api")}});
   if (!producer) throw std::runtime_error(producer.error().message);
   registerOperationalEventTypes(event_types, **producer, config);  // the hookpipe.* types
   Api api(config, **producer, table, event_types, registry, readiness);

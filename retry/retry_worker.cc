@@ -34,7 +34,8 @@ RetryWorker::~RetryWorker() {
 Result<std::unique_ptr<RetryWorker>> RetryWorker::create(const Config& config,
                                                          metrics::Registry& registry) {
   std::unique_ptr<RetryWorker> w(new RetryWorker(config, registry));
-  auto producer = kafka::Producer::create(config, {{"message.timeout.ms", "0"}});
+  auto producer = kafka::Producer::create(
+      config, {{"message.timeout.ms", "0"}, {"client.id", config.groupId("retry") + "-producer"}});
   if (!producer) return std::unexpected(producer.error());
   w->producer_ = std::move(*producer);
   w->hand_off_ = std::make_unique<kafka::HandOff>(*w->producer_);

@@ -37,7 +37,8 @@ kafka::Properties producerProperties(const Config& config) {
   // linger.ms (HOOKPIPE_ROUTER_LINGER_MS) 10 by default: at steady load each ms of
   // linger is a ms of latency, but fewer, larger batches cost the broker (and the
   // deliverers' fetches) less, which at high rates shortens the tail.
-  kafka::Properties props = {{"linger.ms", std::to_string(config.router_linger_ms)}};
+  kafka::Properties props = {{"linger.ms", std::to_string(config.router_linger_ms)},
+                             {"client.id", config.groupId("router") + "-producer"}};
   if (!config.exactly_once_routing) {
     props["message.timeout.ms"] = "0";  // HandOff semantics: a record is never given up
     return props;

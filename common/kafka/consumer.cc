@@ -27,6 +27,9 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config,
                                                    const Properties& extra) {
   Properties props = {
       {"group.id", group_id},
+      // Which client of which role a broker's request logs and quotas, and the
+      // kafka_requests_total metric, speak of.
+      {"client.id", group_id},
       {"enable.auto.offset.store", "false"},
       {"enable.auto.commit", "true"},
       {"auto.commit.interval.ms", "1000"},

@@ -16,7 +16,13 @@ struct Tracker {
   std::mutex mu;
   std::map<const void*, ClientStatus> clients;
   std::set<rd_kafka_t*> producers;
+  RequestCounts retired;  // the requests of clients gone or replaced
 };
+
+// Keeps what `status` had counted once its client is gone. Called under the mutex.
+void retire(Tracker& t, const ClientStatus& status) {
+  for (const auto& [type, n] : status.last.requests) t.retired[{status.last.client_id, type}] += n;
+}
 
 Tracker& tracker() {
   static Tracker t;
@@ -50,6 +56,7 @@ Result<ClientStats> parseStats(std::string_view json) {
   ClientStats s;
   s.name = stringOr(obj, "name");
   s.type = stringOr(obj, "type");
+  s.client_id = stringOr(obj, "client_id");
   s.queued_messages = intOr(obj, "msg_cnt", 0);
   simdjson::dom::object brokers;
   if (obj["brokers"].get(brokers) == simdjson::SUCCESS) {
@@ -58,6 +65,16 @@ Result<ClientStats> parseStats(std::string_view json) {
       if (broker.get(b) != simdjson::SUCCESS) continue;
       ++s.brokers;
       if (stringOr(b, "state") == "UP") ++s.brokers_up;
+      simdjson::dom::object req;
+      if (b["req"].get(req) != simdjson::SUCCESS) continue;
+      for (auto [type, count] : req) {
+        int64_t n = 0;
+        if (count.get(n) != simdjson::SUCCESS || n <= 0) continue;
+        if (auto it = s.requests.find(type); it != s.requests.end())
+          it->second += n;
+        else
+          s.requests.emplace(std::string(type), n);
+      }
     }
   }
   simdjson::dom::object cgrp;
@@ -113,6 +130,15 @@ std::vector<ClientStatus> clientStatuses() {
 
 uint64_t produceErrors() { return g_produce_errors.load(std::memory_order_relaxed); }
 
+RequestCounts requestsSent() {
+  auto& t = tracker();
+  std::lock_guard lock(t.mu);
+  RequestCounts out = t.retired;
+  for (const auto& [key, status] : t.clients)
+    for (const auto& [type, n] : status.last.requests) out[{status.last.client_id, type}] += n;
+  return out;
+}
+
 int64_t producerQueueDepth() {
   auto& t = tracker();
   std::lock_guard lock(t.mu);
@@ -127,6 +153,7 @@ void trackClient(const void* key, bool group_consumer, std::chrono::milliseconds
   auto& t = tracker();
   std::lock_guard lock(t.mu);
   ClientStatus& status = t.clients[key];
+  retire(t, status);  // a client replaced under the same key (the attempt log's restart)
   status = ClientStatus{};
   status.group_consumer = group_consumer;
   status.interval = interval;
@@ -136,7 +163,10 @@ void trackClient(const void* key, bool group_consumer, std::chrono::milliseconds
 void untrackClient(const void* key) {
   auto& t = tracker();
   std::lock_guard lock(t.mu);
-  t.clients.erase(key);
+  if (auto it = t.clients.find(key); it != t.clients.end()) {
+    retire(t, it->second);
+    t.clients.erase(it);
+  }
 }
 
 void trackProducer(rd_kafka_t* rk) {

@@ -4,8 +4,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -29,6 +32,7 @@ struct PartitionLag {
 // One statistics report, the parts hookpipe uses.
 struct ClientStats {
   std::string name;             // the client's instance name (rdkafka#consumer-3)
+  std::string client_id;        // its client.id (hookpipe-router, hookpipe-deliveries, ...)
   std::string type;             // "producer" or "consumer"
   int brokers_up = 0;           // broker connections in state UP (bootstrap ones included)
   int brokers = 0;              // broker connections known
@@ -42,6 +46,9 @@ struct ClientStats {
   int64_t rebalances = 0;
   // Assigned partitions (desired by the application) with a known lag.
   std::vector<PartitionLag> lags;
+  // Requests sent since the client started, per type (Produce, Fetch, OffsetCommit, ...),
+  // summed over its broker connections; types never sent are left out.
+  std::map<std::string, int64_t, std::less<>> requests;
 };
 
 // Parses librdkafka's statistics JSON (STATISTICS.md of librdkafka 2.0.2).
@@ -70,6 +77,12 @@ std::vector<ClientStatus> clientStatuses();
 // queue), and records queued now in the live producers (rd_kafka_outq_len).
 uint64_t produceErrors();
 int64_t producerQueueDepth();
+
+// Requests sent to the brokers per client.id and request type, over the process's clients
+// live or gone (a gone client's last report stays counted): what this process costs the
+// broker, and which of its clients does.
+using RequestCounts = std::map<std::pair<std::string, std::string>, int64_t>;
+RequestCounts requestsSent();
 
 // Used by Producer and Consumer (kafka.cc): `key` is the object whose lifetime the entry
 // follows; the callback's opaque is that object.

@@ -223,13 +223,25 @@ Labels Registry::labelsOf(const std::vector<std::string>& names,
   return labels;
 }
 
+void Registry::familyFn(std::string name, std::string help, Type type,
+                        std::vector<std::string> label_names, std::function<FnSamples()> read) {
+  checkLabels(name, namesOnly(label_names));
+  std::lock_guard lock(mu_);
+  declare(name, std::move(help), type)
+      .samples.push_back({.label_names = std::move(label_names), .read_many = std::move(read)});
+}
+
 void Registry::gaugeFamilyFn(std::string name, std::string help,
                              std::vector<std::string> label_names,
                              std::function<FnSamples()> read) {
-  checkLabels(name, namesOnly(label_names));
-  std::lock_guard lock(mu_);
-  declare(name, std::move(help), Type::kGauge)
-      .samples.push_back({.label_names = std::move(label_names), .read_many = std::move(read)});
+  familyFn(std::move(name), std::move(help), Type::kGauge, std::move(label_names), std::move(read));
+}
+
+void Registry::counterFamilyFn(std::string name, std::string help,
+                               std::vector<std::string> label_names,
+                               std::function<FnSamples()> read) {
+  familyFn(std::move(name), std::move(help), Type::kCounter, std::move(label_names),
+           std::move(read));
 }
 
 Family<Counter>& Registry::counterFamily(std::string name, std::string help,

@@ -123,6 +123,10 @@ class Registry {
   using FnSamples = std::vector<std::pair<std::vector<std::string>, double>>;
   void gaugeFamilyFn(std::string name, std::string help, std::vector<std::string> label_names,
                      std::function<FnSamples()> read);
+  // The same for counters kept elsewhere (requests per Kafka client): a sample's value must
+  // never go down while it is there.
+  void counterFamilyFn(std::string name, std::string help, std::vector<std::string> label_names,
+                       std::function<FnSamples()> read);
   Family<Counter>& counterFamily(std::string name, std::string help,
                                  std::vector<std::string> label_names);
   Family<Gauge>& gaugeFamily(std::string name, std::string help,
@@ -157,6 +161,8 @@ class Registry {
   };
   // Under mu_.
   Metric& declare(const std::string& name, std::string help, Type type);
+  void familyFn(std::string name, std::string help, Type type, std::vector<std::string> label_names,
+                std::function<FnSamples()> read);
   static Labels labelsOf(const std::vector<std::string>& names,
                          const std::vector<std::string>& values);
   Metric& declareOrShare(const std::string& name, std::string help, Type type);

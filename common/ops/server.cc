@@ -168,6 +168,16 @@ void declareKafkaMetrics(std::string_view role, metrics::Registry& registry) {
                        if (c.group_consumer) n += double(c.last.assignment_size);
                      return n;
                    });
+  registry.counterFamilyFn(
+      prefix + "kafka_requests_total",
+      "Requests this process's Kafka clients sent to the brokers, per client.id and request "
+      "type, from librdkafka's statistics",
+      {"client", "request"}, [] {
+        metrics::Registry::FnSamples out;
+        for (const auto& [key, n] : kafka::requestsSent())
+          out.push_back({{key.first, key.second}, double(n)});
+        return out;
+      });
   registry.counterFn(prefix + "kafka_produce_errors_total",
                      "Records the broker failed or the producer refused (other than a full queue)",
                      {}, [] { return double(kafka::produceErrors()); });

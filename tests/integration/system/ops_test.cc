@@ -160,6 +160,27 @@ TEST_F(OpsTest, EveryRoleServesCleanMetricsHealthAndReadiness) {
       << metricsOf(deliverer);
   EXPECT_EQ(sample(metricsOf(deliverer), "hookpipe_deliverer_consumer_assigned_partitions"),
             pipeline_->config().deliveries_partitions);
+  // Requests to the broker per client (client.id: the group's id, a producer's own), from
+  // the same statistics: the router fetched the event and produced the delivery, the
+  // deliverer fetched it and the attempt log wrote its attempt.
+  const Config& config = pipeline_->config();
+  const auto requests = [](const std::string& role, const std::string& client,
+                           const std::string& type) {
+    return "hookpipe_" + role + "_kafka_requests_total{client=\"" + client + "\",request=\"" +
+           type + "\"}";
+  };
+  EXPECT_TRUE(eventually(
+      [&] {
+        const auto r = metricsOf(router);
+        const auto d = metricsOf(deliverer);
+        return sample(r, requests("router", config.groupId("router"), "Fetch")) > 0 &&
+               sample(r, requests("router", config.groupId("router") + "-producer", "Produce")) >=
+                   1 &&
+               sample(d, requests("deliverer", config.groupId("deliverer"), "Fetch")) > 0 &&
+               sample(d, requests("deliverer", config.groupId("attempt-log"), "Produce")) >= 1;
+      },
+      20s))
+      << metricsOf(router) << metricsOf(deliverer);
   // The producer counts the request by route and code, and its ingest time.
   const auto api = httpRequest("GET", pipeline_->apiUrl("/metrics"), "").body;
   EXPECT_EQ(

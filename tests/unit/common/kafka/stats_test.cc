@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <string>
+
 namespace hookpipe::kafka {
 namespace {
 
@@ -13,8 +16,10 @@ constexpr std::string_view kConsumer = R"({
   "brokers": {
     "127.0.0.1:19092/bootstrap": {"name": "127.0.0.1:19092/bootstrap", "nodeid": -1,
                                   "state": "INIT", "rtt": {"avg": 0}},
-    "localhost:19092/1": {"name": "localhost:19092/1", "nodeid": 1, "state": "UP"},
-    "GroupCoordinator": {"name": "GroupCoordinator", "nodeid": 1, "state": "UP"}
+    "localhost:19092/1": {"name": "localhost:19092/1", "nodeid": 1, "state": "UP",
+                          "req": {"Produce": 0, "Fetch": 40, "OffsetCommit": 3, "Metadata": 2}},
+    "GroupCoordinator": {"name": "GroupCoordinator", "nodeid": 1, "state": "UP",
+                         "req": {"Fetch": 0, "OffsetCommit": 5, "Heartbeat": 9}}
   },
   "topics": {
     "p.deliveries": {"topic": "p.deliveries", "partitions": {
@@ -53,6 +58,44 @@ TEST(KafkaStats, ReadsBrokersGroupAndLagOfAssignedPartitions) {
   EXPECT_EQ(s->lags[0].lag, 20);
   EXPECT_EQ(s->lags[1].partition, 2);
   EXPECT_EQ(s->lags[1].lag, 25);
+  // Requests summed over the connections, types never sent left out.
+  EXPECT_EQ(s->client_id, "hookpipe");
+  const std::map<std::string, int64_t, std::less<>> requests = {
+      {"Fetch", 40}, {"Heartbeat", 9}, {"Metadata", 2}, {"OffsetCommit", 8}};
+  EXPECT_EQ(s->requests, requests);
+}
+
+// The requests per client.id stay counted once a client is gone, and a client replaced
+// under the same key (the attempt log's restart) adds to them instead of starting over.
+TEST(KafkaStats, RequestsSentOutliveTheirClient) {
+  const auto sent = [](std::string_view type) {
+    const auto all = requestsSent();
+    const auto it = all.find({"stats-test-client", std::string(type)});
+    return it == all.end() ? int64_t{0} : it->second;
+  };
+  const auto report = [](const void* key, std::string_view fetches) {
+    std::string json = R"({"name":"x","client_id":"stats-test-client","type":"consumer",)"
+                       R"("brokers":{"b/1":{"state":"UP","req":{"Fetch":)" +
+                       std::string(fetches) + "}}}}";
+    detail::onStats(nullptr, json.data(), json.size(), const_cast<void*>(key));
+  };
+  const int a = 0;
+  const int b = 0;
+  detail::trackClient(&a, true, std::chrono::milliseconds(5000));
+  detail::trackClient(&b, true, std::chrono::milliseconds(5000));
+  report(&a, "10");
+  report(&b, "1");
+  EXPECT_EQ(sent("Fetch"), 11);
+  report(&a, "15");  // a later report replaces the earlier one
+  EXPECT_EQ(sent("Fetch"), 16);
+  detail::untrackClient(&a);
+  EXPECT_EQ(sent("Fetch"), 16);
+  detail::trackClient(&b, true, std::chrono::milliseconds(5000));  // b replaced
+  report(&b, "2");
+  EXPECT_EQ(sent("Fetch"), 18);
+  detail::untrackClient(&b);
+  EXPECT_EQ(sent("Fetch"), 18);
+  EXPECT_EQ(sent("Produce"), 0);
 }
 
 TEST(KafkaStats, AProducerHasQueueDepthAndNoGroup) {

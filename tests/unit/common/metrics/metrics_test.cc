@@ -123,6 +123,22 @@ TEST(Metrics, GaugeFamilyFunctionsRenderTheSamplesOfTheMoment) {
   EXPECT_EQ(text.find("partition=\"0\""), std::string::npos) << text;
 }
 
+TEST(Metrics, CounterFamilyFunctionsRenderAsCounters) {
+  Registry r;
+  r.counterFamilyFn("hookpipe_x_requests_total", "Requests.", {"client", "request"}, [] {
+    return Registry::FnSamples{{{"hookpipe-router", "Produce"}, 12}};
+  });
+  const auto text = r.render();
+  EXPECT_NE(text.find("# TYPE hookpipe_x_requests_total counter\n"
+                      "hookpipe_x_requests_total{client=\"hookpipe-router\",request=\"Produce\"} "
+                      "12\n"),
+            std::string::npos)
+      << text;
+  EXPECT_THROW(r.counterFamilyFn("hookpipe_x_requests", "No _total.", {"client"},
+                                 [] { return Registry::FnSamples{}; }),
+               std::invalid_argument);
+}
+
 TEST(Metrics, ConcurrentIncrementsAreAllCounted) {
   Registry r;
   Counter& c = r.counter("hookpipe_c_total", "c");
