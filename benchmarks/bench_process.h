@@ -54,6 +54,7 @@ class RoleChild {
         {"HOOKPIPE_EVENTS_PARTITIONS", std::to_string(config.events_partitions)},
         {"HOOKPIPE_DELIVERIES_PARTITIONS", std::to_string(config.deliveries_partitions)},
         {"HOOKPIPE_RETRY_PARTITIONS", std::to_string(config.retry_partitions)},
+        {"HOOKPIPE_ATTEMPTS_PARTITIONS", std::to_string(config.attempts_partitions)},
         {"HOOKPIPE_REDIS", config.redis_host + ":" + std::to_string(config.redis_port)},
         {"HOOKPIPE_ALLOW_PRIVATE_TARGETS", "true"},
         {"HOOKPIPE_LOG_LEVEL", "warn"},

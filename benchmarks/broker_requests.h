@@ -1,21 +1,64 @@
 #pragma once
 
 // The local broker's request counters per type, read by broker_requests.java over JMX
-// (a JDK's source launcher attaches to the broker's JVM; about 4 s a reading), and the
-// line that reports what moved between two readings.
+// (a JDK's source launcher attaches to the broker's JVM; about 4 s a reading), the same
+// counted per client by the roles themselves (their /metrics), and the line that reports
+// what moved between two readings.
+#include <curl/curl.h>
 #include <spdlog/fmt/fmt.h>
 #include <sys/types.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace hookpipe::bench {
 
 using RequestCounts = std::map<std::string, long long>;
+
+// What one role's Kafka clients say they sent, from its /metrics on `port`
+// (hookpipe_<role>_kafka_requests_total{client,request}), keyed "<client>:<request>" with
+// `group_prefix` taken off the client id: empty when nothing answers there.
+inline RequestCounts roleRequests(unsigned short port, const std::string& group_prefix) {
+  RequestCounts counts;
+  CURL* curl = curl_easy_init();
+  if (curl == nullptr) return counts;
+  std::string body;
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/metrics";
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 2000L);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(
+      curl, CURLOPT_WRITEFUNCTION, +[](char* data, size_t size, size_t n, void* out) -> size_t {
+        static_cast<std::string*>(out)->append(data, size * n);
+        return size * n;
+      });
+  const bool ok = curl_easy_perform(curl) == CURLE_OK;
+  curl_easy_cleanup(curl);
+  if (!ok) return counts;
+  constexpr std::string_view kSeries = "_kafka_requests_total{client=\"";
+  for (std::size_t at = body.find(kSeries); at != std::string::npos;
+       at = body.find(kSeries, at + 1)) {
+    const std::size_t client = at + kSeries.size();
+    const std::size_t client_end = body.find('"', client);
+    const std::size_t request = body.find("request=\"", client_end);
+    const std::size_t request_end = body.find('"', request + 9);
+    const std::size_t value = body.find("} ", request_end);
+    if (client_end == std::string::npos || request == std::string::npos ||
+        request_end == std::string::npos || value == std::string::npos)
+      break;
+    std::string id = body.substr(client, client_end - client);
+    if (id.starts_with(group_prefix)) id.erase(0, group_prefix.size());
+    counts[id + ":" + body.substr(request + 9, request_end - request - 9)] +=
+        std::atoll(body.c_str() + value + 2);
+  }
+  return counts;
+}
 
 // `java <tool> <broker pid>`: empty when there is no broker or no JDK, or it fails.
 inline RequestCounts brokerRequests(pid_t broker, const std::string& tool) {

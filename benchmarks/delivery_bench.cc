@@ -27,6 +27,8 @@
 //      of the measured maximum, comma-separated: 25,50,75; 0 for none), HOOKPIPE_BENCH_PEAK
 //      (deliveries/s the percentages apply to instead of the measured maximum),
 //      HOOKPIPE_BENCH_LATENCY_TRACE (a file for every paced latency, in arrival order),
+//      HOOKPIPE_BENCH_PARTITIONS (of events, deliveries and attempts, 6),
+//      HOOKPIPE_BENCH_METRICS_PORT (the e2e roles' /metrics: this, +1 and +2; 19481),
 //      HOOKPIPE_BENCH_INGEST (1: after each paced phase, the same events again to a topic
 //      nothing reads, the publisher's own broker CPU and requests; 0: not);
 //      HOOKPIPE_BENCH_SET_<NAME>=v runs the e2e roles with HOOKPIPE_<NAME>=v (e.g.
@@ -45,109 +47,27 @@
 
 #include "benchmarks/bench_process.h"
 #include "benchmarks/broker_requests.h"
-#include "benchmarks/dlq_bench_support.h"
-#include "benchmarks/fast_sink.h"
-#include "benchmarks/nginx_sink.h"
+#include "benchmarks/delivery_workload.h"
+#include "benchmarks/sink_baselines.h"
 #include "common/kafka/kafka.h"
-#include "common/records/delivery.h"
-#include "common/subscriptions/subscription.h"
 
 using namespace hookpipe;
 using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
+using bench::envLong;
+using bench::eventBody;
+using bench::eventType;
+using bench::produceDelivery;
+using bench::produceEvents;
+using bench::setUp;
+using bench::Setup;
+using bench::subscribe;
 
 namespace {
 
 std::string g_binary;
 
-long envLong(const char* name, long fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::atol(v) : fallback;
-}
-
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// About 500 B, like a typical webhook event.
-std::string eventBody(long i, int64_t t_us, const std::string& type = "bench.event") {
-  return R"({"id":"evt_d)" + std::to_string(i) + R"(","type":")" + type + R"(","data":{"t":)" +
-         std::to_string(t_us) + R"(,"order":)" + std::to_string(i) +
-         R"(,"amount":1250,"currency":"EUR","customer":"cus_0123456789","items":[{"sku":"sku_1",)"
-         R"("qty":2,"price":500},{"sku":"sku_2","qty":1,"price":250}],"shipping":{"name":"Ada )"
-         R"(Lovelace","line1":"12 Analytical Engine Way","city":"London","postcode":"N1 9GU",)"
-         R"("country":"GB"},"note":"benchmark payload padded to a typical webhook size ...."}})";
-}
-
-struct Setup {
-  Config config;
-  std::unique_ptr<kafka::Producer> producer;
-};
-
-std::optional<Setup> setUp(const std::string& name) {
-  Setup s{bench::benchConfig(name), nullptr};
-  s.config.events_partitions = 6;
-  s.config.deliveries_partitions = 6;
-  s.config.retry_partitions = 3;
-  if (!bench::brokerReachable(s.config)) return std::nullopt;
-  if (auto t = kafka::ensureTopics(s.config); !t) {
-    std::fprintf(stderr, "cannot create topics: %s\n", t.error().message.c_str());
-    return std::nullopt;
-  }
-  // The publishing application: librdkafka's default linger (5 ms) unless
-  // HOOKPIPE_BENCH_PRODUCER_LINGER_MS says otherwise.
-  auto p = kafka::Producer::create(
-      s.config, {{"linger.ms", std::to_string(envLong("HOOKPIPE_BENCH_PRODUCER_LINGER_MS", 5))}});
-  if (!p) return std::nullopt;
-  s.producer = std::move(*p);
-  return s;
-}
-
-// Writes a subscription (JSON as the API would store it) to the subscriptions topic.
-bool subscribe(Setup& s, const std::string& id, const std::string& url,
-               const std::string& extra = "", const std::string& event_type = "*") {
-  auto sub =
-      parseSubscription(R"({"id":")" + id + R"(","url":")" + url + R"(","events":[")" + event_type +
-                        R"("],"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")" + extra + "}");
-  if (!sub) {
-    std::fprintf(stderr, "bad subscription: %s\n", sub.error().message.c_str());
-    return false;
-  }
-  return s.producer
-      ->produceBlocking(s.config.topics.subscriptions(), id, toJson(*sub, true), {}, nullptr)
-      .has_value();
-}
-
-// A delivery record as the router writes it, keyed by delivery id (so deliveries spread
-// over every partition).
-bool produceDelivery(Setup& s, const std::string& event_id, const std::string& subscription_id,
-                     const std::string& body, bool blocking = false) {
-  records::DeliveryMeta meta;
-  meta.event_id = event_id;
-  meta.event_type = "bench.event";
-  meta.subscription_id = subscription_id;
-  meta.delivery_id = records::deliveryIdFor(meta.event_id, meta.subscription_id);
-  kafka::HeaderList headers;
-  meta.writeTo(headers);
-  const std::string& topic = s.config.topics.deliveries();
-  return blocking
-             ? s.producer->produceBlocking(topic, meta.delivery_id, body, headers, nullptr)
-                   .has_value()
-             : s.producer->produce(topic, meta.delivery_id, body, headers, nullptr).has_value();
-}
-
-// Event i's type: "bench.event.<i % groups>" with groups > 0 (the fan-out modes), or
-// "bench.event".
-std::string eventType(long i, int groups) {
-  return groups > 0 ? "bench.event." + std::to_string(i % groups) : "bench.event";
-}
-
-bool produceEvents(Setup& s, long n, int groups = 0) {
-  for (long i = 0; i < n; ++i)
-    if (!s.producer->produceBlocking(s.config.topics.events(), "evt_d" + std::to_string(i),
-                                     eventBody(i, bench::steadyMicros(), eventType(i, groups)), {},
-                                     nullptr))
-      return false;
-  return s.producer->flush(2min);
-}
 
 // Waits until `count()` reaches `target`; returns the rate between 10 % and 90 % of it
 // (steady state), or -1 on timeout.
@@ -165,76 +85,6 @@ double steadyRate(const std::function<uint64_t()>& count, uint64_t target,
   }
   if (!t10 || !t90 || *t90 <= *t10) return -1;
   return static_cast<double>(n90 - n10) / seconds(*t90 - *t10);
-}
-
-// wrk against the sink: 2 threads, 64 connections, the same body, 5 s.
-double wrkRate(const std::string& url, const std::string& body) {
-  const std::string script = "/tmp/hookpipe-delivery-bench.lua";
-  if (FILE* f = std::fopen(script.c_str(), "w")) {
-    std::string escaped;
-    for (char c : body)
-      escaped += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
-    std::fprintf(f,
-                 "wrk.method = \"POST\"\nwrk.body = \"%s\"\n"
-                 "wrk.headers[\"Content-Type\"] = \"application/json\"\n",
-                 escaped.c_str());
-    std::fclose(f);
-  }
-  const std::string cmd = "wrk -t2 -c64 -d5s -s " + script + " " + url + " 2>/dev/null";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (p == nullptr) return -1;
-  char line[512];
-  double rate = -1;
-  while (std::fgets(line, sizeof line, p) != nullptr)
-    if (std::sscanf(line, "Requests/sec: %lf", &rate) == 1) break;
-  ::pclose(p);
-  return rate;
-}
-
-// A bare curl-multi client: one thread, one multi handle, 64 requests in flight, easy
-// handles and connections reused, 5 s.
-double bareCurlRate(const std::string& url, const std::string& body) {
-  constexpr int kInFlight = 64;
-  CURLM* multi = curl_multi_init();
-  curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json");
-  headers = curl_slist_append(headers, "Expect:");
-  auto discard = +[](char*, size_t size, size_t n, void*) -> size_t { return size * n; };
-  std::vector<CURL*> easies;
-  for (int i = 0; i < kInFlight; ++i) {
-    CURL* e = curl_easy_init();
-    curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-    curl_multi_add_handle(multi, e);
-    easies.push_back(e);
-  }
-  long done = 0;
-  const auto start = Clock::now();
-  const auto end = start + 5s;
-  while (Clock::now() < end) {
-    int running = 0;
-    curl_multi_perform(multi, &running);
-    int queued = 0;
-    while (CURLMsg* m = curl_multi_info_read(multi, &queued)) {
-      if (m->msg != CURLMSG_DONE) continue;
-      ++done;
-      CURL* e = m->easy_handle;
-      curl_multi_remove_handle(multi, e);
-      curl_multi_add_handle(multi, e);
-    }
-    curl_multi_poll(multi, nullptr, 0, 100, nullptr);
-  }
-  const double rate = static_cast<double>(done) / seconds(Clock::now() - start);
-  for (CURL* e : easies) {
-    curl_multi_remove_handle(multi, e);
-    curl_easy_cleanup(e);
-  }
-  curl_slist_free_all(headers);
-  curl_multi_cleanup(multi);
-  return rate;
 }
 
 int64_t percentile(std::vector<int64_t>& v, double p) {
@@ -255,6 +105,15 @@ std::map<std::string, std::string> roleEnv() {
   return env;
 }
 
+// A role's environment with its /metrics on `port` and its Kafka clients reporting every
+// second (the paced phases read which client sent which requests from there).
+std::map<std::string, std::string> withMetrics(std::map<std::string, std::string> env,
+                                               unsigned short port) {
+  env.try_emplace("HOOKPIPE_METRICS_PORT", std::to_string(port));
+  env.try_emplace("HOOKPIPE_KAFKA_STATISTICS_INTERVAL_MS", "1000");
+  return env;
+}
+
 std::map<std::string, std::string> delivererEnv() {
   auto env = roleEnv();
   env.try_emplace("HOOKPIPE_DELIVERER_THREADS",
@@ -262,39 +121,15 @@ std::map<std::string, std::string> delivererEnv() {
   return env;
 }
 
-// The receiver the drain is measured against: FastSink (which also times latency) or,
-// with HOOKPIPE_BENCH_SINK=nginx, an nginx process.
-struct Receiver {
-  bench::FastSink own;
-  std::unique_ptr<bench::NginxSink> nginx;
-
-  Receiver() {
-    const char* kind = std::getenv("HOOKPIPE_BENCH_SINK");
-    if (kind != nullptr && std::string_view(kind) == "nginx")
-      nginx = std::make_unique<bench::NginxSink>();
-  }
-  const char* name() const { return nginx ? "nginx (1 process)" : "the bench's sink"; }
-  std::string url(const std::string& path) const {
-    return nginx ? nginx->url(path) : own.url(path);
-  }
-  // Deliveries answered on /ok/... (nginx: every request, less what the baselines sent).
-  uint64_t delivered() const {
-    if (!nginx) return own.count("ok");
-    const long long n = nginx->answered() - baseline_requests;
-    return n > 0 ? static_cast<uint64_t>(n) : 0;
-  }
-  long long baseline_requests = 0;
-};
-
 // What both throughput modes start with: the run's size, the sink, and the baselines
 // measured against it.
 struct Baselines {
   long events = envLong("HOOKPIPE_BENCH_EVENTS", 20'000);
   int subs = static_cast<int>(envLong("HOOKPIPE_BENCH_SUBS", 10));
-  Receiver sink;
+  bench::Receiver sink;
   std::string body = eventBody(1, 0);
-  double wrk = wrkRate(sink.url("/wrk"), body);
-  double curl = bareCurlRate(sink.url("/curl"), body);
+  double wrk = bench::wrkRate(sink.url("/wrk"), body);
+  double curl = bench::bareCurlRate(sink.url("/curl"), body);
 };
 
 pid_t redisPid() { return bench::pidWithCommandLine("redis-server"); }
@@ -326,7 +161,7 @@ double cpuOf(pid_t pid) { return pid > 0 ? bench::processCpuSeconds(pid) : 0.0; 
 // and the broker's requests meanwhile.
 struct Paced {
   Setup& s;
-  Receiver& sink;
+  bench::Receiver& sink;
   const bench::RoleChild& deliverer;
   const bench::RoleChild& router;
   pid_t broker, redis;
@@ -336,6 +171,15 @@ struct Paced {
   long next_event;     // the next event's number
   double peak;         // deliveries/s
   std::string ingest;  // the unread topic of ingestAlone(); empty: no such probe
+  std::vector<unsigned short> metrics_ports;  // the roles' /metrics
+
+  // The requests the roles' clients counted, summed over the roles.
+  bench::RequestCounts clientRequests() const {
+    bench::RequestCounts sum;
+    for (const unsigned short port : metrics_ports)
+      for (const auto& [key, n] : bench::roleRequests(port, s.config.groupId(""))) sum[key] += n;
+    return sum;
+  }
 
   struct CpuSample {
     double deliverer, router, broker, redis, bench;
@@ -414,6 +258,7 @@ struct Paced {
     sink.own.takeLatencies();
     sink.own.record = true;
     const bench::RequestCounts r0 = bench::brokerRequests(broker, brokerRequestsTool());
+    const bench::RequestCounts by_client0 = clientRequests();
     const CpuSample cpu0 = sample();
     const auto start = Clock::now();
     publish(s.config.topics.events(), event_rate, events);
@@ -424,6 +269,7 @@ struct Paced {
     const double secs = seconds(Clock::now() - start);
     sink.own.record = false;
     const CpuSample cpu1 = sample();
+    const bench::RequestCounts by_client1 = clientRequests();
     const uint64_t got = delivered() - phase_before;
     const auto n = static_cast<double>(got);
     auto per = [&](double a, double b) { return got > 0 ? (b - a) * 1e6 / n : -1.0; };
@@ -447,6 +293,9 @@ struct Paced {
         per(cpu0.broker, cpu1.broker), per(cpu0.redis, cpu1.redis), per(cpu0.bench, cpu1.bench));
     bench::printRequests(fmt::format("e2e paced at {} %", percent), r0,
                          bench::brokerRequests(broker, brokerRequestsTool()), secs, n);
+    // As the roles' clients count them (every second, so ±1 s of requests at each end).
+    bench::printRequests(fmt::format("e2e paced at {} %, by client", percent), by_client0,
+                         by_client1, secs, n);
     std::sort(lat.begin(), lat.end());
     std::printf(
         "e2e latency at %ld %% of peak, fan-out %d: %.0f deliveries/s (%.0f events/s) for 10 s: "
@@ -490,11 +339,16 @@ int e2e() {
   const bench::RequestCounts requests0 = bench::brokerRequests(broker, brokerRequestsTool());
   const double broker_cpu0 = cpuOf(broker);
   const auto drain_start = Clock::now();
-  bench::RoleChild router(g_binary, "router", s->config, roleEnv(),
+  // The roles' /metrics: HOOKPIPE_BENCH_METRICS_PORT (19481) for the router, the next two
+  // for the deliverer and the retry worker.
+  const auto port = static_cast<unsigned short>(envLong("HOOKPIPE_BENCH_METRICS_PORT", 19481));
+  bench::RoleChild router(g_binary, "router", s->config, withMetrics(roleEnv(), port),
                           "/tmp/hookpipe-bench-router.log");
-  bench::RoleChild deliverer(g_binary, "deliverer", s->config, delivererEnv(),
+  bench::RoleChild deliverer(g_binary, "deliverer", s->config,
+                             withMetrics(delivererEnv(), port + 1),
                              "/tmp/hookpipe-bench-deliverer.log");
-  bench::RoleChild retry(g_binary, "retry", s->config, roleEnv(), "/tmp/hookpipe-bench-retry.log");
+  bench::RoleChild retry(g_binary, "retry", s->config, withMetrics(roleEnv(), port + 2),
+                         "/tmp/hookpipe-bench-retry.log");
   const double rate = steadyRate([&] { return sink.delivered() - before; }, target, 5min);
   const double drain_secs = seconds(Clock::now() - drain_start);
   const double router_cpu = router.cpuSeconds();
@@ -519,6 +373,8 @@ int e2e() {
   Paced paced{*s,     sink,   deliverer, router,
               broker, redis,  fanout,    groups,
               before, target, events,    fixed_peak > 0 ? static_cast<double>(fixed_peak) : rate};
+  paced.metrics_ports = {port, static_cast<unsigned short>(port + 1),
+                         static_cast<unsigned short>(port + 2)};
   // HOOKPIPE_BENCH_INGEST=0 leaves out the ingest-alone probe after each paced phase.
   if (envLong("HOOKPIPE_BENCH_INGEST", 1) != 0) {
     Config ingest = bench::benchConfig("delivere2eingest");

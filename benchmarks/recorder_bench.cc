@@ -195,9 +195,7 @@ int main(int argc, char** argv) {
   const double redis_cpu_before = redisCpu(redis);
   const auto scripts_before = scriptStats(redis);
   const auto start = Clock::now();
-  bench::RoleChild recorder(binary, "recorder", config,
-                            {{"HOOKPIPE_ATTEMPTS_PARTITIONS", std::to_string(kPartitions)},
-                             {"HOOKPIPE_REDIS", redis_addr}},
+  bench::RoleChild recorder(binary, "recorder", config, {{"HOOKPIPE_REDIS", redis_addr}},
                             "/tmp/hookpipe-recorder-bench.log");
   if (recorder.pid() < 0) return 1;
   auto applied = [&] {
