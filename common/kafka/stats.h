@@ -32,7 +32,7 @@ struct PartitionLag {
 // One statistics report, the parts hookpipe uses.
 struct ClientStats {
   std::string name;             // the client's instance name (rdkafka#consumer-3)
-  std::string client_id;        // its client.id (hookpipe-router, hookpipe-deliveries, ...)
+  std::string client_id;        // its client.id (hookpipe.router, hookpipe.attempt-log, ...)
   std::string type;             // "producer" or "consumer"
   int brokers_up = 0;           // broker connections in state UP (bootstrap ones included)
   int brokers = 0;              // broker connections known
